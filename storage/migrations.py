@@ -1,0 +1,94 @@
+"""Ordered schema migrations. Append new ones; never edit one that has shipped."""
+
+MIGRATIONS: list[str] = [
+    # 1: the walking skeleton's data model
+    """
+    CREATE SEQUENCE project_ids START 1;
+    CREATE TABLE projects (
+        id BIGINT PRIMARY KEY DEFAULT nextval('project_ids'),
+        name VARCHAR NOT NULL UNIQUE,
+        description VARCHAR NOT NULL DEFAULT '',
+        output_spec JSON NOT NULL,
+        base_model VARCHAR NOT NULL,
+        split_seed INTEGER NOT NULL DEFAULT 13,
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+    );
+    CREATE SEQUENCE example_ids START 1;
+    CREATE TABLE examples (
+        id BIGINT PRIMARY KEY DEFAULT nextval('example_ids'),
+        project_id BIGINT NOT NULL,
+        external_id VARCHAR,
+        messages JSON NOT NULL,
+        tags VARCHAR[] NOT NULL DEFAULT [],
+        source VARCHAR NOT NULL DEFAULT 'editor',
+        status VARCHAR NOT NULL DEFAULT 'draft',
+        author VARCHAR NOT NULL DEFAULT '',
+        reviewer VARCHAR,
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+        updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+        revision INTEGER NOT NULL DEFAULT 1,
+        deleted_at TIMESTAMP
+    );
+    CREATE INDEX examples_project ON examples (project_id);
+    CREATE SEQUENCE revision_ids START 1;
+    CREATE TABLE revisions (
+        id BIGINT PRIMARY KEY DEFAULT nextval('revision_ids'),
+        example_id BIGINT NOT NULL,
+        revision INTEGER NOT NULL,
+        author VARCHAR NOT NULL,
+        changed_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+        before JSON,
+        after JSON NOT NULL
+    );
+    CREATE SEQUENCE finding_ids START 1;
+    CREATE TABLE findings (
+        id BIGINT PRIMARY KEY DEFAULT nextval('finding_ids'),
+        project_id BIGINT NOT NULL,
+        kind VARCHAR NOT NULL,
+        severity VARCHAR NOT NULL,
+        example_ids BIGINT[] NOT NULL,
+        score DOUBLE NOT NULL,
+        explanation VARCHAR NOT NULL,
+        state VARCHAR NOT NULL DEFAULT 'open',
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+    );
+    CREATE TABLE runs (
+        id VARCHAR PRIMARY KEY,
+        project_id BIGINT NOT NULL,
+        status VARCHAR NOT NULL,
+        config JSON NOT NULL,
+        snapshot_hash VARCHAR NOT NULL,
+        n_train INTEGER NOT NULL,
+        n_eval INTEGER NOT NULL,
+        run_dir VARCHAR NOT NULL,
+        pid INTEGER,
+        device VARCHAR,
+        peak_memory_mb DOUBLE,
+        tokens_per_second DOUBLE,
+        error VARCHAR,
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+        started_at TIMESTAMP,
+        finished_at TIMESTAMP
+    );
+    CREATE TABLE predictions (
+        run_id VARCHAR NOT NULL,
+        model VARCHAR NOT NULL,
+        example_id BIGINT NOT NULL,
+        external_id VARCHAR,
+        expected VARCHAR NOT NULL,
+        output VARCHAR NOT NULL,
+        scores JSON NOT NULL,
+        latency_s DOUBLE
+    );
+    CREATE TABLE evaluations (
+        run_id VARCHAR NOT NULL,
+        model VARCHAR NOT NULL,
+        metrics JSON NOT NULL,
+        primary_metric VARCHAR NOT NULL,
+        primary_value DOUBLE NOT NULL,
+        n INTEGER NOT NULL,
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+        PRIMARY KEY (run_id, model)
+    );
+    """,
+]

@@ -1,0 +1,39 @@
+"""The projects table: one row per annotation project."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+from storage.rows import fetch_dicts
+
+_COLUMNS = "id, name, description, output_spec, base_model, split_seed, created_at"
+
+
+def insert_project(
+    con: duckdb.DuckDBPyConnection, name: str, description: str, output_spec: dict, base_model: str
+) -> int:
+    row = con.execute(
+        "INSERT INTO projects (name, description, output_spec, base_model) VALUES (?, ?, ?, ?) RETURNING id",
+        [name, description, json.dumps(output_spec), base_model],
+    ).fetchone()
+    return row[0]
+
+
+def fetch_project(con: duckdb.DuckDBPyConnection, name: str) -> dict | None:
+    rows = fetch_dicts(con, f"SELECT {_COLUMNS} FROM projects WHERE name = ?", [name], ("output_spec",))
+    return rows[0] if rows else None
+
+
+def fetch_projects(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    return fetch_dicts(con, f"SELECT {_COLUMNS} FROM projects ORDER BY name", json_columns=("output_spec",))
+
+
+def update_project(con: duckdb.DuckDBPyConnection, project_id: int, **fields) -> None:
+    allowed = {"description", "output_spec", "base_model", "split_seed"}
+    for key, value in fields.items():
+        if key not in allowed:
+            raise ValueError(f"unknown project field {key!r}")
+        value = json.dumps(value) if key == "output_spec" else value
+        con.execute(f"UPDATE projects SET {key} = ? WHERE id = ?", [value, project_id])

@@ -1,0 +1,176 @@
+"""The `studio` command: the UI's actions for automation and tests.
+
+Run `studio --help`, or `studio COMMAND --help`. Every command takes --json and then
+prints one JSON document on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from studio.paths import SOURCE_ROOT, db_path
+
+
+def _emit(args, document, text: str) -> None:
+    print(json.dumps(document, indent=2, default=str) if args.json else text)
+
+
+def cmd_setup(args) -> int:
+    """Convert the packaged default model into an HF folder (idempotent)."""
+    from studio.models import ensure_default_model
+
+    path = ensure_default_model()
+    _emit(args, {"model": str(path)}, f"default model ready at {path}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from studio.demo import load_demo
+
+    project, counts = load_demo(db_path())
+    _emit(args, {"project": project.name, **counts}, f"demo project {project.name!r}: {counts['imported']} imported, {counts['skipped']} already there")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from studio.projects import ensure_project
+    from studio.transfer import import_jsonl
+
+    project = ensure_project(db_path(), args.project)
+    counts = import_jsonl(db_path(), project, Path(args.file), author=args.author, status=args.status)
+    _emit(args, {"project": project.name, **counts}, f"{counts['imported']} imported into {project.name}, {counts['skipped']} already there")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from studio.projects import get_project
+    from studio.transfer import export_jsonl
+
+    status = None if args.status == "all" else args.status
+    count = export_jsonl(db_path(), get_project(db_path(), args.project), Path(args.file), status)
+    _emit(args, {"file": args.file, "exported": count}, f"{count} examples written to {args.file}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from studio.checks import check_project
+    from studio.projects import get_project
+
+    findings = check_project(db_path(), get_project(db_path(), args.project))
+    lines = [
+        f"{f['severity']:8} {f['kind']:14} {', '.join(str(e['external_id'] or e['id']) for e in f['examples'])}: {f['explanation']}"
+        for f in findings
+    ]
+    _emit(args, {"project": args.project, "findings": findings}, "\n".join(lines) or "no findings")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from studio.jobs import get_run, launch_run, wait_for_run
+    from studio.projects import get_project
+    from studio.training import TrainConfig
+
+    config = TrainConfig(max_steps=args.max_steps or 0, **({"epochs": args.epochs} if args.epochs else {}))
+    run_id = launch_run(db_path(), get_project(db_path(), args.project), config)
+    print(f"run {run_id} launched", file=sys.stderr)
+    run = wait_for_run(db_path(), run_id, on_event=_print_event) if args.wait else get_run(db_path(), run_id)
+    _emit(args, {"run_id": run_id, "status": run["status"], "error": run["error"]}, run_id)
+    return 1 if run["status"] == "failed" else 0
+
+
+def _print_event(event: dict) -> None:
+    if event["event"] == "step":
+        print(f"step {event['step']}/{event['total']} loss {event['loss']:.4f} eta {event['eta']:.0f}s", file=sys.stderr)
+    elif event["event"] == "answering":
+        print(f"answering held-out with {event['model']}: {event['done']}/{event['total']}", file=sys.stderr)
+
+
+def cmd_eval(args) -> int:
+    from studio.evaluation import leaderboard, margin_sentence, predictions_for
+    from studio.jobs import get_run, sync_runs
+
+    sync_runs(db_path())
+    run = get_run(db_path(), args.run)
+    if run["status"] != "succeeded":
+        print(f"run {args.run} is {run['status']}: {run['error'] or 'no evaluation yet'}", file=sys.stderr)
+        return 1
+    board = leaderboard(db_path(), args.run)
+    document = {
+        "run_id": args.run, "project": run["project"], "held_out_hash": run["config"]["held_out_hash"],
+        "leaderboard": board, "summary": margin_sentence(board), "predictions": predictions_for(db_path(), args.run),
+    }
+    table = "\n".join(f"{r['rank']}. {r['model']:16} {r['primary_metric']} {r['primary_value']:.3f} (n={r['n']})" for r in board)
+    _emit(args, document, f"{table}\n{margin_sentence(board)}")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from studio.jobs import list_runs, sync_runs
+
+    sync_runs(db_path())
+    runs = list_runs(db_path())
+    document = [{k: r[k] for k in ("id", "project", "status", "n_train", "n_eval", "created_at", "error")} for r in runs]
+    _emit(args, document, "\n".join(f"{r['id']}  {r['project']:12} {r['status']:10} train {r['n_train']} held-out {r['n_eval']}" for r in runs) or "no runs")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    """Start the Streamlit app (it loads the demo project when the data home is empty)."""
+    command = [sys.executable, "-m", "streamlit", "run", str(SOURCE_ROOT / "app.py"), "--server.port", str(args.port)]
+    if args.json:
+        print(json.dumps({"url": f"http://localhost:{args.port}", "command": command}))
+    return subprocess.call(command, cwd=SOURCE_ROOT, env=os.environ.copy())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="studio", description="Fine-Tuning Studio: curate, check, train and evaluate.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    add("setup", cmd_setup, "Prepare the packaged default base model (run once by `make install`).")
+    add("demo", cmd_demo, "Load the demo project, named demo (support tickets triaged into JSON).")
+    sub = add("import", cmd_import, "Import examples from a JSONL file (OpenAI chat or prompt/completion rows).")
+    sub.add_argument("file", help="the JSONL file; a row's own id is kept as its external id")
+    sub.add_argument("--project", required=True, help="project to import into; created when it does not exist")
+    sub.add_argument("--status", choices=["draft", "submitted", "approved", "rejected"], help="status of the imported examples (default draft)")
+    sub.add_argument("--author", default=os.environ.get("USER", "cli"), help="who the examples are recorded under")
+    sub = add("export", cmd_export, "Export a project's examples as OpenAI chat JSONL.")
+    sub.add_argument("file", help="the JSONL file to write")
+    sub.add_argument("--project", required=True, help="project to export")
+    sub.add_argument("--status", default="approved", choices=["draft", "submitted", "approved", "rejected", "all"], help="which examples (default approved)")
+    sub = add("check", cmd_check, "Run the consistency checks on a project and list the findings.")
+    sub.add_argument("--project", required=True, help="project to check")
+    sub = add("train", cmd_train, "Launch a QLoRA run on a project's approved examples.")
+    sub.add_argument("--project", required=True, help="project to train on")
+    sub.add_argument("--max-steps", type=int, default=0, help="stop after N optimizer steps (default: train for the epochs)")
+    sub.add_argument("--epochs", type=float, default=0, help="passes over the training split (default 3)")
+    sub.add_argument("--wait", action="store_true", help="wait for the run (training and evaluation) to finish")
+    sub = add("eval", cmd_eval, "Print the leaderboard of a finished run: tuned model against the prompting baseline.")
+    sub.add_argument("run", help="run id, as printed by `studio train` or listed by `studio runs`")
+    add("runs", cmd_runs, "List runs, newest first.")
+    sub = add("serve", cmd_serve, "Serve the studio in the browser (http://localhost:8501).")
+    sub.add_argument("--port", type=int, default=8501, help="port to serve on")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (LookupError, ValueError, RuntimeError, FileNotFoundError) as error:
+        print(f"studio {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The demo project: Northwind Cloud support tickets triaged into JSON.
+
+Its data lives in studio/demo/ (see the README there, which also lists the duplicates
+and contradictions planted for the checks to find).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from studio.projects import Project, ensure_project, list_projects
+from studio.transfer import FROM_FILE, import_jsonl
+
+DEMO_DIR = Path(__file__).parent / "demo"
+DEMO_NAME = "demo"
+
+
+def load_demo(db: Path) -> tuple[Project, dict]:
+    """Create the demo project (when missing) and import its examples with their statuses."""
+    settings = json.loads((DEMO_DIR / "project.json").read_text())
+    project = ensure_project(db, DEMO_NAME, settings["description"], settings["output_spec"])
+    counts = import_jsonl(db, project, DEMO_DIR / "tickets.jsonl", author="demo", status=FROM_FILE)
+    return project, counts
+
+
+def load_demo_if_empty(db: Path) -> bool:
+    """Load the demo when the data home has no project yet; return whether it did."""
+    if list_projects(db):
+        return False
+    load_demo(db)
+    return True

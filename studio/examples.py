@@ -1,0 +1,107 @@
+"""Examples: chat messages an expert wrote, their status flow, and every change kept.
+
+An example's messages are chat messages (system, user, assistant); the input is every
+message before the last assistant message, and the answer is that last message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage import examples as example_table
+from storage.db import connect
+from storage.examples import StaleRevision
+from studio.formats import validate_output
+from studio.projects import Project
+
+STATUSES = ("draft", "submitted", "approved", "rejected")
+
+__all__ = ["StaleRevision", "STATUSES", "add_example", "edit_example", "list_examples"]
+
+
+class InvalidExample(ValueError):
+    """An example that cannot be saved as asked; the message says why."""
+
+
+def input_text(messages: list[dict]) -> str:
+    """The input of an example: the user turns before its last answer, joined."""
+    cut = _last_assistant_index(messages)
+    return "\n".join(m["content"] for m in messages[:cut] if m["role"] == "user")
+
+
+def answer_text(messages: list[dict]) -> str:
+    """The answer of an example: its last assistant message ('' when it has none)."""
+    cut = _last_assistant_index(messages)
+    return messages[cut]["content"] if cut < len(messages) else ""
+
+
+def normalise(text: str) -> str:
+    """Lower case with runs of whitespace collapsed: how inputs are compared."""
+    return " ".join(text.lower().split())
+
+
+def _last_assistant_index(messages: list[dict]) -> int:
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index]["role"] == "assistant":
+            return index
+    return len(messages)
+
+
+def single_turn(user: str, answer: str) -> list[dict]:
+    return [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+
+
+def check_example(project: Project, messages: list[dict], status: str) -> None:
+    """Refuse an example that has no input, or an answer that breaks the spec past draft."""
+    if status not in STATUSES:
+        raise InvalidExample(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    if not input_text(messages).strip():
+        raise InvalidExample("the example has no user message")
+    problem = validate_output(project.output_spec, answer_text(messages))
+    if problem and status != "draft":
+        raise InvalidExample(f"the answer breaks the project's format ({problem}); save it as a draft or fix it")
+
+
+def add_example(
+    db: Path, project: Project, messages: list[dict], author: str, status: str = "draft",
+    tags: list[str] | None = None, external_id: str | None = None, source: str = "editor",
+) -> int:
+    """Validate and store one new example; return its id."""
+    check_example(project, messages, status)
+    row = {"messages": messages, "tags": tags or [], "status": status, "external_id": external_id, "source": source}
+    with connect(db) as con:
+        return example_table.insert_examples(con, project.id, [row], author)[0]
+
+
+def edit_example(db: Path, project: Project, example_id: int, revision: int, author: str, **changes) -> int:
+    """Change an example (messages, tags, status) if nobody saved it since `revision`."""
+    with connect(db) as con:
+        current = example_table.fetch_example(con, example_id)
+        if current is None or current["project_id"] != project.id:
+            raise InvalidExample(f"example {example_id} is not in project {project.name}")
+        merged = {**current, **changes}
+        check_example(project, merged["messages"], merged["status"])
+        if changes.get("status") in ("approved", "rejected"):
+            changes["reviewer"] = author
+        return example_table.update_example(con, example_id, revision, author, **changes)
+
+
+def list_examples(db: Path, project: Project, status: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
+    with connect(db) as con:
+        return example_table.fetch_examples(con, project.id, status, limit, offset)
+
+
+def get_example(db: Path, example_id: int) -> dict | None:
+    with connect(db) as con:
+        return example_table.fetch_example(con, example_id)
+
+
+def count_by_status(db: Path, project: Project) -> dict[str, int]:
+    with connect(db) as con:
+        counts = example_table.count_examples(con, project.id)
+    return {status: counts.get(status, 0) for status in STATUSES}
+
+
+def example_history(db: Path, example_id: int) -> list[dict]:
+    with connect(db) as con:
+        return example_table.fetch_revisions(con, example_id)

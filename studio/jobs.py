@@ -1,0 +1,216 @@
+"""Training runs from the app's side: launch, queue, watch, cancel, reattach, record.
+
+A launch freezes the approved examples into data/runs/<run_id>/ and starts
+`python -m studio.worker <run_dir>` in its own session, so the run outlives the browser
+tab and the app. One run trains at a time; later launches wait in a queue. `sync_runs`
+(called by the pages and the CLI) reads the workers' files, records outcomes in DuckDB,
+marks dead workers failed with their last words, and starts the next queued run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+from storage import runs as run_table
+from storage.db import connect
+from studio.evaluation import record_evaluation
+from studio.examples import list_examples
+from studio.models import resolve_model
+from studio.paths import SOURCE_ROOT, runs_dir
+from studio.progress import append_event, latest, log_tail, read_events, read_status
+from studio.projects import Project
+from studio.snapshots import freeze_snapshot, write_snapshot
+from studio.training import TrainConfig
+
+ACTIVE = ("queued", "running")
+MIN_APPROVED = 10
+FEW_SHOT_K = 3
+_start_lock = threading.Lock()
+
+
+class LaunchRefused(ValueError):
+    """A run that cannot start; the message says what to do."""
+
+
+def launch_run(db: Path, project: Project, config: TrainConfig = TrainConfig(), few_shot_k: int = FEW_SHOT_K) -> str:
+    """Freeze a snapshot of the approved examples, queue a run, start it if the GPU is free."""
+    approved = list_examples(db, project, status="approved")
+    if len(approved) < MIN_APPROVED:
+        raise LaunchRefused(
+            f"{project.name} has {len(approved)} approved examples; approve at least {MIN_APPROVED} "
+            "(50 or more is the usual floor for a useful fine-tune)"
+        )
+    model_path = resolve_model(project.base_model)
+    snapshot = freeze_snapshot(approved, project.output_spec, project.split_seed, few_shot_k)
+    run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
+    run_dir = runs_dir() / run_id
+    run_dir.mkdir(parents=True)
+    write_snapshot(snapshot, run_dir)
+    run_config = {
+        "run_id": run_id, "project": project.name, "base_model": project.base_model, "model_path": model_path,
+        "system_prompt": project.description, "output_spec": project.output_spec.to_dict(),
+        "train": asdict(config), "eval": {"few_shot_k": len(snapshot.few_shot), "batch_size": 16, "max_new_tokens": 0},
+        "snapshot_hash": snapshot.snapshot_hash, "held_out_hash": snapshot.held_out_hash,
+    }
+    (run_dir / "config.json").write_text(json.dumps(run_config, indent=2))
+    with connect(db) as con:
+        run_table.insert_run(con, {
+            "id": run_id, "project_id": project.id, "status": "queued", "config": run_config,
+            "snapshot_hash": snapshot.snapshot_hash, "n_train": len(snapshot.train),
+            "n_eval": len(snapshot.held_out), "run_dir": str(run_dir),
+        })
+    sync_runs(db)
+    return run_id
+
+
+def sync_runs(db: Path) -> None:
+    """Record what finished or died, then start the oldest queued run if none is running."""
+    with connect(db) as con:
+        active = run_table.fetch_runs(con, statuses=ACTIVE)
+    for run in active:
+        if run["status"] == "running":
+            _settle(db, run)
+    with _start_lock:
+        with connect(db) as con:
+            running = run_table.fetch_runs(con, statuses=("running",))
+            queued = run_table.fetch_runs(con, statuses=("queued",))
+        if not running and queued:
+            _start_worker(db, queued[-1])
+
+
+def _settle(db: Path, run: dict) -> None:
+    run_dir = Path(run["run_dir"])
+    status = read_status(run_dir)
+    if status is None:
+        if _alive(run["pid"]):
+            return
+        status = {"status": "failed", "error": "the worker stopped without a word. Its last lines:\n" + log_tail(run_dir)}
+    fields = _figures(read_events(run_dir))
+    if status["status"] == "succeeded":
+        try:
+            record_evaluation(db, run)
+        except (OSError, ValueError, KeyError) as error:
+            status = {"status": "failed", "error": f"could not score the predictions: {error}"}
+    with connect(db) as con:
+        run_table.update_run(
+            con, run["id"], status=status["status"], error=status.get("error"), finished_at=datetime.now(), **fields
+        )
+
+
+def _figures(events: list[dict]) -> dict:
+    started, step = latest(events, "started"), latest(events, "step")
+    return {
+        "device": started["device"] if started else None,
+        "tokens_per_second": step["tokens_per_second"] if step else None,
+        "peak_memory_mb": max((e.get("memory_mb", 0) for e in events if e["event"] == "step"), default=None),
+    }
+
+
+def _start_worker(db: Path, run: dict) -> None:
+    run_dir = Path(run["run_dir"])
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    with open(run_dir / "worker.log", "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "studio.worker", str(run_dir)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=SOURCE_ROOT, env=env, start_new_session=True,
+        )
+    with connect(db) as con:
+        run_table.update_run(con, run["id"], status="running", pid=process.pid, started_at=datetime.now())
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)  # reap our own child so it is not a zombie
+        if finished:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cancel_run(db: Path, run_id: str) -> None:
+    """Cancel a queued run at once, or ask a running worker to stop at its next step."""
+    run = get_run(db, run_id)
+    if run["status"] == "queued":
+        with connect(db) as con:
+            run_table.update_run(con, run_id, status="cancelled", finished_at=datetime.now())
+    elif run["status"] == "running" and _alive(run["pid"]):
+        append_event(Path(run["run_dir"]), "cancel_requested")
+        os.killpg(run["pid"], signal.SIGTERM)
+
+
+def get_run(db: Path, run_id: str) -> dict:
+    with connect(db) as con:
+        run = run_table.fetch_run(con, run_id)
+    if run is None:
+        raise LookupError(f"no run called {run_id!r}; `studio runs` lists them")
+    return run
+
+
+def list_runs(db: Path, project: Project | None = None) -> list[dict]:
+    with connect(db) as con:
+        return run_table.fetch_runs(con, project.id if project else None)
+
+
+def wait_for_run(db: Path, run_id: str, poll_seconds: float = 2.0, on_event=lambda event: None) -> dict:
+    """Block until the run ends, passing each new progress event to `on_event`; return the run."""
+    seen = 0
+    while True:
+        sync_runs(db)
+        run = get_run(db, run_id)
+        events = read_events(Path(run["run_dir"]))
+        for event in events[seen:]:
+            on_event(event)
+        seen = len(events)
+        if run["status"] not in ACTIVE:
+            return run
+        time.sleep(poll_seconds)
+
+
+def run_progress(run: dict) -> dict:
+    """What the Train page shows: step/total, losses, elapsed, remaining, answering progress."""
+    events = read_events(Path(run["run_dir"]))
+    steps = [e for e in events if e["event"] == "step"]
+    last = steps[-1] if steps else None
+    answering = latest(events, "answering")
+    return {
+        "phase": _phase(run, events),
+        "step": last["step"] if last else 0,
+        "total": last["total"] if last else (latest(events, "train_started") or {}).get("total", 0),
+        "elapsed": last["elapsed"] if last else 0.0,
+        "eta": last["eta"] if last else None,
+        "losses": [(e["step"], e["loss"]) for e in steps],
+        "tokens_per_second": last["tokens_per_second"] if last else None,
+        "answering": answering,
+        "cancel_requested": latest(events, "cancel_requested") is not None,
+        "log_tail": log_tail(Path(run["run_dir"]), 12),
+    }
+
+
+def _phase(run: dict, events: list[dict]) -> str:
+    if run["status"] not in ACTIVE:
+        return run["status"]
+    if run["status"] == "queued":
+        return "queued"
+    if latest(events, "answering") or latest(events, "trained"):
+        return "evaluating"
+    return "training" if latest(events, "step") else "starting"

@@ -1,0 +1,80 @@
+"""Projects: creating one, reading one, and the project record the rest of the studio uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage import projects as project_table
+from storage.db import connect
+from studio.formats import OutputSpec, parse_output_spec
+from studio.paths import DEFAULT_MODEL_NAME
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project: its task (the system prompt), its answer format and its base model."""
+
+    id: int
+    name: str
+    description: str
+    output_spec: OutputSpec
+    base_model: str
+    split_seed: int
+
+
+class ProjectNotFound(LookupError):
+    pass
+
+
+def _to_project(row: dict) -> Project:
+    return Project(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        output_spec=parse_output_spec(row["output_spec"]),
+        base_model=row["base_model"],
+        split_seed=row["split_seed"],
+    )
+
+
+def get_project(db: Path, name: str) -> Project:
+    """Return the project called `name`, or raise ProjectNotFound naming the ones that exist."""
+    with connect(db) as con:
+        row = project_table.fetch_project(con, name)
+        names = [p["name"] for p in project_table.fetch_projects(con)] if row is None else []
+    if row is None:
+        known = ", ".join(names) or "none yet"
+        raise ProjectNotFound(f"no project called {name!r} (projects: {known})")
+    return _to_project(row)
+
+
+def list_projects(db: Path) -> list[Project]:
+    with connect(db) as con:
+        return [_to_project(row) for row in project_table.fetch_projects(con)]
+
+
+def ensure_project(
+    db: Path,
+    name: str,
+    description: str = "",
+    output_spec: dict | None = None,
+    base_model: str = DEFAULT_MODEL_NAME,
+) -> Project:
+    """Return the project called `name`, creating it with these settings when it does not exist."""
+    if not name.strip():
+        raise ValueError("a project needs a name")
+    spec = parse_output_spec(output_spec)
+    with connect(db) as con:
+        if project_table.fetch_project(con, name) is None:
+            project_table.insert_project(con, name, description, spec.to_dict(), base_model)
+    return get_project(db, name)
+
+
+def update_project_settings(db: Path, project: Project, **fields) -> Project:
+    """Change a project's description, output spec (dict), base model or split seed."""
+    if "output_spec" in fields:
+        fields["output_spec"] = parse_output_spec(fields["output_spec"]).to_dict()
+    with connect(db) as con:
+        project_table.update_project(con, project.id, **fields)
+    return get_project(db, project.name)

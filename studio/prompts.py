@@ -1,0 +1,41 @@
+"""The chat messages a model sees: the tuned prompt and the few-shot baseline prompt.
+
+Both use the project's task description as the system prompt, so the only difference
+between the tuned model and the baseline is what the fine-tune learned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+
+from studio.examples import answer_text
+from studio.formats import OutputSpec, stratum_of
+
+
+def prompt_messages(system_prompt: str, messages: list[dict], few_shot: list[dict] = ()) -> list[dict]:
+    """The messages before the answer: system prompt, then few-shot turns, then the input turns.
+
+    `messages` is a whole example; everything from its last assistant message on is dropped.
+    """
+    turns = [m for m in messages if m["role"] != "system"]
+    while turns and turns[-1]["role"] == "assistant":
+        turns = turns[:-1]
+    shots = [m for shot in few_shot for m in shot["messages"] if m["role"] != "system"]
+    system = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    return system + shots + turns
+
+
+def choose_few_shot(train: list[dict], spec: OutputSpec, k: int, seed: int) -> list[dict]:
+    """Pick k training examples, one per stratum in turn, in a seeded order."""
+    by_stratum: dict[str, list[dict]] = defaultdict(list)
+    ordered = sorted(train, key=lambda e: hashlib.sha256(f"{seed}:shot:{e['id']}".encode()).hexdigest())
+    for example in ordered:
+        by_stratum[stratum_of(spec, answer_text(example["messages"]))].append(example)
+    queues = [by_stratum[name] for name in sorted(by_stratum)]
+    chosen: list[dict] = []
+    while len(chosen) < min(k, len(train)):
+        for queue in queues:
+            if queue and len(chosen) < k:
+                chosen.append(queue.pop(0))
+    return chosen
