@@ -51,6 +51,23 @@ def single_turn(user: str, answer: str) -> list[dict]:
     return [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
 
 
+def last_user_text(messages: list[dict]) -> str:
+    """The user message the answer replies to."""
+    cut = _last_assistant_index(messages)
+    return next((m["content"] for m in reversed(messages[:cut]) if m["role"] == "user"), "")
+
+
+def with_last_turn(messages: list[dict], user: str, answer: str) -> list[dict]:
+    """A copy of `messages` whose last user message and answer are replaced; earlier turns are kept."""
+    cut = _last_assistant_index(messages)
+    head = list(messages[:cut])
+    last_user = max((i for i, m in enumerate(head) if m["role"] == "user"), default=None)
+    if last_user is None:
+        return head + single_turn(user, answer)
+    head[last_user] = {"role": "user", "content": user}
+    return head + [{"role": "assistant", "content": answer}] + list(messages[cut + 1 :])
+
+
 def check_example(project: Project, messages: list[dict], status: str) -> None:
     """Refuse an example that has no input, or an answer that breaks the spec past draft."""
     if status not in STATUSES:

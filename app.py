@@ -1,0 +1,22 @@
+"""The studio's Streamlit entry point: `make run` (or `studio serve`) starts it.
+
+It prepares the data home once (default model, demo project, live runs), draws the
+project picker and hands over to the page the user chose.
+"""
+
+import streamlit as st
+
+from studio import ui
+from studio.paths import data_home
+
+st.set_page_config(page_title="Fine-Tuning Studio", page_icon=":material/tune:", layout="wide")
+ui.bootstrap(str(data_home()))
+st.session_state["project"] = ui.sidebar()
+
+navigation = st.navigation([
+    st.Page("pages/examples.py", title="Examples", icon=":material/edit_note:", default=True),
+    st.Page("pages/quality.py", title="Quality", icon=":material/fact_check:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
+])
+navigation.run()
