@@ -45,7 +45,10 @@ def parse_output_spec(raw: dict | None) -> OutputSpec:
     if kind == "labels" and not raw.get("labels"):
         raise ValueError("a labels output spec needs a non-empty list of labels")
     if kind == "regex":
-        re.compile(raw.get("pattern", ""))
+        try:
+            re.compile(raw.get("pattern", ""))
+        except re.error as error:
+            raise ValueError(f"the regex pattern does not compile: {error}") from error
     if kind == "json" and not isinstance(raw.get("schema", {}), dict):
         raise ValueError("a json output spec needs a JSON Schema object under 'schema'")
     return OutputSpec(

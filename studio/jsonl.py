@@ -12,19 +12,30 @@ class JsonlError(ValueError):
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    with open(path, encoding="utf-8") as handle:
+    """Every row of a file we wrote ourselves; the first bad line raises JsonlError."""
+    rows, problems = read_jsonl_lenient(path)
+    if problems:
+        raise JsonlError(f"{path}, {problems[0]}")
+    return [row for _, row in rows]
+
+
+def read_jsonl_lenient(path: Path) -> tuple[list[tuple[int, dict]], list[str]]:
+    """(line number, row) for every good line, and 'line N: reason' for every bad one."""
+    rows, problems = [], []
+    with open(path, encoding="utf-8", errors="strict") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as error:
-                raise JsonlError(f"{path}, line {number}: not valid JSON ({error.msg})") from error
+                problems.append(f"line {number}: not valid JSON ({error.msg})")
+                continue
             if not isinstance(row, dict):
-                raise JsonlError(f"{path}, line {number}: expected a JSON object, got {type(row).__name__}")
-            rows.append(row)
-    return rows
+                problems.append(f"line {number}: expected a JSON object, got {type(row).__name__}")
+                continue
+            rows.append((number, row))
+    return rows, problems
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:

@@ -52,34 +52,40 @@ def training_rows(system_prompt: str, rows: list[dict]) -> list[dict]:
     return out
 
 
-def train_adapter(
+def build_trainer(
     model_path: str, system_prompt: str, rows: list[dict], config: TrainConfig, run_dir: Path,
     should_stop: Callable[[], bool] = lambda: False,
-) -> Path:
-    """Train a LoRA adapter on a 4-bit base model; save it to run_dir/adapter and return that path."""
+):
+    """A TRL SFTTrainer over a 4-bit base model with fresh LoRA adapters on every linear layer."""
     from datasets import Dataset
     from peft import LoraConfig
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     from studio.models import load_quantized, load_tokenizer
 
-    tokenizer = load_tokenizer(model_path)
-    model = load_quantized(model_path)
-    trainer = SFTTrainer(
-        model=model,
+    return SFTTrainer(
+        model=load_quantized(model_path),
         args=_sft_config(config, run_dir),
         train_dataset=Dataset.from_list(training_rows(system_prompt, rows)),
-        processing_class=tokenizer,
+        processing_class=load_tokenizer(model_path),
         peft_config=LoraConfig(
             r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
             target_modules="all-linear", task_type="CAUSAL_LM",
         ),
         callbacks=[_progress_callback(run_dir, should_stop)],
     )
+
+
+def train_adapter(
+    model_path: str, system_prompt: str, rows: list[dict], config: TrainConfig, run_dir: Path,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Path:
+    """Train a LoRA adapter; save it (with the tokenizer) to run_dir/adapter and return that path."""
+    trainer = build_trainer(model_path, system_prompt, rows, config, run_dir, should_stop)
     trainer.train()
     adapter_dir = Path(run_dir) / "adapter"
     trainer.model.save_pretrained(adapter_dir)
-    tokenizer.save_pretrained(adapter_dir)
+    trainer.processing_class.save_pretrained(adapter_dir)
     return adapter_dir
 
 

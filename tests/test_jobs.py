@@ -1,0 +1,86 @@
+"""Runs in their own process: launch, live progress, cancel, a killed worker, the recorded outcome."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from studio.evaluation import leaderboard, predictions_for
+from studio.jobs import LaunchRefused, cancel_run, get_run, launch_run, run_progress, sync_runs, wait_for_run
+from studio.progress import read_events
+from studio.projects import update_project_settings
+from studio.training import TrainConfig
+
+
+def _wait_for_event(run_dir: Path, name: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(e["event"] == name for e in read_events(run_dir)):
+        assert time.monotonic() < deadline, f"no {name} event within {timeout}s"
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def tiny_demo(db, demo, tiny_llama):
+    """The demo project on a tiny random Llama, for fast process tests."""
+    return update_project_settings(db, demo, base_model=str(tiny_llama))
+
+
+def test_launch_refuses_a_project_without_enough_approved_examples(db, text_project):
+    with pytest.raises(LaunchRefused, match="approved examples"):
+        launch_run(db, text_project)
+
+
+def test_cancel_stops_a_running_worker(db, tiny_demo):
+    run_id = launch_run(db, tiny_demo, TrainConfig(max_steps=500))
+    run_dir = Path(get_run(db, run_id)["run_dir"])
+    _wait_for_event(run_dir, "step")
+    cancel_run(db, run_id)
+    run = wait_for_run(db, run_id, poll_seconds=0.5)
+    assert run["status"] == "cancelled"
+    assert run_progress(run)["cancel_requested"]
+
+
+def test_a_killed_worker_is_marked_failed_with_its_last_words(db, tiny_demo):
+    run_id = launch_run(db, tiny_demo, TrainConfig(max_steps=500))
+    run = get_run(db, run_id)
+    _wait_for_event(Path(run["run_dir"]), "step")
+    os.killpg(run["pid"], signal.SIGKILL)
+    time.sleep(0.5)
+    sync_runs(db)  # what the app does on start and on every refresh
+    run = get_run(db, run_id)
+    assert run["status"] == "failed"
+    assert "stopped without a word" in run["error"]
+
+
+def test_a_second_launch_waits_in_the_queue(db, tiny_demo):
+    first = launch_run(db, tiny_demo, TrainConfig(max_steps=500))
+    second = launch_run(db, tiny_demo, TrainConfig(max_steps=1))
+    assert get_run(db, second)["status"] == "queued"
+    cancel_run(db, first)
+    wait_for_run(db, first, poll_seconds=0.5)
+    assert wait_for_run(db, second, poll_seconds=0.5)["status"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_run_on_packaged_model_trains_evaluates_and_ranks(db, demo):
+    run_id = launch_run(db, demo, TrainConfig(max_steps=3))
+    run = wait_for_run(db, run_id, poll_seconds=1)
+    assert run["status"] == "succeeded", run["error"]
+    assert run["n_eval"] == round(0.1 * (run["n_train"] + run["n_eval"])) or abs(run["n_eval"] / (run["n_train"] + run["n_eval"]) - 0.1) < 0.03
+    adapter = load_file(Path(run["run_dir"]) / "adapter" / "adapter_model.safetensors")
+    assert any(name.endswith("lora_B.weight") and tensor.abs().sum() > 0 for name, tensor in adapter.items())
+    board = leaderboard(db, run_id)
+    assert {row["model"] for row in board} == {"tuned", "baseline-3shot"}
+    assert all(row["primary_metric"] == "field_accuracy" and 0 <= row["primary_value"] <= 1 for row in board)
+    assert [row["rank"] for row in board] == [1, 2]
+    assert board[0]["primary_value"] >= board[1]["primary_value"]
+    predictions = predictions_for(db, run_id)
+    assert len(predictions) == 2 * run["n_eval"]
+    assert all(p["external_id"].startswith("T-") for p in predictions)
+    steps = [e for e in read_events(Path(run["run_dir"])) if e["event"] == "step"]
+    assert [e["step"] for e in steps] == [1, 2, 3] and all(e["eta"] >= 0 for e in steps)
