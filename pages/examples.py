@@ -14,6 +14,7 @@ from studio.examples import (
 project = ui.require_project()
 db = ui.db()
 st.title("Examples")
+ui.show_flash()
 st.caption(f"Project **{project.name}** · answers must be **{project.output_spec.kind}** · base model {project.base_model}")
 
 counts = count_by_status(db, project)
@@ -36,39 +37,53 @@ table = pd.DataFrame([
 ])
 st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 460))
 
+
+
+def add_new_example() -> None:
+    state = st.session_state
+    try:
+        new_id = add_example(db, project, single_turn(state.new_user, state.new_answer), ui.current_user(),
+                             state.new_status, ui.split_tags(state.new_tags))
+    except InvalidExample as error:
+        ui.flash(f"Not saved: {error}", "error")
+        return
+    ui.flash(f"Example {new_id} added as {state.new_status}.")
+    state.new_user, state.new_answer = "", ""
+
+
+def save_edit(example: dict) -> None:
+    state, key = st.session_state, f"{example['id']}_{example['revision']}"
+    try:
+        revision = edit_example(
+            db, project, example["id"], example["revision"], ui.current_user(),
+            messages=with_last_turn(example["messages"], state[f"user_{key}"], state[f"answer_{key}"]),
+            status=state[f"status_{key}"], tags=ui.split_tags(state[f"tags_{key}"]),
+        )
+    except (InvalidExample, StaleRevision) as error:
+        ui.flash(f"Not saved: {error}", "error")
+        return
+    ui.flash(f"Saved example {example['id']} as revision {revision}.")
+
+
 add_tab, edit_tab = st.tabs(["Add an example", "Edit an example"])
 
-with add_tab, st.form("add_example", clear_on_submit=False):
-    user = st.text_area("User message", key="new_user", placeholder="What the user sends")
-    answer = st.text_area("Expected answer", key="new_answer", placeholder="What the model should answer")
-    tags = st.text_input("Tags (comma separated)", key="new_tags")
-    new_status = st.selectbox("Status", STATUSES[:3], key="new_status")
-    if st.form_submit_button("Add example", type="primary"):
-        try:
-            new_id = add_example(db, project, single_turn(user, answer), ui.current_user(), new_status,
-                                 [t.strip() for t in tags.split(",") if t.strip()])
-            st.success(f"Example {new_id} added as {new_status}.")
-        except InvalidExample as error:
-            st.error(f"Not saved: {error}")
+with add_tab, st.form("add_example"):
+    st.text_area("User message", key="new_user", placeholder="What the user sends")
+    st.text_area("Expected answer", key="new_answer", placeholder="What the model should answer")
+    st.text_input("Tags (comma separated)", key="new_tags")
+    st.selectbox("Status", STATUSES[:3], key="new_status")
+    st.form_submit_button("Add example", type="primary", on_click=add_new_example)
 
 with edit_tab:
     choices = {r["id"]: f"{r['id']} · {r['external_id'] or 'new'} · {input_text(r['messages'])[:70]}" for r in rows}
     chosen = st.selectbox("Example (on this page)", list(choices), format_func=choices.get, key="edit_choice")
     example = get_example(db, chosen) if chosen else None
     if example:
-        with st.form(f"edit_{example['id']}_{example['revision']}"):
-            user = st.text_area("User message", last_user_text(example["messages"]))
-            answer = st.text_area("Expected answer", answer_text(example["messages"]))
-            tags = st.text_input("Tags (comma separated)", ", ".join(example["tags"]))
-            new_status = st.selectbox("Status", STATUSES, index=STATUSES.index(example["status"]))
+        key = f"{example['id']}_{example['revision']}"
+        with st.form(f"edit_{key}"):
+            st.text_area("User message", last_user_text(example["messages"]), key=f"user_{key}")
+            st.text_area("Expected answer", answer_text(example["messages"]), key=f"answer_{key}")
+            st.text_input("Tags (comma separated)", ", ".join(example["tags"]), key=f"tags_{key}")
+            st.selectbox("Status", STATUSES, index=STATUSES.index(example["status"]), key=f"status_{key}")
             st.caption(f"Revision {example['revision']} · author {example['author']} · reviewer {example['reviewer'] or '–'}")
-            if st.form_submit_button("Save changes", type="primary"):
-                try:
-                    revision = edit_example(
-                        db, project, example["id"], example["revision"], ui.current_user(),
-                        messages=with_last_turn(example["messages"], user, answer), status=new_status,
-                        tags=[t.strip() for t in tags.split(",") if t.strip()],
-                    )
-                    st.success(f"Saved example {example['id']} as revision {revision}.")
-                except (InvalidExample, StaleRevision) as error:
-                    st.error(f"Not saved: {error}")
+            st.form_submit_button("Save changes", type="primary", on_click=save_edit, args=(example,))

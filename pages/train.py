@@ -33,9 +33,9 @@ def advanced_settings() -> TrainConfig:
             if spec.type == "bool" or isinstance(spec.default, bool):
                 values[spec.name] = column.checkbox(label, spec.default, help=help_text, key=f"cfg_{spec.name}")
             elif isinstance(spec.default, int):
-                values[spec.name] = int(column.number_input(label, value=spec.default, step=1, help=help_text, key=f"cfg_{spec.name}"))
+                values[spec.name] = int(column.number_input(label, min_value=0, value=spec.default, step=1, help=help_text, key=f"cfg_{spec.name}"))
             else:
-                values[spec.name] = float(column.number_input(label, value=spec.default, format="%g", help=help_text, key=f"cfg_{spec.name}"))
+                values[spec.name] = float(column.number_input(label, min_value=0.0, value=spec.default, format="%g", help=help_text, key=f"cfg_{spec.name}"))
     return TrainConfig(**values)
 
 

@@ -71,3 +71,23 @@ def duration(seconds: float | None) -> str:
         return "–"
     seconds = int(seconds)
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m {seconds % 60:02d}s"
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """Keep a message for the next run of the page (callbacks run before the page draws)."""
+    st.session_state["_flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    """Show the kept message in a slot that is always there, so the page layout (and an
+    open tab) does not shift when a message comes and goes."""
+    slot = st.container()
+    kind, message = st.session_state.pop("_flash", (None, None))
+    if kind == "success":
+        slot.success(message)
+    elif kind == "error":
+        slot.error(message)
+
+
+def split_tags(text: str) -> list[str]:
+    return [tag.strip() for tag in text.split(",") if tag.strip()]

@@ -1,0 +1,187 @@
+"""The main flow in a real browser (Debian's Chromium): steps 2 to 5 of the walking skeleton.
+
+Add and edit examples (surviving a server restart), run the checks, train a tiny real
+QLoRA run of the packaged model with live progress, and read the leaderboard. Set
+STUDIO_SCREENSHOTS=docs/screenshots to refresh the documentation's screenshots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from studio.paths import SOURCE_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make browser)"),
+]
+ANSWER = json.dumps({"category": "billing", "priority": "medium", "needs_human": True})
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """`streamlit run app.py` on a free port with its own data home."""
+
+    def __init__(self, home: Path):
+        self.home, self.port, self.process = home, _free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def start(self) -> None:
+        env = {**os.environ, "STUDIO_HOME": str(self.home)}
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port), "--server.headless", "true"]
+        self.log = open(self.home.parent / f"server-{self.port}.log", "ab")
+        self.process = subprocess.Popen(command, cwd=SOURCE_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("the studio did not start within 60 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    running = Server(home)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(60_000)
+        yield tab
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    folder = os.environ.get("STUDIO_SCREENSHOTS")
+    if folder:
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SOURCE_ROOT / folder / f"{name}.png"), full_page=True)
+
+
+def assert_no_exception(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def choose(page, scope, label: str, option: str) -> None:
+    scope.get_by_label(label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def expect_metric(page, label: str, value: str) -> None:
+    """Wait until the metric called `label` shows `value` (the page redraws progressively)."""
+    from playwright.sync_api import expect
+
+    box = page.locator("[data-testid='stMetric']").filter(has_text=label)
+    expect(box.locator("[data-testid='stMetricValue']")).to_have_text(value)
+
+
+def add_and_edit_examples(page) -> None:
+    forms = page.locator("[data-testid='stForm']")
+    add = forms.nth(0)
+    add.get_by_label("User message").fill("I was charged twice for my March invoice, please refund one of them.")
+    add.get_by_label("Expected answer").fill(ANSWER)
+    choose(page, add, "Status", "submitted")
+    add.get_by_role("button", name="Add example").click()
+    page.get_by_text("added as submitted").wait_for()
+    expect_metric(page, "Submitted", "15")
+    page.get_by_role("tab", name="Edit an example").click()
+    edit = forms.nth(1)
+    choose(page, edit, "Status", "rejected")
+    edit.get_by_role("button", name="Save changes").click()
+    page.get_by_text("as revision 2").wait_for()
+    expect_metric(page, "Rejected", "1")
+
+
+def run_checks(page) -> None:
+    page.get_by_role("link", name="Quality").click()
+    page.get_by_role("button", name="Run checks").click()
+    page.get_by_text("Same input, different answers: the fields priority differ.").wait_for()
+    for external_id in ("T-0037", "T-0180", "T-0014", "T-0077"):
+        assert page.get_by_text(external_id, exact=False).count() >= 1
+    assert_no_exception(page)
+    shot(page, "quality")
+
+
+def train_tiny_run(page) -> None:
+    page.get_by_role("link", name="Train").click()
+    page.get_by_text("Advanced settings").click()
+    steps = page.get_by_role("spinbutton", name="Max steps", exact=True)
+    steps.fill("2")
+    steps.press("Enter")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_role("button", name="Cancel run").wait_for(timeout=120_000)
+    page.get_by_text("step 1/2").or_(page.get_by_text("step 2/2")).first.wait_for(timeout=180_000)
+    page.locator(".js-plotly-plot").first.wait_for()
+    assert page.get_by_text("Remaining").count() == 1
+    shot(page, "train")
+    page.get_by_text("Training and evaluation finished.").wait_for(timeout=400_000)
+    assert_no_exception(page)
+
+
+def read_leaderboard(page) -> None:
+    page.get_by_role("link", name="Evaluate").click()
+    page.get_by_text("Leaderboard").wait_for()
+    page.get_by_text("Ranked by field_accuracy").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    chart = page.locator(".js-plotly-plot").first.inner_text()
+    assert "tuned" in chart and "baseline-3shot" in chart
+    assert_no_exception(page)
+    shot(page, "evaluate")
+
+
+def test_examples_checks_training_and_leaderboard_in_chromium(server, page):
+    page.goto(server.url)
+    page.get_by_role("heading", name="Examples").wait_for()
+    expect_metric(page, "Approved", "223")
+    add_and_edit_examples(page)
+    shot(page, "examples")
+
+    server.stop()
+    server.start()
+    page.goto(server.url)
+    page.get_by_role("heading", name="Examples").wait_for()
+    expect_metric(page, "Submitted", "15")
+    expect_metric(page, "Rejected", "1")
+
+    run_checks(page)
+    train_tiny_run(page)
+    page.reload()
+    page.get_by_text("Training and evaluation finished.").wait_for()
+    read_leaderboard(page)
