@@ -7,9 +7,9 @@ import streamlit as st
 
 from studio import ui
 from studio.examples import (
-    STATUSES, InvalidExample, StaleRevision, add_example, answer_text, count_by_status, edit_example,
-    get_example, input_text, last_user_text, list_examples, single_turn, with_last_turn,
+    STATUSES, InvalidExample, StaleRevision, add_example, count_by_status, edit_example, get_example, list_examples,
 )
+from studio.messages import answer_text, input_text, last_user_text, single_turn, with_last_turn
 
 project = ui.require_project()
 db = ui.db()

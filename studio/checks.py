@@ -13,7 +13,8 @@ from pathlib import Path
 
 from storage import findings as finding_table
 from storage.db import connect
-from studio.examples import answer_text, input_text, list_examples, normalise
+from studio.examples import list_examples
+from studio.messages import answer_text, input_text, normalise
 from studio.formats import OutputSpec, validate_output
 from studio.projects import Project
 

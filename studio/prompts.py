@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 
-from studio.examples import answer_text
+from studio.messages import answer_text
 from studio.formats import OutputSpec, stratum_of
 
 

@@ -13,7 +13,7 @@ import hashlib
 import math
 from collections import defaultdict
 
-from studio.examples import answer_text, input_text, normalise
+from studio.messages import answer_text, input_text, normalise
 from studio.formats import OutputSpec, stratum_of
 
 EVAL_FRACTION = 0.1

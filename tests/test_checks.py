@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from conftest import PLANTED
 from studio.checks import check_project, load_findings
-from studio.examples import add_example, edit_example, get_example, single_turn
+from studio.examples import add_example, edit_example, get_example
+from studio.messages import single_turn
 from studio.projects import ensure_project
 
 

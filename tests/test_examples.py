@@ -5,18 +5,9 @@ from __future__ import annotations
 import pytest
 
 from studio.examples import (
-    InvalidExample,
-    StaleRevision,
-    add_example,
-    answer_text,
-    edit_example,
-    example_history,
-    get_example,
-    input_text,
-    list_examples,
-    single_turn,
-    with_last_turn,
+    InvalidExample, StaleRevision, add_example, edit_example, example_history, get_example, list_examples,
 )
+from studio.messages import answer_text, input_text, single_turn, with_last_turn
 
 CONVERSATION = [
     {"role": "system", "content": "Be brief."},

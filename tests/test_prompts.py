@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studio.examples import answer_text, single_turn
+from studio.messages import answer_text, single_turn
 from studio.formats import parse_output_spec, stratum_of
 from studio.prompts import choose_few_shot, prompt_messages
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from conftest import PLANTED
-from studio.examples import add_example, answer_text, input_text, list_examples, normalise, single_turn
+from studio.examples import add_example, list_examples
+from studio.messages import answer_text, input_text, normalise, single_turn
 from studio.formats import stratum_of
 from studio.splits import split_examples
 

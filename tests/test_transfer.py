@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from studio.examples import list_examples, single_turn
+from studio.examples import list_examples
+from studio.messages import single_turn
 from studio.projects import ensure_project
 from studio.transfer import FROM_FILE, ImportRefused, export_jsonl, import_jsonl
 
