@@ -1,7 +1,6 @@
-"""Examples: chat messages an expert wrote, their status flow, and every change kept.
+"""Examples: storing what an expert wrote, its status flow, and every change kept.
 
-An example's messages are chat messages (system, user, assistant); the input is every
-message before the last assistant message, and the answer is that last message.
+The messages themselves (input, answer, last turn) are handled by studio.messages.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from studio.projects import Project
 
 STATUSES = ("draft", "submitted", "approved", "rejected")
 
-__all__ = ["StaleRevision", "STATUSES", "add_example", "edit_example", "list_examples"]
+__all__ = ["StaleRevision", "STATUSES", "InvalidExample", "add_example", "edit_example", "list_examples"]
 
 
 class InvalidExample(ValueError):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -55,6 +58,16 @@ def test_a_killed_worker_is_marked_failed_with_its_last_words(db, tiny_demo):
     run = get_run(db, run_id)
     assert run["status"] == "failed"
     assert "stopped without a word" in run["error"]
+
+
+def test_another_process_reattaches_to_a_live_run(db, tiny_demo, home):
+    """What happens when the app restarts mid-run: a new process sees the run going on."""
+    run_id = launch_run(db, tiny_demo, TrainConfig(max_steps=8))
+    _wait_for_event(Path(get_run(db, run_id)["run_dir"]), "step")
+    env = {**os.environ, "STUDIO_HOME": str(home)}
+    listed = subprocess.run([sys.executable, "-m", "studio.cli", "runs", "--json"], env=env, capture_output=True, text=True, check=True)
+    assert [r["status"] for r in json.loads(listed.stdout) if r["id"] == run_id] == ["running"]
+    assert wait_for_run(db, run_id, poll_seconds=0.5)["status"] == "succeeded"
 
 
 def test_a_second_launch_waits_in_the_queue(db, tiny_demo):
