@@ -52,13 +52,13 @@ def prompt_lengths(tokenizer, conversations: list[list[dict]]) -> dict:
 
 def time_generation(model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, batch_size: int) -> dict:
     """One timed generate_answers call: wall seconds, answers, tokens generated and tokens per second."""
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     answers = generate_answers(model, tokenizer, conversations, max_new_tokens, batch_size=batch_size)
-    seconds = time.perf_counter() - began
+    seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu_began
     tokens = sum(a["new_tokens"] for a in answers)
     return {
-        "batch_size": batch_size, "seconds": seconds, "answers": answers, "new_tokens": tokens,
-        "tokens_per_s": tokens / seconds,
+        "batch_size": batch_size, "seconds": seconds, "cpu_seconds": cpu_seconds, "answers": answers,
+        "new_tokens": tokens, "tokens_per_s": tokens / seconds,
     }
 
 
@@ -75,8 +75,10 @@ def compare_in_rounds(model, tokenizer, conversations: list[list[dict]], max_new
 def combine_runs(runs: list[dict]) -> dict:
     """Several timed calls with one batch size as one: answers in prompt order, totals, overall tokens per second."""
     seconds, tokens = sum(r["seconds"] for r in runs), sum(r["new_tokens"] for r in runs)
+    cpu_seconds = sum(r["cpu_seconds"] for r in runs)
     return {
         "batch_size": runs[0]["batch_size"], "seconds": seconds, "new_tokens": tokens, "tokens_per_s": tokens / seconds,
+        "cpu_seconds": cpu_seconds, "cores_busy": cpu_seconds / seconds,
         "answers": [a for r in runs for a in r["answers"]],
     }
 
@@ -90,6 +92,7 @@ def load_model() -> tuple[object, object, float]:
 
 
 def software() -> dict:
+    """The device, torch's thread count and the versions that decide generation speed."""
     import torch
 
     return {
@@ -100,8 +103,8 @@ def software() -> dict:
 
 def run_benchmark(n: int, max_new_tokens: int) -> dict:
     """Warm up once, then time batch_size 16 and batch_size 1 on the same prompts."""
-    model, tokenizer, load_seconds = load_model()
     conversations = demo_conversations(n)
+    model, tokenizer, load_seconds = load_model()
     generate_answers(model, tokenizer, conversations[:WARM_UP_PROMPTS], WARM_UP_TOKENS, batch_size=WARM_UP_PROMPTS)
     rounds = compare_in_rounds(model, tokenizer, conversations, max_new_tokens)
     batched, single = (combine_runs([r[size] for r in rounds]) for size in (BATCHED, 1))
@@ -130,15 +133,20 @@ def render_table(result: dict) -> str:
         f"{result['prompts']} prompts of {prompt['min']}-{prompt['max']} tokens (mean {prompt['mean']:.0f}), "
         f"up to {result['max_new_tokens']} new tokens each",
         "",
-        f"{'batch_size':>10}{'seconds':>10}{'new tokens':>12}{'tokens/s':>10}",
+        f"{'batch_size':>10}{'seconds':>10}{'new tokens':>12}{'tokens/s':>10}{'cores busy':>12}",
     ]
     for run in result["runs"]:
-        lines.append(f"{run['batch_size']:>10}{run['seconds']:>10.1f}{run['new_tokens']:>12}{run['tokens_per_s']:>10.1f}")
+        lines.append(
+            f"{run['batch_size']:>10}{run['seconds']:>10.1f}{run['new_tokens']:>12}{run['tokens_per_s']:>10.1f}"
+            f"{run['cores_busy']:>12.2f}"
+        )
     lines += [
         "",
         f"speed-up of batch_size {BATCHED} over 1: {result['speedup']:.2f}x "
         f"(per round of {BATCHED}: {', '.join(f'{x:.2f}x' for x in result['speedup_per_round'])})",
         f"answers: {result['answers_each']} each; identical outputs: {result['identical_outputs']} of {result['answers_each']}",
+        f"(cores busy = this process's CPU seconds / wall seconds; well under {result['software']['torch_threads']} "
+        "means other work shared the cores)",
     ]
     return "\n".join(lines)
 

@@ -39,9 +39,9 @@ st.plotly_chart(chart, width="stretch")
 
 st.subheader("Side by side")
 predictions = pd.DataFrame(predictions_for(db, run_id))
-wide = predictions.pivot_table(index=["external_id", "expected"], columns="model", values="output", aggfunc="first")
-scores = predictions.assign(score=predictions["scores"].map(lambda s: s.get(metric, 0.0))).pivot_table(
-    index=["external_id", "expected"], columns="model", values="score", aggfunc="first"
-)
-side = wide.join(scores, rsuffix=f" {metric}").reset_index()
+predictions["example"] = predictions["external_id"].fillna(predictions["example_id"].astype(str))
+predictions["score"] = predictions["scores"].map(lambda s: s.get(metric, 0.0))
+wide = predictions.pivot_table(index=["example", "expected"], columns="model", values="output", aggfunc="first")
+scores = predictions.pivot_table(index=["example", "expected"], columns="model", values="score", aggfunc="first")
+side = wide.join(scores.add_suffix(f" {metric}")).reset_index()
 st.dataframe(side, hide_index=True, width="stretch")
