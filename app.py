@@ -19,4 +19,4 @@ navigation = st.navigation([
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
 ])
-navigation.run()
+ui.run_page(navigation)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from storage.db import DatabaseLocked
 from studio.demo import load_demo_if_empty
 from studio.jobs import sync_runs
 from studio.models import ModelUnavailable, ensure_default_model
@@ -31,6 +32,14 @@ def bootstrap(home: str) -> str:
     loaded = load_demo_if_empty(db())
     sync_runs(db())
     return "demo loaded" if loaded else "ready"
+
+
+def run_page(navigation) -> None:
+    """Run the chosen page; a database held by another process gets a message, not a traceback."""
+    try:
+        navigation.run()
+    except DatabaseLocked as error:
+        st.error(f"{error} Reload this page once it is free.")
 
 
 def sidebar() -> Project | None:
