@@ -1,16 +1,20 @@
-"""Evaluate page: the leaderboard of a finished run's tuned model against the prompting baseline."""
+"""Evaluate page: is the fine-tune worth shipping? Leaderboard, verdict, slices, side by side, routing."""
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
-from studio import ui
-from studio.evaluation import describe_metric, leaderboard, margin_sentence, predictions_for
+from studio import charts, ui
+from studio.dashboard import SIDE_FILTERS, build_dashboard, side_by_side
+from studio.evaluation import describe_metric
+from studio.examples import draft_from_failure
 from studio.jobs import list_runs, sync_runs
+from studio.report import render_report
+from studio.routing import RoutingConfig
 
 project = ui.require_project()
 db = ui.db()
 st.title("Evaluate")
+ui.show_flash()
 sync_runs(db)
 finished = [r for r in list_runs(db, project) if r["status"] == "succeeded"]
 if not finished:
@@ -19,29 +23,82 @@ if not finished:
     st.stop()
 
 labels = {r["id"]: f"{r['id']} · {r['n_train']} train / {r['n_eval']} held-out" for r in finished}
-run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="eval_run")
-run = next(r for r in finished if r["id"] == run_id)
-board = leaderboard(db, run_id)
-metric = board[0]["primary_metric"]
+run = next(r for r in finished if r["id"] == st.selectbox("Run", list(labels), format_func=labels.get, key="eval_run"))
+with st.sidebar.expander("Routing thresholds", expanded=False):
+    high = st.slider("Straight through at confidence ≥", 0.0, 1.0, 0.9, 0.01, key="route_high")
+    low = st.slider("Human review at confidence ≥", 0.0, 1.0, 0.7, 0.01, key="route_low",
+                    help="Kept at or below the straight-through threshold.")
+board = build_dashboard(db, project, run, RoutingConfig(high=high, low=min(low, high)))
+metric = board["metric"]
+
+verdict = board["verdict"]
+show = {"ship": st.success, "do not ship": st.error}.get(verdict["decision"], st.warning)
+show(f"**{verdict['headline']}**\n\n" + "\n".join(f"- {step}" for step in verdict["next_steps"]))
 
 st.subheader("Leaderboard")
-st.markdown(margin_sentence(board))
-st.caption(f"Ranked by **{metric}**: {describe_metric(metric)}. Held-out set {run['config']['held_out_hash']}.")
-table = pd.DataFrame([
-    {"rank": r["rank"], "model": r["model"], **{k: round(v, 3) for k, v in r["metrics"].items()}, "n": r["n"]}
-    for r in board
-])
-st.dataframe(table, hide_index=True, width="stretch")
-chart = px.bar(table, x="model", y=metric, color="model", text_auto=".3f", range_y=[0, 1],
-               title=f"{metric} on {board[0]['n']} held-out examples (best first)")
-chart.update_layout(showlegend=False, height=360)
-st.plotly_chart(chart, width="stretch")
+st.caption(f"Ranked by **{metric}**: {describe_metric(metric)}. Held-out set {board['held_out_hash']}; "
+           f"ship margin {100 * project.ship_margin:.0f} points.")
+st.dataframe(pd.DataFrame([
+    {"rank": r["rank"], "model": r["label"], metric: round(r["primary_value"], 3),
+     "95% interval": f"{r['low']:.3f} – {r['high']:.3f}", "n": r["n"],
+     "tokens/s": round(r["metrics"]["tokens_per_second"] or 0, 1), "latency s": round(r["metrics"]["latency_s"], 3)}
+    for r in board["leaderboard"]
+]), hide_index=True, width="stretch")
+st.plotly_chart(charts.leaderboard_chart(board["leaderboard"]), width="stretch", key="leaderboard_chart")
+for other in board["not_ranked"]:
+    st.caption(f"Not ranked here: run {other['run_id']}, {other['why']} ({other['held_out_hash']}).")
+if board["comparison"]:
+    c = board["comparison"]
+    mcnemar = f" · McNemar p = {c['mcnemar']['p_value']:.3f}" if "mcnemar" in c else ""
+    st.caption(f"Paired difference, tuned − {c['baseline']}: {100 * c['difference']:+.1f} points "
+               f"(95% interval {100 * c['low']:+.1f} to {100 * c['high']:+.1f}){mcnemar}, on {c['n']} examples.")
 
-st.subheader("Side by side")
-predictions = pd.DataFrame(predictions_for(db, run_id))
-predictions["example"] = predictions["external_id"].fillna(predictions["example_id"].astype(str))
-predictions["score"] = predictions["scores"].map(lambda s: s.get(metric, 0.0))
-wide = predictions.pivot_table(index=["example", "expected"], columns="model", values="output", aggfunc="first")
-scores = predictions.pivot_table(index=["example", "expected"], columns="model", values="score", aggfunc="first")
-side = wide.join(scores.add_suffix(f" {metric}")).reset_index()
-st.dataframe(side, hide_index=True, width="stretch")
+slices_tab, side_tab, routing_tab, detail_tab = st.tabs(["Slices", "Side by side", "Confidence routing", "Details"])
+with slices_tab:
+    dimension = st.radio("Slice by", ["tag", "input length"], horizontal=True, key="slice_dimension")
+    st.plotly_chart(charts.slice_chart(board["slices"], dimension, metric), width="stretch", key="slice_chart")
+    st.caption("Coverage-cluster slices arrive with the coverage engine.")
+
+with side_tab:
+    show_rows = st.radio("Show", SIDE_FILTERS, horizontal=True, key="side_filter")
+    rows = side_by_side(board["predictions"], metric, board["comparison"], show_rows)
+    st.caption(f"{len(rows)} held-out examples.")
+    table = pd.DataFrame(rows).drop(columns=["example_id", "tags"], errors="ignore")
+    st.dataframe(table, hide_index=True, width="stretch", key="side_table")
+    by_name = {row["example"]: row for row in rows}
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    pick = left.selectbox("Held-out example", list(by_name), key="failure_pick")
+    if pick and right.button("Turn into a draft example", key="make_draft"):
+        new_id = draft_from_failure(db, project, by_name[pick], ui.current_user())
+        ui.flash(f"Draft example {new_id} created from {pick}: reword it on the Examples page.")
+        st.rerun()
+
+with routing_tab:
+    routing = board["routing"]
+    if not routing["bands"]:
+        st.info("This run's predictions carry no confidences.")
+    else:
+        st.table(pd.DataFrame([
+            {"band": b["band"], "share": f"{100 * b['share']:.0f}%", "count": b["count"],
+             "accuracy": "–" if b["accuracy"] is None else f"{b['accuracy']:.2f}"}
+            for b in routing["bands"]
+        ]).set_index("band"))
+        st.plotly_chart(charts.coverage_chart(routing["curve"], high, low), width="stretch", key="coverage_chart")
+
+with detail_tab:
+    for row in board["leaderboard"]:
+        with st.expander(f"{row['label']}: every metric"):
+            st.json({name: value for name, value in row["metrics"].items() if name != "confusion"}, expanded=False)
+            if row["model"] == "tuned" and row["metrics"].get("confusion"):
+                st.plotly_chart(charts.confusion_chart(row["metrics"]["confusion"]), width="stretch", key=f"confusion_{row['run_id']}")
+    trip = board["round_trip"]
+    if trip and "error" in trip:
+        st.warning(f"The template round-trip check could not run: {trip['error']}")
+    elif trip:
+        verdict_text = "OK" if trip["template_ok"] else "MISMATCH: answers did not end with the end-of-sequence token"
+        st.markdown(f"**Template round trip** (merged model in `{trip['merged_dir']}`, loaded fresh): chat template "
+                    f"and end of sequence {verdict_text}. Same answers as the 4-bit adapter on {trip['matches']} of "
+                    f"{trip['checked']}; full-precision merging can change a few tokens.")
+
+st.download_button("Download the HTML report", render_report(board), file_name=f"evaluation-{run['id']}.html",
+                   mime="text/html", key="download_report")

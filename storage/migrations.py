@@ -91,4 +91,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, model)
     );
     """,
+    # 2: the evaluation dashboard: confidence and details per prediction, a ship margin per project
+    """
+    ALTER TABLE predictions ADD COLUMN confidence DOUBLE;
+    ALTER TABLE predictions ADD COLUMN details JSON;
+    ALTER TABLE projects ADD COLUMN ship_margin DOUBLE DEFAULT 0.05;
+    """,
 ]

@@ -8,7 +8,7 @@ import duckdb
 
 from storage.rows import fetch_dicts
 
-_COLUMNS = "id, name, description, output_spec, base_model, split_seed, created_at"
+_COLUMNS = "id, name, description, output_spec, base_model, split_seed, ship_margin, created_at"
 
 
 def insert_project(
@@ -31,7 +31,7 @@ def fetch_projects(con: duckdb.DuckDBPyConnection) -> list[dict]:
 
 
 def update_project(con: duckdb.DuckDBPyConnection, project_id: int, **fields) -> None:
-    allowed = {"description", "output_spec", "base_model", "split_seed"}
+    allowed = {"description", "output_spec", "base_model", "split_seed", "ship_margin"}
     for key, value in fields.items():
         if key not in allowed:
             raise ValueError(f"unknown project field {key!r}")

@@ -1,63 +1,119 @@
-"""Answering a run's held-out examples with the tuned model and the prompting baseline.
+"""Answering a run's held-out examples with the tuned model and the prompting baselines.
 
-Both share one 4-bit base model in memory: the tuned model is the base with the run's
-adapter; the baseline is the same base with the adapter switched off and k few-shot
-examples from the training split in its prompt.
+The models share one 4-bit base model in memory: "tuned" is the base with the run's
+adapter; "baseline-0shot" is the same base with the adapter switched off and only the
+system prompt; "baseline-{k}shot" adds, for each held-out input, the k training examples
+whose inputs are nearest by embedding. When the run config names an OpenAI-compatible
+endpoint (config["eval"]["endpoint"]), that model answers the same k-shot prompts too.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from studio.embeddings import embed, paired_similarity
+from studio.endpoint import EndpointConfig, EndpointError, answer_with_endpoint
 from studio.jsonl import read_jsonl, write_jsonl
+from studio.messages import answer_text
 from studio.progress import append_event
-from studio.prompts import prompt_messages
+from studio.prompts import prompt_messages, retrieve_few_shot
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TUNED = "tuned"
+DEFAULT_FEW_SHOT_K = 3
 
 
 def baseline_name(k: int) -> str:
     return f"baseline-{k}shot" if k else "baseline-0shot"
 
 
+def endpoint_name(config: EndpointConfig) -> str:
+    return f"endpoint:{config.model}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One model's pass over the held-out set."""
+
+    name: str
+    conversations: list[list[dict]]
+    shots: list[list[dict]] | None  # the examples each prompt showed; None for the tuned model
+    source: str  # "adapter" (tuned), "base" (adapter off) or "endpoint"
+
+
 def answer_held_out(run_dir: Path, config: dict, should_stop: Callable[[], bool] = lambda: False) -> Path:
-    """Write run_dir/predictions.jsonl: every held-out example answered by both models."""
-    from peft import PeftModel
-
-    from studio.generation import generate_answers
-    from studio.models import load_quantized, load_tokenizer
-
+    """Write run_dir/predictions.jsonl: every held-out example answered by every model."""
     run_dir = Path(run_dir)
-    held_out = read_jsonl(run_dir / "eval.jsonl")
-    few_shot = read_jsonl(run_dir / "few_shot.jsonl")
+    held_out, train = read_jsonl(run_dir / "eval.jsonl"), read_jsonl(run_dir / "train.jsonl")
     settings = config["eval"]
-    tokenizer = load_tokenizer(str(run_dir / "adapter"))
-    model = PeftModel.from_pretrained(load_quantized(config["model_path"]), str(run_dir / "adapter"))
-    system = config["system_prompt"]
-    max_new_tokens = settings["max_new_tokens"] or _answer_budget(tokenizer, read_jsonl(run_dir / "train.jsonl"))
-    plans = [
-        (TUNED, [prompt_messages(system, row["messages"]) for row in held_out], False),
-        (baseline_name(len(few_shot)), [prompt_messages(system, row["messages"], few_shot) for row in held_out], True),
-    ]
+    plans = plan_models(config, held_out, train)
+    model, tokenizer = _load_tuned(run_dir, config)
+    max_new_tokens = settings.get("max_new_tokens") or _answer_budget(tokenizer, train)
+    # Free-text answers are also scored by meaning; every model shares the expected answers' vectors.
+    free_text = config["output_spec"].get("kind") == "text"
+    expected = embed([answer_text(row["messages"]) for row in held_out]) if free_text else None
     predictions = []
-    for name, conversations, adapter_off in plans:
+    for plan in plans:
         if should_stop():
             break
-        append_event(run_dir, "answering", model=name, done=0, total=len(held_out))
-
-        def progress(done: int, total: int, name: str = name) -> None:
-            append_event(run_dir, "answering", model=name, done=done, total=total)
-
-        if adapter_off:
-            with model.disable_adapter():
-                answers = generate_answers(model, tokenizer, conversations, max_new_tokens, settings["batch_size"], progress)
-        else:
-            answers = generate_answers(model, tokenizer, conversations, max_new_tokens, settings["batch_size"], progress)
-        predictions += [_prediction(name, row, answer) for row, answer in zip(held_out, answers)]
+        try:
+            answers = _answer(plan, run_dir, model, tokenizer, max_new_tokens, settings)
+        except EndpointError as error:
+            # The endpoint is an optional extra: the tuned model and the local baselines still count.
+            print(f"{plan.name} skipped: {error}", file=sys.stderr)
+            append_event(run_dir, "answering_failed", model=plan.name, error=str(error))
+            continue
+        predictions += _rows(plan, held_out, answers, expected)
     path = run_dir / "predictions.jsonl"
     write_jsonl(path, predictions)
     return path
+
+
+def plan_models(config: dict, held_out: list[dict], train: list[dict]) -> list[Plan]:
+    """The models that answer, in order, with the prompts each sees."""
+    settings, system = config["eval"], config["system_prompt"]
+    k = max(0, min(int(settings.get("few_shot_k", DEFAULT_FEW_SHOT_K)), len(train)))
+    zero_shot = [prompt_messages(system, row["messages"]) for row in held_out]
+    plans = [Plan(TUNED, zero_shot, None, "adapter"), Plan(baseline_name(0), zero_shot, [[] for _ in held_out], "base")]
+    shots = retrieve_few_shot(train, held_out, k)
+    k_shot = [prompt_messages(system, row["messages"], examples) for row, examples in zip(held_out, shots)]
+    if k:
+        plans.append(Plan(baseline_name(k), k_shot, shots, "base"))
+    if settings.get("endpoint"):
+        plans.append(Plan(endpoint_name(EndpointConfig.from_dict(settings["endpoint"])), k_shot, shots, "endpoint"))
+    return plans
+
+
+def _load_tuned(run_dir: Path, config: dict):
+    from peft import PeftModel
+
+    from studio.models import load_quantized, load_tokenizer
+
+    tokenizer = load_tokenizer(str(run_dir / "adapter"))
+    model = PeftModel.from_pretrained(load_quantized(config["model_path"]), str(run_dir / "adapter"))
+    return model, tokenizer
+
+
+def _answer(plan: Plan, run_dir: Path, model, tokenizer, max_new_tokens: int, settings: dict) -> list[dict]:
+    from studio.generation import generate_answers
+
+    append_event(run_dir, "answering", model=plan.name, done=0, total=len(plan.conversations))
+
+    def progress(done: int, total: int) -> None:
+        append_event(run_dir, "answering", model=plan.name, done=done, total=total)
+
+    if plan.source == "endpoint":
+        endpoint = EndpointConfig.from_dict(settings["endpoint"])
+        return answer_with_endpoint(endpoint, plan.conversations, max_new_tokens, progress)
+    with model.disable_adapter() if plan.source == "base" else nullcontext():
+        return generate_answers(model, tokenizer, plan.conversations, max_new_tokens, settings.get("batch_size", 16), progress)
 
 
 def _answer_budget(tokenizer, train: list[dict]) -> int:
@@ -70,9 +126,20 @@ def _answer_budget(tokenizer, train: list[dict]) -> int:
     return int(longest * 1.25) + 8
 
 
+def _rows(plan: Plan, held_out: list[dict], answers: list[dict], expected: np.ndarray | None) -> list[dict]:
+    rows = [_prediction(plan.name, row, answer) for row, answer in zip(held_out, answers)]
+    if plan.shots is not None:
+        for row, shown in zip(rows, plan.shots):
+            row["few_shot_ids"] = [shot.get("external_id") or shot["id"] for shot in shown]
+    if expected is not None:
+        for row, similarity in zip(rows, paired_similarity(embed([row["output"] for row in rows]), expected)):
+            row["embedding_similarity"] = similarity
+    return rows
+
+
 def _prediction(model: str, row: dict, answer: dict) -> dict:
-    expected = next(m["content"] for m in reversed(row["messages"]) if m["role"] == "assistant")
     return {
         "model": model, "example_id": row["id"], "external_id": row.get("external_id"),
-        "expected": expected, **answer,
+        "expected": answer_text(row["messages"]), **answer,
     }
+

@@ -91,21 +91,26 @@ def _print_event(event: dict) -> None:
 
 
 def cmd_eval(args) -> int:
-    from studio.evaluation import leaderboard, margin_sentence, predictions_for
+    from studio.dashboard import build_dashboard
     from studio.jobs import get_run, sync_runs
+    from studio.projects import get_project
+    from studio.report import render_report
+    from studio.routing import RoutingConfig
 
     sync_runs(db_path())
     run = get_run(db_path(), args.run)
     if run["status"] != "succeeded":
         print(f"run {args.run} is {run['status']}: {run['error'] or 'no evaluation yet'}", file=sys.stderr)
         return 1
-    board = leaderboard(db_path(), args.run)
-    document = {
-        "run_id": args.run, "project": run["project"], "held_out_hash": run["config"]["held_out_hash"],
-        "leaderboard": board, "summary": margin_sentence(board), "predictions": predictions_for(db_path(), args.run),
-    }
-    table = "\n".join(f"{r['rank']}. {r['model']:16} {r['primary_metric']} {r['primary_value']:.3f} (n={r['n']})" for r in board)
-    _emit(args, document, f"{table}\n{margin_sentence(board)}")
+    board = build_dashboard(db_path(), get_project(db_path(), run["project"]), run, RoutingConfig(args.high, args.low))
+    if args.html:
+        Path(args.html).write_text(render_report(board), encoding="utf-8")
+        print(f"report written to {args.html}", file=sys.stderr)
+    table = "\n".join(
+        f"{r['rank']}. {r['label']:32} {r['primary_metric']} {r['primary_value']:.3f} [{r['low']:.3f}, {r['high']:.3f}] (n={r['n']})"
+        for r in board["leaderboard"]
+    )
+    _emit(args, board, f"{table}\n{board['verdict']['headline']}")
     return 0
 
 
@@ -155,8 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--max-steps", type=int, default=0, help="stop after N optimizer steps (default: train for the epochs)")
     sub.add_argument("--epochs", type=float, default=0, help="passes over the training split (default 3)")
     sub.add_argument("--wait", action="store_true", help="wait for the run (training and evaluation) to finish")
-    sub = add("eval", cmd_eval, "Print the leaderboard of a finished run: tuned model against the prompting baseline.")
+    sub = add("eval", cmd_eval, "Print a finished run's leaderboard (with intervals), verdict, slices and routing bands.")
     sub.add_argument("run", help="run id, as printed by `studio train` or listed by `studio runs`")
+    sub.add_argument("--html", help="also write a self-contained HTML report to this file")
+    sub.add_argument("--high", type=float, default=0.9, help="confidence at or above which answers go straight through")
+    sub.add_argument("--low", type=float, default=0.7, help="confidence at or above which answers go to human review")
     add("runs", cmd_runs, "List runs, newest first.")
     sub = add("serve", cmd_serve, "Serve the studio in the browser (http://localhost:8501).")
     sub.add_argument("--port", type=int, default=8501, help="port to serve on")

@@ -1,39 +1,81 @@
-"""Scoring a finished run's predictions and ranking the tuned model against the baseline."""
+"""Scoring a finished run's predictions and the leaderboard of every model on one held-out set.
+
+The worker writes predictions.jsonl; `record_evaluation` scores each answer, summarises
+each model (every metric with a 95% bootstrap interval, plus the metrics that are not
+means: macro-F1, confusion matrix, per-field scores) and stores both in DuckDB. Runs are
+ranked together only when their held-out hashes match: the same examples, the same split.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 
 from storage import evaluations as evaluation_table
 from storage.db import connect
-from studio.formats import parse_output_spec
+from studio.formats import OutputSpec, parse_output_spec
 from studio.jsonl import read_jsonl
-from studio.metrics import METRIC_HELP, primary_metric, score_answer, summarise_scores
+from studio.messages import input_text
+from studio.metrics import METRIC_HELP, aggregate_metrics, primary_metric, score_answer
+from studio.projects import Project
+from studio.significance import interval_dict
+
+TUNED = "tuned"
 
 
-def record_evaluation(db: Path, run: dict) -> list[dict]:
-    """Score run_dir/predictions.jsonl, store predictions and summaries, return the leaderboard."""
+def record_evaluation(db: Path, run: dict) -> None:
+    """Score run_dir/predictions.jsonl and store the predictions and per-model summaries."""
+    run_dir = Path(run["run_dir"])
     spec = parse_output_spec(run["config"]["output_spec"])
-    predictions = read_jsonl(Path(run["run_dir"]) / "predictions.jsonl")
+    held_out = {row["id"]: row for row in read_jsonl(run_dir / "eval.jsonl")}
+    predictions = read_jsonl(run_dir / "predictions.jsonl")
     for row in predictions:
+        example = held_out[row["example_id"]]
         row["scores"] = score_answer(spec, row["expected"], row["output"])
-    summaries = []
-    for model in sorted({row["model"] for row in predictions}):
-        rows = [row for row in predictions if row["model"] == model]
-        metrics = summarise_scores(spec, [row["scores"] for row in rows])
-        metrics["latency_s"] = sum(row["latency_s"] for row in rows) / len(rows)
-        name = primary_metric(spec)
-        summaries.append({"model": model, "metrics": metrics, "primary_metric": name, "primary_value": metrics[name], "n": len(rows)})
+        if row.get("embedding_similarity") is not None:
+            row["scores"]["embedding_similarity"] = float(row["embedding_similarity"])
+        row["tags"], row["input"] = example.get("tags", []), input_text(example["messages"])
+    by_model: dict[str, list[dict]] = defaultdict(list)
+    for row in predictions:
+        by_model[row["model"]].append(row)
+    summaries = [summarise_model(spec, model, rows) for model, rows in sorted(by_model.items())]
     with connect(db) as con:
         evaluation_table.replace_evaluation(con, run["id"], predictions, summaries)
-    return leaderboard(db, run["id"])
 
 
-def leaderboard(db: Path, run_id: str) -> list[dict]:
-    """The run's models, best first by the primary metric, with rank and every metric."""
+def summarise_model(spec: OutputSpec, model: str, rows: list[dict]) -> dict:
+    """One model's metrics: each per-example score as a mean with its interval, and the rest."""
+    names = sorted({name for row in rows for name in row["scores"]})
+    means = {name: interval_dict([row["scores"].get(name, 0.0) for row in rows]) for name in names}
+    seconds = sum(row.get("latency_s") or 0.0 for row in rows)
+    metrics = {
+        "means": means,
+        **aggregate_metrics(spec, [r["expected"] for r in rows], [r["output"] for r in rows]),
+        "latency_s": seconds / len(rows),
+        "tokens_per_second": sum(row.get("new_tokens") or 0 for row in rows) / seconds if seconds else None,
+    }
+    name = primary_metric(spec)
+    return {"model": model, "metrics": metrics, "primary_metric": name, "primary_value": means[name]["mean"], "n": len(rows)}
+
+
+def leaderboard(db: Path, project: Project, run: dict) -> list[dict]:
+    """Every tuned run and baseline evaluated on this run's held-out set, best first.
+
+    A baseline appears once (from the newest run that has it); each tuned run is its own row.
+    """
     with connect(db) as con:
-        rows = evaluation_table.fetch_evaluations(con, run_id)
-    return [{"rank": rank, **row} for rank, row in enumerate(rows, start=1)]
+        rows = evaluation_table.fetch_evaluations_on_held_out(con, project.id, run["config"]["held_out_hash"])
+    seen, board = set(), []
+    for row in rows:
+        key = row["run_id"] if row["model"] == TUNED else row["model"]
+        if key in seen:
+            continue
+        seen.add(key)
+        means = row["metrics"]["means"][row["primary_metric"]]
+        label = f"tuned · {row['run_id']}" if row["model"] == TUNED else row["model"]
+        board.append({**row, "label": label, "low": means["low"], "high": means["high"]})
+    board.sort(key=lambda r: (-r["primary_value"], r["label"]))
+    return [{"rank": rank, **row} for rank, row in enumerate(board, start=1)]
 
 
 def predictions_for(db: Path, run_id: str) -> list[dict]:
@@ -43,18 +85,3 @@ def predictions_for(db: Path, run_id: str) -> list[dict]:
 
 def describe_metric(name: str) -> str:
     return METRIC_HELP.get(name, name)
-
-
-def margin_sentence(board: list[dict]) -> str:
-    """One plain sentence on how the tuned model did against the baseline."""
-    tuned = next((row for row in board if row["model"] == "tuned"), None)
-    baselines = [row for row in board if row["model"] != "tuned"]
-    if not tuned or not baselines:
-        return "The leaderboard needs both the tuned model and a baseline."
-    best = max(baselines, key=lambda row: row["primary_value"])
-    points = 100 * (tuned["primary_value"] - best["primary_value"])
-    direction = "beats" if points > 0 else "trails" if points < 0 else "ties"
-    return (
-        f"The tuned model {direction} the best baseline ({best['model']}) by {abs(points):.1f} points of "
-        f"{tuned['primary_metric']} on {tuned['n']} held-out examples."
-    )

@@ -11,7 +11,7 @@ from storage import examples as example_table
 from storage.db import connect
 from storage.examples import StaleRevision
 from studio.formats import validate_output
-from studio.messages import answer_text, input_text
+from studio.messages import answer_text, input_text, single_turn
 from studio.projects import Project
 
 STATUSES = ("draft", "submitted", "approved", "rejected")
@@ -77,3 +77,13 @@ def count_by_status(db: Path, project: Project) -> dict[str, int]:
 def example_history(db: Path, example_id: int) -> list[dict]:
     with connect(db) as con:
         return example_table.fetch_revisions(con, example_id)
+
+
+def draft_from_failure(db: Path, project: Project, row: dict, author: str) -> int:
+    """A draft example from a held-out input the models got wrong, for an expert to vary.
+
+    The split keeps an exact copy of a held-out input on the held-out side, so the
+    expert should reword it into a new example that teaches the pattern.
+    """
+    tags = [*row.get("tags", []), "from-evaluation"]
+    return add_example(db, project, single_turn(row["input"], row["expected"]), author, "draft", tags, source="evaluation")

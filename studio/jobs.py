@@ -23,6 +23,7 @@ from pathlib import Path
 
 from storage import runs as run_table
 from storage.db import connect
+from studio.endpoint import EndpointConfig
 from studio.evaluation import record_evaluation
 from studio.examples import list_examples
 from studio.models import resolve_model
@@ -42,8 +43,15 @@ class LaunchRefused(ValueError):
     """A run that cannot start; the message says what to do."""
 
 
-def launch_run(db: Path, project: Project, config: TrainConfig = TrainConfig(), few_shot_k: int = FEW_SHOT_K) -> str:
-    """Freeze a snapshot of the approved examples, queue a run, start it if the GPU is free."""
+def launch_run(
+    db: Path, project: Project, config: TrainConfig = TrainConfig(), few_shot_k: int = FEW_SHOT_K,
+    endpoint: EndpointConfig | None = None,
+) -> str:
+    """Freeze a snapshot of the approved examples, queue a run, start it if the GPU is free.
+
+    The baselines see few_shot_k retrieved training examples per held-out input; `endpoint`
+    adds an OpenAI-compatible model answering the same prompts (its key stays in the environment).
+    """
     approved = list_examples(db, project, status="approved")
     if len(approved) < MIN_APPROVED:
         raise LaunchRefused(
@@ -51,7 +59,7 @@ def launch_run(db: Path, project: Project, config: TrainConfig = TrainConfig(), 
             "(50 or more is the usual floor for a useful fine-tune)"
         )
     model_path = resolve_model(project.base_model)
-    snapshot = freeze_snapshot(approved, project.output_spec, project.split_seed, few_shot_k)
+    snapshot = freeze_snapshot(approved, project.output_spec, project.split_seed)
     run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
     run_dir = runs_dir() / run_id
     run_dir.mkdir(parents=True)
@@ -59,7 +67,7 @@ def launch_run(db: Path, project: Project, config: TrainConfig = TrainConfig(), 
     run_config = {
         "run_id": run_id, "project": project.name, "base_model": project.base_model, "model_path": model_path,
         "system_prompt": project.description, "output_spec": project.output_spec.to_dict(),
-        "train": asdict(config), "eval": {"few_shot_k": len(snapshot.few_shot), "batch_size": 16, "max_new_tokens": 0},
+        "train": asdict(config), "eval": _eval_settings(few_shot_k, endpoint),
         "snapshot_hash": snapshot.snapshot_hash, "held_out_hash": snapshot.held_out_hash,
     }
     (run_dir / "config.json").write_text(json.dumps(run_config, indent=2))
@@ -71,6 +79,13 @@ def launch_run(db: Path, project: Project, config: TrainConfig = TrainConfig(), 
         })
     sync_runs(db)
     return run_id
+
+
+def _eval_settings(few_shot_k: int, endpoint: EndpointConfig | None) -> dict:
+    settings = {"few_shot_k": max(0, int(few_shot_k)), "batch_size": 16, "max_new_tokens": 0}
+    if endpoint is not None:
+        settings["endpoint"] = asdict(endpoint)
+    return settings
 
 
 def sync_runs(db: Path) -> None:

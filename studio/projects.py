@@ -21,6 +21,7 @@ class Project:
     output_spec: OutputSpec
     base_model: str
     split_seed: int
+    ship_margin: float = 0.05
 
 
 class ProjectNotFound(LookupError):
@@ -35,6 +36,7 @@ def _to_project(row: dict) -> Project:
         output_spec=parse_output_spec(row["output_spec"]),
         base_model=row["base_model"],
         split_seed=row["split_seed"],
+        ship_margin=row["ship_margin"],
     )
 
 
@@ -72,7 +74,7 @@ def ensure_project(
 
 
 def update_project_settings(db: Path, project: Project, **fields) -> Project:
-    """Change a project's description, output spec (dict), base model or split seed."""
+    """Change a project's description, output spec (dict), base model, split seed or ship margin."""
     if "output_spec" in fields:
         fields["output_spec"] = parse_output_spec(fields["output_spec"]).to_dict()
     with connect(db) as con:

@@ -1,7 +1,9 @@
 """The chat messages a model sees: the tuned prompt and the few-shot baseline prompt.
 
 Both use the project's task description as the system prompt, so the only difference
-between the tuned model and the baseline is what the fine-tune learned.
+between the tuned model and the baseline is what the fine-tune learned. The baseline's
+few-shot examples are retrieved per input: the training examples whose inputs are
+nearest by sentence embedding, which is the strongest cheap prompting baseline.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 
-from studio.messages import answer_text
+from studio.embeddings import embed, nearest
+from studio.messages import answer_text, input_text
 from studio.formats import OutputSpec, stratum_of
 
 
@@ -39,3 +42,16 @@ def choose_few_shot(train: list[dict], spec: OutputSpec, k: int, seed: int) -> l
             if queue and len(chosen) < k:
                 chosen.append(queue.pop(0))
     return chosen
+
+
+def retrieve_few_shot(train: list[dict], held_out: list[dict], k: int) -> list[list[dict]]:
+    """For each held-out example, the k training examples with the most similar inputs.
+
+    Each list is in prompt order: the nearest example comes last, right before the input,
+    where a model attends to it most.
+    """
+    if k <= 0 or not train:
+        return [[] for _ in held_out]
+    corpus = embed([input_text(row["messages"]) for row in train])
+    queries = embed([input_text(row["messages"]) for row in held_out])
+    return [[train[int(i)] for i in reversed(row)] for row in nearest(queries, corpus, k)]

@@ -2,6 +2,8 @@
 
 A snapshot is the approved examples at launch, split into train and held-out, with a
 hash of each part: runs whose held-out hashes match were evaluated on the same set.
+The baseline's few-shot examples are not frozen here: the worker retrieves them from the
+training split for each held-out input.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from pathlib import Path
 
 from studio.formats import OutputSpec
 from studio.jsonl import write_jsonl
-from studio.prompts import choose_few_shot
 from studio.splits import split_examples
 
 
@@ -21,7 +22,6 @@ from studio.splits import split_examples
 class Snapshot:
     train: list[dict]
     held_out: list[dict]
-    few_shot: list[dict]
     snapshot_hash: str
     held_out_hash: str
 
@@ -35,14 +35,13 @@ def _digest(rows: list[dict]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def freeze_snapshot(examples: list[dict], spec: OutputSpec, seed: int, few_shot_k: int) -> Snapshot:
-    """Split the examples and pick the baseline's few-shot examples from the training side."""
+def freeze_snapshot(examples: list[dict], spec: OutputSpec, seed: int) -> Snapshot:
+    """Split the examples into train and held-out, with the hashes that identify each."""
     train, held_out = split_examples(examples, spec, seed)
     train_rows, held_rows = [_row(e) for e in train], [_row(e) for e in held_out]
     return Snapshot(
         train=train_rows,
         held_out=held_rows,
-        few_shot=[_row(e) for e in choose_few_shot(train, spec, few_shot_k, seed)],
         snapshot_hash=_digest(train_rows + held_rows),
         held_out_hash=_digest(held_rows),
     )
@@ -51,4 +50,3 @@ def freeze_snapshot(examples: list[dict], spec: OutputSpec, seed: int, few_shot_
 def write_snapshot(snapshot: Snapshot, run_dir: Path) -> None:
     write_jsonl(run_dir / "train.jsonl", snapshot.train)
     write_jsonl(run_dir / "eval.jsonl", snapshot.held_out)
-    write_jsonl(run_dir / "few_shot.jsonl", snapshot.few_shot)

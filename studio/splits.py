@@ -2,9 +2,9 @@
 
 Examples that share an input (after normalising case and whitespace) always land on
 the same side, so a duplicate never leaks into the held-out set. Within each stratum
-(the label, where the output spec has one) about `eval_fraction` of the examples are
-held out, chosen by a hash of the seed and each example's stable key, so the same
-examples and seed always give the same split.
+(the label, where the output spec has one) about `eval_fraction` of the inputs are
+held out, chosen by a hash of the seed and the normalised input itself: the same seed
+always gives the same split, and a later copy of a held-out input stays held out.
 """
 
 from __future__ import annotations
@@ -17,11 +17,6 @@ from studio.messages import answer_text, input_text, normalise
 from studio.formats import OutputSpec, stratum_of
 
 EVAL_FRACTION = 0.1
-
-
-def stable_key(example: dict) -> str:
-    """The external id where the example has one (stable across imports), else its id."""
-    return str(example.get("external_id") or example["id"])
 
 
 def _rank(seed: int, key: str) -> str:
@@ -43,7 +38,7 @@ def split_examples(
     )
     held_out: list[dict] = []
     for name, members in strata.items():
-        members.sort(key=lambda unit: _rank(seed, min(stable_key(e) for e in unit)))
+        members.sort(key=lambda unit: _rank(seed, normalise(input_text(unit[0]["messages"]))))
         for unit in members[: quotas[name]]:
             held_out.extend(unit)
     held_ids = {e["id"] for e in held_out}

@@ -159,11 +159,46 @@ def read_leaderboard(page) -> None:
     page.get_by_role("link", name="Evaluate").click()
     page.get_by_text("Leaderboard").wait_for()
     page.get_by_text("Ranked by field_accuracy").wait_for()
-    page.locator(".js-plotly-plot").first.wait_for()
-    chart = page.locator(".js-plotly-plot").first.inner_text()
-    assert "tuned" in chart and "baseline-3shot" in chart
+    page.get_by_text("95% interval").first.wait_for()
+    verdict = page.locator("[data-testid='stAlert']").first.inner_text()
+    assert any(word in verdict for word in ("Ship it", "Not proven", "Do not ship", "Better, but"))
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for()
+    assert "tuned" in chart.inner_text() and "baseline-3shot" in chart.inner_text()
     assert_no_exception(page)
     shot(page, "evaluate")
+
+
+def look_at_slices(page) -> None:
+    page.get_by_role("tab", name="Slices").click()
+    page.get_by_text("field_accuracy per tag").wait_for()
+    page.get_by_text("input length", exact=True).click()
+    page.get_by_text("field_accuracy per input length").wait_for()
+
+
+def turn_a_failure_into_a_draft(page) -> None:
+    page.get_by_role("tab", name="Side by side").click()
+    page.get_by_text("all wrong", exact=True).click()
+    page.get_by_text("held-out examples.").wait_for()
+    page.get_by_role("button", name="Turn into a draft example").click()
+    page.get_by_text("reword it on the Examples page").wait_for()
+
+
+def move_a_routing_threshold(page) -> None:
+    page.get_by_role("tab", name="Confidence routing").click()
+    straight = page.locator("[data-testid='stTable'] tr").filter(has_text="straight through")
+    straight.wait_for()
+    page.get_by_text("Routing thresholds").click()
+    for label in ("Human review at confidence", "Straight through at confidence"):
+        thumb = page.get_by_role("slider", name=label)
+        thumb.focus()
+        thumb.press("Home")
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("slider", name="Straight through at confidence")).to_have_attribute("aria-valuenow", "0")
+    expect(straight).to_contain_text("100%")
+    shot(page, "routing")
+    assert_no_exception(page)
 
 
 def test_examples_checks_training_and_leaderboard_in_chromium(server, page):
@@ -185,3 +220,6 @@ def test_examples_checks_training_and_leaderboard_in_chromium(server, page):
     page.reload()
     page.get_by_text("Training and evaluation finished.").wait_for()
     read_leaderboard(page)
+    look_at_slices(page)
+    move_a_routing_threshold(page)
+    turn_a_failure_into_a_draft(page)

@@ -1,31 +1,147 @@
-"""Batched greedy generation gives the same answers as one prompt at a time."""
+"""Batched greedy generation gives the same answers, and the same confidences, as one prompt at a time."""
 
 from __future__ import annotations
 
-from studio.generation import generate_answers
+import math
+
+import pytest
+
+from studio.generation import ChosenTokenLogProbs, answer_confidence, generate_answers, generate_batch
 from studio.prompts import prompt_messages
+
+TEXTS = ["hi", "my NAS-200 will not boot after the update, please help", "refund?"]
+
+
+def conversations(texts=TEXTS) -> list[list[dict]]:
+    return [prompt_messages("Answer briefly.", [{"role": "user", "content": text}]) for text in texts]
+
+
+def load_tiny(path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+
+
+def stop_after(model, tokenizer, conversation: list[dict], step: int) -> None:
+    """Make the model end `conversation` at `step`: the end-of-sequence token takes over the
+    output row of the token it would choose there (a tie that argmax breaks towards the lower
+    id), while answers that never choose that token run on to the budget."""
+    import torch
+
+    encoded = tokenizer([tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)],
+                        return_tensors="pt", add_special_tokens=False)
+    new, _ = generate_batch(model, tokenizer, encoded, step + 1)
+    token = new[0, step].item()
+    assert token > tokenizer.eos_token_id
+    head = model.get_output_embeddings().weight
+    with torch.no_grad():
+        head[tokenizer.eos_token_id] = head[token]
+
+
+def teacher_forced_confidence(model, tokenizer, conversation: list[dict], answer_tokens: list[int]) -> float:
+    """The same confidence from one forward pass over the prompt and the answer it produced."""
+    import torch
+
+    prompt = tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([prompt_ids + answer_tokens])
+    with torch.inference_mode():
+        logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1 : -1].float()
+    chosen = logits.log_softmax(-1).gather(1, torch.tensor(answer_tokens)[:, None])
+    return math.exp(chosen.mean().item())
 
 
 def test_batched_generation_matches_one_at_a_time(tiny_llama):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
-    model = AutoModelForCausalLM.from_pretrained(tiny_llama)
-    conversations = [
-        prompt_messages("Answer briefly.", [{"role": "user", "content": text}])
-        for text in ["hi", "my NAS-200 will not boot after the update, please help", "refund?"]
-    ]
-    batched = generate_answers(model, tokenizer, conversations, max_new_tokens=8, batch_size=3)
-    single = [generate_answers(model, tokenizer, [c], max_new_tokens=8, batch_size=1)[0] for c in conversations]
+    model, tokenizer = load_tiny(tiny_llama)
+    batched = generate_answers(model, tokenizer, conversations(), max_new_tokens=8, batch_size=3)
+    single = [generate_answers(model, tokenizer, [c], max_new_tokens=8, batch_size=1)[0] for c in conversations()]
     assert [b["output"] for b in batched] == [s["output"] for s in single]
     assert all(b["new_tokens"] > 0 and b["latency_s"] > 0 for b in batched)
+    assert all(0 < b["confidence"] <= 1 for b in batched)
+    assert [b["confidence"] for b in batched] == pytest.approx([s["confidence"] for s in single], abs=1e-4)
+
+
+def test_confidence_equals_a_teacher_forced_forward_pass(tiny_llama):
+    model, tokenizer = load_tiny(tiny_llama)
+    for conversation in conversations():
+        encoded = tokenizer([tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)],
+                            return_tensors="pt", add_special_tokens=False)
+        new, _ = generate_batch(model, tokenizer, encoded, 6)
+        answer = generate_answers(model, tokenizer, [conversation], max_new_tokens=6)[0]
+        assert answer["confidence"] == pytest.approx(
+            teacher_forced_confidence(model, tokenizer, conversation, new[0].tolist()), abs=1e-5)
+
+
+def test_confidence_stops_at_the_end_of_sequence_token_and_ignores_padding(tiny_llama):
+    model, tokenizer = load_tiny(tiny_llama)
+    stop_after(model, tokenizer, conversations()[1], step=3)
+    batched = generate_answers(model, tokenizer, conversations(), max_new_tokens=10, batch_size=3)
+    single = [generate_answers(model, tokenizer, [c], max_new_tokens=10, batch_size=1)[0] for c in conversations()]
+    assert [b["new_tokens"] for b in batched] == [10, 3, 10]  # the short answer is padded in its batch
+    assert [b["output"] for b in batched] == [s["output"] for s in single]
+    assert [b["confidence"] for b in batched] == pytest.approx([s["confidence"] for s in single], abs=1e-4)
+    encoded = tokenizer([tokenizer.apply_chat_template(conversations()[1], add_generation_prompt=True, tokenize=False)],
+                        return_tensors="pt", add_special_tokens=False)
+    through_eos = generate_batch(model, tokenizer, encoded, 10)[0][0].tolist()
+    assert through_eos[-1] == tokenizer.eos_token_id
+    expected = teacher_forced_confidence(model, tokenizer, conversations()[1], through_eos)
+    assert batched[1]["confidence"] == pytest.approx(expected, abs=1e-5)
+
+
+def test_confidence_on_a_peft_model_matches_its_forward_pass(tiny_llama):
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    model, tokenizer = load_tiny(tiny_llama)
+    tuned = get_peft_model(model, LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM"))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, weight in tuned.named_parameters():
+            if "lora_B" in name:
+                weight.normal_(std=0.05)
+    batched = generate_answers(tuned, tokenizer, conversations(), max_new_tokens=6, batch_size=3)
+    for conversation, answer in zip(conversations(), batched):
+        encoded = tokenizer([tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)],
+                            return_tensors="pt", add_special_tokens=False)
+        new = generate_batch(tuned, tokenizer, encoded, 6)[0][0].tolist()
+        assert answer["confidence"] == pytest.approx(teacher_forced_confidence(tuned, tokenizer, conversation, new), abs=1e-4)
+
+
+def test_scaled_up_logits_keep_the_answers_and_make_them_certain(tiny_llama):
+    import torch
+
+    model, tokenizer = load_tiny(tiny_llama)
+    before = generate_answers(model, tokenizer, conversations(), max_new_tokens=6, batch_size=3)
+    with torch.no_grad():  # a power of two scales exactly, so no choice can change by rounding
+        model.get_output_embeddings().weight.mul_(2.0**30)
+    after = generate_answers(model, tokenizer, conversations(), max_new_tokens=6, batch_size=3)
+    assert [a["output"] for a in after] == [b["output"] for b in before]
+    assert all(b["confidence"] < 0.01 for b in before)  # a random model is unsure of everything
+    assert all(a["confidence"] > 0.999 for a in after)
+
+
+def test_recorded_log_probabilities_of_hand_built_logits():
+    import torch
+
+    recorder = ChosenTokenLogProbs()
+    scores = torch.tensor([[0.0, 0.0, 60.0], [0.0, 0.0, 0.0], [1.0, -math.inf, 0.0]])
+    assert recorder(None, scores) is scores
+    log_probs = recorder.stacked()[:, 0].tolist()
+    assert log_probs[0] == pytest.approx(0.0, abs=1e-6)  # forced: certain
+    assert log_probs[1] == pytest.approx(math.log(1 / 3))
+    assert log_probs[2] == pytest.approx(1 - math.log(math.e + 1))
+
+
+def test_answer_confidence_counts_the_end_of_sequence_token_and_nothing_after():
+    eos = 2
+    log_probs = [math.log(0.5), math.log(0.8), math.log(0.2), -50.0, -50.0]
+    assert answer_confidence([7, 8, eos, eos, eos], log_probs, eos) == pytest.approx((0.5 * 0.8 * 0.2) ** (1 / 3))
+    assert answer_confidence([7, 8, 9, 10, 11], [math.log(0.5)] * 5, eos) == pytest.approx(0.5)
+    assert answer_confidence([eos, eos], [0.0, -50.0], eos) == 1.0
 
 
 def test_progress_is_reported_per_batch(tiny_llama):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
-    model = AutoModelForCausalLM.from_pretrained(tiny_llama)
+    model, tokenizer = load_tiny(tiny_llama)
     seen = []
     conversations = [[{"role": "user", "content": f"ticket {i}"}] for i in range(5)]
     generate_answers(model, tokenizer, conversations, 2, batch_size=2, on_batch=lambda d, t: seen.append((d, t)))

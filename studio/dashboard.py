@@ -1,0 +1,97 @@
+"""Everything the evaluation dashboard shows for one run, in one plain dict.
+
+The Evaluate page, `studio eval RUN --json` and the HTML report all read this, so the
+three never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from studio.checks import load_findings
+from studio.evaluation import TUNED, leaderboard, predictions_for
+from studio.examples import count_by_status
+from studio.jobs import list_runs
+from studio.projects import Project
+from studio.routing import RoutingConfig, coverage_curve, route
+from studio.slices import slice_scores, weakest_slices
+from studio.verdict import compare_with_best_baseline, decide
+
+
+def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfig = RoutingConfig()) -> dict:
+    """Leaderboard with intervals, paired comparison, verdict, slices, routing bands, predictions."""
+    board = leaderboard(db, project, run)
+    metric = board[0]["primary_metric"] if board else None
+    predictions = predictions_for(db, run["id"])
+    comparison = compare_with_best_baseline(predictions, metric) if metric else None
+    slices = slice_scores(predictions, metric) if metric else []
+    contradictions = sum(f["kind"] == "contradiction" for f in load_findings(db, project))
+    verdict = decide(comparison, project.ship_margin, weakest_slices(slices, TUNED), contradictions,
+                     count_by_status(db, project)["approved"])
+    return {
+        "run_id": run["id"], "project": project.name, "held_out_hash": run["config"]["held_out_hash"],
+        "metric": metric, "leaderboard": board, "comparison": comparison, "verdict": verdict,
+        "slices": slices, "routing": routing_view(predictions, metric, routing),
+        "not_ranked": unranked_runs(db, project, run), "round_trip": read_round_trip(run),
+        "predictions": predictions,
+    }
+
+
+def routing_view(predictions: list[dict], metric: str | None, config: RoutingConfig) -> dict:
+    """Confidence bands and the accuracy-against-coverage curve of the tuned model."""
+    tuned = [p for p in predictions if p["model"] == TUNED and p.get("confidence") is not None]
+    if not tuned or metric is None:
+        return {"bands": [], "curve": [], "thresholds": {"high": config.high, "low": config.low}}
+    confidences = [p["confidence"] for p in tuned]
+    correct = [p["scores"].get(metric, 0.0) for p in tuned]
+    return {
+        "bands": route(confidences, correct, config),
+        "curve": coverage_curve(confidences, correct),
+        "thresholds": {"high": config.high, "low": config.low},
+    }
+
+
+def unranked_runs(db: Path, project: Project, run: dict) -> list[dict]:
+    """Finished runs on a different held-out set, which the leaderboard must not rank."""
+    mine = run["config"]["held_out_hash"]
+    return [
+        {"run_id": r["id"], "held_out_hash": r["config"]["held_out_hash"],
+         "why": "evaluated on a different held-out set (the approved examples or the split seed changed)"}
+        for r in list_runs(db, project)
+        if r["status"] == "succeeded" and r["config"].get("held_out_hash") != mine
+    ]
+
+
+def read_round_trip(run: dict) -> dict | None:
+    path = Path(run["run_dir"]) / "round_trip.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+SIDE_FILTERS = ("all", "tuned wins", "tuned loses", "all wrong")
+
+
+def side_by_side(predictions: list[dict], metric: str, comparison: dict | None, show: str = "all") -> list[dict]:
+    """One row per held-out example: input, expected, every model's answer and score, filtered."""
+    rows: dict[int, dict] = {}
+    for p in predictions:
+        row = rows.setdefault(p["example_id"], {
+            "example_id": p["example_id"], "example": p["external_id"] or str(p["example_id"]),
+            "input": p.get("input", ""), "expected": p["expected"], "tags": p.get("tags", []),
+        })
+        row[p["model"]] = p["output"]
+        row[f"{p['model']} score"] = round(p["scores"].get(metric, 0.0), 3)
+    baseline = comparison["baseline"] if comparison else None
+    return [row for row in rows.values() if _keep(row, show, baseline)]
+
+
+def _keep(row: dict, show: str, baseline: str | None) -> bool:
+    scores = [value for key, value in row.items() if key.endswith(" score")]
+    tuned, base = row.get(f"{TUNED} score"), row.get(f"{baseline} score")
+    if show == "tuned wins":
+        return tuned is not None and base is not None and tuned > base
+    if show == "tuned loses":
+        return tuned is not None and base is not None and tuned < base
+    if show == "all wrong":
+        return all(score < 1.0 for score in scores)  # no model got it fully right
+    return True

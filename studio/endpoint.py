@@ -1,0 +1,103 @@
+"""An optional baseline answered by any OpenAI-compatible chat-completions endpoint.
+
+It lets a team set its small tuned model against a large prompted one (a hosted API, or
+vLLM / Ollama / llama.cpp on another machine) on the same held-out set. The API key is
+read from an environment variable named in the config at call time, so it never lands in
+a run folder. Standard library only: the worker stays light and needs no SDK.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    url: str  # base URL up to the API version, e.g. https://api.openai.com/v1; /chat/completions is appended
+    model: str  # the model name the endpoint serves, e.g. gpt-4o-mini
+    api_key_env: str = "OPENAI_API_KEY"  # environment variable holding the key; unset or empty sends no key
+    timeout_s: float = 60  # seconds to wait for one answer before giving up
+
+    @classmethod
+    def from_dict(cls, settings: dict) -> EndpointConfig:
+        """From a run config's eval.endpoint, ignoring keys this version does not know."""
+        known = {name: settings[name] for name in ("url", "model", "api_key_env", "timeout_s") if name in settings}
+        return cls(**known)
+
+    @property
+    def completions_url(self) -> str:
+        return self.url.rstrip("/") + "/chat/completions"
+
+
+class EndpointError(RuntimeError):
+    """An endpoint that did not answer; the message names the URL and the HTTP status."""
+
+
+def answer_with_endpoint(
+    config: EndpointConfig, conversations: list[list[dict]], max_new_tokens: int,
+    on_batch: Callable[[int, int], None] = lambda done, total: None,
+) -> list[dict]:
+    """Answer each conversation greedily; [{"output", "latency_s", "new_tokens", "confidence"}] in order."""
+    answers = []
+    for done, messages in enumerate(conversations, start=1):
+        began = time.perf_counter()
+        response = _post(config, {"model": config.model, "messages": messages, "max_tokens": max_new_tokens, "temperature": 0})
+        answers.append(_answer(config, response, time.perf_counter() - began))
+        on_batch(done, len(conversations))
+    return answers
+
+
+def _post(config: EndpointConfig, payload: dict) -> dict:
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    key = os.environ.get(config.api_key_env, "")
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(config.completions_url, data=json.dumps(payload).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=config.timeout_s) as reply:
+            return json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        raise EndpointError(_http_failure(config, error, bool(key))) from error
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise EndpointError(f"{config.completions_url} could not be reached: {reason}") from error
+    except json.JSONDecodeError as error:
+        raise EndpointError(f"{config.completions_url} answered with something that is not JSON: {error}") from error
+
+
+def _http_failure(config: EndpointConfig, error: urllib.error.HTTPError, sent_key: bool) -> str:
+    body = error.read().decode("utf-8", "replace")[:300].strip()
+    message = f"{config.completions_url} answered HTTP {error.code} {error.reason}"
+    if error.code in (401, 403):
+        hint = "check the key in" if sent_key else "no key was sent: set"
+        message += f" ({hint} the environment variable {config.api_key_env})"
+    return f"{message}: {body}" if body else message
+
+
+def _answer(config: EndpointConfig, response: dict, seconds: float) -> dict:
+    try:
+        choice = response["choices"][0]
+        output = choice["message"]["content"] or ""
+    except (KeyError, IndexError, TypeError) as error:
+        raise EndpointError(f"{config.completions_url} answered without choices[0].message.content") from error
+    usage = response.get("usage") or {}
+    return {
+        "output": output.strip(),
+        "latency_s": seconds,
+        "new_tokens": int(usage.get("completion_tokens") or 0),
+        "confidence": _confidence(choice.get("logprobs")),
+    }
+
+
+def _confidence(logprobs: dict | None) -> float | None:
+    """The geometric mean of the answer's token probabilities, when the endpoint sent them."""
+    tokens = (logprobs or {}).get("content") or []
+    values = [t["logprob"] for t in tokens if isinstance(t, dict) and isinstance(t.get("logprob"), (int, float))]
+    return math.exp(sum(values) / len(values)) if values else None

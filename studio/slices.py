@@ -1,0 +1,37 @@
+"""Slices: each model's score per tag and per input-length bucket of the held-out set.
+
+A fine-tune can win on average and still lose on the inputs a team cares about most;
+slices show where, and tell the expert which kinds of examples to add.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from statistics import fmean
+
+LENGTH_BUCKETS = ((15, "short (up to 15 words)"), (40, "medium (16 to 40 words)"), (None, "long (over 40 words)"))
+
+
+def length_bucket(text: str) -> str:
+    words = len(text.split())
+    return next(label for limit, label in LENGTH_BUCKETS if limit is None or words <= limit)
+
+
+def slice_scores(predictions: list[dict], metric: str) -> list[dict]:
+    """Rows of {dimension, slice, model, score, n}: the mean of `metric` per slice and model."""
+    groups: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for row in predictions:
+        score = row["scores"].get(metric, 0.0)
+        for tag in row.get("tags") or ["(untagged)"]:
+            groups[("tag", tag, row["model"])].append(score)
+        groups[("input length", length_bucket(row.get("input", "")), row["model"])].append(score)
+    return [
+        {"dimension": dimension, "slice": name, "model": model, "score": fmean(scores), "n": len(scores)}
+        for (dimension, name, model), scores in sorted(groups.items())
+    ]
+
+
+def weakest_slices(rows: list[dict], model: str, limit: int = 3) -> list[dict]:
+    """The tags where `model` scores lowest (ties broken by size, bigger first)."""
+    tags = [row for row in rows if row["model"] == model and row["dimension"] == "tag"]
+    return sorted(tags, key=lambda row: (row["score"], -row["n"]))[:limit]

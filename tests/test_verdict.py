@@ -1,0 +1,71 @@
+"""The decision logic: paired comparison with the best baseline, the verdict, slices, side-by-side filters."""
+
+from __future__ import annotations
+
+from studio.dashboard import side_by_side
+from studio.slices import length_bucket, slice_scores, weakest_slices
+from studio.verdict import compare_with_best_baseline, decide
+
+
+def predictions(tuned: list[float], baseline: list[float], other: list[float] | None = None, tags=None) -> list[dict]:
+    rows = []
+    for model, scores in (("tuned", tuned), ("baseline-3shot", baseline), ("baseline-0shot", other or [0.0] * len(tuned))):
+        for i, score in enumerate(scores):
+            rows.append({"model": model, "example_id": i, "external_id": f"E-{i}", "expected": "a", "output": "a" if score else "b",
+                         "scores": {"exact_match": score}, "tags": [tags[i]] if tags else ["x"], "input": "word " * (5 + i)})
+    return rows
+
+
+def test_the_best_baseline_is_the_one_compared():
+    rows = predictions([1.0] * 10, [1.0] * 5 + [0.0] * 5, [0.0] * 10)
+    comparison = compare_with_best_baseline(rows, "exact_match")
+    assert comparison["baseline"] == "baseline-3shot"
+    assert comparison["difference"] == 0.5 and comparison["n"] == 10
+    assert comparison["mcnemar"]["a_only"] == 5 and comparison["mcnemar"]["b_only"] == 0
+
+
+def test_a_clear_win_by_more_than_the_margin_ships():
+    rows = predictions([1.0] * 90 + [0.0] * 10, [1.0] * 50 + [0.0] * 50)
+    verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 300)
+    assert verdict["decision"] == "ship" and verdict["headline"].startswith("Ship it")
+
+
+def test_a_tie_is_not_proven_and_says_what_is_missing():
+    rows = predictions([1.0, 0.0] * 10, [0.0, 1.0] * 10, tags=["billing", "shipping"] * 10)
+    comparison = compare_with_best_baseline(rows, "exact_match")
+    weak = weakest_slices(slice_scores(rows, "exact_match"), "tuned")
+    verdict = decide(comparison, 0.05, weak, open_contradictions=3, approved=120)
+    assert verdict["decision"] == "not yet" and "Not proven" in verdict["headline"]
+    steps = " ".join(verdict["next_steps"])
+    assert "shipping (0.00 on 10)" in steps and "3 open contradiction" in steps and "120 approved" in steps and "Only 20 held-out" in steps
+
+
+def test_a_small_sure_win_below_the_margin_is_not_yet():
+    rows = predictions([1.0] * 103 + [0.0] * 97, [1.0] * 97 + [0.0] * 103)
+    rows = [r for r in rows if r["model"] != "baseline-0shot"]
+    for r in rows:  # make the pairs concordant except for six examples the tuned model wins
+        if r["model"] == "baseline-3shot":
+            r["scores"]["exact_match"] = 1.0 if r["example_id"] < 97 else 0.0
+    verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 600)
+    assert verdict["decision"] == "not yet" and "margin" in verdict["headline"]
+
+
+def test_a_losing_fine_tune_is_not_shipped():
+    rows = predictions([0.0] * 40, [1.0] * 40)
+    assert decide(compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 600)["decision"] == "do not ship"
+
+
+def test_slices_cover_tags_and_length_buckets():
+    rows = slice_scores(predictions([1.0, 0.0, 1.0], [0.0, 0.0, 1.0], tags=["a", "b", "a"]), "exact_match")
+    tuned = {(r["dimension"], r["slice"]): (r["score"], r["n"]) for r in rows if r["model"] == "tuned"}
+    assert tuned[("tag", "a")] == (1.0, 2) and tuned[("tag", "b")] == (0.0, 1)
+    assert sum(n for (dimension, _), (_, n) in tuned.items() if dimension == "input length") == 3
+    assert length_bucket("one two") == "short (up to 15 words)" and length_bucket("w " * 50).startswith("long")
+
+
+def test_side_by_side_filters():
+    rows = predictions([1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 1.0])
+    comparison = compare_with_best_baseline(rows, "exact_match")
+    ids = lambda show: [r["example"] for r in side_by_side(rows, "exact_match", comparison, show)]
+    assert ids("all") == ["E-0", "E-1", "E-2", "E-3"]
+    assert ids("tuned wins") == ["E-0"] and ids("tuned loses") == ["E-1"] and ids("all wrong") == ["E-2"]
