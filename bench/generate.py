@@ -1,4 +1,4 @@
-"""Benchmark batched generation against one prompt at a time on the packaged model.
+"""Benchmark the studio's batched generation against one prompt at a time on the packaged model.
 
 Run it (from the repository root, after `make install`):
 
@@ -7,11 +7,13 @@ Run it (from the repository root, after `make install`):
 It loads the default base model (SmolLM2-135M-Instruct) in 4-bit NF4 exactly as
 evaluation does (studio.models.load_quantized), builds n prompts from the demo tickets
 with the demo project's system prompt, warms up once, then times
-studio.generation.generate_answers on the same prompts with batch_size 16 and with
-batch_size 1, in this one process, and reports generated tokens per second for each and
-their ratio. The prompts go in rounds of 16, each timed both ways back to back (the
-order alternating), so a burst of load from elsewhere on a shared machine hits both
-sides alike. Results go to docs/benchmarks.md.
+studio.generation.generate_answers on the same prompts, in this one process, four ways:
+as the studio runs it (batch_size 16, the shared prompt prefix read once), batch_size 16
+without that prefix reuse, one at a time with it, and plain one at a time (batch_size 1,
+every prompt read in full: the reference). It reports generated tokens per second for
+each and their ratios to the reference. The prompts go in rounds of 16, each timed all
+four ways back to back (the order reversed every other round), so a burst of load from
+elsewhere on a shared machine hits every side alike. Results go to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -25,11 +27,18 @@ from importlib.metadata import version
 
 from machine import describe_machine
 from studio.demo import DEMO_DIR
-from studio.generation import generate_answers
+from studio.generation import generate_answers, prompt_token_ids, shared_prefix
 from studio.models import device_name, ensure_default_model, load_quantized, load_tokenizer
 from studio.prompts import prompt_messages
 
 BATCHED = 16
+# (label, batch_size, reuse_prefix); the studio's way first, the reference last.
+SIDES = [
+    ("studio: batched, prefix reused", BATCHED, True),
+    ("batched, prefix read per prompt", BATCHED, False),
+    ("one at a time, prefix reused", 1, True),
+    ("one at a time, plain", 1, False),
+]
 WARM_UP_PROMPTS = 2
 WARM_UP_TOKENS = 4
 
@@ -50,37 +59,46 @@ def prompt_lengths(tokenizer, conversations: list[list[dict]]) -> dict:
     return {"mean": sum(counts) / len(counts), "min": min(counts), "max": max(counts)}
 
 
-def time_generation(model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, batch_size: int) -> dict:
+def time_generation(model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, side: tuple) -> dict:
     """One timed generate_answers call: wall seconds, answers, tokens generated and tokens per second."""
+    label, batch_size, reuse_prefix = side
     began, cpu_began = time.perf_counter(), time.process_time()
-    answers = generate_answers(model, tokenizer, conversations, max_new_tokens, batch_size=batch_size)
+    answers = generate_answers(model, tokenizer, conversations, max_new_tokens, batch_size=batch_size,
+                               reuse_prefix=reuse_prefix)
     seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu_began
     tokens = sum(a["new_tokens"] for a in answers)
     return {
-        "batch_size": batch_size, "seconds": seconds, "cpu_seconds": cpu_seconds, "answers": answers,
-        "new_tokens": tokens, "tokens_per_s": tokens / seconds,
+        "side": label, "batch_size": batch_size, "reuse_prefix": reuse_prefix, "seconds": seconds,
+        "cpu_seconds": cpu_seconds, "answers": answers, "new_tokens": tokens, "tokens_per_s": tokens / seconds,
     }
 
 
 def compare_in_rounds(model, tokenizer, conversations: list[list[dict]], max_new_tokens: int) -> list[dict]:
-    """Time each round of BATCHED prompts batched and one at a time, back to back, alternating which goes first."""
+    """Time each round of BATCHED prompts every way in SIDES, back to back, reversing the order every other round."""
     rounds = []
     for index, start in enumerate(range(0, len(conversations), BATCHED)):
         chunk = conversations[start : start + BATCHED]
-        order = (BATCHED, 1) if index % 2 == 0 else (1, BATCHED)
-        rounds.append({size: time_generation(model, tokenizer, chunk, max_new_tokens, size) for size in order})
+        order = SIDES if index % 2 == 0 else SIDES[::-1]
+        rounds.append({side[0]: time_generation(model, tokenizer, chunk, max_new_tokens, side) for side in order})
     return rounds
 
 
 def combine_runs(runs: list[dict]) -> dict:
-    """Several timed calls with one batch size as one: answers in prompt order, totals, overall tokens per second."""
+    """Several timed calls of one side as one: answers in prompt order, totals, overall tokens per second."""
     seconds, tokens = sum(r["seconds"] for r in runs), sum(r["new_tokens"] for r in runs)
     cpu_seconds = sum(r["cpu_seconds"] for r in runs)
     return {
-        "batch_size": runs[0]["batch_size"], "seconds": seconds, "new_tokens": tokens, "tokens_per_s": tokens / seconds,
+        **{k: runs[0][k] for k in ("side", "batch_size", "reuse_prefix")},
+        "seconds": seconds, "new_tokens": tokens, "tokens_per_s": tokens / seconds,
         "cpu_seconds": cpu_seconds, "cores_busy": cpu_seconds / seconds,
         "answers": [a for r in runs for a in r["answers"]],
     }
+
+
+def shared_prefix_tokens(tokenizer, conversations: list[list[dict]]) -> list[int]:
+    """Per round, how many prompt tokens the studio reads once for the whole round (0: none)."""
+    return [len(shared_prefix(prompt_token_ids(tokenizer, conversations[start : start + BATCHED])))
+            for start in range(0, len(conversations), BATCHED)]
 
 
 def load_model() -> tuple[object, object, float]:
@@ -102,23 +120,26 @@ def software() -> dict:
 
 
 def run_benchmark(n: int, max_new_tokens: int) -> dict:
-    """Warm up once, then time batch_size 16 and batch_size 1 on the same prompts."""
+    """Warm up once, then time every side of SIDES on the same prompts, against the last (plain one at a time)."""
     conversations = demo_conversations(n)
     model, tokenizer, load_seconds = load_model()
     generate_answers(model, tokenizer, conversations[:WARM_UP_PROMPTS], WARM_UP_TOKENS, batch_size=WARM_UP_PROMPTS)
     rounds = compare_in_rounds(model, tokenizer, conversations, max_new_tokens)
-    batched, single = (combine_runs([r[size] for r in rounds]) for size in (BATCHED, 1))
-    if len(batched["answers"]) != len(single["answers"]) or len(batched["answers"]) != n:
-        raise SystemExit(f"answer counts differ: {len(batched['answers'])} batched, {len(single['answers'])} one at a time, {n} prompts")
-    same = sum(b["output"] == s["output"] for b, s in zip(batched["answers"], single["answers"]))
+    runs = [combine_runs([r[label] for r in rounds]) for label, _, _ in SIDES]
+    reference = runs[-1]
+    if any(len(run["answers"]) != n for run in runs):
+        raise SystemExit(f"answer counts differ: {[len(run['answers']) for run in runs]} for {n} prompts")
+    for run in runs:
+        run["speedup"] = run["tokens_per_s"] / reference["tokens_per_s"]
+        run["speedup_per_round"] = [r[run["side"]]["tokens_per_s"] / r[reference["side"]]["tokens_per_s"] for r in rounds]
+        run["identical_outputs"] = sum(a["output"] == b["output"] for a, b in zip(run["answers"], reference["answers"]))
     return {
         "model": ensure_default_model().name, "quantization": "4-bit NF4, double quantization",
         "prompts": n, "max_new_tokens": max_new_tokens, "prompt_tokens": prompt_lengths(tokenizer, conversations),
+        "shared_prefix_tokens": shared_prefix_tokens(tokenizer, conversations),
         "load_s": load_seconds, "machine": describe_machine(), "software": software(),
-        "runs": [{k: v for k, v in run.items() if k != "answers"} for run in (batched, single)],
-        "speedup": batched["tokens_per_s"] / single["tokens_per_s"],
-        "speedup_per_round": [r[BATCHED]["tokens_per_s"] / r[1]["tokens_per_s"] for r in rounds],
-        "answers_each": len(batched["answers"]), "identical_outputs": same,
+        "runs": [{k: v for k, v in run.items() if k != "answers"} for run in runs],
+        "speedup": runs[0]["speedup"], "answers_each": n,
     }
 
 
@@ -131,22 +152,23 @@ def render_table(result: dict) -> str:
         f"{soft['torch_threads']} torch threads; torch {soft['torch']}, transformers {soft['transformers']}, "
         f"bitsandbytes {soft['bitsandbytes']}",
         f"{result['prompts']} prompts of {prompt['min']}-{prompt['max']} tokens (mean {prompt['mean']:.0f}), "
-        f"up to {result['max_new_tokens']} new tokens each",
+        f"up to {result['max_new_tokens']} new tokens each; shared prefix per round of {BATCHED}: "
+        f"{', '.join(str(t) for t in result['shared_prefix_tokens'])} tokens",
         "",
-        f"{'batch_size':>10}{'seconds':>10}{'new tokens':>12}{'tokens/s':>10}{'cores busy':>12}",
+        f"{'side':<34}{'seconds':>8}{'new tokens':>12}{'tokens/s':>10}{'cores busy':>12}{'speed-up':>10}{'identical':>11}",
     ]
     for run in result["runs"]:
         lines.append(
-            f"{run['batch_size']:>10}{run['seconds']:>10.1f}{run['new_tokens']:>12}{run['tokens_per_s']:>10.1f}"
-            f"{run['cores_busy']:>12.2f}"
+            f"{run['side']:<34}{run['seconds']:>8.1f}{run['new_tokens']:>12}{run['tokens_per_s']:>10.1f}"
+            f"{run['cores_busy']:>12.2f}{run['speedup']:>9.2f}x{run['identical_outputs']:>8} of {result['answers_each']}"
         )
+    studio = result["runs"][0]
     lines += [
         "",
-        f"speed-up of batch_size {BATCHED} over 1: {result['speedup']:.2f}x "
-        f"(per round of {BATCHED}: {', '.join(f'{x:.2f}x' for x in result['speedup_per_round'])})",
-        f"answers: {result['answers_each']} each; identical outputs: {result['identical_outputs']} of {result['answers_each']}",
-        f"(cores busy = this process's CPU seconds / wall seconds; well under {result['software']['torch_threads']} "
-        "means other work shared the cores)",
+        f"speed-up of the studio's batched generation over plain one at a time: {result['speedup']:.2f}x "
+        f"(per round of {BATCHED}: {', '.join(f'{x:.2f}x' for x in studio['speedup_per_round'])})",
+        "(speed-up and identical: against plain one at a time; cores busy = this process's CPU seconds / wall "
+        f"seconds, well under {soft['torch_threads']} means other work shared the cores)",
     ]
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from studio import ui
+from studio.endpoint import EndpointConfig
 from studio.examples import count_by_status
 from studio.jobs import LaunchRefused, cancel_run, launch_run, list_runs, run_progress, sync_runs
 from studio.models import ModelUnavailable
@@ -39,10 +40,21 @@ def advanced_settings() -> TrainConfig:
     return TrainConfig(**values)
 
 
+def endpoint_settings() -> EndpointConfig | None:
+    """An optional hosted model, evaluated on the same held-out set with the same prompts."""
+    with st.expander("Compare with a hosted model (optional)"):
+        url = st.text_input("OpenAI-compatible URL", key="endpoint_url", placeholder="http://localhost:8000/v1")
+        model = st.text_input("Model name", key="endpoint_model")
+        key_env = st.text_input("Environment variable with the API key", "OPENAI_API_KEY", key="endpoint_key_env",
+                                help="The key itself is never stored; the worker reads it from this variable.")
+    return EndpointConfig(url.strip(), model.strip(), key_env.strip()) if url.strip() else None
+
+
 config = advanced_settings()
+endpoint = endpoint_settings()
 if st.button("Start training", type="primary", key="start_training"):
     try:
-        run_id = launch_run(db, project, config)
+        run_id = launch_run(db, project, config, endpoint=endpoint)
         st.toast(f"Run {run_id} started")
     except (LaunchRefused, ModelUnavailable) as error:
         st.error(str(error))

@@ -9,6 +9,8 @@ endpoint (config["eval"]["endpoint"]), that model answers the same k-shot prompt
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -64,7 +66,8 @@ def answer_held_out(run_dir: Path, config: dict, should_stop: Callable[[], bool]
         if should_stop():
             break
         try:
-            answers = _answer(plan, run_dir, model, tokenizer, max_new_tokens, settings)
+            answers = cached_answers(plan, config, max_new_tokens, lambda plan=plan: _answer(
+                plan, run_dir, model, tokenizer, max_new_tokens, settings))
         except EndpointError as error:
             # The endpoint is an optional extra: the tuned model and the local baselines still count.
             print(f"{plan.name} skipped: {error}", file=sys.stderr)
@@ -89,6 +92,28 @@ def plan_models(config: dict, held_out: list[dict], train: list[dict]) -> list[P
     if settings.get("endpoint"):
         plans.append(Plan(endpoint_name(EndpointConfig.from_dict(settings["endpoint"])), k_shot, shots, "endpoint"))
     return plans
+
+
+def cached_answers(plan: Plan, config: dict, max_new_tokens: int, produce: Callable[[], list[dict]]) -> list[dict]:
+    """A baseline's answers from the prediction cache, or produced and stored there.
+
+    The key covers everything that decides the answers: the base model, the exact prompts
+    (system prompt, few-shot examples, held-out inputs) and the token budget. The tuned
+    model is never cached: its adapter is new with every run.
+    """
+    cache_dir = config["eval"].get("cache_dir")
+    if plan.source != "base" or not cache_dir:
+        return produce()
+    key = json.dumps([config["model_path"], plan.conversations, max_new_tokens], sort_keys=True)
+    path = Path(cache_dir) / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.jsonl"
+    if path.exists():
+        cached = read_jsonl(path)
+        if len(cached) == len(plan.conversations):
+            return cached
+    answers = produce()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_jsonl(path, answers)
+    return answers
 
 
 def _load_tuned(run_dir: Path, config: dict):

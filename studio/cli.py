@@ -75,8 +75,11 @@ def cmd_train(args) -> int:
     from studio.projects import get_project
     from studio.training import TrainConfig
 
+    from studio.endpoint import EndpointConfig
+
     config = TrainConfig(max_steps=args.max_steps or 0, **({"epochs": args.epochs} if args.epochs else {}))
-    run_id = launch_run(db_path(), get_project(db_path(), args.project), config)
+    endpoint = EndpointConfig(args.endpoint_url, args.endpoint_model, args.endpoint_key_env) if args.endpoint_url else None
+    run_id = launch_run(db_path(), get_project(db_path(), args.project), config, endpoint=endpoint)
     print(f"run {run_id} launched", file=sys.stderr)
     run = wait_for_run(db_path(), run_id, on_event=_print_event) if args.wait else get_run(db_path(), run_id)
     _emit(args, {"run_id": run_id, "status": run["status"], "error": run["error"]}, run_id)
@@ -102,7 +105,8 @@ def cmd_eval(args) -> int:
     if run["status"] != "succeeded":
         print(f"run {args.run} is {run['status']}: {run['error'] or 'no evaluation yet'}", file=sys.stderr)
         return 1
-    board = build_dashboard(db_path(), get_project(db_path(), run["project"]), run, RoutingConfig(args.high, args.low))
+    low = min(0.7, args.high) if args.low is None else args.low  # a lower --high drags the default review band down
+    board = build_dashboard(db_path(), get_project(db_path(), run["project"]), run, RoutingConfig(args.high, low))
     if args.html:
         Path(args.html).write_text(render_report(board), encoding="utf-8")
         print(f"report written to {args.html}", file=sys.stderr)
@@ -160,11 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--max-steps", type=int, default=0, help="stop after N optimizer steps (default: train for the epochs)")
     sub.add_argument("--epochs", type=float, default=0, help="passes over the training split (default 3)")
     sub.add_argument("--wait", action="store_true", help="wait for the run (training and evaluation) to finish")
+    sub.add_argument("--endpoint-url", help="also evaluate a model behind this OpenAI-compatible URL (e.g. http://host/v1)")
+    sub.add_argument("--endpoint-model", default="", help="the endpoint's model name")
+    sub.add_argument("--endpoint-key-env", default="OPENAI_API_KEY", help="environment variable holding the endpoint's key")
     sub = add("eval", cmd_eval, "Print a finished run's leaderboard (with intervals), verdict, slices and routing bands.")
     sub.add_argument("run", help="run id, as printed by `studio train` or listed by `studio runs`")
     sub.add_argument("--html", help="also write a self-contained HTML report to this file")
     sub.add_argument("--high", type=float, default=0.9, help="confidence at or above which answers go straight through")
-    sub.add_argument("--low", type=float, default=0.7, help="confidence at or above which answers go to human review")
+    sub.add_argument("--low", type=float, default=None, help="confidence at or above which answers go to human review (default 0.7)")
     add("runs", cmd_runs, "List runs, newest first.")
     sub = add("serve", cmd_serve, "Serve the studio in the browser (http://localhost:8501).")
     sub.add_argument("--port", type=int, default=8501, help="port to serve on")

@@ -3,6 +3,13 @@
 Prompts are sorted by length and generated in left-padded batches with the KV cache;
 answers come back in the order the prompts were given.
 
+Prompts usually open with the same tokens: the chat template's system block with the
+project's task description, often most of each prompt. When every prompt of a call
+shares at least MIN_SHARED_PREFIX such tokens, the model reads them once, and each batch
+starts from a copy of that KV cache, so only each prompt's own suffix is prefilled. On a
+CPU, where prefill is compute-bound and batching does not speed it up, that is most of
+the work of answering short prompts (docs/benchmarks.md).
+
 An answer's confidence is the geometric mean of the probabilities the model gave the tokens
 it chose, up to and including the first end-of-sequence token: exp of their mean
 log-probability. It is what lets a team route answers (see studio.routing).
@@ -10,9 +17,13 @@ log-probability. It is what lets a team route answers (see studio.routing).
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
+
+# Below this, a prefix saves less than the separate forward pass and the cache copies cost.
+MIN_SHARED_PREFIX = 32
 
 
 class ChosenTokenLogProbs:
@@ -40,39 +51,114 @@ class ChosenTokenLogProbs:
 
 def generate_answers(
     model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, batch_size: int = 16,
-    on_batch: Callable[[int, int], None] = lambda done, total: None,
+    on_batch: Callable[[int, int], None] = lambda done, total: None, reuse_prefix: bool = True,
 ) -> list[dict]:
-    """Answer each conversation greedily; return [{"output", "latency_s", "new_tokens", "confidence"}] in order."""
-    texts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    results: list[dict | None] = [None] * len(texts)
-    tokenizer.padding_side = "left"
+    """Answer each conversation greedily; return [{"output", "latency_s", "new_tokens", "confidence"}] in order.
+
+    With reuse_prefix, a prefix that all the prompts share is read once for the whole call
+    (see the module docstring); False gives plain generation of every prompt in full.
+    """
+    prompts = prompt_token_ids(tokenizer, conversations)
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    results: list[dict | None] = [None] * len(prompts)
     model.eval()
+    began = time.perf_counter()
+    prefix = shared_prefix(prompts) if reuse_prefix else []
+    prefix_cache = encode_prefix(model, prefix) if prefix else None
+    # Every answer was generated from the prefix, so each bears an equal share of reading it.
+    prefix_share = (time.perf_counter() - began) / max(len(prompts), 1)
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
-        encoded = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False)
         began = time.perf_counter()
-        new, log_probs = generate_batch(model, tokenizer, encoded.to(model.device), max_new_tokens)
-        seconds = time.perf_counter() - began
+        encoded = left_padded(tokenizer, prefix, [prompts[i][len(prefix) :] for i in batch], model.device)
+        new, log_probs = generate_batch(model, tokenizer, encoded, max_new_tokens, expanded(prefix_cache, len(batch)))
+        latency = (time.perf_counter() - began) / len(batch) + prefix_share
         for row, index in enumerate(batch):
-            results[index] = _answer(tokenizer, new[row].tolist(), log_probs[row].tolist(), seconds / len(batch))
+            results[index] = _answer(tokenizer, new[row].tolist(), log_probs[row].tolist(), latency)
         on_batch(min(start + batch_size, len(order)), len(order))
     return results
 
 
-def generate_batch(model, tokenizer, encoded, max_new_tokens: int):
+def prompt_token_ids(tokenizer, conversations: list[list[dict]]) -> list[list[int]]:
+    """Each conversation through the chat template, ready for the answer, as token ids."""
+    texts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
+    return tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+
+
+def shared_prefix(prompts: list[list[int]]) -> list[int]:
+    """The token ids that every prompt starts with, if at least MIN_SHARED_PREFIX of them; else [].
+
+    It stops one token short of the shortest prompt: generation needs the logits of each
+    prompt's last token, so every prompt keeps a suffix to prefill. A single prompt shares
+    nothing: reading its prefix apart would save no work.
+    """
+    if len(prompts) < 2:
+        return []
+    first, limit = prompts[0], min(len(p) for p in prompts) - 1
+    length = 0
+    while length < limit and all(p[length] == first[length] for p in prompts):
+        length += 1
+    return first[:length] if length >= MIN_SHARED_PREFIX else []
+
+
+def encode_prefix(model, prefix: list[int]):
+    """The KV cache (a transformers DynamicCache) of the model having read `prefix`, for one row."""
+    import torch
+
+    # Only the cache is wanted: skip projecting every prefix position onto the vocabulary.
+    supports = getattr(model, "_supports_logits_to_keep", lambda: False)()
+    with torch.inference_mode():
+        out = model(input_ids=torch.tensor([prefix], device=model.device), use_cache=True,
+                    **({"logits_to_keep": 1} if supports else {}))
+    return out.past_key_values
+
+
+def expanded(prefix_cache, rows: int):
+    """A copy of the prefix's cache repeated for a batch of `rows`, or None without a prefix.
+
+    A copy, because generate appends each batch's tokens to the cache it is given.
+    """
+    import torch
+
+    if prefix_cache is None:
+        return None
+    with torch.inference_mode():  # the cache holds inference tensors, which are copied only in this mode
+        cache = copy.deepcopy(prefix_cache)
+        cache.batch_repeat_interleave(rows)
+    return cache
+
+
+def left_padded(tokenizer, prefix: list[int], suffixes: list[list[int]], device) -> dict:
+    """One batch as input ids [prefix][padding][suffix], with an attention mask that hides the padding.
+
+    Without a prefix this is ordinary left padding. With one, generate reads only the
+    tokens past the cached prefix, and the position ids it counts from the mask give each
+    suffix token the position it has in its whole prompt, as plain left padding would.
+    """
+    import torch
+
+    width = max(len(s) for s in suffixes)
+    ids = [prefix + [tokenizer.pad_token_id] * (width - len(s)) + s for s in suffixes]
+    mask = [[1] * len(prefix) + [0] * (width - len(s)) + [1] * len(s) for s in suffixes]
+    return {"input_ids": torch.tensor(ids, device=device), "attention_mask": torch.tensor(mask, device=device)}
+
+
+def generate_batch(model, tokenizer, encoded, max_new_tokens: int, prefix_cache=None):
     """Greedily extend one left-padded batch; return its new token ids and their log-probabilities.
 
-    Both come back on the CPU as (batch, steps) tensors; after a row's end-of-sequence token
-    its ids are padding and its log-probabilities mean nothing.
+    `prefix_cache`, when given, holds the first tokens of every row already read (see
+    left_padded), expanded to the batch; generate then prefills only the rest. Both
+    results come back on the CPU as (batch, steps) tensors; after a row's end-of-sequence
+    token its ids are padding and its log-probabilities mean nothing.
     """
     import torch
     from transformers import LogitsProcessorList
 
     recorder = ChosenTokenLogProbs()
+    cached = {} if prefix_cache is None else {"past_key_values": prefix_cache}
     with torch.inference_mode():
         generated = model.generate(
-            **encoded, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
+            **encoded, **cached, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
             logits_processor=LogitsProcessorList([recorder]),
         )

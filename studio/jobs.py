@@ -27,7 +27,7 @@ from studio.endpoint import EndpointConfig
 from studio.evaluation import record_evaluation
 from studio.examples import list_examples
 from studio.models import resolve_model
-from studio.paths import SOURCE_ROOT, runs_dir
+from studio.paths import SOURCE_ROOT, data_home, runs_dir
 from studio.progress import append_event, latest, log_tail, read_events, read_status
 from studio.projects import Project
 from studio.snapshots import freeze_snapshot, write_snapshot
@@ -82,7 +82,10 @@ def launch_run(
 
 
 def _eval_settings(few_shot_k: int, endpoint: EndpointConfig | None) -> dict:
-    settings = {"few_shot_k": max(0, int(few_shot_k)), "batch_size": 16, "max_new_tokens": 0}
+    settings = {
+        "few_shot_k": max(0, int(few_shot_k)), "batch_size": 16, "max_new_tokens": 0,
+        "cache_dir": str(data_home() / "cache" / "predictions"),
+    }
     if endpoint is not None:
         settings["endpoint"] = asdict(endpoint)
     return settings

@@ -159,3 +159,25 @@ def test_a_failing_endpoint_is_skipped_and_the_local_models_still_count(tmp_path
     assert list(rows) == ["tuned", "baseline-0shot", "baseline-3shot"]
     [failed] = [e for e in read_events(tmp_path / "run") if e["event"] == "answering_failed"]
     assert failed["model"] == "endpoint:big-model" and "HTTP 500" in failed["error"]
+
+
+def test_baseline_answers_are_cached_across_runs(tmp_path, tiny_llama):
+    """A second run on the same held-out set reuses the baselines' answers instead of generating them."""
+    from studio.answering import Plan, cached_answers
+
+    config = {"model_path": str(tiny_llama), "eval": {"cache_dir": str(tmp_path / "cache")}}
+    plan = Plan("baseline-0shot", [[{"role": "user", "content": "hi"}]], [[]], "base")
+    calls = []
+
+    def produce():
+        calls.append(1)
+        return [{"output": "hello", "latency_s": 0.1, "new_tokens": 2, "confidence": 0.5}]
+
+    first = cached_answers(plan, config, 16, produce)
+    second = cached_answers(plan, config, 16, produce)
+    assert first == second and len(calls) == 1
+    cached_answers(plan, config, 32, produce)  # another budget is another key
+    tuned = Plan("tuned", plan.conversations, None, "adapter")
+    cached_answers(tuned, config, 16, produce)
+    cached_answers(tuned, config, 16, produce)
+    assert len(calls) == 4

@@ -1,4 +1,5 @@
-"""Batched greedy generation gives the same answers, and the same confidences, as one prompt at a time."""
+"""Batched greedy generation gives the same answers, and the same confidences, as one prompt at a time,
+with or without reading the prompts' shared prefix once."""
 
 from __future__ import annotations
 
@@ -6,14 +7,21 @@ import math
 
 import pytest
 
-from studio.generation import ChosenTokenLogProbs, answer_confidence, generate_answers, generate_batch
+from studio.generation import (
+    MIN_SHARED_PREFIX, ChosenTokenLogProbs, answer_confidence, generate_answers, generate_batch, prompt_token_ids,
+    shared_prefix,
+)
 from studio.prompts import prompt_messages
 
 TEXTS = ["hi", "my NAS-200 will not boot after the update, please help", "refund?"]
+# Long enough that every prompt built on it shares more than MIN_SHARED_PREFIX tokens.
+LONG_SYSTEM = ("You answer support tickets for a small hardware company. Name the product, say what to try "
+               "first, and keep to two sentences. Never promise a refund; point to the returns page instead.")
+MIXED = TEXTS + ["the fan on my router is loud " * 6, "ok"]
 
 
-def conversations(texts=TEXTS) -> list[list[dict]]:
-    return [prompt_messages("Answer briefly.", [{"role": "user", "content": text}]) for text in texts]
+def conversations(texts=TEXTS, system: str = "Answer briefly.") -> list[list[dict]]:
+    return [prompt_messages(system, [{"role": "user", "content": text}]) for text in texts]
 
 
 def load_tiny(path):
@@ -146,3 +154,91 @@ def test_progress_is_reported_per_batch(tiny_llama):
     conversations = [[{"role": "user", "content": f"ticket {i}"}] for i in range(5)]
     generate_answers(model, tokenizer, conversations, 2, batch_size=2, on_batch=lambda d, t: seen.append((d, t)))
     assert seen == [(2, 5), (4, 5), (5, 5)]
+
+
+def assert_same_answers(with_prefix: list[dict], plain: list[dict]) -> None:
+    assert [a["output"] for a in with_prefix] == [p["output"] for p in plain]
+    assert [a["new_tokens"] for a in with_prefix] == [p["new_tokens"] for p in plain]
+    # A random model's confidences are tiny, so compare them relatively as well as absolutely.
+    assert [a["confidence"] for a in with_prefix] == pytest.approx([p["confidence"] for p in plain], rel=1e-4, abs=1e-4)
+
+
+def embedding_widths(model) -> list[tuple[int, int]]:
+    """(rows, tokens) of every forward pass the model makes from now on."""
+    seen: list[tuple[int, int]] = []
+    model.get_input_embeddings().register_forward_hook(lambda module, args, out: seen.append(tuple(args[0].shape)))
+    return seen
+
+
+def test_the_shared_prefix_is_the_common_tokens_up_to_one_short_of_the_shortest_prompt():
+    head = list(range(100, 100 + MIN_SHARED_PREFIX))
+    assert shared_prefix([head + [1, 2, 3], head + [1, 2, 4, 5]]) == head + [1, 2]
+    assert shared_prefix([head + [1], head + [1, 2]]) == head  # the shorter keeps its last token to prefill
+    assert shared_prefix([head[:-1] + [1], head[:-1] + [2]]) == []  # too short to be worth a pass
+    assert shared_prefix([head + [1, 2]]) == []  # one prompt shares with nobody
+    assert shared_prefix([]) == []
+
+
+def test_a_long_system_prompt_is_read_once_and_only_suffixes_are_prefilled(tiny_llama):
+    model, tokenizer = load_tiny(tiny_llama)
+    prompts = prompt_token_ids(tokenizer, conversations(MIXED, LONG_SYSTEM))
+    prefix = shared_prefix(prompts)
+    assert len(prefix) >= MIN_SHARED_PREFIX
+    widths = embedding_widths(model)
+    generate_answers(model, tokenizer, conversations(MIXED, LONG_SYSTEM), max_new_tokens=3, batch_size=len(MIXED))
+    longest = max(len(p) for p in prompts)
+    assert widths[:3] == [(1, len(prefix)), (len(MIXED), longest - len(prefix)), (len(MIXED), 1)]
+    widths.clear()
+    generate_answers(model, tokenizer, conversations(MIXED, LONG_SYSTEM), 3, batch_size=len(MIXED), reuse_prefix=False)
+    assert widths[0] == (len(MIXED), longest)
+
+
+@pytest.mark.parametrize("batch_size", [5, 2, 1])
+def test_reusing_the_shared_prefix_changes_no_answer(tiny_llama, batch_size):
+    model, tokenizer = load_tiny(tiny_llama)
+    prompts = conversations(MIXED, LONG_SYSTEM)  # lengths from a few tokens past the prefix to dozens
+    with_prefix = generate_answers(model, tokenizer, prompts, max_new_tokens=8, batch_size=batch_size)
+    plain = generate_answers(model, tokenizer, prompts, max_new_tokens=8, batch_size=batch_size, reuse_prefix=False)
+    single = [generate_answers(model, tokenizer, [c], max_new_tokens=8, batch_size=1)[0] for c in prompts]
+    assert_same_answers(with_prefix, plain)
+    assert_same_answers(with_prefix, single)
+
+
+def test_reusing_the_prefix_keeps_an_early_end_of_sequence(tiny_llama):
+    model, tokenizer = load_tiny(tiny_llama)
+    prompts = conversations(MIXED, LONG_SYSTEM)
+    stop_after(model, tokenizer, prompts[1], step=2)
+    with_prefix = generate_answers(model, tokenizer, prompts, max_new_tokens=10, batch_size=len(MIXED))
+    plain = generate_answers(model, tokenizer, prompts, max_new_tokens=10, batch_size=len(MIXED), reuse_prefix=False)
+    assert with_prefix[1]["new_tokens"] == 2
+    assert_same_answers(with_prefix, plain)
+
+
+def test_prompts_without_a_shared_prefix_fall_back_to_plain_generation(tiny_llama):
+    model, tokenizer = load_tiny(tiny_llama)
+    prompts = [conversations([text], system)[0] for text, system in zip(TEXTS, [LONG_SYSTEM, "Answer briefly.", ""])]
+    assert shared_prefix(prompt_token_ids(tokenizer, prompts)) == []
+    widths = embedding_widths(model)
+    with_prefix = generate_answers(model, tokenizer, prompts, max_new_tokens=6, batch_size=3)
+    assert widths[0] == (3, max(len(p) for p in prompt_token_ids(tokenizer, prompts)))
+    assert_same_answers(with_prefix, generate_answers(model, tokenizer, prompts, 6, batch_size=3, reuse_prefix=False))
+
+
+def test_reusing_the_prefix_on_a_peft_model_with_and_without_its_adapter(tiny_llama):
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    model, tokenizer = load_tiny(tiny_llama)
+    tuned = get_peft_model(model, LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM"))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, weight in tuned.named_parameters():
+            if "lora_B" in name:
+                weight.normal_(std=0.05)
+    prompts = conversations(MIXED, LONG_SYSTEM)
+    with_prefix = generate_answers(tuned, tokenizer, prompts, max_new_tokens=6, batch_size=3)
+    assert_same_answers(with_prefix, generate_answers(tuned, tokenizer, prompts, 6, batch_size=3, reuse_prefix=False))
+    with tuned.disable_adapter():  # how the baselines run: the prefix must be read without the adapter too
+        base = generate_answers(tuned, tokenizer, prompts, max_new_tokens=6, batch_size=3)
+        assert_same_answers(base, generate_answers(tuned, tokenizer, prompts, 6, batch_size=3, reuse_prefix=False))
+    assert [b["confidence"] for b in base] != pytest.approx([t["confidence"] for t in with_prefix], rel=1e-4)

@@ -99,3 +99,26 @@ def test_run_on_packaged_model_trains_evaluates_and_ranks(db, demo):
     assert all(p["external_id"].startswith("T-") for p in predictions)
     steps = [e for e in read_events(Path(run["run_dir"])) if e["event"] == "step"]
     assert [e["step"] for e in steps] == [1, 2, 3] and all(e["eta"] >= 0 for e in steps)
+    trip = json.loads((Path(run["run_dir"]) / "round_trip.json").read_text())
+    assert trip["checked"] == 3 and "error" not in trip and (Path(trip["merged_dir"]) / "config.json").exists()
+
+
+def test_eval_cli_prints_everything_and_writes_the_report(db, tiny_demo, home, tmp_path):
+    run = wait_for_run(db, launch_run(db, tiny_demo, TrainConfig(max_steps=1)), poll_seconds=0.5)
+    assert run["status"] == "succeeded", run["error"]
+    report = tmp_path / "report.html"
+    env = {**os.environ, "STUDIO_HOME": str(home)}
+    printed = subprocess.run(
+        [sys.executable, "-m", "studio.cli", "eval", run["id"], "--json", "--html", str(report), "--high", "0.5"],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    board = json.loads(printed.stdout)
+    assert {"leaderboard", "comparison", "verdict", "slices", "routing", "predictions"} <= set(board)
+    assert all(row["low"] <= row["primary_value"] <= row["high"] for row in board["leaderboard"])
+    assert board["comparison"]["baseline"].startswith("baseline-") and "low" in board["comparison"]
+    assert board["verdict"]["decision"] in ("ship", "not yet", "do not ship")
+    assert [band["band"] for band in board["routing"]["bands"]] == ["straight through", "human review", "full human workflow"]
+    assert board["routing"]["thresholds"]["high"] == 0.5
+    html = report.read_text()
+    assert html.startswith("<!doctype html>") and "Leaderboard" in html and "plotly" in html.lower()
+    assert "http://" not in html.split("<script")[0]  # self-contained: nothing fetched before the inline scripts
