@@ -55,8 +55,11 @@ if board["comparison"]:
 
 slices_tab, side_tab, routing_tab, detail_tab = st.tabs(["Slices", "Side by side", "Confidence routing", "Details"])
 with slices_tab:
-    dimension = st.radio("Slice by", ["tag", "input length"], horizontal=True, key="slice_dimension")
-    st.plotly_chart(charts.slice_chart(board["slices"], dimension, metric), width="stretch", key="slice_chart")
+    left, right = st.columns(2)
+    dimension = left.radio("Slice by", ["tag", "input length"], horizontal=True, key="slice_dimension")
+    metrics = sorted({k for row in board["slices"] for k in row} - {"dimension", "slice", "model", "n", "score"})
+    shown = right.selectbox("Metric", metrics, index=metrics.index(metric), key="slice_metric")
+    st.plotly_chart(charts.slice_chart(board["slices"], dimension, shown), width="stretch", key="slice_chart")
     st.caption("Coverage-cluster slices arrive with the coverage engine.")
 
 with side_tab:

@@ -8,7 +8,7 @@ import streamlit as st
 from studio import ui
 from studio.endpoint import EndpointConfig
 from studio.examples import count_by_status
-from studio.jobs import LaunchRefused, cancel_run, launch_run, list_runs, run_progress, sync_runs
+from studio.jobs import FEW_SHOT_K, LaunchRefused, cancel_run, launch_run, list_runs, run_progress, sync_runs
 from studio.models import ModelUnavailable
 from studio.training import TrainConfig
 
@@ -40,21 +40,23 @@ def advanced_settings() -> TrainConfig:
     return TrainConfig(**values)
 
 
-def endpoint_settings() -> EndpointConfig | None:
-    """An optional hosted model, evaluated on the same held-out set with the same prompts."""
-    with st.expander("Compare with a hosted model (optional)"):
-        url = st.text_input("OpenAI-compatible URL", key="endpoint_url", placeholder="http://localhost:8000/v1")
+def baseline_settings() -> tuple[int, EndpointConfig | None]:
+    """The prompted baselines: k retrieved examples, and optionally a hosted model with the same prompts."""
+    with st.expander("Baselines to compare against"):
+        k = int(st.number_input("Few-shot examples per prompt (k)", 0, 16, FEW_SHOT_K, key="few_shot_k",
+                                help="The baseline sees the k training examples nearest to each held-out input."))
+        url = st.text_input("OpenAI-compatible URL (optional)", key="endpoint_url", placeholder="http://localhost:8000/v1")
         model = st.text_input("Model name", key="endpoint_model")
         key_env = st.text_input("Environment variable with the API key", "OPENAI_API_KEY", key="endpoint_key_env",
                                 help="The key itself is never stored; the worker reads it from this variable.")
-    return EndpointConfig(url.strip(), model.strip(), key_env.strip()) if url.strip() else None
+    return k, EndpointConfig(url.strip(), model.strip(), key_env.strip()) if url.strip() else None
 
 
 config = advanced_settings()
-endpoint = endpoint_settings()
+few_shot_k, endpoint = baseline_settings()
 if st.button("Start training", type="primary", key="start_training"):
     try:
-        run_id = launch_run(db, project, config, endpoint=endpoint)
+        run_id = launch_run(db, project, config, few_shot_k, endpoint)
         st.toast(f"Run {run_id} started")
     except (LaunchRefused, ModelUnavailable) as error:
         st.error(str(error))

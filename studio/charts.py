@@ -25,9 +25,9 @@ def leaderboard_chart(board: list[dict]) -> go.Figure:
 
 
 def slice_chart(rows: list[dict], dimension: str, metric: str) -> go.Figure:
-    """Grouped bars: each model's score per slice of one dimension (tag or input length)."""
+    """Grouped bars: each model's `metric` per slice of one dimension (tag or input length)."""
     chosen = [row for row in rows if row["dimension"] == dimension]
-    figure = px.bar(chosen, x="slice", y="score", color="model", barmode="group", hover_data=["n"],
+    figure = px.bar(chosen, x="slice", y=metric, color="model", barmode="group", hover_data=["n"],
                     range_y=[0, 1], title=f"{metric} per {dimension}")
     figure.update_layout(height=380, margin={"t": 50, "b": 40}, yaxis_title=metric)
     return figure

@@ -13,6 +13,7 @@ from studio.checks import load_findings
 from studio.evaluation import TUNED, leaderboard, predictions_for
 from studio.examples import count_by_status
 from studio.jobs import list_runs
+from studio.metrics import same_json
 from studio.projects import Project
 from studio.routing import RoutingConfig, coverage_curve, route
 from studio.slices import slice_scores, weakest_slices
@@ -80,9 +81,24 @@ def side_by_side(predictions: list[dict], metric: str, comparison: dict | None, 
             "input": p.get("input", ""), "expected": p["expected"], "tags": p.get("tags", []),
         })
         row[p["model"]] = p["output"]
+        row[f"{p['model']} differs in"] = difference(p["expected"], p["output"])
         row[f"{p['model']} score"] = round(p["scores"].get(metric, 0.0), 3)
     baseline = comparison["baseline"] if comparison else None
     return [row for row in rows.values() if _keep(row, show, baseline)]
+
+
+def difference(expected: str, output: str) -> str:
+    """How an answer differs from the expected one: the JSON fields that differ, or whether it does."""
+    if output.strip() == expected.strip():
+        return ""
+    try:
+        want, got = json.loads(expected), json.loads(output)
+    except json.JSONDecodeError:
+        return "not JSON" if expected.lstrip().startswith("{") else "different"
+    if isinstance(want, dict) and isinstance(got, dict):
+        keys = sorted(set(want) | set(got))
+        return ", ".join(k for k in keys if not same_json(want.get(k), got.get(k))) or "formatting only"
+    return "different"
 
 
 def _keep(row: dict, show: str, baseline: str | None) -> bool:

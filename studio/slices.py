@@ -18,15 +18,20 @@ def length_bucket(text: str) -> str:
 
 
 def slice_scores(predictions: list[dict], metric: str) -> list[dict]:
-    """Rows of {dimension, slice, model, score, n}: the mean of `metric` per slice and model."""
-    groups: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    """Rows of {dimension, slice, model, n, score, <every metric>}: means per slice and model.
+
+    `score` is the mean of `metric` (the one the leaderboard ranks by); every other
+    per-example metric is there too under its own name.
+    """
+    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for row in predictions:
-        score = row["scores"].get(metric, 0.0)
         for tag in row.get("tags") or ["(untagged)"]:
-            groups[("tag", tag, row["model"])].append(score)
-        groups[("input length", length_bucket(row.get("input", "")), row["model"])].append(score)
+            groups[("tag", tag, row["model"])].append(row["scores"])
+        groups[("input length", length_bucket(row.get("input", "")), row["model"])].append(row["scores"])
     return [
-        {"dimension": dimension, "slice": name, "model": model, "score": fmean(scores), "n": len(scores)}
+        {"dimension": dimension, "slice": name, "model": model, "n": len(scores),
+         **{m: fmean(s.get(m, 0.0) for s in scores) for m in sorted({m for s in scores for m in s})},
+         "score": fmean(s.get(metric, 0.0) for s in scores)}
         for (dimension, name, model), scores in sorted(groups.items())
     ]
 

@@ -69,3 +69,18 @@ def test_side_by_side_filters():
     ids = lambda show: [r["example"] for r in side_by_side(rows, "exact_match", comparison, show)]
     assert ids("all") == ["E-0", "E-1", "E-2", "E-3"]
     assert ids("tuned wins") == ["E-0"] and ids("tuned loses") == ["E-1"] and ids("all wrong") == ["E-2"]
+
+
+def test_the_difference_from_the_expected_answer_names_json_fields():
+    from studio.dashboard import difference
+
+    expected = '{"category": "billing", "priority": "low", "needs_human": false}'
+    assert difference(expected, expected) == ""
+    assert difference(expected, '{"category": "billing", "priority": "high", "needs_human": 0}') == "needs_human, priority"
+    assert difference(expected, "I think this is billing") == "not JSON"
+    assert difference("pos", "neg") == "different"
+
+
+def test_slices_hold_every_metric():
+    rows = slice_scores(predictions([1.0, 0.0], [0.0, 0.0]), "exact_match")
+    assert all("exact_match" in row and row["score"] == row["exact_match"] for row in rows)
