@@ -19,12 +19,12 @@ def conversations() -> list[list[dict]]:
     return [prompt_messages("Answer briefly.", [{"role": "user", "content": text}]) for text in TEXTS]
 
 
-def make_run(tiny_llama: Path, tmp_path: Path):
+def make_run(tiny_llama: Path, tmp_path: Path) -> tuple[Path, Path]:
     """A run folder with a LoRA adapter that changes the answers, and the base it belongs to.
 
-    The base is the tiny Llama, edited so that its first answer ends after a few tokens: the
-    end-of-sequence token takes over the output row of the token the adapted model picks
-    there. Answers that never pick that token run on to the budget.
+    The saved base is the tiny Llama, edited so that its first answer (as the worker gives
+    it, on the 4-bit base) ends after a few tokens: the end-of-sequence token takes over the
+    output row of the token picked there. Answers that never pick that token run on.
     """
     import torch
     from peft import LoraConfig, get_peft_model
@@ -40,39 +40,55 @@ def make_run(tiny_llama: Path, tmp_path: Path):
         for name, weight in tuned.named_parameters():
             if "lora_B" in name:
                 weight.normal_(std=0.05)
-        prompt = tokenizer.apply_chat_template(conversations()[0], add_generation_prompt=True, tokenize=False)
-        encoded = tokenizer([prompt], return_tensors="pt", add_special_tokens=False)
-        token = generate_batch(tuned, tokenizer, encoded, 4)[0][0, 3].item()
-        head = tuned.get_output_embeddings().weight
-        head[tokenizer.eos_token_id] = head[token]
-    run_dir = tmp_path / "run"
+    run_dir, base_dir = tmp_path / "run", tmp_path / "base"
     tuned.save_pretrained(run_dir / "adapter")
     tokenizer.save_pretrained(run_dir / "adapter")
-    return tuned, tokenizer, run_dir
+    base = tuned.unload()
+    base.save_pretrained(base_dir)
+    tokenizer.save_pretrained(base_dir)
+    token = worker_tokens(run_dir, base_dir, tokenizer)[3]
+    with torch.no_grad():
+        head = base.get_output_embeddings().weight
+        head[tokenizer.eos_token_id] = head[token]
+    base.save_pretrained(base_dir)
+    return run_dir, base_dir
+
+
+def worker_model(run_dir: Path, base_dir: Path):
+    """The adapter on the 4-bit base, as the worker loads it."""
+    from peft import PeftModel
+
+    from studio.models import load_quantized
+
+    return PeftModel.from_pretrained(load_quantized(str(base_dir)), str(run_dir / "adapter"))
+
+
+def worker_tokens(run_dir: Path, base_dir: Path, tokenizer) -> list[int]:
+    prompt = tokenizer.apply_chat_template(conversations()[0], add_generation_prompt=True, tokenize=False)
+    encoded = tokenizer([prompt], return_tensors="pt", add_special_tokens=False)
+    return generate_batch(worker_model(run_dir, base_dir), tokenizer, encoded, 4)[0][0].tolist()
 
 
 @pytest.fixture(scope="module")
 def run(tiny_llama, tmp_path_factory):
-    """(run_dir, base_dir, the unmerged adapter's answers); the base saved after the edit."""
-    tmp_path = tmp_path_factory.mktemp("round-trip")
-    tuned, tokenizer, run_dir = make_run(tiny_llama, tmp_path)
-    answers = generate_answers(tuned, tokenizer, conversations(), BUDGET)
-    with tuned.disable_adapter():
-        plain = generate_answers(tuned, tokenizer, conversations(), BUDGET)
+    """(run_dir, base_dir, the adapter's answers on the 4-bit base)."""
+    from transformers import AutoTokenizer
+
+    run_dir, base_dir = make_run(tiny_llama, tmp_path_factory.mktemp("round-trip"))
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    model = worker_model(run_dir, base_dir)
+    answers = generate_answers(model, tokenizer, conversations(), BUDGET)
+    with model.disable_adapter():
+        plain = generate_answers(model, tokenizer, conversations(), BUDGET)
     assert [a["output"] for a in answers] != [p["output"] for p in plain]  # the adapter does something
     ended = [a["new_tokens"] < BUDGET for a in answers]
     assert ended[0] and not all(ended)  # what the two template_ok tests below rely on
-    base_dir = tmp_path / "base"
-    tuned.unload().save_pretrained(base_dir)
-    tokenizer.save_pretrained(base_dir)
     return run_dir, base_dir, [a["output"] for a in answers]
 
 
 def test_merged_model_gives_the_adapters_answers(run):
-    import torch
-
     run_dir, base_dir, answers = run
-    result = check_round_trip(run_dir, str(base_dir), conversations(), answers, IDS, BUDGET, dtype=torch.float32)
+    result = check_round_trip(run_dir, str(base_dir), conversations(), answers, IDS, BUDGET)
     assert result["checked"] == 3 and result["matches"] == 3 and result["mismatches"] == []
     assert result["template_ok"] is False  # an answer ran out of budget instead of ending
     merged = Path(result["merged_dir"])
@@ -82,20 +98,16 @@ def test_merged_model_gives_the_adapters_answers(run):
 
 
 def test_an_answer_that_ends_with_the_same_template_is_ok(run):
-    import torch
-
     run_dir, base_dir, answers = run
-    result = check_round_trip(run_dir, str(base_dir), conversations(), answers, IDS, BUDGET, n=1, dtype=torch.float32)
+    result = check_round_trip(run_dir, str(base_dir), conversations(), answers, IDS, BUDGET, n=1)
     assert result["checked"] == 1 and result["matches"] == 1
     assert result["template_ok"] is True
 
 
 def test_a_different_answer_is_reported_as_a_mismatch(run):
-    import torch
-
     run_dir, base_dir, answers = run
     wrong = [answers[0], "not what the adapter said", answers[2]]
-    result = check_round_trip(run_dir, str(base_dir), conversations(), wrong, IDS, BUDGET, dtype=torch.float32)
+    result = check_round_trip(run_dir, str(base_dir), conversations(), wrong, IDS, BUDGET)
     assert result["matches"] == 2
     assert result["mismatches"] == [{"example_id": "ex-2", "adapter": "not what the adapter said", "merged": answers[1]}]
 
