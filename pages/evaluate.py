@@ -101,7 +101,7 @@ with detail_tab:
         verdict_text = "OK" if trip["template_ok"] else "MISMATCH: answers did not end with the end-of-sequence token"
         st.markdown(f"**Template round trip** (merged model in `{trip['merged_dir']}`, loaded fresh): chat template "
                     f"and end of sequence {verdict_text}. Same answers as the 4-bit adapter on {trip['matches']} of "
-                    f"{trip['checked']}; full-precision merging can change a few tokens.")
+                    f"{trip['checked']}; rounding the merged weights to bf16 can change a token here and there.")
 
 st.download_button("Download the HTML report", render_report(board), file_name=f"evaluation-{run['id']}.html",
                    mime="text/html", key="download_report")
