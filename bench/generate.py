@@ -32,7 +32,8 @@ from studio.models import device_name, ensure_default_model, load_quantized, loa
 from studio.prompts import prompt_messages
 
 BATCHED = 16
-# (label, batch_size, reuse_prefix); the studio's way first, the reference last.
+# (label, batch_size, reuse_prefix): the studio's way first; the reference, which every side
+# is compared with, last.
 SIDES = [
     ("studio: batched, prefix reused", BATCHED, True),
     ("batched, prefix read per prompt", BATCHED, False),
@@ -54,8 +55,7 @@ def demo_conversations(n: int) -> list[list[dict]]:
 
 def prompt_lengths(tokenizer, conversations: list[list[dict]]) -> dict:
     """Prompt sizes in tokens after the chat template (the work each prefill does)."""
-    texts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
-    counts = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    counts = [len(ids) for ids in prompt_token_ids(tokenizer, conversations)]
     return {"mean": sum(counts) / len(counts), "min": min(counts), "max": max(counts)}
 
 

@@ -22,7 +22,8 @@ import math
 import time
 from collections.abc import Callable
 
-# Below this, a prefix saves less than the separate forward pass and the cache copies cost.
+# A shorter common start (a chat template's opening tokens, say) saves too little to be
+# worth a forward pass of its own and a copy of its cache for every batch.
 MIN_SHARED_PREFIX = 32
 
 
@@ -118,13 +119,10 @@ def expanded(prefix_cache, rows: int):
 
     A copy, because generate appends each batch's tokens to the cache it is given.
     """
-    import torch
-
     if prefix_cache is None:
         return None
-    with torch.inference_mode():  # the cache holds inference tensors, which are copied only in this mode
-        cache = copy.deepcopy(prefix_cache)
-        cache.batch_repeat_interleave(rows)
+    cache = copy.deepcopy(prefix_cache)
+    cache.batch_repeat_interleave(rows)
     return cache
 
 
