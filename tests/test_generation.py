@@ -96,7 +96,8 @@ def test_confidence_stops_at_the_end_of_sequence_token_and_ignores_padding(tiny_
     assert batched[1]["confidence"] == pytest.approx(expected, abs=1e-5)
 
 
-def test_confidence_on_a_peft_model_matches_its_forward_pass(tiny_llama):
+def perturbed_peft(tiny_llama):
+    """The tiny Llama under a LoRA adapter whose B weights are nudged, so it changes answers."""
     import torch
     from peft import LoraConfig, get_peft_model
 
@@ -107,6 +108,11 @@ def test_confidence_on_a_peft_model_matches_its_forward_pass(tiny_llama):
         for name, weight in tuned.named_parameters():
             if "lora_B" in name:
                 weight.normal_(std=0.05)
+    return tuned, tokenizer
+
+
+def test_confidence_on_a_peft_model_matches_its_forward_pass(tiny_llama):
+    tuned, tokenizer = perturbed_peft(tiny_llama)
     batched = generate_answers(tuned, tokenizer, conversations(), max_new_tokens=6, batch_size=3)
     for conversation, answer in zip(conversations(), batched):
         encoded = tokenizer([tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)],
@@ -225,16 +231,7 @@ def test_prompts_without_a_shared_prefix_fall_back_to_plain_generation(tiny_llam
 
 
 def test_reusing_the_prefix_on_a_peft_model_with_and_without_its_adapter(tiny_llama):
-    import torch
-    from peft import LoraConfig, get_peft_model
-
-    model, tokenizer = load_tiny(tiny_llama)
-    tuned = get_peft_model(model, LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM"))
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for name, weight in tuned.named_parameters():
-            if "lora_B" in name:
-                weight.normal_(std=0.05)
+    tuned, tokenizer = perturbed_peft(tiny_llama)
     prompts = conversations(MIXED, LONG_SYSTEM)
     with_prefix = generate_answers(tuned, tokenizer, prompts, max_new_tokens=6, batch_size=3)
     assert_same_answers(with_prefix, generate_answers(tuned, tokenizer, prompts, 6, batch_size=3, reuse_prefix=False))
