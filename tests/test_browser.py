@@ -195,8 +195,8 @@ def move_a_routing_threshold(page) -> None:
         thumb.press("Home")
     from playwright.sync_api import expect
 
-    expect(page.get_by_role("slider", name="Straight through at confidence")).to_have_value("0")
-    expect(straight).to_contain_text("100%")
+    expect(page.get_by_role("slider", name="Straight through at confidence")).to_have_value("0", timeout=30_000)
+    expect(straight).to_contain_text("100%", timeout=60_000)  # each threshold move reruns the dashboard
     shot(page, "routing")
     assert_no_exception(page)
 
