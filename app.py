@@ -13,10 +13,19 @@ st.set_page_config(page_title="Fine-Tuning Studio", page_icon=":material/tune:",
 ui.bootstrap(str(data_home()))
 st.session_state["project"] = ui.sidebar()
 
-navigation = st.navigation([
-    st.Page("pages/examples.py", title="Examples", icon=":material/edit_note:", default=True),
-    st.Page("pages/quality.py", title="Quality", icon=":material/fact_check:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
-])
+navigation = st.navigation({
+    "Data": [
+        st.Page("pages/examples.py", title="Examples", icon=":material/table_rows:", default=True),
+        st.Page("pages/write.py", title="Write", icon=":material/edit_note:"),
+        st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
+        st.Page("pages/quality.py", title="Quality", icon=":material/fact_check:"),
+    ],
+    "Model": [
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
+    ],
+    "Admin": [
+        st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+    ],
+})
 ui.run_page(navigation)

@@ -1,15 +1,13 @@
-"""Examples page: browse the project's examples a page at a time, add one, edit one."""
-
-import math
+"""Examples page: find examples (filters, full-text search, sort, pages), act on all of them, the trash."""
 
 import pandas as pd
 import streamlit as st
 
 from studio import ui
-from studio.examples import (
-    STATUSES, InvalidExample, StaleRevision, add_example, count_by_status, edit_example, get_example, list_examples,
-)
-from studio.messages import answer_text, input_text, last_user_text, single_turn, with_last_turn
+from studio.bulk import ACTIONS, apply_bulk
+from studio.examples import STATUSES, NotAllowed, count_by_status, restore_examples
+from studio.messages import answer_text, input_text
+from studio.search import SORTS, ExampleFilter, authors, find_examples, finding_kinds, search_mode, tag_progress
 
 project = ui.require_project()
 db = ui.db()
@@ -20,70 +18,114 @@ st.caption(f"Project **{project.name}** · answers must be **{project.output_spe
 counts = count_by_status(db, project)
 for column, status in zip(st.columns(len(STATUSES)), STATUSES):
     column.metric(status.capitalize(), counts[status])
-
-left, middle, right = st.columns([2, 1, 1])
-status_filter = left.selectbox("Status", ["all", *STATUSES], key="status_filter")
-page_size = middle.selectbox("Rows per page", [25, 50, 100], key="page_size")
-total = sum(counts.values()) if status_filter == "all" else counts[status_filter]
-pages = max(1, math.ceil(total / page_size))
-page = right.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, key="page")
-status = None if status_filter == "all" else status_filter
-rows = list_examples(db, project, status=status, limit=page_size, offset=(page - 1) * page_size)
-table = pd.DataFrame([
-    {"id": r["id"], "external id": r["external_id"], "status": r["status"], "input": input_text(r["messages"]),
-     "answer": answer_text(r["messages"]), "tags": ", ".join(r["tags"]), "revision": r["revision"],
-     "updated": r["updated_at"]}
-    for r in rows
-])
-st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 460))
+with st.expander("Examples per tag, against the project's targets"):
+    st.dataframe(pd.DataFrame(tag_progress(db, project), columns=["tag", "examples", "target", "progress"]),
+                 hide_index=True, width="stretch",
+                 column_config={"progress": st.column_config.ProgressColumn("progress to target", min_value=0, max_value=1)})
+    st.caption("Admins set targets per tag on the Settings page.")
 
 
+def table_of(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"id": r["id"], "external id": r["external_id"], "status": r["status"], "input": input_text(r["messages"]),
+         "answer": answer_text(r["messages"]), "tags": ", ".join(r["tags"]), "author": r["author"],
+         "revision": r["revision"], "updated": r["updated_at"]}
+        for r in rows
+    ], columns=["id", "external id", "status", "input", "answer", "tags", "author", "revision", "updated"])
 
-def add_new_example() -> None:
-    state = st.session_state
+
+def filter_bar() -> tuple[ExampleFilter, str, bool, int]:
+    progress = tag_progress(db, project)
+    text = st.text_input("Search", key="search_text", placeholder="words that must all appear (input, answer, external id)",
+                         help=f"Search mode: {search_mode(db)}.")
+    status, tag, author, kind, sort, size = st.columns([1, 1, 1, 1, 1, 1])
+    chosen = ExampleFilter(
+        status=_none(status.selectbox("Status", ["all", *STATUSES], key="filter_status")),
+        tag=_none(tag.selectbox("Tag", ["all", *(row["tag"] for row in progress)], key="filter_tag")),
+        author=_none(author.selectbox("Author", ["all", *authors(db, project)], key="filter_author")),
+        finding_kind=_none(kind.selectbox("Open finding", ["all", *finding_kinds(db, project)], key="filter_finding")),
+        text=text,
+    )
+    order = sort.selectbox("Sort by", SORTS, key="sort_by")
+    descending = sort.toggle("Newest / largest first", key="sort_desc")
+    page_size = size.selectbox("Rows per page", [25, 50, 100], key="page_size")
+    return chosen, order, descending, page_size
+
+
+def _none(value: str) -> str | None:
+    return None if value == "all" else value
+
+
+def show_page(chosen: ExampleFilter, order: str, descending: bool, page_size: int) -> None:
+    total = find_examples(db, project, chosen, page_size=1).total
+    pages = max(1, -(-total // page_size))
+    page = st.number_input(f"Page (of {pages}) · {total} matching", 1, pages, 1, key="page")
+    found = find_examples(db, project, chosen, order, descending, page, page_size)
+    picked = st.dataframe(table_of(found.rows), hide_index=True, width="stretch", key="example_table",
+                          height=min(38 + 35 * len(found.rows), 460), on_select="rerun", selection_mode="single-row")
+    selected = picked.selection.rows
+    if selected and st.button("Open in the editor", type="primary", key="open_editor"):
+        st.session_state["editing_id"] = found.rows[selected[0]]["id"]
+        st.switch_page("pages/write.py")
+    if not selected:
+        st.caption("Select a row to open it in the editor.")
+
+
+def bulk_bar(chosen: ExampleFilter) -> None:
+    total = find_examples(db, project, chosen, page_size=1).total
+    with st.expander(f"Bulk action on all {total} matching examples (every page)"):
+        action_column, value_column = st.columns(2)
+        action = action_column.selectbox("Action", ACTIONS, key="bulk_action")
+        if action == "set status":
+            value = value_column.selectbox("New status", STATUSES, key="bulk_status")
+        elif action == "delete":
+            value = value_column.text_input("Value", "moves them to the trash", disabled=True, key="bulk_none")
+        else:
+            value = value_column.text_input("Tag", key="bulk_tag")
+        sure = st.checkbox(f"Yes, {action} {value if action != 'delete' else ''} on all {total} examples", key="bulk_sure")
+        if st.button("Apply", disabled=not sure or total == 0, key="bulk_apply"):
+            run_bulk(chosen, action, value)
+
+
+def run_bulk(chosen: ExampleFilter, action: str, value: str) -> None:
     try:
-        new_id = add_example(db, project, single_turn(state.new_user, state.new_answer), ui.current_user(),
-                             state.new_status, ui.split_tags(state.new_tags))
-    except InvalidExample as error:
-        ui.flash(f"Not saved: {error}", "error")
+        with st.spinner(f"Applying '{action}' to every matching example..."):
+            result = apply_bulk(db, project, chosen, action, value, ui.current_user())
+    except (NotAllowed, ValueError) as error:
+        st.error(f"Nothing changed: {error}")
         return
-    ui.flash(f"Example {new_id} added as {state.new_status}.")
-    state.new_user, state.new_answer = "", ""
+    skipped = list(result.skipped.items())
+    detail = "".join(f"\n- example {i}: {why}" for i, why in skipped[:10]) + ("\n- ..." if len(skipped) > 10 else "")
+    ui.flash(result.summary() + detail)
+    st.session_state["bulk_sure"] = False
+    st.rerun()
 
 
-def save_edit(example: dict) -> None:
-    state, key = st.session_state, f"{example['id']}_{example['revision']}"
-    try:
-        revision = edit_example(
-            db, project, example["id"], example["revision"], ui.current_user(),
-            messages=with_last_turn(example["messages"], state[f"user_{key}"], state[f"answer_{key}"]),
-            status=state[f"status_{key}"], tags=ui.split_tags(state[f"tags_{key}"]),
-        )
-    except (InvalidExample, StaleRevision) as error:
-        ui.flash(f"Not saved: {error}", "error")
+def trash() -> None:
+    found = find_examples(db, project, ExampleFilter(deleted=True), "updated", True, 1, 200)
+    if not found.total:
+        st.info("The trash is empty. Deleted examples wait here until someone restores them.")
         return
-    ui.flash(f"Saved example {example['id']} as revision {revision}.")
+    st.caption(f"{found.total} examples in the trash (newest first; showing up to 200).")
+    table = table_of(found.rows).assign(**{"deleted at": [r["deleted_at"] for r in found.rows]})
+    picked = st.dataframe(table, hide_index=True, width="stretch", key="trash_table",
+                          on_select="rerun", selection_mode="multi-row")
+    chosen_ids = [found.rows[i]["id"] for i in picked.selection.rows]
+    if st.button(f"Restore {len(chosen_ids)} selected", disabled=not chosen_ids, key="restore_selected"):
+        try:
+            restored = restore_examples(db, project, chosen_ids, ui.current_user())
+        except NotAllowed as error:
+            st.error(str(error))
+            return
+        ui.flash(f"Restored {restored} examples.")
+        st.rerun()
 
 
-add_tab, edit_tab = st.tabs(["Add an example", "Edit an example"])
-
-with add_tab, st.form("add_example"):
-    st.text_area("User message", key="new_user", placeholder="What the user sends")
-    st.text_area("Expected answer", key="new_answer", placeholder="What the model should answer")
-    st.text_input("Tags (comma separated)", key="new_tags")
-    st.selectbox("Status", STATUSES[:3], key="new_status")
-    st.form_submit_button("Add example", type="primary", on_click=add_new_example)
-
-with edit_tab:
-    choices = {r["id"]: f"{r['id']} · {r['external_id'] or 'new'} · {input_text(r['messages'])[:70]}" for r in rows}
-    chosen = st.selectbox("Example (on this page)", list(choices), format_func=choices.get, key="edit_choice")
-    example = get_example(db, chosen) if chosen else None
-    if example:
-        key = f"{example['id']}_{example['revision']}"
-        with st.form(f"edit_{key}"):
-            st.text_area("User message", last_user_text(example["messages"]), key=f"user_{key}")
-            st.text_area("Expected answer", answer_text(example["messages"]), key=f"answer_{key}")
-            st.text_input("Tags (comma separated)", ", ".join(example["tags"]), key=f"tags_{key}")
-            st.selectbox("Status", STATUSES, index=STATUSES.index(example["status"]), key=f"status_{key}")
-            st.caption(f"Revision {example['revision']} · author {example['author']} · reviewer {example['reviewer'] or '–'}")
-            st.form_submit_button("Save changes", type="primary", on_click=save_edit, args=(example,))
+browse_tab, trash_tab = st.tabs(["Browse", "Trash"])
+with browse_tab:
+    chosen, order, descending, page_size = filter_bar()
+    st.session_state["browse_filter"] = chosen
+    show_page(chosen, order, descending, page_size)
+    bulk_bar(chosen)
+with trash_tab:
+    trash()

@@ -97,4 +97,26 @@ MIGRATIONS: list[str] = [
     ALTER TABLE predictions ADD COLUMN details JSON;
     ALTER TABLE projects ADD COLUMN ship_margin DOUBLE DEFAULT 0.05;
     """,
+    # 3: the expert workspace: people and roles, comments, review times, trash, per-tag targets
+    """
+    CREATE TABLE people (
+        name VARCHAR PRIMARY KEY,
+        role VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+    );
+    CREATE SEQUENCE comment_ids START 1;
+    CREATE TABLE comments (
+        id BIGINT PRIMARY KEY DEFAULT nextval('comment_ids'),
+        example_id BIGINT NOT NULL,
+        author VARCHAR NOT NULL,
+        body VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+    );
+    CREATE INDEX comments_example ON comments (example_id);
+    CREATE INDEX revisions_example ON revisions (example_id);
+    ALTER TABLE examples ADD COLUMN reviewed_at TIMESTAMP;
+    ALTER TABLE examples ADD COLUMN deleted_by VARCHAR;
+    ALTER TABLE projects ADD COLUMN coverage_targets JSON DEFAULT '{}';
+    ALTER TABLE projects ADD COLUMN reviewer_must_differ BOOLEAN DEFAULT false;
+    """,
 ]

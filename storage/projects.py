@@ -8,7 +8,11 @@ import duckdb
 
 from storage.rows import fetch_dicts
 
-_COLUMNS = "id, name, description, output_spec, base_model, split_seed, ship_margin, created_at"
+_COLUMNS = (
+    "id, name, description, output_spec, base_model, split_seed, ship_margin, coverage_targets, "
+    "reviewer_must_differ, created_at"
+)
+_JSON_FIELDS = ("output_spec", "coverage_targets")
 
 
 def insert_project(
@@ -22,18 +26,20 @@ def insert_project(
 
 
 def fetch_project(con: duckdb.DuckDBPyConnection, name: str) -> dict | None:
-    rows = fetch_dicts(con, f"SELECT {_COLUMNS} FROM projects WHERE name = ?", [name], ("output_spec",))
+    rows = fetch_dicts(con, f"SELECT {_COLUMNS} FROM projects WHERE name = ?", [name], _JSON_FIELDS)
     return rows[0] if rows else None
 
 
 def fetch_projects(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    return fetch_dicts(con, f"SELECT {_COLUMNS} FROM projects ORDER BY name", json_columns=("output_spec",))
+    return fetch_dicts(con, f"SELECT {_COLUMNS} FROM projects ORDER BY name", json_columns=_JSON_FIELDS)
 
 
 def update_project(con: duckdb.DuckDBPyConnection, project_id: int, **fields) -> None:
-    allowed = {"description", "output_spec", "base_model", "split_seed", "ship_margin"}
+    allowed = {
+        "description", "output_spec", "base_model", "split_seed", "ship_margin", "coverage_targets", "reviewer_must_differ",
+    }
     for key, value in fields.items():
         if key not in allowed:
             raise ValueError(f"unknown project field {key!r}")
-        value = json.dumps(value) if key == "output_spec" else value
+        value = json.dumps(value) if key in _JSON_FIELDS else value
         con.execute(f"UPDATE projects SET {key} = ? WHERE id = ?", [value, project_id])

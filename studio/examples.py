@@ -7,16 +7,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from storage import comments as comment_table
 from storage import examples as example_table
+from storage import people as people_table
 from storage.db import connect
 from storage.examples import StaleRevision
 from studio.formats import validate_output
 from studio.messages import answer_text, input_text, single_turn
+from studio.people import NotAllowed, Person, authorize
 from studio.projects import Project
 
 STATUSES = ("draft", "submitted", "approved", "rejected")
 
-__all__ = ["StaleRevision", "STATUSES", "InvalidExample", "add_example", "edit_example", "list_examples"]
+REVIEWED = ("approved", "rejected")
+
+__all__ = [
+    "StaleRevision", "NotAllowed", "STATUSES", "InvalidExample", "add_example", "edit_example", "list_examples",
+    "delete_examples", "restore_examples", "add_comment", "list_comments",
+]
 
 
 class InvalidExample(ValueError):
@@ -42,6 +50,10 @@ def add_example(
     check_example(project, messages, status)
     row = {"messages": messages, "tags": tags or [], "status": status, "external_id": external_id, "source": source}
     with connect(db) as con:
+        person = acting_person(con, author)
+        authorize(person, "review" if status in REVIEWED else "write")
+        if status in REVIEWED:
+            row["reviewer"] = author
         return example_table.insert_examples(con, project.id, [row], author)[0]
 
 
@@ -53,9 +65,58 @@ def edit_example(db: Path, project: Project, example_id: int, revision: int, aut
             raise InvalidExample(f"example {example_id} is not in project {project.name}")
         merged = {**current, **changes}
         check_example(project, merged["messages"], merged["status"])
-        if changes.get("status") in ("approved", "rejected"):
+        reviewing = changes.get("status") in REVIEWED and changes["status"] != current["status"]
+        person = acting_person(con, author)
+        authorize(person, "review" if reviewing else "write")
+        if reviewing:
+            _check_reviewer(project, current, author)
             changes["reviewer"] = author
         return example_table.update_example(con, example_id, revision, author, **changes)
+
+
+def acting_person(con, name: str) -> Person | None:
+    row = people_table.fetch_person(con, name)
+    return Person(row["name"], row["role"]) if row else None
+
+
+def _check_reviewer(project: Project, example: dict, reviewer: str) -> None:
+    if project.reviewer_must_differ and example["author"] == reviewer:
+        raise NotAllowed(
+            f"{reviewer} wrote example {example['id']}; in project {project.name} another reviewer must approve or reject it"
+        )
+
+
+def delete_examples(db: Path, project: Project, example_ids: list[int], author: str) -> int:
+    """Move examples to the trash (a soft delete, recorded as a revision); return how many moved."""
+    return _set_deleted(db, project, example_ids, author, True)
+
+
+def restore_examples(db: Path, project: Project, example_ids: list[int], author: str) -> int:
+    """Bring examples back from the trash; return how many came back."""
+    return _set_deleted(db, project, example_ids, author, False)
+
+
+def _set_deleted(db: Path, project: Project, example_ids: list[int], author: str, deleted: bool) -> int:
+    with connect(db) as con:
+        authorize(acting_person(con, author), "delete")
+        owned = [i for i in example_ids if (row := example_table.fetch_example(con, i, True)) and row["project_id"] == project.id]
+        return example_table.set_deleted(con, owned, author, deleted) if owned else 0
+
+
+def add_comment(db: Path, example_id: int, author: str, body: str) -> int:
+    """Add a comment to an example's thread."""
+    if not body.strip():
+        raise InvalidExample("a comment needs some text")
+    with connect(db) as con:
+        authorize(acting_person(con, author), "write")
+        if example_table.fetch_example(con, example_id, include_deleted=True) is None:
+            raise InvalidExample(f"example {example_id} does not exist")
+        return comment_table.insert_comment(con, example_id, author, body.strip())
+
+
+def list_comments(db: Path, example_id: int) -> list[dict]:
+    with connect(db) as con:
+        return comment_table.fetch_comments(con, example_id)
 
 
 def list_examples(db: Path, project: Project, status: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
@@ -63,9 +124,9 @@ def list_examples(db: Path, project: Project, status: str | None = None, limit: 
         return example_table.fetch_examples(con, project.id, status, limit, offset)
 
 
-def get_example(db: Path, example_id: int) -> dict | None:
+def get_example(db: Path, example_id: int, include_deleted: bool = False) -> dict | None:
     with connect(db) as con:
-        return example_table.fetch_example(con, example_id)
+        return example_table.fetch_example(con, example_id, include_deleted)
 
 
 def count_by_status(db: Path, project: Project) -> dict[str, int]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage import projects as project_table
 from storage.db import connect
 from studio.formats import OutputSpec, parse_output_spec
 from studio.paths import DEFAULT_MODEL_NAME
+from studio.people import Person, authorize
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Project:
     base_model: str
     split_seed: int
     ship_margin: float = 0.05
+    coverage_targets: dict = field(default_factory=dict)  # tag -> how many examples the team wants
+    reviewer_must_differ: bool = False  # a reviewer may not approve or reject their own example
 
 
 class ProjectNotFound(LookupError):
@@ -37,6 +40,8 @@ def _to_project(row: dict) -> Project:
         base_model=row["base_model"],
         split_seed=row["split_seed"],
         ship_margin=row["ship_margin"],
+        coverage_targets=row["coverage_targets"] or {},
+        reviewer_must_differ=bool(row["reviewer_must_differ"]),
     )
 
 
@@ -73,10 +78,27 @@ def ensure_project(
     return get_project(db, name)
 
 
-def update_project_settings(db: Path, project: Project, **fields) -> Project:
-    """Change a project's description, output spec (dict), base model, split seed or ship margin."""
+def update_project_settings(db: Path, project: Project, actor: Person | None = None, **fields) -> Project:
+    """Change a project's description, output spec (dict), base model, split seed, ship margin,
+    per-tag coverage targets ({tag: count}) or whether reviewers must differ from authors.
+    An `actor` who is not an admin is refused (None: the local user)."""
+    authorize(actor, "manage")
+    if "coverage_targets" in fields:
+        fields["coverage_targets"] = _checked_targets(fields["coverage_targets"])
     if "output_spec" in fields:
         fields["output_spec"] = parse_output_spec(fields["output_spec"]).to_dict()
     with connect(db) as con:
         project_table.update_project(con, project.id, **fields)
     return get_project(db, project.name)
+
+
+def _checked_targets(targets: dict) -> dict:
+    """{tag: positive int}, refusing anything else with the tag named."""
+    checked = {}
+    for tag, count in targets.items():
+        if not str(tag).strip():
+            raise ValueError("a coverage target needs a tag")
+        if isinstance(count, bool) or not isinstance(count, (int, float)) or count < 0 or int(count) != count:
+            raise ValueError(f"the target for tag {tag!r} must be a whole number of examples, not {count!r}")
+        checked[str(tag).strip()] = int(count)
+    return checked

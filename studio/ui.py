@@ -5,7 +5,6 @@ The only module in studio/ that imports streamlit.
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import streamlit as st
@@ -15,6 +14,7 @@ from studio.demo import load_demo_if_empty
 from studio.jobs import sync_runs
 from studio.models import ModelUnavailable, ensure_default_model
 from studio.paths import db_path
+from studio.people import Person, ensure_local_admin, list_people
 from studio.projects import Project, list_projects
 
 
@@ -30,6 +30,7 @@ def bootstrap(home: str) -> str:
     except ModelUnavailable as error:
         st.warning(f"The default base model is not ready: {error}")
     loaded = load_demo_if_empty(db())
+    ensure_local_admin(db())
     sync_runs(db())
     return "demo loaded" if loaded else "ready"
 
@@ -43,11 +44,16 @@ def run_page(navigation) -> None:
 
 
 def sidebar() -> Project | None:
-    """Draw the project picker and the user field; return the chosen project."""
+    """Draw the person and project pickers; return the chosen project."""
     projects = list_projects(db())
+    people = {person.name: person for person in list_people(db())}
     with st.sidebar:
-        st.text_input("You are", key="user", value=st.session_state.get("user") or _default_user(),
-                      help="Your name, recorded on every change you make.")
+        names = list(people)
+        if st.session_state.get("user") not in people:
+            st.session_state["user"] = ensure_local_admin(db()).name if names else None
+        st.session_state["acting_as"] = st.selectbox("You are", names, key="user", format_func=lambda name: f"{name} ({people[name].role})",
+                     help="Every change is recorded under this name; your role decides what you may do. "
+                          "Admins add people on the Settings page.")
         if not projects:
             st.info("No project yet: import one with `studio import FILE --project NAME`.")
             return None
@@ -57,14 +63,13 @@ def sidebar() -> Project | None:
 
 
 def current_user() -> str:
-    return (st.session_state.get("user") or _default_user()).strip() or "anonymous"
+    return st.session_state.get("acting_as") or "anonymous"
 
 
-def _default_user() -> str:
-    try:
-        return getpass.getuser()
-    except OSError:
-        return "expert"
+def current_person() -> Person:
+    """The person chosen in the sidebar, with their role."""
+    people = {person.name: person for person in list_people(db())}
+    return people.get(current_user()) or Person(current_user(), "annotator")
 
 
 def require_project() -> Project:

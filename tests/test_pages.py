@@ -30,28 +30,59 @@ def test_first_start_loads_the_demo_and_shows_its_examples(home):
     app = open_page()
     assert app.title[0].value == "Examples"
     assert {m.label: m.value for m in app.metric}["Approved"] == "223"
-    assert app.dataframe[0].value.shape[0] == 25
+    assert app.dataframe[1].value.shape[0] == 25
+    assert "247 matching" in app.number_input(key="page").label
 
 
-def test_adding_an_example_stores_it(db, demo):
+def test_the_examples_page_filters_and_searches_in_sql(demo):
     app = open_page()
-    app.text_area(key="new_user").input("I was charged twice for March, please refund one.")
-    app.text_area(key="new_answer").input(VALID)
-    app.selectbox(key="new_status").select("submitted")
-    next(b for b in app.button if b.label == "Add example").click().run()
+    app.selectbox(key="filter_status").select("submitted").run()
+    assert "14 matching" in app.number_input(key="page").label
+    app.text_input(key="search_text").input("refund").run()
+    table = app.dataframe[1].value
+    assert len(table) and all("refund" in (i + a).lower() for i, a in zip(table["input"], table["answer"]))
+    assert set(table["status"]) == {"submitted"}
+
+
+def test_writing_an_example_stores_it(db, demo):
+    app = open_page("pages/write.py")
+    app.text_area(key="user_new").input("I was charged twice for March, please refund one.").run()
+    app.text_area(key="answer_new").input(VALID).run()
+    assert "fits the project's json format" in app.success[0].value
+    assert "tokens of 8192 context" in app.info[0].value
+    app.button(key="submit").click().run()
     assert not app.exception
-    assert "added as submitted" in app.success[0].value
+    assert "saved as submitted" in app.success[0].value
     assert count_by_status(db, demo)["submitted"] == 15
 
 
-def test_an_invalid_answer_is_refused_and_nothing_is_stored(db, demo):
-    app = open_page()
-    app.text_area(key="new_user").input("Where is my parcel?")
-    app.text_area(key="new_answer").input('{"category": "shipping"')
-    app.selectbox(key="new_status").select("approved")
-    next(b for b in app.button if b.label == "Add example").click().run()
+def test_an_invalid_answer_cannot_be_submitted_only_kept_as_a_draft(db, demo):
+    app = open_page("pages/write.py")
+    app.text_area(key="user_new").input("Where is my parcel?").run()
+    app.text_area(key="answer_new").input('{"category": "shipping"').run()
     assert "not valid JSON" in app.error[0].value
-    assert count_by_status(db, demo)["approved"] == 223
+    assert app.button(key="submit").disabled
+    app.button(key="save").click().run()
+    assert count_by_status(db, demo)["draft"] == 11 and count_by_status(db, demo)["submitted"] == 14
+
+
+def test_review_page_approves_the_first_submitted_example(db, demo):
+    app = open_page("pages/review.py")
+    assert "14 submitted example(s) wait" in app.caption[0].value
+    app.button(key="approve").click().run()
+    assert not app.exception
+    assert count_by_status(db, demo)["approved"] == 224
+
+
+def test_settings_page_adds_a_reviewer(db, demo):
+    from studio.people import find_person
+
+    app = open_page("pages/settings.py")
+    app.text_input(key="person_name").input("rui")
+    app.selectbox(key="person_role").select("reviewer")
+    app.button(key="save_person").click().run()
+    assert not app.exception
+    assert find_person(db, "rui").role == "reviewer"
 
 
 def test_quality_page_lists_the_planted_problems_side_by_side(demo):

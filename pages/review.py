@@ -1,0 +1,87 @@
+"""Review page: the submitted examples one at a time, with their open findings and comments.
+
+Keyboard: Alt+A approve, Alt+X reject, Alt+N next, Alt+P previous.
+"""
+
+import streamlit as st
+
+from studio import ui
+from studio.examples import InvalidExample, NotAllowed, StaleRevision, get_example, list_comments
+from studio.people import can
+from studio.review import decide, neighbour, open_findings, review_queue
+
+project = ui.require_project()
+db = ui.db()
+state = st.session_state
+person = ui.current_person()
+st.title("Review")
+ui.show_flash()
+
+queue = review_queue(db, project)
+if not queue:
+    st.success("Nothing waits for review: every submitted example has been decided.", icon=":material/done_all:")
+    st.stop()
+current = neighbour(queue, state.get("review_id"), 0)
+state["review_id"] = current
+example = get_example(db, current)
+
+
+def step(offset: int) -> None:
+    state["review_id"] = neighbour(queue, state.get("review_id"), offset)
+
+
+def decide_current(decision: str) -> None:
+    try:
+        decide(db, project, example["id"], example["revision"], decision, ui.current_user(), state.get("review_comment", ""))
+    except (InvalidExample, NotAllowed, StaleRevision) as error:
+        ui.flash(f"Not {decision}d: {error}", "error")
+        return
+    ui.flash(f"Example {example['id']} {decision}d.")
+    state["review_comment"] = ""
+    remaining = [i for i in queue if i != example["id"]]
+    state["review_id"] = neighbour(remaining, example["id"], 0)
+
+
+def open_in_editor() -> None:
+    state["editing_id"] = example["id"]
+
+
+may_review = can(person, "review")
+st.caption(f"{len(queue)} submitted example(s) wait · this is number {queue.index(current) + 1} · "
+           "keys: Alt+A approve, Alt+X reject, Alt+N next, Alt+P previous")
+if not may_review:
+    st.info(f"You are {person.name}, an {person.role}: you can read and comment; a reviewer or admin approves.")
+
+left, right = st.columns([3, 2])
+with left, st.container(border=True):
+    st.markdown(f"**Example {example['id']}** · {example['external_id'] or 'written in the studio'} · by "
+                f"**{example['author']}** · revision {example['revision']} · tags: {', '.join(example['tags']) or '–'}")
+    for message in example["messages"]:
+        with st.chat_message(message["role"]):
+            if message["role"] == "assistant" and project.output_spec.kind == "json":
+                st.code(message["content"], language="json", wrap_lines=True)
+            else:
+                st.markdown(message["content"])
+with right:
+    findings = open_findings(db, example["id"])
+    st.markdown(f"**Open findings** ({len(findings)})")
+    for finding in findings:
+        icon = ":material/error:" if finding["severity"] == "error" else ":material/warning:"
+        st.markdown(f"{icon} **{finding['kind']}** · {finding['explanation']}")
+    if not findings:
+        st.caption("The checks found nothing about this example (run them on the Quality page).")
+    st.markdown("**Comments**")
+    for comment in list_comments(db, example["id"]):
+        st.markdown(f"**{comment['author']}** · {comment['created_at']:%m-%d %H:%M}: {comment['body']}")
+    st.text_input("Comment with your decision (optional)", key="review_comment",
+                  placeholder="why: the author sees this in the example's thread")
+
+row = st.columns(5)
+row[0].button("Approve", key="approve", type="primary", shortcut="Alt+A", on_click=decide_current, args=("approve",),
+              disabled=not may_review, width="stretch")
+row[1].button("Reject", key="reject", shortcut="Alt+X", on_click=decide_current, args=("reject",),
+              disabled=not may_review, width="stretch")
+row[2].button("Previous", key="review_prev", shortcut="Alt+P", on_click=step, args=(-1,), width="stretch")
+row[3].button("Next", key="review_next", shortcut="Alt+N", on_click=step, args=(1,), width="stretch")
+if row[4].button("Edit", key="review_edit", on_click=open_in_editor, width="stretch"):
+    st.switch_page("pages/write.py")

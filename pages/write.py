@@ -1,0 +1,160 @@
+"""Write page: the editor for one example, checked as the expert types, with its history and comments.
+
+Keyboard: Alt+S save, Alt+U submit for review, Alt+N next, Alt+P previous (in the
+Examples page's current filter), Alt+E a new example.
+"""
+
+import streamlit as st
+
+from studio import ui
+from studio.examples import InvalidExample, NotAllowed, StaleRevision, add_comment, add_example, edit_example, get_example, list_comments
+from studio.formats import validate_output
+from studio.history import describe_revisions, restore_revision
+from studio.messages import answer_text, last_user_text, single_turn, with_last_turn
+from studio.review import neighbour
+from studio.search import ExampleFilter, matching_ids
+from studio.tokens import ModelUnavailable, count_tokens
+
+project = ui.require_project()
+db = ui.db()
+state = st.session_state
+st.title("Write")
+ui.show_flash()
+
+example = get_example(db, state["editing_id"]) if state.get("editing_id") else None
+opened = state.setdefault("opened_revision", {})  # example id -> the revision this editor started from
+if example:
+    opened.setdefault(example["id"], example["revision"])
+base = f"{example['id']}_{opened[example['id']]}" if example else "new"
+
+
+def go(step: int) -> None:
+    ids = matching_ids(db, project, state.get("browse_filter") or ExampleFilter())
+    opened.pop(state.get("editing_id"), None)
+    state["editing_id"] = neighbour(ids, state.get("editing_id"), step)
+
+
+def start_new() -> None:
+    opened.pop(state.get("editing_id"), None)
+    state["editing_id"] = None
+    for key in ("user_new", "answer_new", "tags_new"):
+        state.pop(key, None)
+
+
+nav = st.columns([1, 1, 1, 4])
+nav[0].button("Previous", key="prev", shortcut="Alt+P", on_click=go, args=(-1,), width="stretch")
+nav[1].button("Next", key="next", shortcut="Alt+N", on_click=go, args=(1,), width="stretch")
+nav[2].button("New example", key="new", shortcut="Alt+E", on_click=start_new, width="stretch")
+if example:
+    nav[3].markdown(f"**Example {example['id']}** · {example['external_id'] or 'written here'} · **{example['status']}** · "
+                    f"revision {example['revision']} · by {example['author']}"
+                    + (f" · reviewed by {example['reviewer']}" if example["reviewer"] else ""))
+else:
+    nav[3].markdown("**A new example** · saved as a draft or submitted for review")
+
+for earlier in (example["messages"][:-2] if example and len(example["messages"]) > 2 else []):
+    st.chat_message(earlier["role"]).markdown(earlier["content"])
+user = st.text_area("User message", last_user_text(example["messages"]) if example else "", key=f"user_{base}",
+                    placeholder="What the user sends", height=120)
+answer = st.text_area("Expected answer", answer_text(example["messages"]) if example else "", key=f"answer_{base}",
+                      placeholder="What the model should answer", height=140)
+tags = st.text_input("Tags (comma separated)", ", ".join(example["tags"]) if example else "", key=f"tags_{base}")
+
+
+def show_checks(user: str, answer: str) -> bool:
+    """The format check and the token count of the example as typed; True when it may be submitted."""
+    problem = validate_output(project.output_spec, answer)
+    left, right = st.columns(2)
+    if not user.strip():
+        left.warning("Write the user message first.", icon=":material/edit:")
+    elif problem:
+        left.error(f"The answer breaks the {project.output_spec.kind} format: {problem}. "
+                   "It can be saved as a draft, not submitted.", icon=":material/block:")
+    else:
+        left.success(f"The answer fits the project's {project.output_spec.kind} format.", icon=":material/check_circle:")
+    try:
+        counted = count_tokens(project.base_model, single_turn(user, answer), project.description)
+        warn = counted.tokens > counted.training_length
+        (right.warning if warn else right.info)(counted.verdict(), icon=":material/token:")
+    except ModelUnavailable as error:
+        right.warning(f"Cannot count tokens: {error}")
+    return bool(user.strip()) and not problem
+
+
+submittable = show_checks(user, answer)
+
+
+def save(status: str | None) -> None:
+    messages = single_turn(user, answer) if example is None else with_last_turn(example["messages"], user, answer)
+    try:
+        if example is None:
+            new_id = add_example(db, project, messages, ui.current_user(), status or "draft", ui.split_tags(tags))
+            state["editing_id"] = new_id
+            ui.flash(f"Example {new_id} saved as {status or 'draft'}.")
+            return
+        changes = {"messages": messages, "tags": ui.split_tags(tags)} | ({"status": status} if status else {})
+        new_revision = edit_example(db, project, example["id"], opened[example["id"]], ui.current_user(), **changes)
+        opened[example["id"]] = new_revision
+        ui.flash(f"Saved example {example['id']} as revision {new_revision}.")
+    except (InvalidExample, NotAllowed, StaleRevision) as error:
+        ui.flash(f"Not saved: {error}", "error")
+
+
+buttons = st.columns([1, 1, 4])
+if buttons[0].button("Save", key="save", shortcut="Alt+S", type="primary", width="stretch"):
+    save(None)
+    st.rerun()
+if buttons[1].button("Submit for review", key="submit", shortcut="Alt+U", disabled=not submittable, width="stretch"):
+    save("submitted")
+    st.rerun()
+
+
+def show_conflict() -> None:
+    """Another person saved this example after it was opened: show their change, keep ours."""
+    mine = opened[example["id"]]
+    theirs = [r for r in describe_revisions(db, example["id"]) if r["revision"] > mine]
+    with st.container(border=True):
+        st.error(f"Someone else saved example {example['id']} after you opened it (you started from revision "
+                 f"{mine}; it is now at {example['revision']}). Saving now is refused so that nothing is overwritten; "
+                 "your text stays in the editor. Their change:")
+        for revision in theirs:
+            st.markdown(f"**Revision {revision['revision']}** by **{revision['author']}** at {revision['changed_at']:%H:%M:%S}: "
+                        f"{revision['summary']}")
+            st.code(revision["diff"], language="diff")
+        if st.button("Load their version (discard my edits)", key="take_theirs"):
+            opened[example["id"]] = example["revision"]
+            st.rerun()
+
+
+if example and opened[example["id"]] < example["revision"]:
+    show_conflict()
+
+if example:
+    history_tab, comments_tab = st.tabs(["History", f"Comments ({len(list_comments(db, example['id']))})"])
+    with history_tab:
+        for revision in describe_revisions(db, example["id"]):
+            with st.expander(f"Revision {revision['revision']} · {revision['author']} · "
+                             f"{revision['changed_at']:%Y-%m-%d %H:%M} · {revision['summary']}"):
+                st.code(revision["diff"] or "(no change to the text)", language="diff")
+                if revision["revision"] != example["revision"] and st.button(
+                        f"Restore revision {revision['revision']}", key=f"restore_{revision['revision']}"):
+                    try:
+                        new = restore_revision(db, project, example["id"], revision["revision"], ui.current_user())
+                        opened[example["id"]] = new
+                        ui.flash(f"Restored revision {revision['revision']} as revision {new}.")
+                    except (InvalidExample, StaleRevision, NotAllowed) as error:
+                        ui.flash(f"Not restored: {error}", "error")
+                    st.rerun()
+    with comments_tab:
+        for comment in list_comments(db, example["id"]):
+            st.chat_message("user", avatar=":material/person:").markdown(
+                f"**{comment['author']}** · {comment['created_at']:%Y-%m-%d %H:%M}\n\n{comment['body']}")
+        with st.form("comment", clear_on_submit=True):
+            body = st.text_area("Add a comment", key="comment_body", height=80)
+            if st.form_submit_button("Post comment"):
+                try:
+                    add_comment(db, example["id"], ui.current_user(), body)
+                except (InvalidExample, NotAllowed) as error:
+                    st.error(str(error))
+                else:
+                    st.rerun()

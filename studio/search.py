@@ -1,0 +1,82 @@
+"""Finding examples in a project: the filter an expert sets, one sorted page at a time.
+
+Everything happens in SQL (storage.example_search), so a page of a 100,000-example
+project costs the same as a page of a small one. Free text uses DuckDB full-text search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from storage import example_search
+from storage.db import connect
+from studio.projects import Project
+
+SORTS = tuple(example_search.SORTS)
+
+
+@dataclass(frozen=True)
+class ExampleFilter:
+    """Which examples to show or act on; empty fields do not filter."""
+
+    status: str | None = None  # draft, submitted, approved or rejected
+    tag: str | None = None  # examples carrying this tag
+    author: str | None = None  # examples written by this person
+    finding_kind: str | None = None  # examples named by an open finding of this kind
+    text: str = ""  # words that must all appear in the messages or the external id
+    deleted: bool = False  # the trash instead of the live examples
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict]
+    total: int  # how many examples the filter selects, over all pages
+
+
+def find_examples(
+    db: Path, project: Project, chosen: ExampleFilter, sort: str = "id", descending: bool = False,
+    page: int = 1, page_size: int = 50,
+) -> Page:
+    """One sorted page of the examples `chosen` selects, and how many it selects in all."""
+    with connect(db) as con:
+        where = example_search.where_clause(con, project.id, **asdict(chosen))
+        total = example_search.count_matching(con, where)
+        rows = example_search.fetch_page(con, where, sort, descending, page_size, (max(page, 1) - 1) * page_size)
+    return Page(rows, total)
+
+
+def matching_ids(db: Path, project: Project, chosen: ExampleFilter) -> list[int]:
+    """Every id the filter selects, on all pages (what a bulk action acts on)."""
+    with connect(db) as con:
+        return example_search.fetch_matching_ids(con, example_search.where_clause(con, project.id, **asdict(chosen)))
+
+
+def tag_progress(db: Path, project: Project) -> list[dict]:
+    """Per tag: live examples, the project's target (if any) and the share of it reached."""
+    with connect(db) as con:
+        counts = example_search.count_tags(con, project.id)
+    tags = sorted(set(counts) | set(project.coverage_targets))
+    rows = []
+    for tag in tags:
+        count, target = counts.get(tag, 0), project.coverage_targets.get(tag)
+        rows.append({"tag": tag, "examples": count, "target": target,
+                     "progress": min(count / target, 1.0) if target else None})
+    return rows
+
+
+def authors(db: Path, project: Project) -> list[str]:
+    with connect(db) as con:
+        return example_search.fetch_authors(con, project.id)
+
+
+def finding_kinds(db: Path, project: Project) -> list[str]:
+    """Kinds of the project's open findings, for the filter."""
+    with connect(db) as con:
+        return example_search.fetch_finding_kinds(con, project.id)
+
+
+def search_mode(db: Path) -> str:
+    """'full-text' (DuckDB FTS) or 'substring' when the extension cannot load."""
+    with connect(db) as con:
+        return example_search.search_mode(con)

@@ -1,0 +1,59 @@
+"""Counting an example's tokens as the base model sees it: its chat template rendered.
+
+The editor shows the count against the model's context length and the training
+sequence length, so an expert sees before saving that an example would be truncated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from studio.models import ModelUnavailable, load_tokenizer, resolve_model
+from studio.training import TrainConfig
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    tokens: int
+    context_length: int | None  # what the base model can read at all
+    training_length: int  # where training truncates (TrainConfig.max_length)
+
+    def verdict(self) -> str:
+        if self.context_length and self.tokens > self.context_length:
+            return f"{self.tokens} tokens: longer than the model's context of {self.context_length}"
+        if self.tokens > self.training_length:
+            return f"{self.tokens} tokens: training truncates at {self.training_length}"
+        return f"{self.tokens} tokens of {self.context_length or '?'} context · training reads up to {self.training_length}"
+
+
+def count_tokens(base_model: str, messages: list[dict], system_prompt: str = "") -> TokenCount:
+    """Tokens of the rendered example (with the project's system prompt when it has none)."""
+    path = resolve_model(base_model)
+    if system_prompt and not any(m["role"] == "system" for m in messages):
+        messages = [{"role": "system", "content": system_prompt}, *messages]
+    return TokenCount(_render_length(path, json.dumps(messages)), _context_length(path), TrainConfig().max_length)
+
+
+@lru_cache(maxsize=4)
+def _tokenizer(path: str):
+    return load_tokenizer(path)
+
+
+@lru_cache(maxsize=256)
+def _render_length(path: str, messages_json: str) -> int:
+    ids = _tokenizer(path).apply_chat_template(json.loads(messages_json), tokenize=True)
+    return len(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
+
+
+@lru_cache(maxsize=4)
+def _context_length(path: str) -> int | None:
+    config = Path(path) / "config.json"
+    if not config.exists():
+        return None
+    return json.loads(config.read_text()).get("max_position_embeddings")
+
+
+__all__ = ["TokenCount", "count_tokens", "ModelUnavailable"]
