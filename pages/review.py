@@ -8,7 +8,7 @@ import streamlit as st
 from studio import ui
 from studio.examples import InvalidExample, NotAllowed, StaleRevision, get_example, list_comments
 from studio.people import can
-from studio.review import decide, neighbour, open_findings, review_queue
+from studio.review import DECISIONS, decide, neighbour, open_findings, review_queue
 
 project = ui.require_project()
 db = ui.db()
@@ -34,9 +34,9 @@ def decide_current(decision: str) -> None:
     try:
         decide(db, project, example["id"], example["revision"], decision, ui.current_user(), state.get("review_comment", ""))
     except (InvalidExample, NotAllowed, StaleRevision) as error:
-        ui.flash(f"Not {decision}d: {error}", "error")
+        ui.flash(f"Not {DECISIONS[decision]}: {error}", "error")
         return
-    ui.flash(f"Example {example['id']} {decision}d.")
+    ui.flash(f"Example {example['id']} {DECISIONS[decision]}.")
     state["review_comment"] = ""
     remaining = [i for i in queue if i != example["id"]]
     state["review_id"] = neighbour(remaining, example["id"], 0)

@@ -129,7 +129,7 @@ def rebuild_search_index(con: duckdb.DuckDBPyConnection) -> None:
         f"CREATE OR REPLACE TABLE example_text AS SELECT e.id, {_TEXT_SQL} AS body, current_timestamp::TIMESTAMP AS indexed_at "
         "FROM examples e"
     )
-    con.execute("PRAGMA create_fts_index('example_text', 'id', 'body', overwrite = 1)")
+    con.execute("PRAGMA create_fts_index('example_text', 'id', 'body', stopwords = 'none', overwrite = 1)")
 
 
 def _text_clause(con: duckdb.DuckDBPyConnection, text: str) -> tuple[str, list]:

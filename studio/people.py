@@ -48,8 +48,8 @@ def can(person: Person, action: str) -> bool:
 def authorize(person: Person | None, action: str) -> None:
     """Refuse `action` for a person whose role lacks it (None: a local user, always allowed)."""
     if person is not None and not can(person, action):
-        roles = " or ".join(ACTIONS[action])
-        raise NotAllowed(f"{person.name} is {_article(person.role)} {person.role}; only {roles}s may {ACTION_WORDS[action]}")
+        roles = " or ".join(f"{role}s" for role in ACTIONS[action])
+        raise NotAllowed(f"{person.name} is {_article(person.role)} {person.role}; only {roles} may {ACTION_WORDS[action]}")
 
 
 def list_people(db: Path) -> list[Person]:

@@ -46,5 +46,5 @@ def decide(db: Path, project: Project, example_id: int, revision: int, decision:
         raise InvalidExample(f"example {example_id} is in the trash or does not exist")
     new_revision = edit_example(db, project, example_id, revision, author, status=DECISIONS[decision])
     if comment.strip():
-        add_comment(db, example_id, author, f"{decision}d: {comment.strip()}")
+        add_comment(db, example_id, author, f"{DECISIONS[decision]}: {comment.strip()}")
     return new_revision
