@@ -47,7 +47,7 @@ def filter_bar() -> tuple[ExampleFilter, str, bool, int]:
         text=text,
     )
     order = sort.selectbox("Sort by", SORTS, key="sort_by")
-    descending = sort.toggle("Newest / largest first", key="sort_desc")
+    descending = sort.toggle("Descending", key="sort_desc")
     page_size = size.selectbox("Rows per page", [25, 50, 100], key="page_size")
     return chosen, order, descending, page_size
 
@@ -65,8 +65,7 @@ def show_page(chosen: ExampleFilter, order: str, descending: bool, page_size: in
                           height=min(38 + 35 * len(found.rows), 460), on_select="rerun", selection_mode="single-row")
     selected = picked.selection.rows
     if selected and st.button("Open in the editor", type="primary", key="open_editor"):
-        st.session_state["editing_id"] = found.rows[selected[0]]["id"]
-        st.switch_page("pages/write.py")
+        st.switch_page("pages/write.py", query_params={"id": found.rows[selected[0]]["id"]})
     if not selected:
         st.caption("Select a row to open it in the editor.")
 

@@ -16,6 +16,7 @@ state = st.session_state
 person = ui.current_person()
 st.title("Review")
 ui.show_flash()
+ui.shortcuts_in_text_fields()
 
 queue = review_queue(db, project)
 if not queue:
@@ -40,10 +41,6 @@ def decide_current(decision: str) -> None:
     state["review_comment"] = ""
     remaining = [i for i in queue if i != example["id"]]
     state["review_id"] = neighbour(remaining, example["id"], 0)
-
-
-def open_in_editor() -> None:
-    state["editing_id"] = example["id"]
 
 
 may_review = can(person, "review")
@@ -76,12 +73,12 @@ with right:
     st.text_input("Comment with your decision (optional)", key="review_comment",
                   placeholder="why: the author sees this in the example's thread")
 
-row = st.columns(5)
-row[0].button("Approve", key="approve", type="primary", shortcut="Alt+A", on_click=decide_current, args=("approve",),
-              disabled=not may_review, width="stretch")
-row[1].button("Reject", key="reject", shortcut="Alt+X", on_click=decide_current, args=("reject",),
-              disabled=not may_review, width="stretch")
-row[2].button("Previous", key="review_prev", shortcut="Alt+P", on_click=step, args=(-1,), width="stretch")
-row[3].button("Next", key="review_next", shortcut="Alt+N", on_click=step, args=(1,), width="stretch")
-if row[4].button("Edit", key="review_edit", on_click=open_in_editor, width="stretch"):
-    st.switch_page("pages/write.py")
+row = st.container(horizontal=True)
+row.button("Approve", key="approve", type="primary", shortcut="Alt+A", on_click=decide_current, args=("approve",),
+           disabled=not may_review)
+row.button("Reject", key="reject", shortcut="Alt+X", on_click=decide_current, args=("reject",),
+           disabled=not may_review)
+row.button("Previous", key="review_prev", shortcut="Alt+P", on_click=step, args=(-1,))
+row.button("Next", key="review_next", shortcut="Alt+N", on_click=step, args=(1,))
+if row.button("Edit", key="review_edit"):
+    st.switch_page("pages/write.py", query_params={"id": example["id"]})

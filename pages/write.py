@@ -20,7 +20,11 @@ db = ui.db()
 state = st.session_state
 st.title("Write")
 ui.show_flash()
+ui.shortcuts_in_text_fields()
 
+linked = st.query_params.get("id")  # /write?id=N opens example N (a link to share)
+if linked and linked.isdigit() and int(linked) != state.get("editing_id"):
+    state["editing_id"] = int(linked)
 example = get_example(db, state["editing_id"]) if state.get("editing_id") else None
 opened = state.setdefault("opened_revision", {})  # example id -> the revision this editor started from
 if example:
@@ -32,25 +36,27 @@ def go(step: int) -> None:
     ids = matching_ids(db, project, state.get("browse_filter") or ExampleFilter())
     opened.pop(state.get("editing_id"), None)
     state["editing_id"] = neighbour(ids, state.get("editing_id"), step)
+    st.query_params["id"] = str(state["editing_id"])
 
 
 def start_new() -> None:
     opened.pop(state.get("editing_id"), None)
     state["editing_id"] = None
+    st.query_params.pop("id", None)
     for key in ("user_new", "answer_new", "tags_new"):
         state.pop(key, None)
 
 
-nav = st.columns([1, 1, 1, 4])
-nav[0].button("Previous", key="prev", shortcut="Alt+P", on_click=go, args=(-1,), width="stretch")
-nav[1].button("Next", key="next", shortcut="Alt+N", on_click=go, args=(1,), width="stretch")
-nav[2].button("New example", key="new", shortcut="Alt+E", on_click=start_new, width="stretch")
+nav = st.container(horizontal=True, vertical_alignment="center")
+nav.button("Previous", key="prev", shortcut="Alt+P", on_click=go, args=(-1,))
+nav.button("Next", key="next", shortcut="Alt+N", on_click=go, args=(1,))
+nav.button("New example", key="new", shortcut="Alt+E", on_click=start_new)
 if example:
-    nav[3].markdown(f"**Example {example['id']}** · {example['external_id'] or 'written here'} · **{example['status']}** · "
+    nav.markdown(f"**Example {example['id']}** · {example['external_id'] or 'written here'} · **{example['status']}** · "
                     f"revision {example['revision']} · by {example['author']}"
                     + (f" · reviewed by {example['reviewer']}" if example["reviewer"] else ""))
 else:
-    nav[3].markdown("**A new example** · saved as a draft or submitted for review")
+    nav.markdown("**A new example** · saved as a draft or submitted for review")
 
 for earlier in (example["messages"][:-2] if example and len(example["messages"]) > 2 else []):
     st.chat_message(earlier["role"]).markdown(earlier["content"])
@@ -61,10 +67,9 @@ answer = st.text_area("Expected answer", answer_text(example["messages"]) if exa
 tags = st.text_input("Tags (comma separated)", ", ".join(example["tags"]) if example else "", key=f"tags_{base}")
 
 
-def show_checks(user: str, answer: str) -> bool:
-    """The format check and the token count of the example as typed; True when it may be submitted."""
+def show_format_check(left, user: str, answer: str) -> bool:
+    """The format check of the example as typed; True when it may be submitted."""
     problem = validate_output(project.output_spec, answer)
-    left, right = st.columns(2)
     if not user.strip():
         left.warning("Write the user message first.", icon=":material/edit:")
     elif problem:
@@ -72,16 +77,22 @@ def show_checks(user: str, answer: str) -> bool:
                    "It can be saved as a draft, not submitted.", icon=":material/block:")
     else:
         left.success(f"The answer fits the project's {project.output_spec.kind} format.", icon=":material/check_circle:")
-    try:
-        counted = count_tokens(project.base_model, single_turn(user, answer), project.description)
-        warn = counted.tokens > counted.training_length
-        (right.warning if warn else right.info)(counted.verdict(), icon=":material/token:")
-    except ModelUnavailable as error:
-        right.warning(f"Cannot count tokens: {error}")
     return bool(user.strip()) and not problem
 
 
-submittable = show_checks(user, answer)
+def show_token_count(right, user: str, answer: str) -> None:
+    """Tokens of the example as the base model reads it (drawn last: the first count loads the tokenizer)."""
+    try:
+        counted = count_tokens(project.base_model, single_turn(user, answer), project.description)
+    except ModelUnavailable as error:
+        right.warning(f"Cannot count tokens: {error}")
+        return
+    warn = counted.tokens > counted.training_length
+    (right.warning if warn else right.info)(counted.verdict(), icon=":material/token:")
+
+
+format_column, token_column = st.columns(2)
+submittable = show_format_check(format_column, user, answer)
 
 
 def save(status: str | None) -> None:
@@ -90,6 +101,7 @@ def save(status: str | None) -> None:
         if example is None:
             new_id = add_example(db, project, messages, ui.current_user(), status or "draft", ui.split_tags(tags))
             state["editing_id"] = new_id
+            st.query_params["id"] = str(new_id)
             ui.flash(f"Example {new_id} saved as {status or 'draft'}.")
             return
         changes = {"messages": messages, "tags": ui.split_tags(tags)} | ({"status": status} if status else {})
@@ -100,13 +112,14 @@ def save(status: str | None) -> None:
         ui.flash(f"Not saved: {error}", "error")
 
 
-buttons = st.columns([1, 1, 4])
-if buttons[0].button("Save", key="save", shortcut="Alt+S", type="primary", width="stretch"):
+buttons = st.container(horizontal=True)
+if buttons.button("Save", key="save", shortcut="Alt+S", type="primary"):
     save(None)
     st.rerun()
-if buttons[1].button("Submit for review", key="submit", shortcut="Alt+U", disabled=not submittable, width="stretch"):
+if buttons.button("Submit for review", key="submit", shortcut="Alt+U", disabled=not submittable):
     save("submitted")
     st.rerun()
+show_token_count(token_column, user, answer)
 
 
 def show_conflict() -> None:

@@ -7,6 +7,8 @@ sequence length, so an expert sees before saving that an example would be trunca
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,9 +39,25 @@ def count_tokens(base_model: str, messages: list[dict], system_prompt: str = "")
     return TokenCount(_render_length(path, json.dumps(messages)), _context_length(path), TrainConfig().max_length)
 
 
-@lru_cache(maxsize=4)
 def _tokenizer(path: str):
-    return load_tokenizer(path)
+    """The tokenizer, loaded once in a worker thread of its own: the first load imports
+    transformers (seconds), and a Streamlit rerun that interrupts a page mid-import would
+    leave transformers half-imported for the whole server."""
+    with _lock:
+        future = _loading.get(path)
+        if future is None:
+            future = _loading[path] = _loader.submit(load_tokenizer, path)
+    try:
+        return future.result()
+    except Exception:
+        with _lock:
+            _loading.pop(path, None)
+        raise
+
+
+_lock = threading.Lock()
+_loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenizer-loader")
+_loading: dict[str, Future] = {}
 
 
 @lru_cache(maxsize=256)

@@ -105,3 +105,32 @@ def show_flash() -> None:
 
 def split_tags(text: str) -> list[str]:
     return [tag.strip() for tag in text.split(",") if tag.strip()]
+
+
+_SHORTCUTS_IN_FIELDS = """
+<script>
+if (!window.studioAltKeys) {
+  window.studioAltKeys = true;
+  document.addEventListener("keydown", (event) => {
+    const field = event.target;
+    if (!event.altKey || event.ctrlKey || event.metaKey || !/^Key[A-Z]$/.test(event.code)) return;
+    if (!field || !["INPUT", "TEXTAREA"].includes(field.tagName)) return;
+    const hint = "Alt + " + event.code.slice(3);
+    const button = [...document.querySelectorAll("button")].find(
+      (b) => !b.disabled && b.innerText.replace(/\\s+/g, " ").includes(hint));
+    if (!button) return;
+    event.preventDefault();
+    field.blur();  // Streamlit keeps the typed text on blur, then the click runs with it
+    setTimeout(() => button.click(), 50);
+  }, true);
+}
+</script>
+"""
+
+
+def shortcuts_in_text_fields() -> None:
+    """Let Alt+key button shortcuts work while typing in a text field too.
+
+    Streamlit's own shortcuts ignore keys pressed in inputs, which would force an expert
+    to reach for the mouse after every answer they type."""
+    st.html(_SHORTCUTS_IN_FIELDS, unsafe_allow_javascript=True)

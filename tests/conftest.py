@@ -83,3 +83,37 @@ def tiny_llama(default_model, tmp_path_factory) -> Path:
     LlamaForCausalLM(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The studio served by `streamlit run app.py` on a free port, with its own data home."""
+    from browser_kit import Server
+
+    home = tmp_path / "home"
+    home.mkdir()
+    running = Server(home)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium (headless), closed after the test."""
+    from playwright.sync_api import sync_playwright
+
+    from browser_kit import launch_chromium
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A tab in that Chromium."""
+    from browser_kit import new_tab
+
+    return new_tab(browser)

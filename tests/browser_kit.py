@@ -1,0 +1,101 @@
+"""Shared pieces of the browser tests: a real `streamlit run app.py` server and Chromium helpers.
+
+The `server` and `page` fixtures live in conftest.py; set STUDIO_SCREENSHOTS=docs/screenshots
+to refresh the documentation's screenshots while the browser tests run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from studio.paths import SOURCE_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_MARKS = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make browser)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """`streamlit run app.py` on a free port with its own data home."""
+
+    def __init__(self, home: Path):
+        self.home, self.port, self.process = home, _free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def start(self) -> None:
+        env = {**os.environ, "STUDIO_HOME": str(self.home)}
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port), "--server.headless", "true"]
+        self.log = open(self.home.parent / f"server-{self.port}.log", "ab")
+        self.process = subprocess.Popen(command, cwd=SOURCE_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("the studio did not start within 60 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium, headless, with a tab of the size the screenshots use."""
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    )
+    return browser
+
+
+def new_tab(browser):
+    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+    tab.set_default_timeout(60_000)
+    return tab
+
+
+def shot(page, name: str) -> None:
+    folder = os.environ.get("STUDIO_SCREENSHOTS")
+    if folder:
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SOURCE_ROOT / folder / f"{name}.png"), full_page=True)
+
+
+def assert_no_exception(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def choose(page, scope, label: str, option: str) -> None:
+    scope.get_by_label(label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def expect_metric(page, label: str, value: str) -> None:
+    """Wait until the metric called `label` shows `value` (the page redraws progressively)."""
+    from playwright.sync_api import expect
+
+    box = page.locator("[data-testid='stMetric']").filter(has_text=label)
+    expect(box.locator("[data-testid='stMetricValue']")).to_have_text(value)
+
+
