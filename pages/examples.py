@@ -5,9 +5,9 @@ import streamlit as st
 
 from studio import ui
 from studio.bulk import ACTIONS, apply_bulk
-from studio.examples import STATUSES, NotAllowed, count_by_status, restore_examples
+from studio.examples import STATUSES, NotAllowed, restore_examples
 from studio.messages import answer_text, input_text
-from studio.search import SORTS, ExampleFilter, authors, find_examples, finding_kinds, search_mode, tag_progress
+from studio.search import SORTS, ExampleFilter, Overview, find_examples, overview
 
 project = ui.require_project()
 db = ui.db()
@@ -15,11 +15,11 @@ st.title("Examples")
 ui.show_flash()
 st.caption(f"Project **{project.name}** · answers must be **{project.output_spec.kind}** · base model {project.base_model}")
 
-counts = count_by_status(db, project)
+summary = overview(db, project)
 for column, status in zip(st.columns(len(STATUSES)), STATUSES):
-    column.metric(status.capitalize(), counts[status])
+    column.metric(status.capitalize(), summary.counts[status])
 with st.expander("Examples per tag, against the project's targets"):
-    st.dataframe(pd.DataFrame(tag_progress(db, project), columns=["tag", "examples", "target", "progress"]),
+    st.dataframe(pd.DataFrame(summary.tags, columns=["tag", "examples", "target", "progress"]),
                  hide_index=True, width="stretch",
                  column_config={"progress": st.column_config.ProgressColumn("progress to target", min_value=0, max_value=1)})
     st.caption("Admins set targets per tag on the Settings page.")
@@ -34,16 +34,15 @@ def table_of(rows: list[dict]) -> pd.DataFrame:
     ], columns=["id", "external id", "status", "input", "answer", "tags", "author", "revision", "updated"])
 
 
-def filter_bar() -> tuple[ExampleFilter, str, bool, int]:
-    progress = tag_progress(db, project)
+def filter_bar(summary: Overview) -> tuple[ExampleFilter, str, bool, int]:
     text = st.text_input("Search", key="search_text", placeholder="words that must all appear (input, answer, external id)",
-                         help=f"Search mode: {search_mode(db)}.")
+                         help=f"Search mode: {summary.search_mode}.")
     status, tag, author, kind, sort, size = st.columns([1, 1, 1, 1, 1, 1])
     chosen = ExampleFilter(
         status=_none(status.selectbox("Status", ["all", *STATUSES], key="filter_status")),
-        tag=_none(tag.selectbox("Tag", ["all", *(row["tag"] for row in progress)], key="filter_tag")),
-        author=_none(author.selectbox("Author", ["all", *authors(db, project)], key="filter_author")),
-        finding_kind=_none(kind.selectbox("Open finding", ["all", *finding_kinds(db, project)], key="filter_finding")),
+        tag=_none(tag.selectbox("Tag", ["all", *(row["tag"] for row in summary.tags)], key="filter_tag")),
+        author=_none(author.selectbox("Author", ["all", *summary.authors], key="filter_author")),
+        finding_kind=_none(kind.selectbox("Open finding", ["all", *summary.finding_kinds], key="filter_finding")),
         text=text,
     )
     order = sort.selectbox("Sort by", SORTS, key="sort_by")
@@ -56,22 +55,33 @@ def _none(value: str) -> str | None:
     return None if value == "all" else value
 
 
-def show_page(chosen: ExampleFilter, order: str, descending: bool, page_size: int) -> None:
-    total = find_examples(db, project, chosen, page_size=1).total
-    pages = max(1, -(-total // page_size))
-    page = st.number_input(f"Page (of {pages}) · {total} matching", 1, pages, 1, key="page")
+def show_page(chosen: ExampleFilter, order: str, descending: bool, page_size: int) -> int:
+    """The table of one page; returns how many examples the filter selects in all."""
+    page_slot, table_slot = st.empty(), st.container()
+    page = max(1, st.session_state.get("page", 1))
     found = find_examples(db, project, chosen, order, descending, page, page_size)
-    picked = st.dataframe(table_of(found.rows), hide_index=True, width="stretch", key="example_table",
-                          height=min(38 + 35 * len(found.rows), 460), on_select="rerun", selection_mode="single-row")
-    selected = picked.selection.rows
+    pages = max(1, -(-found.total // page_size))
+    if page > pages:  # the filter narrowed: back to its last page
+        st.session_state["page"] = page = pages
+        found = find_examples(db, project, chosen, order, descending, page, page_size)
+    page_slot.number_input(f"Page (of {pages}) · {found.total} matching", 1, pages, key="page")
+    with table_slot:
+        show_table(found.rows)
+    return found.total
+
+
+def show_table(rows: list[dict]) -> None:
+    """The rows, one selectable; the selected one opens in the editor."""
+    picked = st.dataframe(table_of(rows), hide_index=True, width="stretch", key="example_table",
+                          height=min(38 + 35 * len(rows), 460), on_select="rerun", selection_mode="single-row")
+    selected = [i for i in picked.selection.rows if i < len(rows)]
     if selected and st.button("Open in the editor", type="primary", key="open_editor"):
-        st.switch_page("pages/write.py", query_params={"id": found.rows[selected[0]]["id"]})
+        st.switch_page("pages/write.py", query_params={"id": rows[selected[0]]["id"]})
     if not selected:
         st.caption("Select a row to open it in the editor.")
 
 
-def bulk_bar(chosen: ExampleFilter) -> None:
-    total = find_examples(db, project, chosen, page_size=1).total
+def bulk_bar(chosen: ExampleFilter, total: int) -> None:
     with st.expander(f"Bulk action on all {total} matching examples (every page)"):
         action_column, value_column = st.columns(2)
         action = action_column.selectbox("Action", ACTIONS, key="bulk_action")
@@ -120,11 +130,9 @@ def trash() -> None:
         st.rerun()
 
 
-browse_tab, trash_tab = st.tabs(["Browse", "Trash"])
-with browse_tab:
-    chosen, order, descending, page_size = filter_bar()
-    st.session_state["browse_filter"] = chosen
-    show_page(chosen, order, descending, page_size)
-    bulk_bar(chosen)
-with trash_tab:
+if st.segmented_control("View", ["Browse", "Trash"], default="Browse", key="view", label_visibility="collapsed") == "Trash":
     trash()
+else:
+    chosen, order, descending, page_size = filter_bar(summary)
+    st.session_state["browse_filter"] = chosen
+    bulk_bar(chosen, show_page(chosen, order, descending, page_size))

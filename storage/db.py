@@ -8,6 +8,7 @@ do, `connect` retries briefly and then names the process that holds the file.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,10 @@ import duckdb
 from storage.migrations import MIGRATIONS
 
 LOCK_WAIT_SECONDS = 5.0
+# DuckDB shares one database instance among a process's connections to a file; opening
+# one while another thread closes the last one races ("Unique file handle conflict"), so
+# opening and closing take turns within the process (Streamlit runs pages in threads).
+_OPEN_CLOSE = threading.Lock()
 
 
 class DatabaseLocked(RuntimeError):
@@ -29,7 +34,7 @@ def connect(path: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[duc
     """Yield a migrated connection to the database at `path`; commit on success."""
     con = _open_with_retry(Path(path), wait_seconds)
     try:
-        _migrate(con)
+        _migrate_once(con, Path(path))
         con.begin()
         try:
             yield con
@@ -38,7 +43,8 @@ def connect(path: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[duc
             raise
         con.commit()
     finally:
-        con.close()
+        with _OPEN_CLOSE:
+            con.close()
 
 
 def _open_with_retry(path: Path, wait_seconds: float) -> duckdb.DuckDBPyConnection:
@@ -46,7 +52,8 @@ def _open_with_retry(path: Path, wait_seconds: float) -> duckdb.DuckDBPyConnecti
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return duckdb.connect(str(path))
+            with _OPEN_CLOSE:
+                return duckdb.connect(str(path))
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise
@@ -62,6 +69,21 @@ def _describe_lock(path: Path, message: str) -> str:
         f"The database {path} is held by {holder}. Only one studio process (the app or "
         "a CLI command) can write it at a time: wait for it to finish or stop it."
     )
+
+
+def _migrate_once(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Migrate the file the first time this process opens it (threads wait for each other)."""
+    identity = (str(path.resolve()), path.stat().st_ino)
+    if identity in _MIGRATED:
+        return
+    with _MIGRATING:
+        if identity not in _MIGRATED:
+            _migrate(con)
+            _MIGRATED.add(identity)
+
+
+_MIGRATING = threading.Lock()
+_MIGRATED: set[tuple[str, int]] = set()
 
 
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:

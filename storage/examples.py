@@ -123,13 +123,13 @@ def update_example(
     return new_revision
 
 
-def set_deleted(con: duckdb.DuckDBPyConnection, example_ids: list[int], author: str, deleted: bool) -> int:
-    """Move examples to the trash (or back), one revision each; return how many changed."""
+def set_deleted(con: duckdb.DuckDBPyConnection, project_id: int, example_ids: list[int], author: str, deleted: bool) -> int:
+    """Move a project's examples to the trash (or back), one revision each; return how many changed."""
     state = "deleted_at IS NULL" if deleted else "deleted_at IS NOT NULL"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE changing AS SELECT id, revision + 1 AS revision, {SNAPSHOT_SQL} AS before "
-        f"FROM examples WHERE id IN (SELECT unnest(?)) AND {state}",
-        [example_ids],
+        f"FROM examples WHERE id IN (SELECT unnest(?)) AND project_id = ? AND {state}",
+        [example_ids, project_id],
     )
     stamp = "current_timestamp, deleted_by = ?" if deleted else "NULL, deleted_by = ?"
     con.execute(

@@ -99,8 +99,7 @@ def restore_examples(db: Path, project: Project, example_ids: list[int], author:
 def _set_deleted(db: Path, project: Project, example_ids: list[int], author: str, deleted: bool) -> int:
     with connect(db) as con:
         authorize(acting_person(con, author), "delete")
-        owned = [i for i in example_ids if (row := example_table.fetch_example(con, i, True)) and row["project_id"] == project.id]
-        return example_table.set_deleted(con, owned, author, deleted) if owned else 0
+        return example_table.set_deleted(con, project.id, example_ids, author, deleted)
 
 
 def add_comment(db: Path, example_id: int, author: str, body: str) -> int:

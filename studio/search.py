@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from storage import example_search
+from storage import examples as example_table
 from storage.db import connect
+from studio.examples import STATUSES
 from studio.projects import Project
 
 SORTS = tuple(example_search.SORTS)
@@ -26,6 +28,17 @@ class ExampleFilter:
     finding_kind: str | None = None  # examples named by an open finding of this kind
     text: str = ""  # words that must all appear in the messages or the external id
     deleted: bool = False  # the trash instead of the live examples
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the Examples page shows above the table, read in one connection."""
+
+    counts: dict[str, int]  # live examples per status
+    tags: list[dict]  # tag_progress rows
+    authors: list[str]
+    finding_kinds: list[str]  # kinds of open findings
+    search_mode: str  # 'full-text' or 'substring'
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,20 @@ def find_examples(
     return Page(rows, total)
 
 
+def overview(db: Path, project: Project) -> Overview:
+    """Counts per status and tag, the authors and finding kinds to filter by, the search mode."""
+    with connect(db) as con:
+        counts = example_table.count_examples(con, project.id)
+        tags = example_search.count_tags(con, project.id)
+        return Overview(
+            counts={status: counts.get(status, 0) for status in STATUSES},
+            tags=_progress(tags, project.coverage_targets),
+            authors=example_search.fetch_authors(con, project.id),
+            finding_kinds=example_search.fetch_finding_kinds(con, project.id),
+            search_mode=example_search.search_mode(con),
+        )
+
+
 def matching_ids(db: Path, project: Project, chosen: ExampleFilter) -> list[int]:
     """Every id the filter selects, on all pages (what a bulk action acts on)."""
     with connect(db) as con:
@@ -56,27 +83,14 @@ def tag_progress(db: Path, project: Project) -> list[dict]:
     """Per tag: live examples, the project's target (if any) and the share of it reached."""
     with connect(db) as con:
         counts = example_search.count_tags(con, project.id)
-    tags = sorted(set(counts) | set(project.coverage_targets))
+    return _progress(counts, project.coverage_targets)
+
+
+def _progress(counts: dict[str, int], targets: dict[str, int]) -> list[dict]:
+    tags = sorted(set(counts) | set(targets))
     rows = []
     for tag in tags:
-        count, target = counts.get(tag, 0), project.coverage_targets.get(tag)
+        count, target = counts.get(tag, 0), targets.get(tag)
         rows.append({"tag": tag, "examples": count, "target": target,
                      "progress": min(count / target, 1.0) if target else None})
     return rows
-
-
-def authors(db: Path, project: Project) -> list[str]:
-    with connect(db) as con:
-        return example_search.fetch_authors(con, project.id)
-
-
-def finding_kinds(db: Path, project: Project) -> list[str]:
-    """Kinds of the project's open findings, for the filter."""
-    with connect(db) as con:
-        return example_search.fetch_finding_kinds(con, project.id)
-
-
-def search_mode(db: Path) -> str:
-    """'full-text' (DuckDB FTS) or 'substring' when the extension cannot load."""
-    with connect(db) as con:
-        return example_search.search_mode(con)

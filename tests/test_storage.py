@@ -96,3 +96,15 @@ def test_a_file_held_by_another_process_raises_database_locked_naming_its_pid(db
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_threads_of_one_process_can_open_and_close_connections_at_once(db):
+    """Streamlit runs a page and its live fragments in threads; their connections must not collide."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read_and_close(_):
+        with connect(db) as con:
+            return con.execute("SELECT count(*) FROM examples").fetchone()[0]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(read_and_close, range(200))) == [0] * 200

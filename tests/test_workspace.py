@@ -14,7 +14,7 @@ from studio.messages import answer_text, single_turn
 from studio.people import Person, save_person
 from studio.projects import update_project_settings
 from studio.review import decide, neighbour, review_queue
-from studio.search import ExampleFilter, find_examples, matching_ids, search_mode, tag_progress
+from studio.search import ExampleFilter, find_examples, matching_ids, overview, tag_progress
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_filters_combine_and_count_every_page(db, demo):
 
 
 def test_full_text_search_finds_words_and_sees_edits_made_after_indexing(db, demo):
-    assert search_mode(db) == "full-text"
+    assert overview(db, demo).search_mode == "full-text"
     found = find_examples(db, demo, ExampleFilter(text="charged twice"), page_size=500)
     assert found.total and all({"charged", "twice"} <= set(_words(r)) for r in found.rows)
     target = found.rows[0]
