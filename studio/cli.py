@@ -128,6 +128,17 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def cmd_people(args) -> int:
+    """List the studio's people, or add one (or change their role) as the local admin."""
+    from studio.people import list_people, save_person
+
+    if args.add:
+        save_person(db_path(), None, args.add, args.role)
+    people = list_people(db_path())
+    _emit(args, [{"name": p.name, "role": p.role} for p in people], "\n".join(f"{p.name}\t{p.role}" for p in people))
+    return 0
+
+
 def cmd_serve(args) -> int:
     """Start the Streamlit app (it loads the demo project when the data home is empty)."""
     command = [sys.executable, "-m", "streamlit", "run", str(SOURCE_ROOT / "app.py"), "--server.port", str(args.port)]
@@ -173,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--high", type=float, default=0.9, help="confidence at or above which answers go straight through")
     sub.add_argument("--low", type=float, default=None, help="confidence at or above which answers go to human review (default 0.7)")
     add("runs", cmd_runs, "List runs, newest first.")
+    sub = add("people", cmd_people, "List the studio's people and roles, or add one (the CLI acts as the local admin).")
+    sub.add_argument("--add", metavar="NAME", help="add this person, or change their role")
+    sub.add_argument("--role", default="annotator", choices=["annotator", "reviewer", "admin"], help="their role (default annotator)")
     sub = add("serve", cmd_serve, "Serve the studio in the browser (http://localhost:8501).")
     sub.add_argument("--port", type=int, default=8501, help="port to serve on")
     return parser

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from studio.projects import Project, ensure_project, list_projects
+from studio.projects import Project, ensure_project, list_projects, update_project_settings
 from studio.transfer import FROM_FILE, import_jsonl
 
 DEMO_DIR = Path(__file__).parent / "demo"
@@ -20,6 +20,8 @@ def load_demo(db: Path) -> tuple[Project, dict]:
     """Create the demo project (when missing) and import its examples with their statuses."""
     settings = json.loads((DEMO_DIR / "project.json").read_text())
     project = ensure_project(db, DEMO_NAME, settings["description"], settings["output_spec"])
+    if not project.coverage_targets:
+        project = update_project_settings(db, project, coverage_targets=settings["coverage_targets"])
     counts = import_jsonl(db, project, DEMO_DIR / "tickets.jsonl", author="demo", status=FROM_FILE)
     return project, counts
 

@@ -102,3 +102,13 @@ def test_an_unknown_project_exits_2_naming_it(home, args):
     assert result.returncode == 2
     assert "no-such-project" in result.stderr
     assert result.stdout == ""
+
+
+def test_people_adds_a_reviewer_as_the_local_admin(home, capsys):
+    from studio.cli import main
+
+    assert main(["people", "--add", "rui", "--role", "reviewer", "--json"]) == 0
+    assert {"name": "rui", "role": "reviewer"} in json.loads(capsys.readouterr().out)
+    with pytest.raises(SystemExit):
+        main(["people", "--add", "eve", "--role", "boss"])
+    assert "eve" not in capsys.readouterr().out
