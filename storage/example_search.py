@@ -59,19 +59,25 @@ def fetch_page(
     con: duckdb.DuckDBPyConnection, where: tuple[str, list], sort: str = "id", descending: bool = False,
     limit: int = 50, offset: int = 0,
 ) -> list[dict]:
-    """One page of the examples a filter selects, sorted in SQL."""
+    """One page of the examples a filter selects, sorted in SQL.
+
+    Two steps: sort and cut the narrow (id, sort key) pairs, then read the page's full
+    rows; sorting 100,000 rows with their messages attached is several times slower."""
     order = SORTS.get(sort)
     if order is None:
         raise ValueError(f"cannot sort by {sort!r}; choose one of {', '.join(SORTS)}")
     direction = "DESC" if descending else "ASC"
     sql, params = where
-    return fetch_dicts(
-        con,
-        f"SELECT {_LIST_COLUMNS} FROM examples e WHERE {sql} ORDER BY {order} {direction} NULLS LAST, e.id {direction} "
+    ids = [row[0] for row in con.execute(
+        f"SELECT e.id FROM examples e WHERE {sql} ORDER BY {order} {direction} NULLS LAST, e.id {direction} "
         "LIMIT ? OFFSET ?",
         [*params, limit, offset],
-        ("messages",),
+    ).fetchall()]
+    rows = fetch_dicts(
+        con, f"SELECT {_LIST_COLUMNS} FROM examples e WHERE e.id IN (SELECT unnest(?))", [ids], ("messages",)
     )
+    position = {example_id: index for index, example_id in enumerate(ids)}
+    return sorted(rows, key=lambda row: position[row["id"]])
 
 
 def count_matching(con: duckdb.DuckDBPyConnection, where: tuple[str, list]) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -46,7 +46,8 @@ def _tokenizer(path: str):
     with _lock:
         future = _loading.get(path)
         if future is None:
-            future = _loading[path] = _loader.submit(load_tokenizer, path)
+            future = _loading[path] = Future()
+            threading.Thread(target=_load_into, args=(future, path), name="tokenizer-loader", daemon=True).start()
     try:
         return future.result()
     except Exception:
@@ -55,8 +56,14 @@ def _tokenizer(path: str):
         raise
 
 
+def _load_into(future: Future, path: str) -> None:
+    try:
+        future.set_result(load_tokenizer(path))
+    except Exception as error:  # handed to whoever waits on the future
+        future.set_exception(error)
+
+
 _lock = threading.Lock()
-_loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenizer-loader")
 _loading: dict[str, Future] = {}
 
 
