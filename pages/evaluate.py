@@ -73,7 +73,7 @@ with side_tab:
     pick = left.selectbox("Held-out example", list(by_name), key="failure_pick")
     if pick and right.button("Turn into a draft example", key="make_draft"):
         new_id = draft_from_failure(db, project, by_name[pick], ui.current_user())
-        ui.flash(f"Draft example {new_id} created from {pick}: reword it on the Examples page.")
+        ui.flash(f"Draft example {new_id} created from {pick}: [reword it in the editor](/write?id={new_id}).")
         st.rerun()
 
 with routing_tab:

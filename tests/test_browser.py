@@ -86,7 +86,7 @@ def turn_a_failure_into_a_draft(page) -> None:
     page.get_by_text("all wrong", exact=True).click()
     page.get_by_text("held-out examples.").wait_for()
     page.get_by_role("button", name="Turn into a draft example").click()
-    page.get_by_text("reword it on the Examples page").wait_for()
+    page.get_by_text("reword it in the editor").wait_for()
 
 
 def move_a_routing_threshold(page) -> None:
