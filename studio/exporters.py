@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -53,18 +54,29 @@ def export_examples(
     return len(rows)
 
 
-def export_download(
-    db: Path, project: Project, format: str, status: str | None = "approved", tag: str | None = None,
-) -> tuple[str, bytes, str]:
-    """(file name, bytes, MIME type) of an export for a browser download; a datasets folder comes zipped."""
-    name = "-".join(filter(None, (project.name, status or "all", tag)))
+def download_name(project: Project, format: str, status: str | None = "approved", tag: str | None = None) -> str:
+    """The file name a browser download of this export gets (a datasets folder comes as a .zip)."""
+    stem = re.sub(r"[^\w.-]+", "-", "-".join(filter(None, (project.name, status or "all", tag)))).strip("-.") or "export"
+    return f"{stem}.zip" if format == "hf" else f"{stem}.{format}"
+
+
+def download_mime(format: str) -> str:
+    return _MIME[format]
+
+
+def export_bytes(db: Path, project: Project, format: str, status: str | None = "approved", tag: str | None = None) -> bytes:
+    """The export as one file's bytes, for a browser download; a datasets folder comes zipped."""
     with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / (name if format == "hf" else f"{name}.{format}")
+        target = Path(folder) / Path(download_name(project, format, status, tag)).stem
         export_examples(db, project, target, format, status, tag)
         if format == "hf":
-            archive = shutil.make_archive(str(Path(folder) / name), "zip", root_dir=folder, base_dir=name)
-            return f"{name}.zip", Path(archive).read_bytes(), _MIME[format]
-        return target.name, target.read_bytes(), _MIME[format]
+            return Path(shutil.make_archive(str(target), "zip", root_dir=folder, base_dir=target.name)).read_bytes()
+        return target.read_bytes()
+
+
+def project_tags(db: Path, project: Project) -> list[str]:
+    """Every tag the project's examples carry, sorted (the export's tag filter offers them)."""
+    return sorted({tag for example in list_examples(db, project) for tag in example["tags"]})
 
 
 def _export_row(example: dict) -> dict:

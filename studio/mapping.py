@@ -50,6 +50,7 @@ class ColumnMapping:
 
 
 PARTS = tuple(spec.name for spec in fields(ColumnMapping))
+PART_HELP = {spec.name: spec.metadata["help"] for spec in fields(ColumnMapping)}
 
 
 def guess_mapping(columns: tuple[str, ...] | list[str]) -> ColumnMapping:

@@ -19,9 +19,11 @@ from pathlib import Path
 from storage import examples as example_table
 from storage.db import connect
 from studio.examples import STATUSES, InvalidExample, check_example
-from studio.importers import BadRow, SourceFile, read_source
-from studio.mapping import BadValue, ColumnMapping, check_mapping, guess_mapping, row_to_example
-from studio.projects import Project
+from studio.importers import BadRow, SourceFile, read_source, store_upload
+from studio.mapping import BadValue, ColumnMapping, check_mapping, guess_mapping, parse_mapping, row_to_example
+from studio.formats import parse_output_spec
+from studio.paths import DEFAULT_MODEL_NAME, data_home
+from studio.projects import Project, ProjectNotFound, get_project
 
 FROM_FILE = "from-file"  # import status that keeps each row's own status
 SAMPLE_SIZE = 10
@@ -44,6 +46,7 @@ class ImportOptions:
 
     format: str | None = field(default=None, metadata={"help": "one of studio.importers.FORMATS; None detects it from the name and columns"})
     mapping: ColumnMapping | None = field(default=None, metadata={"help": "which column holds what; None guesses it from the column names"})
+    remap: str = field(default="", metadata={"help": "'part=column,...' applied over the mapping (the CLI's --map)"})
     split: str = field(default="train", metadata={"help": "the split to take from a datasets folder holding several"})
     status: str | None = field(default=None, metadata={"help": "status of the new examples: None for draft, a status, or 'from-file'"})
 
@@ -71,7 +74,11 @@ class ImportPlan:
 
 def plan_import(db: Path, project: Project, path: Path, options: ImportOptions = ImportOptions()) -> ImportPlan:
     """The dry run: read and check every row and say what an import would create. Writes nothing."""
-    source = read_source(Path(path), options.format, options.split)
+    return plan_source(db, project, read_source(Path(path), options.format, options.split), options)
+
+
+def plan_source(db: Path, project: Project, source: SourceFile, options: ImportOptions = ImportOptions()) -> ImportPlan:
+    """The dry run of a file already read (the page reads it once to offer its columns)."""
     with connect(db) as con:
         return _plan(project, source, options, example_table.fetch_examples(con, project.id))
 
@@ -92,10 +99,24 @@ def import_jsonl(db: Path, project: Project, path: Path, author: str, status: st
     return import_file(db, project, path, author, ImportOptions(status=status))
 
 
+def stage_upload(name: str, data: bytes) -> Path:
+    """Keep a browser upload in the data home's cache, under its original name, for the importers."""
+    return store_upload(name, data, data_home() / "cache" / "uploads")
+
+
+def project_or_blank(db: Path, name: str) -> Project:
+    """The project called `name`, or the free-text project an import would create (for a dry run)."""
+    try:
+        return get_project(db, name)
+    except ProjectNotFound:
+        return Project(id=-1, name=name, description="", output_spec=parse_output_spec(None),
+                       base_model=DEFAULT_MODEL_NAME, split_seed=13)
+
+
 def _plan(project: Project, source: SourceFile, options: ImportOptions, existing: list[dict]) -> ImportPlan:
     if options.status not in (None, FROM_FILE, *STATUSES):
         raise ValueError(f"status must be one of {', '.join(STATUSES)} or {FROM_FILE}, not {options.status!r}")
-    mapping = options.mapping or guess_mapping(source.columns)
+    mapping = parse_mapping(options.remap, options.mapping or guess_mapping(source.columns), source.columns)
     if source.records:
         check_mapping(mapping, source.columns)
     known_ids = {e["external_id"] for e in existing if e["external_id"]}
