@@ -1,0 +1,68 @@
+"""The Import & export page (Streamlit AppTest): preview with bad rows, import, export filters.
+
+AppTest cannot drive st.file_uploader, so the import goes through the page's path field,
+which feeds the same preview and import as an upload.
+"""
+
+from __future__ import annotations
+
+import json
+
+from streamlit.testing.v1 import AppTest
+
+from studio.examples import count_by_status
+from studio.paths import SOURCE_ROOT
+
+GOOD = '{"category": "billing", "priority": "low", "needs_human": false}'
+
+
+def open_transfer_page() -> AppTest:
+    app = AppTest.from_file(str(SOURCE_ROOT / "app.py"), default_timeout=120)
+    app.run()
+    app.switch_page("pages/transfer.py")
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def metrics(app) -> dict:
+    return {m.label: m.value for m in app.metric}
+
+
+def test_a_file_with_a_bad_row_is_previewed_and_cannot_be_imported(db, demo, tmp_path):
+    path = tmp_path / "tickets.csv"
+    path.write_text(f'ticket,answer\n"Charged twice, please refund","{GOOD.replace(chr(34), chr(34) * 2)}"\n'
+                    'Where is my invoice?,"{""category"": ""billing""\n')
+    app = open_transfer_page()
+    app.text_input(key="import_path").input(str(path)).run()
+    assert not app.exception, app.exception
+    app.selectbox(key="map_input_tickets.csv_csv").select("ticket").run()
+    app.selectbox(key="import_status").select("approved").run()
+    assert metrics(app) == {"New": "1", "Already there": "0", "Bad rows": "1"}
+    bad = app.dataframe[0].value
+    assert list(bad["where"]) == ["row 3"] and "not valid JSON" in bad["reason"][0]
+    assert app.button(key="run_import").disabled
+    assert count_by_status(db, demo)["approved"] == 223
+
+
+def test_importing_from_the_page_then_the_preview_shows_it_is_there(db, demo, tmp_path):
+    path = tmp_path / "tickets.jsonl"
+    path.write_text(json.dumps({"id": "N-1", "prompt": "Charged twice, please refund", "completion": GOOD}) + "\n")
+    app = open_transfer_page()
+    app.text_input(key="import_path").input(str(path)).run()
+    app.selectbox(key="import_status").select("submitted").run()
+    assert metrics(app)["New"] == "1"
+    app.button(key="run_import").click().run()
+    assert not app.exception, app.exception
+    assert "Imported 1 examples into demo as submitted" in app.success[0].value
+    assert count_by_status(db, demo)["submitted"] == 15
+    assert metrics(app) == {"New": "0", "Already there": "1", "Bad rows": "0"}
+
+
+def test_the_export_section_counts_what_each_filter_selects(demo):
+    app = open_transfer_page()
+    assert any("223 examples match" in c.value for c in app.caption)
+    app.selectbox(key="export_status").select("all").run()
+    assert any("247 examples match" in c.value for c in app.caption)
+    app.selectbox(key="export_format").select("hf").run()
+    assert not app.exception, app.exception
