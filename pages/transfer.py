@@ -69,7 +69,8 @@ if path:
     counts[1].metric("Already there", plan.skipped)
     counts[2].metric("Bad rows", len(plan.bad_rows))
     if plan.bad_rows:
-        st.error(f"{len(plan.bad_rows)} bad rows: nothing will be imported until every one is fixed.")
+        n_bad = len(plan.bad_rows)
+        st.error(f"{n_bad} bad row{'s' * (n_bad != 1)}: nothing will be imported until every one is fixed.")
         st.dataframe(pd.DataFrame([{"where": f"{b.where} {b.number}", "reason": b.reason} for b in plan.bad_rows]),
                      hide_index=True, width="stretch", key="bad_rows")
     if plan.new:

@@ -2,7 +2,7 @@
 
 The default mapping is guessed from the column names (case-insensitive): `messages`;
 `instruction`; `input`, `prompt`, `question`...; `output`, `completion`, `answer`...;
-`system`; `tags`; `id`; `status`. A row with a non-empty conversation column is read
+`system`; `tags`; `id` (or a name ending in `_id`); `status`. A row with a non-empty conversation column is read
 from it; otherwise its user message is the instruction and the input joined by a blank
 line (Alpaca's own prompt puts both before the response), and its answer is the output.
 The instruction does not become a system message: training and the baselines use the
@@ -57,6 +57,7 @@ def guess_mapping(columns: tuple[str, ...] | list[str]) -> ColumnMapping:
     """The mapping the column names suggest: for each part, the first known name present."""
     by_lower = {column.lower(): column for column in reversed(list(columns))}
     chosen = {part: next((by_lower[n] for n in names if n in by_lower), None) for part, names in GUESSES.items()}
+    chosen["id"] = chosen["id"] or next((c for c in columns if c.lower().endswith(("_id", " id"))), None)
     return ColumnMapping(**chosen)
 
 
