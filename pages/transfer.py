@@ -49,7 +49,7 @@ def mapping_widgets(columns: tuple[str, ...], key: str) -> ColumnMapping:
 
 if path:
     left, middle, right = st.columns(3)
-    chosen_format = left.selectbox("Format", ["detect", *FORMATS], key="import_format")
+    chosen_format = left.selectbox("File format", ["detect", *FORMATS], key="import_format")
     split = middle.text_input("Split (datasets folder)", "train", key="import_split")
     status = right.selectbox("Status of the new examples", [*STATUSES, FROM_FILE], key="import_status",
                              format_func=lambda s: "as in the file" if s == FROM_FILE else s)
@@ -85,16 +85,17 @@ if path:
 
 st.subheader("Export")
 left, middle, right = st.columns(3)
-export_format = left.selectbox("Format", EXPORT_FORMATS, key="export_format", format_func={
+export_format = left.selectbox("Export format", EXPORT_FORMATS, key="export_format", format_func={
     "jsonl": "OpenAI chat JSONL", "hf": "Hugging Face datasets folder (zip)", "parquet": "Parquet", "csv": "CSV"}.get)
 export_status = middle.selectbox("Status", ["approved", "all", *[s for s in STATUSES if s != "approved"]], key="export_status")
 export_tag = right.selectbox("Tag", ["any", *project_tags(db, project)], key="export_tag")
 status_filter = None if export_status == "all" else export_status
 tag_filter = None if export_tag == "any" else export_tag
 selected = len(select_examples(db, project, status_filter, tag_filter))
-st.caption(f"{selected} examples match.")
+file_name = download_name(project, export_format, status_filter, tag_filter)
+st.caption(f"{selected} examples match · {file_name}")
 st.download_button(
     f"Download {selected} examples", key="export_download", disabled=not selected,
     data=functools.partial(export_bytes, db, project, export_format, status_filter, tag_filter),
-    file_name=download_name(project, export_format, status_filter, tag_filter), mime=download_mime(export_format),
+    file_name=file_name, mime=download_mime(export_format),
 )

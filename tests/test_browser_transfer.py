@@ -45,7 +45,11 @@ def expect_metric(page, label: str, value: str) -> None:
 
 
 def choose_exactly(page, label: str, option: str) -> None:
-    page.get_by_label(label, exact=True).click()
+    from playwright.sync_api import expect
+
+    box = page.get_by_label(label, exact=True)
+    expect(box).to_have_count(1, timeout=60_000)  # a rerun briefly keeps the stale copy of a moved widget
+    box.click()
     page.get_by_role("option", name=option, exact=True).click()
 
 
@@ -81,3 +85,15 @@ def test_upload_map_preview_and_import(server, page, tmp_path):  # noqa: F811
     page.get_by_text("Imported 4 examples into demo as approved").wait_for()
     expect_metric(page, "Already there", "4")
     assert_no_exception(page)
+
+    choose_exactly(page, "Export format", "Parquet")
+    page.get_by_text("227 examples match · demo-approved.parquet").wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download 227 examples").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(saved)
+    assert saved.name == "demo-approved.parquet" and table.num_rows == 227
+    assert "N-104" in table.column("id").to_pylist()

@@ -10,7 +10,7 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
-from studio.examples import count_by_status
+from studio.examples import count_by_status, list_examples
 from studio.paths import SOURCE_ROOT
 
 GOOD = '{"category": "billing", "priority": "low", "needs_human": false}'
@@ -59,10 +59,13 @@ def test_importing_from_the_page_then_the_preview_shows_it_is_there(db, demo, tm
     assert metrics(app) == {"New": "0", "Already there": "1", "Bad rows": "0"}
 
 
-def test_the_export_section_counts_what_each_filter_selects(demo):
+def test_the_export_section_counts_what_each_filter_selects(db, demo):
     app = open_transfer_page()
-    assert any("223 examples match" in c.value for c in app.caption)
+    assert any("223 examples match · demo-approved.jsonl" in c.value for c in app.caption)
     app.selectbox(key="export_status").select("all").run()
     assert any("247 examples match" in c.value for c in app.caption)
+    app.selectbox(key="export_tag").select("billing").run()
     app.selectbox(key="export_format").select("hf").run()
     assert not app.exception, app.exception
+    billing = sum("billing" in e["tags"] for e in list_examples(db, demo))
+    assert any(f"{billing} examples match · demo-all-billing.zip" in c.value for c in app.caption)
