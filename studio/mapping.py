@@ -2,9 +2,10 @@
 
 The default mapping is guessed from the column names (case-insensitive): `messages`;
 `instruction`; `input`, `prompt`, `question`...; `output`, `completion`, `answer`...;
-`system`; `tags`; `id` (or a name ending in `_id`); `status`. A row with a non-empty conversation column is read
-from it; otherwise its user message is the instruction and the input joined by a blank
-line (Alpaca's own prompt puts both before the response), and its answer is the output.
+`system`; `tags`; `id` (or a name ending in `_id`); `status`. A row with a non-empty
+conversation column is read from it; otherwise its user message is the instruction and
+the input joined by a blank line (Alpaca's own prompt puts both before the response),
+and its answer is the output.
 The instruction does not become a system message: training and the baselines use the
 project's task description as the system prompt, so a per-row system message would be
 dropped there, and an Alpaca instruction is the task of that one row.

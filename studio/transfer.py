@@ -19,9 +19,9 @@ from pathlib import Path
 from storage import examples as example_table
 from storage.db import connect
 from studio.examples import STATUSES, InvalidExample, check_example
+from studio.formats import parse_output_spec
 from studio.importers import BadRow, SourceFile, read_source, store_upload
 from studio.mapping import BadValue, ColumnMapping, check_mapping, guess_mapping, parse_mapping, row_to_example
-from studio.formats import parse_output_spec
 from studio.paths import DEFAULT_MODEL_NAME, data_home
 from studio.projects import Project, ProjectNotFound, get_project
 
