@@ -5,8 +5,8 @@ none), its messages, tags and status, so importing an export gives back the same
 examples. JSONL rows are {"id", "messages", "tags", "status"}; Parquet and the datasets
 folder hold the same columns with `messages` as a list of {role, content} (the layout
 TRL's SFTTrainer reads); a CSV is for spreadsheets: `system`, `input` and `output`
-columns, plus `messages` as JSON text only for a conversation those three cannot hold
-(several turns).
+columns, plus `messages` as JSON text only for a conversation those three would not give
+back exactly (several turns, say).
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from pathlib import Path
 
 from studio.examples import list_examples
 from studio.jsonl import write_jsonl
-from studio.mapping import tags_as_text
+from studio.mapping import BadValue, ColumnMapping, row_to_example, tags_as_text
 from studio.messages import answer_text, last_user_text
 from studio.projects import Project
 
 EXPORT_FORMATS = ("jsonl", "hf", "parquet", "csv")
 _SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".csv": "csv", "": "hf"}
+CSV_COLUMNS = ["id", "system", "input", "output", "messages", "tags", "status"]
+CSV_MAPPING = ColumnMapping(**{column: column for column in CSV_COLUMNS})
 _MIME = {"jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet", "csv": "text/csv", "hf": "application/zip"}
 
 
@@ -120,27 +122,25 @@ def _write_datasets(path: Path, rows: list[dict]) -> None:
 def _write_csv(path: Path, rows: list[dict]) -> None:
     import pandas as pd
 
-    frame = pd.DataFrame([_flat_row(row) for row in rows], columns=["id", "system", "input", "output", "messages", "tags", "status"])
+    frame = pd.DataFrame([_flat_row(row) for row in rows], columns=CSV_COLUMNS)
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
+    frame.to_csv(buffer, index=False, lineterminator="\r\n")  # RFC 4180: a cell holding \r gets quoted too
     partial = path.with_name(path.name + ".partial")
     partial.write_text(buffer.getvalue(), encoding="utf-8")
     os.replace(partial, path)
 
 
 def _flat_row(row: dict) -> dict:
+    """One CSV row; `messages` is filled only when system, input and output would not give it back."""
     messages = row["messages"]
-    roles = [m["role"] for m in messages]
-    flat = roles in (["user", "assistant"], ["system", "user", "assistant"])
-    return {
-        "id": row["id"],
-        "system": messages[0]["content"] if roles[:1] == ["system"] else "",
-        "input": last_user_text(messages),
-        "output": answer_text(messages),
-        "messages": "" if flat else json.dumps(messages, ensure_ascii=False),
-        "tags": tags_as_text(row["tags"]),
-        "status": row["status"],
-    }
+    system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
+    flat = {"id": row["id"], "system": system, "input": last_user_text(messages), "output": answer_text(messages)}
+    try:
+        exact = row_to_example(flat, CSV_MAPPING)["messages"] == messages
+    except BadValue:
+        exact = False
+    return {**flat, "messages": "" if exact else json.dumps(messages, ensure_ascii=False),
+            "tags": tags_as_text(row["tags"]), "status": row["status"]}
 
 
 WRITERS = {"jsonl": write_jsonl, "hf": _write_datasets, "parquet": _write_parquet, "csv": _write_csv}

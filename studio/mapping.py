@@ -176,5 +176,6 @@ def _external_id(values: dict, column: str | None) -> str | None:
 
 
 def tags_as_text(tags: list[str]) -> str:
-    """Tags for one CSV cell: comma separated, or a JSON list when a tag holds a comma."""
-    return json.dumps(tags, ensure_ascii=False) if any("," in tag for tag in tags) else ", ".join(tags)
+    """Tags for one CSV cell: comma separated, or a JSON list when that would not read back the same."""
+    joined = ", ".join(tags)
+    return joined if _split_tags(joined) == list(tags) else json.dumps(tags, ensure_ascii=False)

@@ -6,6 +6,7 @@ Files are built in each test's tmp_path with the libraries that write them for r
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 
@@ -13,6 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from studio.examples import add_example, list_examples
 from studio.exporters import EXPORT_FORMATS, export_examples
@@ -268,3 +271,37 @@ def test_export_filters_by_status_and_tag(db, varied, tmp_path):
     frame = pd.read_csv(tmp_path / "multi.csv", keep_default_na=False)
     assert list(frame["id"]) == ["A-3", "A-4"] and list(frame["status"]) == ["submitted", "draft"]
     assert frame["messages"][1] == "" and json.loads(frame["messages"][0])[0]["role"] == "system"
+
+
+# Property: any examples survive export then import, in every format
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=25)
+SOME_TEXT = TEXT.filter(lambda t: t.strip())
+
+
+@st.composite
+def conversations(draw) -> list[dict]:
+    system = draw(st.one_of(st.none(), TEXT))
+    turns = [m for _ in range(draw(st.integers(1, 2))) for m in single_turn(draw(SOME_TEXT), draw(SOME_TEXT))]
+    return ([] if system is None else [{"role": "system", "content": system}]) + turns
+
+
+PROJECT_NUMBERS = itertools.count()  # hypothesis reuses the test's database across its examples
+EXAMPLES = st.lists(st.tuples(conversations(), st.lists(SOME_TEXT, max_size=3, unique=True),
+                              st.sampled_from(["draft", "submitted", "approved"]), st.booleans()), min_size=1, max_size=4)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(examples=EXAMPLES)
+def test_any_examples_survive_the_round_trip_in_every_format(db, tmp_path, examples):
+    project = ensure_project(db, f"p-{next(PROJECT_NUMBERS)}", "", {"kind": "text"})
+    for index, (messages, tags, status, has_id) in enumerate(examples):
+        add_example(db, project, messages, "ann", status, tags, f"x-{index}" if has_id else None)
+    expected = [(e["external_id"] or str(e["id"]), e["messages"], e["tags"], e["status"]) for e in list_examples(db, project)]
+    for format in EXPORT_FORMATS:
+        out = tmp_path / f"{project.name}-out" / ("hf" if format == "hf" else f"export.{format}")
+        out.parent.mkdir(exist_ok=True)
+        export_examples(db, project, out, format, status=None)
+        copy = ensure_project(db, f"{project.name}-{format}", "", {"kind": "text"})
+        import_file(db, copy, out, "bob", ImportOptions(status=FROM_FILE))
+        assert contents(db, copy) == expected, format
