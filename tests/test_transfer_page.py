@@ -69,3 +69,21 @@ def test_the_export_section_counts_what_each_filter_selects(db, demo):
     assert not app.exception, app.exception
     billing = sum("billing" in e["tags"] for e in list_examples(db, demo))
     assert any(f"{billing} examples match · demo-all-billing.zip" in c.value for c in app.caption)
+
+
+def test_a_datasets_folder_path_offers_its_splits(demo, tmp_path):
+    import datasets
+
+    folder = tmp_path / "tickets_ds"
+    datasets.DatasetDict({
+        "train": datasets.Dataset.from_dict({"prompt": ["Refund my double charge"], "completion": [GOOD]}),
+        "test": datasets.Dataset.from_dict({"prompt": ["Reset my password", "Cancel my order"], "completion": [GOOD, GOOD]}),
+    }).save_to_disk(str(folder))
+    app = open_transfer_page()
+    app.text_input(key="import_path").input(str(folder)).run()
+    assert any("Read as **hf**" in c.value and "splits: train, test" in c.value for c in app.caption)
+    assert metrics(app)["New"] == "1"
+    app.text_input(key="import_split").input("test").run()
+    assert metrics(app)["New"] == "2"
+    app.text_input(key="import_split").input("validation").run()
+    assert "no split 'validation' (splits: train, test)" in app.error[0].value
