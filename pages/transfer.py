@@ -47,7 +47,29 @@ def mapping_widgets(columns: tuple[str, ...], key: str) -> ColumnMapping:
     return ColumnMapping(**chosen)
 
 
-if path:
+def show_preview(source, options: ImportOptions) -> None:
+    plan = plan_source(db, project, source, options)
+    counts = st.columns(3)
+    counts[0].metric("New", len(plan.new))
+    counts[1].metric("Already there", plan.skipped)
+    counts[2].metric("Bad rows", len(plan.bad_rows))
+    if plan.bad_rows:
+        n_bad = len(plan.bad_rows)
+        st.error(f"{n_bad} bad row{'s' * (n_bad != 1)}: nothing will be imported until every one is fixed.")
+        st.dataframe(pd.DataFrame([{"where": f"{b.where} {b.number}", "reason": b.reason} for b in plan.bad_rows]),
+                     hide_index=True, width="stretch", column_config={"where": st.column_config.TextColumn(width="small")})
+    if plan.new:
+        st.caption(f"The first {min(len(plan.new), 10)} of {len(plan.new)} new examples")
+        st.dataframe(pd.DataFrame([
+            {"external id": e["external_id"], "input": input_text(e["messages"]), "answer": answer_text(e["messages"]),
+             "turns": len(e["messages"]), "tags": ", ".join(e["tags"]), "status": e["status"]}
+            for e in plan.new[:10]
+        ]), hide_index=True, width="stretch")
+    st.button(f"Import {len(plan.new)} examples", type="primary", key="run_import", on_click=run_import, args=(options,),
+              disabled=bool(plan.bad_rows) or not plan.new)
+
+
+def show_import() -> None:
     left, middle, right = st.columns(3)
     chosen_format = left.selectbox("File format", ["detect", *FORMATS], key="import_format")
     split = middle.text_input("Split (datasets folder)", "train", key="import_split")
@@ -59,29 +81,13 @@ if path:
                    + (f" · splits: {', '.join(source.splits)}" if source.splits else ""))
         with st.expander("Column mapping", expanded=True):
             mapping = mapping_widgets(source.columns, f"{source.path.name}_{source.format}")
-        options = ImportOptions(format=source.format, mapping=mapping, split=split, status=status)
-        plan = plan_source(db, project, source, options)
+        show_preview(source, ImportOptions(format=source.format, mapping=mapping, split=split, status=status))
     except (UnreadableFile, ValueError, FileNotFoundError) as error:
         st.error(str(error))
-        st.stop()
-    counts = st.columns(3)
-    counts[0].metric("New", len(plan.new))
-    counts[1].metric("Already there", plan.skipped)
-    counts[2].metric("Bad rows", len(plan.bad_rows))
-    if plan.bad_rows:
-        n_bad = len(plan.bad_rows)
-        st.error(f"{n_bad} bad row{'s' * (n_bad != 1)}: nothing will be imported until every one is fixed.")
-        st.dataframe(pd.DataFrame([{"where": f"{b.where} {b.number}", "reason": b.reason} for b in plan.bad_rows]),
-                     hide_index=True, width="stretch", key="bad_rows")
-    if plan.new:
-        st.caption(f"The first {min(len(plan.new), 10)} of {len(plan.new)} new examples")
-        st.dataframe(pd.DataFrame([
-            {"external id": e["external_id"], "input": input_text(e["messages"]), "answer": answer_text(e["messages"]),
-             "turns": len(e["messages"]), "tags": ", ".join(e["tags"]), "status": e["status"]}
-            for e in plan.new[:10]
-        ]), hide_index=True, width="stretch")
-    st.button(f"Import {len(plan.new)} examples", type="primary", key="run_import", on_click=run_import, args=(options,),
-              disabled=bool(plan.bad_rows) or not plan.new)
+
+
+if path:
+    show_import()
 
 st.subheader("Export")
 left, middle, right = st.columns(3)

@@ -87,3 +87,13 @@ def test_a_datasets_folder_path_offers_its_splits(demo, tmp_path):
     assert metrics(app)["New"] == "2"
     app.text_input(key="import_split").input("validation").run()
     assert "no split 'validation' (splits: train, test)" in app.error[0].value
+
+
+def test_an_unreadable_file_is_named_and_the_export_stays(demo, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("prompt,completion\ncafé,x\n".encode("latin-1"))
+    app = open_transfer_page()
+    app.text_input(key="import_path").input(str(path)).run()
+    assert not app.exception, app.exception
+    assert "line 2 is not UTF-8 text (byte 0xe9)" in app.error[0].value
+    assert any("223 examples match" in c.value for c in app.caption)
