@@ -85,6 +85,8 @@ def read_source(path: Path, format: str | None = None, split: str = "train") -> 
     chosen = format or detect_format(path)
     if chosen not in FORMATS:
         raise UnreadableFile(f"format must be one of {', '.join(FORMATS)}, not {chosen!r}")
+    if path.is_dir() and chosen != "hf":
+        raise UnreadableFile(f"{path.name} is a folder: only the hf format (a datasets folder) reads folders")
     if chosen in JSON_FORMATS:
         records, bad = _read_json(path)
         columns = _columns_of(records)

@@ -190,6 +190,8 @@ def test_a_folder_that_is_not_a_dataset_is_refused(db, label_project, tmp_path):
     (tmp_path / "plain").mkdir()
     with pytest.raises(UnreadableFile, match="not a Hugging Face datasets folder"):
         plan_import(db, label_project, tmp_path / "plain")
+    with pytest.raises(UnreadableFile, match="is a folder: only the hf format"):
+        plan_import(db, label_project, tmp_path / "plain", ImportOptions(format="csv"))
 
 
 # Dry run, idempotence, mapping
