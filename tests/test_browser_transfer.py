@@ -11,7 +11,10 @@ from __future__ import annotations
 import csv
 import json
 
-from test_browser import CHROMIUM, assert_no_exception, page, pytestmark, server, shot  # noqa: F401
+import test_browser
+from test_browser import assert_no_exception, page, server, shot  # noqa: F401 (page and server are fixtures)
+
+pytestmark = test_browser.pytestmark
 
 TICKETS = [
     ("N-101", "I was billed twice for the annual backup plan this month. Please refund the duplicate charge.",
