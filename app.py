@@ -19,6 +19,7 @@ navigation = st.navigation({
         st.Page("pages/write.py", title="Write", icon=":material/edit_note:"),
         st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
         st.Page("pages/quality.py", title="Quality", icon=":material/fact_check:"),
+        st.Page("pages/transfer.py", title="Import & export", icon=":material/swap_vert:"),
     ],
     "Model": [
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),

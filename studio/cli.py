@@ -39,21 +39,41 @@ def cmd_demo(args) -> int:
 
 def cmd_import(args) -> int:
     from studio.projects import ensure_project
-    from studio.transfer import import_jsonl
+    from studio.transfer import ImportOptions, import_file, plan_import, project_or_blank
 
+    options = ImportOptions(format=args.format, remap=args.map or "", split=args.split, status=args.status)
+    if args.dry_run:
+        plan = plan_import(db_path(), project_or_blank(db_path(), args.project), Path(args.file), options)
+        _emit(args, {"project": args.project, "dry_run": True, **plan.summary()}, _describe_plan(plan.summary()))
+        return 1 if plan.bad_rows else 0
     project = ensure_project(db_path(), args.project)
-    counts = import_jsonl(db_path(), project, Path(args.file), author=args.author, status=args.status)
+    counts = import_file(db_path(), project, Path(args.file), author=args.author, options=options)
     _emit(args, {"project": project.name, **counts}, f"{counts['imported']} imported into {project.name}, {counts['skipped']} already there")
     return 0
 
 
-def cmd_export(args) -> int:
-    from studio.projects import get_project
-    from studio.transfer import export_jsonl
+def _describe_plan(summary: dict) -> str:
+    mapping = ", ".join(f"{part}={column}" for part, column in summary["mapping"].items())
+    lines = [
+        f"dry run, nothing written: {summary['rows']} rows in {summary['file']} ({summary['format']}): "
+        f"{summary['new']} new, {summary['skipped']} already there, {summary['bad']} bad",
+        f"mapping: {mapping}",
+    ]
+    lines += [f"  {b['where']} {b['number']}: {b['reason']}" for b in summary["bad_rows"]]
+    return "\n".join(lines)
 
+
+def cmd_export(args) -> int:
+    from studio.exporters import export_examples, export_format_of
+    from studio.projects import get_project
+
+    out = args.out or args.file
+    if not out:
+        raise ValueError("say where to write the export: --out PATH")
     status = None if args.status == "all" else args.status
-    count = export_jsonl(db_path(), get_project(db_path(), args.project), Path(args.file), status)
-    _emit(args, {"file": args.file, "exported": count}, f"{count} examples written to {args.file}")
+    format = args.format or export_format_of(Path(out))
+    count = export_examples(db_path(), get_project(db_path(), args.project), Path(out), format, status, args.tag)
+    _emit(args, {"file": out, "format": format, "exported": count}, f"{count} examples written to {out} ({format})")
     return 0
 
 
@@ -148,6 +168,10 @@ def cmd_serve(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from studio.exporters import EXPORT_FORMATS
+    from studio.importers import FORMATS
+    from studio.mapping import PARTS
+
     parser = argparse.ArgumentParser(prog="studio", description="Fine-Tuning Studio: curate, check, train and evaluate.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -159,15 +183,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("setup", cmd_setup, "Prepare the packaged default base model (run once by `make install`).")
     add("demo", cmd_demo, "Load the demo project, named demo (support tickets triaged into JSON).")
-    sub = add("import", cmd_import, "Import examples from a JSONL file (OpenAI chat or prompt/completion rows).")
-    sub.add_argument("file", help="the JSONL file; a row's own id is kept as its external id")
+    sub = add("import", cmd_import, "Import examples from OpenAI chat, prompt/completion or Alpaca JSONL, CSV, Parquet or a datasets folder.")
+    sub.add_argument("file", help="the file (or Hugging Face datasets folder, or a zip of one); a row's own id is kept as its external id")
     sub.add_argument("--project", required=True, help="project to import into; created when it does not exist")
-    sub.add_argument("--status", choices=["draft", "submitted", "approved", "rejected"], help="status of the imported examples (default draft)")
+    sub.add_argument("--format", choices=FORMATS, help="how to read the file (default: from its name and columns)")
+    sub.add_argument("--map", help="which column holds what, over the guessed mapping: e.g. input=question,output=answer,tags=labels "
+                     f"(parts: {', '.join(PARTS)})")
+    sub.add_argument("--split", default="train", help="the split to take from a datasets folder with several (default train)")
+    sub.add_argument("--status", choices=["draft", "submitted", "approved", "rejected", "from-file"],
+                     help="status of the imported examples (default draft; from-file keeps each row's status)")
     sub.add_argument("--author", default=os.environ.get("USER", "cli"), help="who the examples are recorded under")
-    sub = add("export", cmd_export, "Export a project's examples as OpenAI chat JSONL.")
-    sub.add_argument("file", help="the JSONL file to write")
+    sub.add_argument("--dry-run", action="store_true", help="write nothing: count new, already there and bad rows, list every bad row")
+    sub = add("export", cmd_export, "Export a project's examples as OpenAI chat JSONL, a datasets folder, Parquet or CSV.")
+    sub.add_argument("file", nargs="?", help="where to write (same as --out)")
+    sub.add_argument("--out", help="where to write: a .jsonl, .parquet or .csv file, or a folder for hf")
     sub.add_argument("--project", required=True, help="project to export")
+    sub.add_argument("--format", choices=EXPORT_FORMATS, help="jsonl, hf (datasets folder), parquet or csv (default: from the path)")
     sub.add_argument("--status", default="approved", choices=["draft", "submitted", "approved", "rejected", "all"], help="which examples (default approved)")
+    sub.add_argument("--tag", help="only the examples with this tag")
     sub = add("check", cmd_check, "Run the consistency checks on a project and list the findings.")
     sub.add_argument("--project", required=True, help="project to check")
     sub = add("train", cmd_train, "Launch a QLoRA run on a project's approved examples.")

@@ -1,115 +1,162 @@
-"""Importing and exporting examples as JSON Lines.
+"""Importing examples into a project: the dry run, and the all-or-nothing import.
 
-Import reads OpenAI chat rows ({"messages": [...]}) or prompt/completion rows
-({"prompt": ..., "completion": ...}); a row's own "id" becomes its external id. An
-import is all-or-nothing: every bad row is reported with its line number and reason
-and nothing is written. Rows whose external id (or, without one, whose messages) the
-project already has are skipped, so importing a file twice creates nothing new.
+Any format studio.importers reads (OpenAI chat JSONL, prompt/completion JSONL, Alpaca,
+CSV, Parquet, a Hugging Face datasets folder) goes through the same steps: read the
+rows, map each to an example (studio.mapping), check it against the project's rules,
+and set aside the rows the project already has, matched on external id, or on the
+messages where a row has none. `plan_import` stops there and says what would happen;
+`import_file` refuses the whole file when any row is bad (every bad row named with its
+line or row number and reason) and otherwise writes the new rows in one transaction,
+so importing a file twice creates nothing new. Exporting is studio.exporters' job.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage import examples as example_table
 from storage.db import connect
-from studio.examples import STATUSES, InvalidExample, check_example, list_examples
-from studio.jsonl import read_jsonl_lenient, write_jsonl
-from studio.projects import Project
-
+from studio.examples import STATUSES, InvalidExample, check_example
+from studio.formats import parse_output_spec
+from studio.importers import BadRow, SourceFile, read_source, store_upload
+from studio.mapping import BadValue, ColumnMapping, check_mapping, guess_mapping, parse_mapping, row_to_example
+from studio.paths import DEFAULT_MODEL_NAME, data_home
+from studio.projects import Project, ProjectNotFound, get_project
 
 FROM_FILE = "from-file"  # import status that keeps each row's own status
+SAMPLE_SIZE = 10
 
 
 class ImportRefused(ValueError):
-    """The file has bad rows; `problems` lists each as 'line N: reason'."""
+    """The file has bad rows; `problems` lists each as 'line N: reason', `bad_rows` as BadRow."""
 
-    def __init__(self, path: Path, problems: list[str]):
-        self.problems = problems
-        shown = "\n".join(problems[:20]) + (f"\n... and {len(problems) - 20} more" if len(problems) > 20 else "")
-        super().__init__(f"{path}: nothing was imported, {len(problems)} bad row(s):\n{shown}")
-
-
-def row_messages(row: dict) -> list[dict]:
-    """The chat messages of an imported row, in either supported shape."""
-    if "messages" in row:
-        messages = row["messages"]
-        if not isinstance(messages, list) or not all(
-            isinstance(m, dict) and m.get("role") in ("system", "user", "assistant") and isinstance(m.get("content"), str)
-            for m in messages
-        ):
-            raise InvalidExample("'messages' must be a list of {role: system|user|assistant, content: text}")
-        return messages
-    if isinstance(row.get("prompt"), str) and isinstance(row.get("completion"), str):
-        return [{"role": "user", "content": row["prompt"]}, {"role": "assistant", "content": row["completion"]}]
-    raise InvalidExample("a row needs 'messages', or 'prompt' and 'completion' as text")
+    def __init__(self, path: Path, bad_rows: list[BadRow]):
+        self.bad_rows = bad_rows
+        self.problems = [str(row) for row in bad_rows]
+        shown = "\n".join(self.problems[:20])
+        more = f"\n... and {len(bad_rows) - 20} more" if len(bad_rows) > 20 else ""
+        super().__init__(f"{Path(path).name}: nothing was imported, {len(bad_rows)} bad row(s):\n{shown}{more}")
 
 
-def _parse_row(project: Project, row: dict, status: str | None) -> dict:
-    messages = row_messages(row)
-    row_status = status or "draft"
-    check_example(project, messages, row_status)
-    tags = row.get("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise InvalidExample("'tags' must be a list of text")
-    external = row.get("id")
-    return {
-        "messages": messages, "tags": tags, "status": row_status, "source": "import",
-        "external_id": None if external is None else str(external),
-    }
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read an import file and what status its examples get."""
+
+    format: str | None = field(default=None, metadata={"help": "one of studio.importers.FORMATS; None detects it from the name and columns"})
+    mapping: ColumnMapping | None = field(default=None, metadata={"help": "which column holds what; None guesses it from the column names"})
+    remap: str = field(default="", metadata={"help": "'part=column,...' applied over the mapping (the CLI's --map)"})
+    split: str = field(default="train", metadata={"help": "the split to take from a datasets folder holding several"})
+    status: str | None = field(default=None, metadata={"help": "status of the new examples: None for draft, a status, or 'from-file'"})
 
 
-def import_rows(
-    db: Path, project: Project, rows: list[tuple[int, dict]], author: str, status: str | None = None,
-    path: Path = Path("<rows>"), problems: list[str] | None = None,
-) -> dict:
-    """Validate all (line, row) pairs, then insert the new ones in one transaction.
+@dataclass(frozen=True)
+class ImportPlan:
+    """What importing a file would do (the dry run), without writing anything."""
 
-    `status` None imports drafts; FROM_FILE keeps each row's own status field.
-    """
-    if status not in (None, FROM_FILE, *STATUSES):
-        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
-    parsed, problems = [], list(problems or [])
-    for line, row in rows:
-        try:
-            parsed.append(_parse_row(project, row, row.get("status") if status == FROM_FILE else status))
-        except InvalidExample as error:
-            problems.append(f"line {line}: {error}")
-    if problems:
-        raise ImportRefused(path, sorted(problems, key=lambda p: int(p.split()[1].rstrip(":"))))
-    existing = list_examples(db, project)
-    known_ids = {e["external_id"] for e in existing if e["external_id"]}
-    known_messages = {json.dumps(e["messages"], sort_keys=True) for e in existing}
-    fresh = [r for r in parsed if _is_new(r, known_ids, known_messages)]
+    source: SourceFile = field(default_factory=SourceFile, metadata={"help": "the file as read"})
+    mapping: ColumnMapping = field(default_factory=ColumnMapping, metadata={"help": "the mapping used"})
+    new: tuple[dict, ...] = field(default=(), metadata={"help": "the examples that would be created, in file order"})
+    skipped: int = field(default=0, metadata={"help": "rows the project (or an earlier row of the file) already has"})
+    bad_rows: tuple[BadRow, ...] = field(default=(), metadata={"help": "every row that cannot be imported, in file order"})
+
+    def summary(self) -> dict:
+        """The plan as a JSON-ready document (what `studio import --dry-run --json` prints)."""
+        return {
+            "file": str(self.source.path), "format": self.source.format, "mapping": self.mapping.to_dict(),
+            "rows": len(self.new) + self.skipped + len(self.bad_rows), "new": len(self.new),
+            "skipped": self.skipped, "bad": len(self.bad_rows),
+            "bad_rows": [{"where": b.where, "number": b.number, "reason": b.reason} for b in self.bad_rows],
+            "sample": [{k: e[k] for k in ("external_id", "messages", "tags", "status")} for e in self.new[:SAMPLE_SIZE]],
+        }
+
+
+def plan_import(db: Path, project: Project, path: Path, options: ImportOptions = ImportOptions()) -> ImportPlan:
+    """The dry run: read and check every row and say what an import would create. Writes nothing."""
+    return plan_source(db, project, read_source(Path(path), options.format, options.split), options)
+
+
+def plan_source(db: Path, project: Project, source: SourceFile, options: ImportOptions = ImportOptions()) -> ImportPlan:
+    """The dry run of a file already read (the page reads it once to offer its columns)."""
     with connect(db) as con:
-        example_table.insert_examples(con, project.id, fresh, author)
-    return {"imported": len(fresh), "skipped": len(parsed) - len(fresh)}
+        return _plan(project, source, options, example_table.fetch_examples(con, project.id))
 
 
-def _is_new(row: dict, known_ids: set[str], known_messages: set[str]) -> bool:
-    if row["external_id"]:
-        return row["external_id"] not in known_ids
-    return json.dumps(row["messages"], sort_keys=True) not in known_messages
+def import_file(db: Path, project: Project, path: Path, author: str, options: ImportOptions = ImportOptions()) -> dict:
+    """Import a file all-or-nothing; return {imported, skipped}, or raise ImportRefused naming every bad row."""
+    source = read_source(Path(path), options.format, options.split)
+    with connect(db) as con:
+        plan = _plan(project, source, options, example_table.fetch_examples(con, project.id))
+        if plan.bad_rows:
+            raise ImportRefused(source.path, list(plan.bad_rows))
+        example_table.insert_examples(con, project.id, list(plan.new), author)
+    return {"imported": len(plan.new), "skipped": plan.skipped}
 
 
 def import_jsonl(db: Path, project: Project, path: Path, author: str, status: str | None = None) -> dict:
-    """Import a JSONL file into a project; see the module docstring for the rules."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
+    """Import an OpenAI chat or prompt/completion JSONL file (the demo's loader and older callers)."""
+    return import_file(db, project, path, author, ImportOptions(status=status))
+
+
+def stage_upload(name: str, data: bytes) -> Path:
+    """Keep a browser upload in the data home's cache, under its original name, for the importers."""
+    return store_upload(name, data, data_home() / "cache" / "uploads")
+
+
+def project_or_blank(db: Path, name: str) -> Project:
+    """The project called `name`, or the free-text project an import would create (for a dry run)."""
     try:
-        rows, problems = read_jsonl_lenient(path)
-    except UnicodeDecodeError as error:
-        raise ImportRefused(path, [f"byte {error.start}: the file is not UTF-8 text"]) from error
-    return import_rows(db, project, rows, author, status, path, problems)
+        return get_project(db, name)
+    except ProjectNotFound:
+        return Project(id=-1, name=name, description="", output_spec=parse_output_spec(None),
+                       base_model=DEFAULT_MODEL_NAME, split_seed=13)
 
 
-def export_jsonl(db: Path, project: Project, path: Path, status: str | None = "approved") -> int:
-    """Write the project's examples (of one status, or all) as OpenAI chat JSONL; return the count."""
-    examples = list_examples(db, project, status=status)
-    write_jsonl(Path(path), [
-        {"id": e["external_id"] or str(e["id"]), "messages": e["messages"], "tags": e["tags"], "status": e["status"]}
-        for e in examples
-    ])
-    return len(examples)
+def _plan(project: Project, source: SourceFile, options: ImportOptions, existing: list[dict]) -> ImportPlan:
+    if options.status not in (None, FROM_FILE, *STATUSES):
+        raise ValueError(f"status must be one of {', '.join(STATUSES)} or {FROM_FILE}, not {options.status!r}")
+    mapping = parse_mapping(options.remap, options.mapping or guess_mapping(source.columns), source.columns)
+    if source.records:
+        check_mapping(mapping, source.columns)
+    known_ids = {e["external_id"] for e in existing if e["external_id"]}
+    known_messages = {_content_key(e["messages"]) for e in existing}
+    first_line_of_id: dict[str, str] = {}
+    new, skipped, bad = [], 0, list(source.bad_rows)
+    for record in source.records:
+        try:
+            example = _checked_example(project, record.values, mapping, options.status)
+        except (BadValue, InvalidExample) as error:
+            bad.append(BadRow(record.where, record.number, str(error)))
+            continue
+        external = example["external_id"]
+        if external and external in first_line_of_id:
+            bad.append(BadRow(record.where, record.number, f"id {external!r} is also on {first_line_of_id[external]}"))
+            continue
+        if external:
+            first_line_of_id[external] = f"{record.where} {record.number}"
+        if _is_known(example, known_ids, known_messages):
+            skipped += 1
+            continue
+        known_messages.add(_content_key(example["messages"]))
+        new.append(example)
+    bad.sort(key=lambda row: row.number)
+    return ImportPlan(source, mapping, tuple(new), skipped, tuple(bad))
+
+
+def _checked_example(project: Project, values: dict, mapping: ColumnMapping, status: str | None) -> dict:
+    example = row_to_example(values, mapping)
+    example["status"] = (example["status"] if status == FROM_FILE else status) or "draft"
+    example["source"] = "import"
+    check_example(project, example["messages"], example["status"])
+    return example
+
+
+def _is_known(example: dict, known_ids: set[str], known_messages: set[str]) -> bool:
+    if example["external_id"]:
+        return example["external_id"] in known_ids
+    return _content_key(example["messages"]) in known_messages
+
+
+def _content_key(messages: list[dict]) -> str:
+    return json.dumps(messages, sort_keys=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PLANTED
+from studio.paths import SOURCE_ROOT
 
 _SCRIPT = Path(sys.executable).with_name("studio")
 STUDIO = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "studio.cli"]
@@ -18,7 +19,8 @@ COMMANDS = ["setup", "demo", "import", "export", "check", "train", "eval", "runs
 
 
 def studio(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "STUDIO_HOME": str(home), "STUDIO_MODELS": os.environ["STUDIO_MODELS"]}
+    # PYTHONPATH: run this checkout's code even where the installed `studio` points at another one
+    env = {**os.environ, "STUDIO_HOME": str(home), "STUDIO_MODELS": os.environ["STUDIO_MODELS"], "PYTHONPATH": str(SOURCE_ROOT)}
     return subprocess.run([*STUDIO, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -112,3 +114,35 @@ def test_people_adds_a_reviewer_as_the_local_admin(home, capsys):
     with pytest.raises(SystemExit):
         main(["people", "--add", "eve", "--role", "boss"])
     assert "eve" not in capsys.readouterr().out
+
+
+def test_import_dry_run_lists_every_bad_row_and_writes_nothing(home, db, tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text("question,answer\nLong note,Short.\n,Empty input.\nAnother note,\n")
+    result = studio(home, "import", str(path), "--project", "notes", "--dry-run", "--json")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["dry_run"], document["format"], document["new"], document["bad"]) == (True, "csv", 1, 2)
+    assert document["mapping"] == {"input": "question", "output": "answer"}
+    assert [(b["where"], b["number"]) for b in document["bad_rows"]] == [("row", 3), ("row", 4)]
+    assert "row 4: the answer ('answer') is empty" in studio(home, "import", str(path), "--project", "notes", "--dry-run").stdout
+    assert not _project_exists(db, "notes")
+
+
+def _project_exists(db, name) -> bool:
+    from studio.projects import list_projects
+
+    return name in [p.name for p in list_projects(db)]
+
+
+def test_import_with_a_format_and_a_mapping_then_export_as_parquet(home, db, tmp_path):
+    path = tmp_path / "notes.data"
+    path.write_text("n,body,short,status\nn-1,Long note,Short.,approved\nn-2,Other note,Other.,draft\n")
+    args = ["import", str(path), "--project", "notes", "--format", "csv", "--map", "id=n,input=body,output=short"]
+    assert studio_json(home, *args, "--dry-run")["new"] == 2
+    assert studio_json(home, *args, "--status", "from-file") == {"project": "notes", "imported": 2, "skipped": 0}
+    out = tmp_path / "approved"
+    document = studio_json(home, "export", "--project", "notes", "--out", str(out), "--format", "hf")
+    assert document == {"file": str(out), "format": "hf", "exported": 1}
+    again = studio_json(home, "import", str(out), "--project", "notes", "--dry-run")
+    assert (again["format"], again["new"], again["skipped"]) == ("hf", 0, 1)

@@ -1,4 +1,6 @@
-"""Importing and exporting JSONL: both row shapes, all-or-nothing, idempotent, round trip."""
+"""Importing and exporting JSONL: both row shapes, all-or-nothing, idempotent, round trip.
+
+The other formats, the mapping and the dry run are in tests/test_importers.py."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import pytest
 from studio.examples import list_examples
 from studio.messages import single_turn
 from studio.projects import ensure_project
-from studio.transfer import FROM_FILE, ImportRefused, export_jsonl, import_jsonl
+from studio.exporters import export_examples
+from studio.transfer import FROM_FILE, ImportRefused, import_jsonl
 
 
 def _write(path, lines: list) -> object:
@@ -92,7 +95,7 @@ def test_export_then_import_gives_back_the_same_examples(db, label_project, tmp_
     ]
     rows = ROWS + [{"id": "A-5", "messages": conversation, "tags": ["multi", "turn"]}]
     import_jsonl(db, label_project, _write(tmp_path / "in.jsonl", rows), "ann", status="approved")
-    assert export_jsonl(db, label_project, tmp_path / "out.jsonl") == 3
+    assert export_examples(db, label_project, tmp_path / "out.jsonl") == 3
     copy = ensure_project(db, "copy", "", {"kind": "labels", "labels": ["pos", "neg", "neutral"]})
     assert import_jsonl(db, copy, tmp_path / "out.jsonl", "bob", status=FROM_FILE)["imported"] == 3
 

@@ -1,0 +1,107 @@
+"""Import & export page: preview a file's import (every bad row listed), import it all-or-nothing, download an export."""
+
+import functools
+
+import pandas as pd
+import streamlit as st
+
+from studio import ui
+from studio.examples import STATUSES
+from studio.exporters import EXPORT_FORMATS, download_mime, download_name, export_bytes, project_tags, select_examples
+from studio.importers import FORMATS, UnreadableFile, read_source
+from studio.mapping import PART_HELP, PARTS, ColumnMapping, guess_mapping
+from studio.messages import answer_text, input_text
+from studio.transfer import FROM_FILE, ImportOptions, ImportRefused, import_file, plan_source, stage_upload
+
+project = ui.require_project()
+db = ui.db()
+st.title("Import & export")
+ui.show_flash()
+
+st.subheader("Import")
+uploaded = st.file_uploader(
+    "A file to import", type=["jsonl", "json", "ndjson", "csv", "tsv", "parquet", "zip"], key="import_upload",
+    help="OpenAI chat, prompt/completion or Alpaca JSONL (or a JSON array), CSV, Parquet, or a zipped datasets folder.",
+)
+typed_path = st.text_input("…or a path on this machine (a file, or a Hugging Face datasets folder)", key="import_path")
+path = stage_upload(uploaded.name, uploaded.getvalue()) if uploaded else (typed_path.strip() or None)
+
+
+def run_import(options: ImportOptions) -> None:
+    try:
+        counts = import_file(db, project, path, ui.current_user(), options)
+    except (ImportRefused, UnreadableFile, ValueError, FileNotFoundError) as error:
+        ui.flash(f"Nothing was imported: {error}", "error")
+        return
+    status = "their own status" if options.status == FROM_FILE else options.status
+    ui.flash(f"Imported {counts['imported']} examples into {project.name} as {status}; {counts['skipped']} were already there.")
+
+
+def mapping_widgets(columns: tuple[str, ...], key: str) -> ColumnMapping:
+    guessed, choices = guess_mapping(columns).to_dict(), ["—", *columns]
+    chosen = {}
+    for column, part in zip(st.columns(4) * 2, PARTS):
+        default = choices.index(guessed[part]) if part in guessed else 0
+        value = column.selectbox(part, choices, index=default, key=f"map_{part}_{key}", help=PART_HELP[part])
+        chosen[part] = None if value == "—" else value
+    return ColumnMapping(**chosen)
+
+
+def show_preview(source, options: ImportOptions) -> None:
+    plan = plan_source(db, project, source, options)
+    counts = st.columns(3)
+    counts[0].metric("New", len(plan.new))
+    counts[1].metric("Already there", plan.skipped)
+    counts[2].metric("Bad rows", len(plan.bad_rows))
+    if plan.bad_rows:
+        n_bad = len(plan.bad_rows)
+        st.error(f"{n_bad} bad row{'s' * (n_bad != 1)}: nothing will be imported until every one is fixed.")
+        st.dataframe(pd.DataFrame([{"where": f"{b.where} {b.number}", "reason": b.reason} for b in plan.bad_rows]),
+                     hide_index=True, width="stretch", column_config={"where": st.column_config.TextColumn(width="small")})
+    if plan.new:
+        st.caption(f"The first {min(len(plan.new), 10)} of {len(plan.new)} new examples")
+        st.dataframe(pd.DataFrame([
+            {"external id": e["external_id"], "input": input_text(e["messages"]), "answer": answer_text(e["messages"]),
+             "turns": len(e["messages"]), "tags": ", ".join(e["tags"]), "status": e["status"]}
+            for e in plan.new[:10]
+        ]), hide_index=True, width="stretch")
+    st.button(f"Import {len(plan.new)} examples", type="primary", key="run_import", on_click=run_import, args=(options,),
+              disabled=bool(plan.bad_rows) or not plan.new)
+
+
+def show_import() -> None:
+    left, middle, right = st.columns(3)
+    chosen_format = left.selectbox("File format", ["detect", *FORMATS], key="import_format")
+    split = middle.text_input("Split (datasets folder)", "train", key="import_split")
+    status = right.selectbox("Status of the new examples", [*STATUSES, FROM_FILE], key="import_status",
+                             format_func=lambda s: "as in the file" if s == FROM_FILE else s)
+    try:
+        source = read_source(path, None if chosen_format == "detect" else chosen_format, split)
+        st.caption(f"Read as **{source.format}** · columns: {', '.join(source.columns) or 'none'}"
+                   + (f" · splits: {', '.join(source.splits)}" if source.splits else ""))
+        with st.expander("Column mapping", expanded=True):
+            mapping = mapping_widgets(source.columns, f"{source.path.name}_{source.format}")
+        show_preview(source, ImportOptions(format=source.format, mapping=mapping, split=split, status=status))
+    except (UnreadableFile, ValueError, FileNotFoundError) as error:
+        st.error(str(error))
+
+
+if path:
+    show_import()
+
+st.subheader("Export")
+left, middle, right = st.columns(3)
+export_format = left.selectbox("Export format", EXPORT_FORMATS, key="export_format", format_func={
+    "jsonl": "OpenAI chat JSONL", "hf": "Hugging Face datasets folder (zip)", "parquet": "Parquet", "csv": "CSV"}.get)
+export_status = middle.selectbox("Status", ["approved", "all", *[s for s in STATUSES if s != "approved"]], key="export_status")
+export_tag = right.selectbox("Tag", ["any", *project_tags(db, project)], key="export_tag")
+status_filter = None if export_status == "all" else export_status
+tag_filter = None if export_tag == "any" else export_tag
+selected = len(select_examples(db, project, status_filter, tag_filter))
+file_name = download_name(project, export_format, status_filter, tag_filter)
+st.caption(f"{selected} examples match · {file_name}")
+st.download_button(
+    f"Download {selected} examples", key="export_download", disabled=not selected,
+    data=functools.partial(export_bytes, db, project, export_format, status_filter, tag_filter),
+    file_name=file_name, mime=download_mime(export_format),
+)
