@@ -18,11 +18,12 @@ from pathlib import Path
 
 from storage import examples as example_table
 from storage.db import connect
-from studio.examples import STATUSES, InvalidExample, check_example
+from studio.examples import REVIEWED, STATUSES, InvalidExample, acting_person, check_example
 from studio.formats import parse_output_spec
 from studio.importers import BadRow, SourceFile, read_source, store_upload
 from studio.mapping import BadValue, ColumnMapping, check_mapping, guess_mapping, parse_mapping, row_to_example
 from studio.paths import DEFAULT_MODEL_NAME, data_home
+from studio.people import authorize
 from studio.projects import Project, ProjectNotFound, get_project
 
 FROM_FILE = "from-file"  # import status that keeps each row's own status
@@ -90,6 +91,8 @@ def import_file(db: Path, project: Project, path: Path, author: str, options: Im
         plan = _plan(project, source, options, example_table.fetch_examples(con, project.id))
         if plan.bad_rows:
             raise ImportRefused(source.path, list(plan.bad_rows))
+        decided = any(row.get("status") in REVIEWED for row in plan.new)
+        authorize(acting_person(con, author), "review" if decided else "write")
         example_table.insert_examples(con, project.id, list(plan.new), author)
     return {"imported": len(plan.new), "skipped": plan.skipped}
 

@@ -181,3 +181,13 @@ def test_the_tokens_of_an_example_are_counted_with_the_chat_template(default_mod
     long = count_tokens(DEFAULT_MODEL_NAME, single_turn("word " * 600, "pos"))
     assert short.context_length == 8192 and 5 < short.tokens < 40
     assert long.tokens > 600 and "training truncates at 512" in long.verdict()
+
+
+def test_an_annotator_may_import_drafts_but_not_approved_examples(db, label_project, team, tmp_path):
+    from studio.transfer import ImportOptions, import_file
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"prompt": "Nice", "completion": "pos"}\n')
+    with pytest.raises(NotAllowed):
+        import_file(db, label_project, path, "ann", ImportOptions(status="approved"))
+    assert import_file(db, label_project, path, "ann")["imported"] == 1
