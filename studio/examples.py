@@ -75,6 +75,7 @@ def edit_example(db: Path, project: Project, example_id: int, revision: int, aut
 
 
 def acting_person(con, name: str) -> Person | None:
+    """The studio person called `name` (None for a local name: the CLI, an importer, a script)."""
     row = people_table.fetch_person(con, name)
     return Person(row["name"], row["role"]) if row else None
 

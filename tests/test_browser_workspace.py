@@ -53,9 +53,11 @@ def write_and_submit(tab) -> None:
 def review_with_the_keyboard(tab) -> None:
     tab.get_by_role("link", name="Review").click()
     tab.get_by_text("15 submitted example(s) wait").wait_for()
+    expect(tab.get_by_role("button", name="Previous")).to_be_enabled(timeout=30_000)
     tab.keyboard.press("Alt+P")  # from the first in the queue back to the last: the new one
     tab.get_by_text(USER).wait_for()
     shot(tab, "review")
+    expect(tab.get_by_role("button", name="Approve")).to_be_enabled(timeout=30_000)
     tab.keyboard.press("Alt+A")
     tab.get_by_text("approved.").first.wait_for()
     tab.get_by_text("14 submitted example(s) wait").wait_for()
@@ -66,6 +68,7 @@ def review_with_the_keyboard(tab) -> None:
 def open_example(tab, url: str, example_id: int) -> None:
     tab.goto(f"{url}/write?id={example_id}")
     tab.get_by_text(f"Example {example_id}", exact=False).first.wait_for()
+    expect(tab.get_by_role("button", name="Save")).to_be_enabled(timeout=30_000)
 
 
 def edit_and_restore(tab, url: str, example_id: int) -> None:
