@@ -7,7 +7,7 @@ import streamlit as st
 
 from studio import ui
 from studio.examples import STATUSES
-from studio.exporters import EXPORT_FORMATS, download_mime, download_name, export_bytes, project_tags, select_examples
+from studio.exporters import EXPORT_FORMATS, count_selected, download_mime, download_name, export_bytes, project_tags
 from studio.importers import FORMATS, UnreadableFile, read_source
 from studio.mapping import PART_HELP, PARTS, ColumnMapping, guess_mapping
 from studio.messages import answer_text, input_text
@@ -97,7 +97,7 @@ export_status = middle.selectbox("Status", ["approved", "all", *[s for s in STAT
 export_tag = right.selectbox("Tag", ["any", *project_tags(db, project)], key="export_tag")
 status_filter = None if export_status == "all" else export_status
 tag_filter = None if export_tag == "any" else export_tag
-selected = len(select_examples(db, project, status_filter, tag_filter))
+selected = count_selected(db, project, status_filter, tag_filter)
 file_name = download_name(project, export_format, status_filter, tag_filter)
 st.caption(f"{selected} examples match · {file_name}")
 st.download_button(

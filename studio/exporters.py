@@ -19,11 +19,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from studio.examples import list_examples
 from studio.jsonl import write_jsonl
 from studio.mapping import BadValue, ColumnMapping, row_to_example, tags_as_text
 from studio.messages import answer_text, last_user_text
 from studio.projects import Project
+from studio.search import ExampleFilter, find_examples, tag_progress
 
 EXPORT_FORMATS = ("jsonl", "hf", "parquet", "csv")
 _SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".csv": "csv", "": "hf"}
@@ -41,9 +41,14 @@ def export_format_of(path: Path) -> str:
 
 
 def select_examples(db: Path, project: Project, status: str | None = "approved", tag: str | None = None) -> list[dict]:
-    """The examples an export holds: one status (None: all) and, optionally, one tag."""
-    examples = list_examples(db, project, status=status)
-    return [e for e in examples if tag in e["tags"]] if tag else examples
+    """The examples an export holds: one status (None: all) and, optionally, one tag, oldest first."""
+    chosen = ExampleFilter(status=status, tag=tag)
+    return find_examples(db, project, chosen, page_size=count_selected(db, project, status, tag) or 1).rows
+
+
+def count_selected(db: Path, project: Project, status: str | None = "approved", tag: str | None = None) -> int:
+    """How many examples an export would hold (counted in SQL, without reading them)."""
+    return find_examples(db, project, ExampleFilter(status=status, tag=tag), page_size=1).total
 
 
 def export_examples(
@@ -78,7 +83,7 @@ def export_bytes(db: Path, project: Project, format: str, status: str | None = "
 
 def project_tags(db: Path, project: Project) -> list[str]:
     """Every tag the project's examples carry, sorted (the export's tag filter offers them)."""
-    return sorted({tag for example in list_examples(db, project) for tag in example["tags"]})
+    return [row["tag"] for row in tag_progress(db, project) if row["examples"]]
 
 
 def _export_row(example: dict) -> dict:
