@@ -7,22 +7,13 @@ from studio import ui
 from studio.bulk import ACTIONS, apply_bulk
 from studio.examples import STATUSES, NotAllowed, restore_examples
 from studio.messages import answer_text, input_text
-from studio.search import SORTS, ExampleFilter, Overview, find_examples, overview
+from studio.search import SORTS, ExampleFilter, Overview, Page, browse, find_examples
 
 project = ui.require_project()
 db = ui.db()
 st.title("Examples")
 ui.show_flash()
 st.caption(f"Project **{project.name}** · answers must be **{project.output_spec.kind}** · base model {project.base_model}")
-
-summary = overview(db, project)
-for column, status in zip(st.columns(len(STATUSES)), STATUSES):
-    column.metric(status.capitalize(), summary.counts[status])
-with st.expander("Examples per tag, against the project's targets"):
-    st.dataframe(pd.DataFrame(summary.tags, columns=["tag", "examples", "target", "progress"]),
-                 hide_index=True, width="stretch",
-                 column_config={"progress": st.column_config.ProgressColumn("progress to target", min_value=0, max_value=1)})
-    st.caption("Admins set targets per tag on the Settings page.")
 
 
 def table_of(rows: list[dict]) -> pd.DataFrame:
@@ -34,40 +25,40 @@ def table_of(rows: list[dict]) -> pd.DataFrame:
     ], columns=["id", "external id", "status", "input", "answer", "tags", "author", "revision", "updated"])
 
 
-def filter_bar(summary: Overview) -> tuple[ExampleFilter, str, bool, int]:
-    text = st.text_input("Search", key="search_text", placeholder="words that must all appear (input, answer, external id)",
+def chosen_filter() -> tuple[ExampleFilter, str, bool, int]:
+    """The filter, sort and page size as the widgets below hold them (read before drawing them,
+    so that one database visit serves the whole page)."""
+    state = st.session_state
+    chosen = ExampleFilter(
+        status=_none(state.get("filter_status", "all")), tag=_none(state.get("filter_tag", "all")),
+        author=_none(state.get("filter_author", "all")), finding_kind=_none(state.get("filter_finding", "all")),
+        text=state.get("search_text", ""),
+    )
+    return chosen, state.get("sort_by", "id"), state.get("sort_desc", False), state.get("page_size", 25)
+
+
+def filter_bar(summary: Overview) -> None:
+    st.text_input("Search", key="search_text", placeholder="words that must all appear (input, answer, external id)",
                          help=f"Search mode: {summary.search_mode}.")
     status, tag, author, kind, sort, size = st.columns([1, 1, 1, 1, 1, 1])
-    chosen = ExampleFilter(
-        status=_none(status.selectbox("Status", ["all", *STATUSES], key="filter_status")),
-        tag=_none(tag.selectbox("Tag", ["all", *(row["tag"] for row in summary.tags)], key="filter_tag")),
-        author=_none(author.selectbox("Author", ["all", *summary.authors], key="filter_author")),
-        finding_kind=_none(kind.selectbox("Open finding", ["all", *summary.finding_kinds], key="filter_finding")),
-        text=text,
-    )
-    order = sort.selectbox("Sort by", SORTS, key="sort_by")
-    descending = sort.toggle("Descending", key="sort_desc")
-    page_size = size.selectbox("Rows per page", [25, 50, 100], key="page_size")
-    return chosen, order, descending, page_size
+    status.selectbox("Status", ["all", *STATUSES], key="filter_status")
+    tag.selectbox("Tag", ["all", *(row["tag"] for row in summary.tags)], key="filter_tag")
+    author.selectbox("Author", ["all", *summary.authors], key="filter_author")
+    kind.selectbox("Open finding", ["all", *summary.finding_kinds], key="filter_finding")
+    sort.selectbox("Sort by", SORTS, key="sort_by")
+    sort.toggle("Descending", key="sort_desc")
+    size.selectbox("Rows per page", [25, 50, 100], key="page_size")
 
 
 def _none(value: str) -> str | None:
     return None if value == "all" else value
 
 
-def show_page(chosen: ExampleFilter, order: str, descending: bool, page_size: int) -> int:
-    """The table of one page; returns how many examples the filter selects in all."""
-    page_slot, table_slot = st.empty(), st.container()
-    page = max(1, st.session_state.get("page", 1))
-    found = find_examples(db, project, chosen, order, descending, page, page_size)
-    pages = max(1, -(-found.total // page_size))
-    if page > pages:  # the filter narrowed: back to its last page
-        st.session_state["page"] = page = pages
-        found = find_examples(db, project, chosen, order, descending, page, page_size)
-    page_slot.number_input(f"Page (of {pages}) · {found.total} matching", 1, pages, key="page")
-    with table_slot:
-        show_table(found.rows)
-    return found.total
+def show_page(found: Page) -> None:
+    """The page number (clamped to the pages the filter gives) and the table of that page."""
+    st.session_state["page"] = found.number
+    st.number_input(f"Page (of {found.pages}) · {found.total} matching", 1, found.pages, key="page")
+    show_table(found.rows)
 
 
 def show_table(rows: list[dict]) -> None:
@@ -130,9 +121,22 @@ def trash() -> None:
         st.rerun()
 
 
+chosen, order, descending, page_size = chosen_filter()
+if st.session_state.get("last_filter") != (chosen, order, descending, page_size):  # a new filter starts on page 1
+    st.session_state["last_filter"], st.session_state["page"] = (chosen, order, descending, page_size), 1
+summary, found = browse(db, project, chosen, order, descending, st.session_state.get("page", 1), page_size)
+for column, status in zip(st.columns(len(STATUSES)), STATUSES):
+    column.metric(status.capitalize(), summary.counts[status])
+with st.expander("Examples per tag, against the project's targets"):
+    st.dataframe(pd.DataFrame(summary.tags, columns=["tag", "examples", "target", "progress"]),
+                 hide_index=True, width="stretch",
+                 column_config={"progress": st.column_config.ProgressColumn("progress to target", min_value=0, max_value=1)})
+    st.caption("Admins set targets per tag on the Settings page.")
+
 if st.segmented_control("View", ["Browse", "Trash"], default="Browse", key="view", label_visibility="collapsed") == "Trash":
     trash()
 else:
-    chosen, order, descending, page_size = filter_bar(summary)
+    filter_bar(summary)
     st.session_state["browse_filter"] = chosen
-    bulk_bar(chosen, show_page(chosen, order, descending, page_size))
+    show_page(found)
+    bulk_bar(chosen, found.total)

@@ -146,11 +146,15 @@ def _text_clause(con: duckdb.DuckDBPyConnection, text: str) -> tuple[str, list]:
     indexed_at = _fresh_index(con)
     if indexed_at is None:
         return f"({substring})", terms
+    # score once into a temp table: the count and the page both read it
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE text_hits AS SELECT id FROM (SELECT id, "
+        "fts_main_example_text.match_bm25(id, ?, conjunctive := 1) AS score FROM example_text) WHERE score IS NOT NULL",
+        [text],
+    )
     return (
-        f"((e.updated_at <= ? AND e.id IN (SELECT id FROM (SELECT id, fts_main_example_text.match_bm25(id, ?, "
-        f"conjunctive := 1) AS score FROM example_text) WHERE score IS NOT NULL)) "
-        f"OR (e.updated_at > ? AND {substring}))",
-        [indexed_at, text, indexed_at, *terms],
+        f"((e.updated_at <= ? AND e.id IN (SELECT id FROM text_hits)) OR (e.updated_at > ? AND {substring}))",
+        [indexed_at, indexed_at, *terms],
     )
 
 

@@ -45,6 +45,8 @@ class Overview:
 class Page:
     rows: list[dict]
     total: int  # how many examples the filter selects, over all pages
+    number: int = 1  # which page this is, from 1
+    pages: int = 1  # how many pages the filter gives at this page size
 
 
 def find_examples(
@@ -53,24 +55,46 @@ def find_examples(
 ) -> Page:
     """One sorted page of the examples `chosen` selects, and how many it selects in all."""
     with connect(db) as con:
-        where = example_search.where_clause(con, project.id, **asdict(chosen))
-        total = example_search.count_matching(con, where)
-        rows = example_search.fetch_page(con, where, sort, descending, page_size, (max(page, 1) - 1) * page_size)
-    return Page(rows, total)
+        return _find(con, project, chosen, sort, descending, page, page_size)
+
+
+def _find(con, project: Project, chosen: ExampleFilter, sort: str, descending: bool, page: int, page_size: int) -> Page:
+    where = example_search.where_clause(con, project.id, **asdict(chosen))
+    total = example_search.count_matching(con, where)
+    rows = example_search.fetch_page(con, where, sort, descending, page_size, (max(page, 1) - 1) * page_size)
+    return Page(rows, total, max(page, 1), max(1, -(-total // page_size)))
 
 
 def overview(db: Path, project: Project) -> Overview:
     """Counts per status and tag, the authors and finding kinds to filter by, the search mode."""
     with connect(db) as con:
-        counts = example_table.count_examples(con, project.id)
-        tags = example_search.count_tags(con, project.id)
-        return Overview(
-            counts={status: counts.get(status, 0) for status in STATUSES},
-            tags=_progress(tags, project.coverage_targets),
-            authors=example_search.fetch_authors(con, project.id),
-            finding_kinds=example_search.fetch_finding_kinds(con, project.id),
-            search_mode=example_search.search_mode(con),
-        )
+        return _overview(con, project)
+
+
+def _overview(con, project: Project) -> Overview:
+    counts = example_table.count_examples(con, project.id)
+    return Overview(
+        counts={status: counts.get(status, 0) for status in STATUSES},
+        tags=_progress(example_search.count_tags(con, project.id), project.coverage_targets),
+        authors=example_search.fetch_authors(con, project.id),
+        finding_kinds=example_search.fetch_finding_kinds(con, project.id),
+        search_mode=example_search.search_mode(con),
+    )
+
+
+def browse(
+    db: Path, project: Project, chosen: ExampleFilter, sort: str = "id", descending: bool = False,
+    page: int = 1, page_size: int = 50,
+) -> tuple[Overview, Page]:
+    """The overview and one page of examples in one connection (what the Examples page draws).
+
+    A page past the last one (after a filter narrowed) gives the last page instead."""
+    with connect(db) as con:
+        summary = _overview(con, project)
+        found = _find(con, project, chosen, sort, descending, page, page_size)
+        if page > found.pages:
+            found = _find(con, project, chosen, sort, descending, found.pages, page_size)
+    return summary, found
 
 
 def matching_ids(db: Path, project: Project, chosen: ExampleFilter) -> list[int]:
