@@ -121,7 +121,7 @@ if (!window.studioAltKeys) {
     if (!button) return;
     event.preventDefault();
     field.blur();  // Streamlit keeps the typed text on blur, then the click runs with it
-    setTimeout(() => button.click(), 50);
+    setTimeout(() => button.click(), 100);
   }, true);
 }
 </script>

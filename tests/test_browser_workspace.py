@@ -75,6 +75,7 @@ def edit_and_restore(tab, url: str, example_id: int) -> None:
     open_example(tab, url, example_id)
     answer = tab.get_by_label("Expected answer", exact=True)
     answer.fill(SECOND)
+    expect(answer).to_have_value(SECOND)
     answer.press("Alt+S")  # saves what was just typed, without leaving the field first
     tab.get_by_text(f"Saved example {example_id} as revision 3").wait_for()
     tab.get_by_role("tab", name="History").click()
