@@ -24,9 +24,12 @@ def progress_callback(run_dir: Path, should_stop: Callable[[], bool]):
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.started, self.first_step, self.first_tokens = time.time(), state.global_step, None
-            append_event(run_dir, "train_started", total=state.max_steps, resumed_at=state.global_step)
+            if state.is_world_process_zero:
+                append_event(run_dir, "train_started", total=state.max_steps, resumed_at=state.global_step)
 
         def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero:
+                return
             if logs and "eval_loss" in logs:
                 append_event(run_dir, "eval", step=state.global_step, eval_loss=float(logs["eval_loss"]))
             if not logs or "loss" not in logs:
@@ -68,6 +71,8 @@ def validation_callback(run_dir: Path, system_prompt: str, rows: list[dict], out
 
     class ValidationCallback(TrainerCallback):
         def on_save(self, args, state, control, model=None, **kwargs):
+            if not state.is_world_process_zero:
+                return
             value = score_checkpoint(model, tokenizer, conversations, expected, budget, lambda e, o: score_answer(spec, e, o)[metric])
             checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             append_event(run_dir, "validation", step=state.global_step, metric=metric, value=value)

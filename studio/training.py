@@ -119,6 +119,8 @@ def train_adapter(
     trainer = build_trainer(model_path, system_prompt, rows, config, run_dir, should_stop, output_spec)
     trainer.train(resume_from_checkpoint=last_checkpoint(run_dir))
     adapter_dir = Path(run_dir) / "adapter"
+    if not trainer.is_world_process_zero():
+        return adapter_dir
     best = best_checkpoint(run_dir)
     trainer.model.save_pretrained(adapter_dir)
     if best is not None:  # the validation slice preferred an earlier checkpoint: ship that one
