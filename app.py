@@ -18,5 +18,6 @@ navigation = st.navigation([
     st.Page("pages/quality.py", title="Quality", icon=":material/fact_check:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
+    st.Page("pages/playground.py", title="Playground", icon=":material/forum:"),
 ])
 ui.run_page(navigation)
