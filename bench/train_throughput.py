@@ -188,7 +188,7 @@ def main() -> int:
     from studio.paths import DEFAULT_MODEL_NAME, models_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clinc", default="../shared/datasets/clinc150/data_full.json", help="CLINC150 data_full.json")
+    parser.add_argument("--clinc", default=str(Path(__file__).resolve().parents[2] / "shared" / "datasets" / "clinc150" / "data_full.json"), help="CLINC150 data_full.json (default: ../shared/datasets beside the checkout)")
     parser.add_argument("--model", default=str(models_dir() / DEFAULT_MODEL_NAME), help="base model folder or hub id")
     parser.add_argument("--examples", type=int, default=512, help="CLINC150 rows to train on")
     parser.add_argument("--steps", type=int, default=6, help="optimizer steps per round (the first is warm-up)")
