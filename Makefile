@@ -40,6 +40,7 @@ test: install browser
 bench: install
 	$(BIN)/python bench/checks.py --clinc $(CLINC)
 	$(BIN)/python bench/generate.py
+	$(BIN)/python bench/train_throughput.py --clinc $(CLINC)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -20,6 +20,7 @@ from studio.training import TrainConfig
 project = ui.require_project()
 db = ui.db()
 st.title("Train")
+ui.show_flash()
 approved = list_examples(db, project, status="approved")
 st.markdown(
     f"Fine-tune with QLoRA (4-bit NF4 base, LoRA on every linear layer) on the **{len(approved)} approved examples** "

@@ -31,12 +31,11 @@ from studio.examples import list_examples
 from studio.manifest import read_manifest
 from studio.modelcard import write_model_card
 from studio.models import resolve_model
-from studio.preflight import check_model
 from studio.paths import SOURCE_ROOT, data_home, runs_dir
+from studio.preflight import check_model
 from studio.progress import append_event, latest, log_tail, read_events, read_status
-from studio.projects import Project
+from studio.projects import Project, get_project
 from studio.snapshots import freeze_snapshot, write_snapshot
-from studio.projects import get_project
 from studio.training import TrainConfig, last_checkpoint
 
 ACTIVE = ("queued", "running")

@@ -127,7 +127,7 @@ def loss_points(page) -> int:
 
 def check_preflight(page, tiny_llama: Path) -> None:
     page.get_by_role("link", name="Train").click()
-    page.get_by_label("Base model").fill(str(tiny_llama))
+    page.get_by_role("textbox", name="Base model").fill(str(tiny_llama))
     page.get_by_role("button", name="Use this base model").click()
     page.get_by_text(f"Base model set to {tiny_llama}").wait_for()
     page.get_by_role("heading", name="Pre-flight").wait_for()
