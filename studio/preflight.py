@@ -11,6 +11,7 @@ No torch here: the tokenizer and the model config are all it loads.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,6 +19,8 @@ from studio.sequences import Sequence, encode_example, encode_rows
 from studio.training import TrainConfig
 
 SEVERE = ("error", "severe", "critical", "high")
+# transformers imports lazily and not thread-safely; Streamlit runs pages and fragments in threads
+_load_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,17 @@ class Segment:
 def tokenizer_for(model_path: str):
     from studio.models import load_tokenizer
 
-    return load_tokenizer(model_path)
+    with _load_lock:
+        return load_tokenizer(model_path)
+
+
+@lru_cache(maxsize=8)
+def model_shape(model_path: str):
+    """The model's config (no weights)."""
+    with _load_lock:
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(model_path)
 
 
 def loss_view(tokenizer, system_prompt: str, messages: list[dict], max_length: int) -> list[Segment]:
@@ -83,9 +96,7 @@ def total_steps(n_train: int, config: TrainConfig) -> int:
 
 def static_memory_mb(model_path: str, config: TrainConfig, longest: int) -> dict:
     """Peak memory from the model's shape alone: 4-bit weights, fp32 adapter with Adam, activations."""
-    from transformers import AutoConfig
-
-    shape = AutoConfig.from_pretrained(model_path)
+    shape = model_shape(model_path)
     hidden, layers = shape.hidden_size, shape.num_hidden_layers
     inter, vocab = getattr(shape, "intermediate_size", 4 * hidden), shape.vocab_size
     per_layer = 4 * hidden * hidden + 3 * hidden * inter
@@ -146,12 +157,10 @@ def check_model(model_path: str) -> None:
     Cheap (no weights are read), so a launch refuses a broken model at once rather than
     a worker failing minutes later.
     """
-    from transformers import AutoConfig
-
     from studio.models import ModelUnavailable
 
     try:
-        shape = AutoConfig.from_pretrained(model_path)
+        shape = model_shape(model_path)
     except (OSError, ValueError) as error:
         raise ModelUnavailable(f"base model {model_path} cannot be loaded: {error}") from error
     if not getattr(shape, "is_decoder", True) and not shape.architectures:
