@@ -59,7 +59,8 @@ def calibrate(model_path: str, system_prompt: str, config: TrainConfig, rows: li
         return json.loads(path.read_text())
     with tempfile.TemporaryDirectory() as work:
         request = Path(work) / "request.json"
-        request.write_text(json.dumps({"model_path": model_path, "system_prompt": system_prompt, "config": asdict(config), "rows": chosen}))
+        rows_needed = [{"id": r["id"], "messages": r["messages"]} for r in chosen]
+        request.write_text(json.dumps({"model_path": model_path, "system_prompt": system_prompt, "config": asdict(config), "rows": rows_needed}))
         done = subprocess.run([sys.executable, "-m", "studio.calibration", str(request), str(path)],
                               cwd=SOURCE_ROOT, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0 or not path.exists():

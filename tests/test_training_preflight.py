@@ -106,3 +106,17 @@ def test_presets_are_three_explained_in_one_line_within_the_working_range():
 
 def test_every_setting_has_a_default_and_help():
     assert all(f.metadata["help"] and f.default is not None for f in fields(TrainConfig))
+
+
+def test_calibration_measures_real_steps_once_and_caches_them(home, tiny_llama):
+    from datetime import datetime
+
+    from studio.calibration import cached_calibration, calibrate
+
+    rows = [{**r, "created_at": datetime.now()} for r in _demo_rows(12)]  # as list_examples returns them
+    config = TrainConfig(batch_size=2)
+    lengths = [len(r["messages"][0]["content"]) for r in rows]
+    assert cached_calibration(str(tiny_llama), config, rows, lengths) is None
+    measured = calibrate(str(tiny_llama), SYSTEM, config, rows, lengths)
+    assert measured["tokens_per_second"] > 0 and measured["peak_mb"] > 0 and measured["device"] == "cpu"
+    assert cached_calibration(str(tiny_llama), config, rows, lengths) == measured
