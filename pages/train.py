@@ -133,7 +133,8 @@ def fit_estimate(model_path: str, config: TrainConfig, profile: dict) -> None:
                  help="Trains three real steps on the longest examples in a separate process (cached per model and settings)."):
         with st.spinner("Measuring a few real training steps..."):
             try:
-                calibration = calibrate(model_path, project.description, config, approved, profile["lengths"])
+                calibrate(model_path, project.description, config, approved, profile["lengths"])
+                st.rerun()
             except (RuntimeError, OSError) as error:
                 st.error(str(error))
     fit = estimate_fit(model_path, config, profile, calibration)
