@@ -12,12 +12,14 @@ size, LoRA settings and gradient checkpointing. Rounds of the two alternate so t
 machine noise hits both. A step's real tokens are its non-padding tokens; tokens/s is
 their sum over the timed steps (the first of each round is warm-up) over those steps'
 wall time. Peak memory is CUDA's max allocated where there is a GPU, else the peak
-resident set size sampled during training.
+resident set size sampled during training (on CPU both sides share one process, so a
+later round's figure includes what earlier rounds left allocated: read it as a bound).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -159,7 +161,8 @@ def run(args) -> dict:
     for _ in range(args.rounds):
         for name, one_round in (("studio", studio_round), ("reference", reference_round)):
             meter = Meter()
-            one_round(args.model, rows, config, meter)
+            with contextlib.redirect_stdout(sys.stderr):  # the trainers print their logs; stdout is for the result
+                one_round(args.model, rows, config, meter)
             results[name].append(meter.summary(warmup=1))
             print(f"{name}: {results[name][-1]}", file=sys.stderr)
     return summarise(results, args)
