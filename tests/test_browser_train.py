@@ -145,7 +145,7 @@ def check_preflight(page, tiny_llama: Path) -> None:
 
 
 def launch_watch_and_cancel(page, home: Path) -> None:
-    page.get_by_text("Quick", exact=True).click()  # no validation slice: keeps the tiny runs short
+    page.locator("[data-testid='stRadio']").get_by_text("Quick", exact=True).click()  # no validation slice: short tiny runs
     page.wait_for_timeout(800)
     page.get_by_text("Advanced settings").click()
     set_number(page, "Max steps", 200)
