@@ -6,7 +6,8 @@
 - `estimate_fit`: peak memory and run time from the model's size, refined by a real
   calibration run (studio/calibration.py) when one is cached for these settings;
 - `blocking_findings`: open contradictions and other errors from the checks.
-No torch here: the tokenizer and the model config are all it loads.
+It loads the tokenizer and the model's config, never its weights (torch only to ask how
+much memory the GPU has).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
-from studio.sequences import Sequence, encode_example, encode_rows
-from studio.training import TrainConfig
+from studio.sequences import encode_example, encode_rows
+from studio.training import TrainConfig, carve_validation
 
 SEVERE = ("error", "severe", "critical", "high")
 # transformers imports lazily and not thread-safely; Streamlit runs pages and fragments in threads
@@ -89,8 +90,8 @@ def total_steps(n_train: int, config: TrainConfig) -> int:
 
     if config.max_steps > 0:
         return config.max_steps
-    train = n_train - (min(max(2, round(config.validation_share * n_train)), n_train // 2) if config.validation_share > 0 and n_train >= 4 else 0)
-    per_epoch = math.ceil(max(train, 1) / config.batch_size / config.gradient_accumulation)
+    train, _ = carve_validation(list(range(n_train)), config.validation_share, config.seed)
+    per_epoch = math.ceil(max(len(train), 1) / config.batch_size / config.gradient_accumulation)
     return max(1, math.ceil(per_epoch * config.epochs))
 
 
@@ -145,10 +146,6 @@ def blocking_findings(db, project) -> list[dict]:
         {"kind": f.get("kind"), "severity": f.get("severity"), "message": f.get("explanation") or f.get("message", "")}
         for f in load_findings(db, project) if str(f.get("severity", "")).lower() in SEVERE
     ]
-
-
-def sequences_for(model_path: str, system_prompt: str, rows: list[dict], max_length: int) -> list[Sequence]:
-    return encode_rows(tokenizer_for(model_path), system_prompt, rows, max_length)
 
 
 def check_model(model_path: str) -> None:
