@@ -41,6 +41,8 @@ bench: install
 	$(BIN)/python bench/checks.py --clinc $(CLINC)
 	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/transfer.py --clinc $(CLINC)
+	$(BIN)/python bench/workspace.py
+	$(BIN)/python bench/train_throughput.py --clinc $(CLINC)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

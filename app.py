@@ -24,6 +24,7 @@ navigation = st.navigation({
     "Model": [
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
+        st.Page("pages/playground.py", title="Playground", icon=":material/forum:"),
     ],
     "Admin": [
         st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),

@@ -1,42 +1,74 @@
-"""Train page: one click starts a QLoRA run; its progress, loss and ETA update live."""
+"""Train page: pre-flight (what will be trained, how long, whether it fits), presets, launch, live run."""
 
 from dataclasses import fields
+from html import escape
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from studio import ui
+from studio.calibration import cached_calibration, calibrate
 from studio.endpoint import EndpointConfig
-from studio.examples import count_by_status
-from studio.jobs import FEW_SHOT_K, LaunchRefused, cancel_run, launch_run, list_runs, run_progress, sync_runs
-from studio.models import ModelUnavailable
+from studio.examples import list_examples
+from studio.jobs import FEW_SHOT_K, LaunchRefused, can_resume, cancel_run, launch_run, list_runs, resume_run, run_progress, sync_runs
+from studio.models import ModelUnavailable, resolve_model
+from studio.preflight import blocking_findings, check_model, estimate_fit, length_profile, loss_view, tokenizer_for
+from studio.presets import DEFAULT_PRESET, PRESETS, preset_named
+from studio.projects import update_project_settings
 from studio.training import TrainConfig
 
 project = ui.require_project()
 db = ui.db()
 st.title("Train")
-approved = count_by_status(db, project)["approved"]
+ui.show_flash()
+approved = list_examples(db, project, status="approved")
 st.markdown(
-    f"Fine-tune **{project.base_model}** with QLoRA (4-bit NF4 base, LoRA on every linear layer) on the "
-    f"**{approved} approved examples** of {project.name}. About 10% are held out (seeded, stratified) to compare "
-    "the tuned model with the prompted baseline when training ends."
+    f"Fine-tune with QLoRA (4-bit NF4 base, LoRA on every linear layer) on the **{len(approved)} approved examples** "
+    f"of {project.name}. About 10% are held out (seeded, stratified) to compare the tuned model with the prompted "
+    "baseline when training ends."
 )
 
 
-def advanced_settings() -> TrainConfig:
-    """Every TrainConfig field as a widget, defaulting to the Balanced preset."""
-    values = {}
+def base_model_setting() -> str | None:
+    """The project's base model: a folder under data/models, a model folder path, or a cached hub id."""
+    with st.form("base_model_form", border=False):
+        name = st.text_input("Base model", project.base_model, key="base_model",
+                             help="A folder under data/models, any Hugging Face model folder, or a hub id in the local cache.")
+        if st.form_submit_button("Use this base model") and name.strip() != project.base_model:
+            try:
+                check_model(resolve_model(name.strip()))
+                update_project_settings(db, project, base_model=name.strip())
+                ui.flash(f"Base model set to {name.strip()}")
+                st.rerun()
+            except ModelUnavailable as error:
+                st.error(str(error))
+    try:
+        path = resolve_model(project.base_model)
+        check_model(path)
+        return path
+    except ModelUnavailable as error:
+        st.error(f"{error}. Pick another base model before training.")
+        return None
+
+
+def chosen_config() -> TrainConfig:
+    """A preset, then every TrainConfig field under Advanced (starting from the preset's values)."""
+    names = [p.name for p in PRESETS]
+    choice = st.radio("Preset", names, index=names.index(DEFAULT_PRESET), horizontal=True, key="preset")
+    for preset in PRESETS:
+        st.caption(f"**{preset.name}**: {preset.explanation}")
+    base, values = preset_named(choice).config, {}
     with st.expander("Advanced settings"):
         columns = st.columns(3)
         for index, spec in enumerate(fields(TrainConfig)):
-            column = columns[index % 3]
+            column, default, key = columns[index % 3], getattr(base, spec.name), f"cfg_{choice}_{spec.name}"
             label, help_text = spec.name.replace("_", " ").capitalize(), spec.metadata["help"]
-            if spec.type == "bool" or isinstance(spec.default, bool):
-                values[spec.name] = column.checkbox(label, spec.default, help=help_text, key=f"cfg_{spec.name}")
-            elif isinstance(spec.default, int):
-                values[spec.name] = int(column.number_input(label, min_value=0, value=spec.default, step=1, help=help_text, key=f"cfg_{spec.name}"))
+            if isinstance(default, bool):
+                values[spec.name] = column.checkbox(label, default, help=help_text, key=key)
+            elif isinstance(default, int):
+                values[spec.name] = int(column.number_input(label, min_value=0, value=default, step=1, help=help_text, key=key))
             else:
-                values[spec.name] = float(column.number_input(label, min_value=0.0, value=spec.default, format="%g", help=help_text, key=f"cfg_{spec.name}"))
+                values[spec.name] = float(column.number_input(label, min_value=0.0, value=default, format="%g", help=help_text, key=key))
     return TrainConfig(**values)
 
 
@@ -52,9 +84,76 @@ def baseline_settings() -> tuple[int, EndpointConfig | None]:
     return k, EndpointConfig(url.strip(), model.strip(), key_env.strip()) if url.strip() else None
 
 
-config = advanced_settings()
+def segments_html(segments) -> str:
+    spans = "".join(
+        f'<span style="background:#c8f7c5;border-bottom:2px solid #2e7d32">{escape(s.text)}</span>' if s.trained
+        else f'<span style="color:#777">{escape(s.text)}</span>' for s in segments
+    )
+    return f'<pre style="white-space:pre-wrap;font-size:0.8rem;padding:0.5rem;border:1px solid #ddd">{spans}</pre>'
+
+
+def length_histogram(profile: dict) -> go.Figure:
+    figure = go.Figure(go.Histogram(x=profile["lengths"], nbinsx=40, name="examples"))
+    figure.add_vline(x=profile["max_length"], line_dash="dash", line_color="red", annotation_text="max length")
+    figure.update_layout(height=260, margin=dict(t=30, b=30), xaxis_title="tokens per example", yaxis_title="examples",
+                         title="Token lengths of the approved examples")
+    return figure
+
+
+def preflight(model_path: str, config: TrainConfig) -> None:
+    """What the run will see and need, before it starts."""
+    st.subheader("Pre-flight")
+    findings = blocking_findings(db, project)
+    if findings:
+        st.warning(f"{len(findings)} open problem(s) the checks rate severe; a contradictory pair teaches the model noise. Fix them first:\n\n"
+                   + "\n".join(f"- **{f['kind']}**: {f['message']}" for f in findings[:5]))
+        st.page_link("pages/quality.py", label="Open the Quality page", icon=":material/fact_check:")
+    if not approved:
+        st.info("No approved examples yet: approve some on the Examples page.")
+        return
+    tokenizer = tokenizer_for(model_path)
+    profile = length_profile(tokenizer, project.description, approved, config.max_length)
+    st.markdown("**What the model is trained on** — the chat template renders each example; "
+                "<span style='background:#c8f7c5'>highlighted tokens</span> carry the loss, grey ones are context only.",
+                unsafe_allow_html=True)
+    for example in approved[:3]:
+        st.html(segments_html(loss_view(tokenizer, project.description, example["messages"], config.max_length)))
+    st.plotly_chart(length_histogram(profile), width="stretch", key="length_histogram")
+    cut = profile["truncated"]
+    (st.warning if cut else st.caption)(
+        f"{cut} of {len(profile['lengths'])} examples are longer than the max length ({config.max_length} tokens) and would be truncated"
+        + (f": {', '.join(profile['truncated_examples'][:10])}" if cut else ".")
+        + (f" {len(profile['answer_lost'])} would lose their whole answer." if profile["answer_lost"] else ""))
+    fit_estimate(model_path, config, profile)
+
+
+def fit_estimate(model_path: str, config: TrainConfig, profile: dict) -> None:
+    calibration = cached_calibration(model_path, config, approved, profile["lengths"])
+    if st.button("Measure on this machine" if calibration is None else "Measured", key="calibrate", disabled=calibration is not None,
+                 help="Trains three real steps on the longest examples in a separate process (cached per model and settings)."):
+        with st.spinner("Measuring a few real training steps..."):
+            try:
+                calibrate(model_path, project.description, config, approved, profile["lengths"])
+                st.rerun()
+            except (RuntimeError, OSError) as error:
+                st.error(str(error))
+    fit = estimate_fit(model_path, config, profile, calibration)
+    memory, duration, steps = st.columns(3)
+    memory.metric("Peak memory" + ("" if fit["measured"] else " (from model size)"), f"{fit['peak_mb'] / 1024:.2f} GB",
+                  help=f"{fit['where']} available: {fit['available_mb'] / 1024:.1f} GB")
+    duration.metric("Run time", ui.duration(fit["seconds"]) if fit["seconds"] else "measure first")
+    steps.metric("Steps", fit["steps"])
+    if not fit["fits"]:
+        st.error(f"This will likely not fit: about {fit['peak_mb'] / 1024:.1f} GB needed, {fit['available_mb'] / 1024:.1f} GB of "
+                 f"{fit['where']} available. Lower the batch size or max length, or turn gradient checkpointing on.")
+
+
+model_path = base_model_setting()
+config = chosen_config()
 few_shot_k, endpoint = baseline_settings()
-if st.button("Start training", type="primary", key="start_training"):
+if model_path:
+    preflight(model_path, config)
+if st.button("Start training", type="primary", key="start_training", disabled=model_path is None):
     try:
         run_id = launch_run(db, project, config, few_shot_k, endpoint)
         st.toast(f"Run {run_id} started")
@@ -62,10 +161,27 @@ if st.button("Start training", type="primary", key="start_training"):
         st.error(str(error))
 
 
-def loss_chart(losses: list[tuple[int, float]]) -> go.Figure:
-    figure = go.Figure(go.Scatter(x=[s for s, _ in losses], y=[l for _, l in losses], mode="lines+markers", name="train loss"))
-    figure.update_layout(height=300, margin=dict(t=30, b=30), xaxis_title="step", yaxis_title="loss", title="Training loss")
+def series_chart(title: str, series: dict[str, list[tuple]], y_title: str) -> go.Figure:
+    figure = go.Figure([go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers", name=name)
+                        for name, points in series.items() if points])
+    figure.update_layout(height=280, margin=dict(t=30, b=30), xaxis_title="step", yaxis_title=y_title, title=title)
     return figure
+
+
+def run_actions(run: dict, progress: dict) -> None:
+    if run["status"] in ("queued", "running"):
+        label = "Cancelling..." if progress["cancel_requested"] else "Cancel run"
+        if st.button(label, key=f"cancel_{run['id']}", disabled=progress["cancel_requested"]):
+            cancel_run(db, run["id"])
+    elif run["status"] == "succeeded":
+        st.success("Training and evaluation finished.")
+        st.page_link("pages/evaluate.py", label="See the leaderboard", icon=":material/leaderboard:")
+        st.page_link("pages/playground.py", label="Chat with the tuned model", icon=":material/forum:")
+    else:
+        if run["status"] == "failed":
+            st.error(run["error"] or "The run failed.")
+        if can_resume(run) and st.button("Resume from the last checkpoint", key=f"resume_{run['id']}"):
+            resume_run(db, run["id"])
 
 
 @st.fragment(run_every=2)
@@ -81,24 +197,25 @@ def live_run() -> None:
     st.subheader(f"Run {run['id']} · {progress['phase']}")
     total = max(progress["total"], 1)
     st.progress(min(progress["step"] / total, 1.0), text=f"step {progress['step']}/{progress['total']}")
-    elapsed, remaining, speed = st.columns(3)
+    elapsed, remaining, speed, memory = st.columns(4)
     elapsed.metric("Elapsed", ui.duration(progress["elapsed"]))
     remaining.metric("Remaining", ui.duration(progress["eta"]))
     speed.metric("Tokens/s", f"{progress['tokens_per_second']:.0f}" if progress["tokens_per_second"] else "–")
+    memory.metric("Memory", f"{progress['memory_mb'] / 1024:.2f} GB" if progress["memory_mb"] else "–")
     if progress["answering"] and run["status"] == "running":
         a = progress["answering"]
         st.progress(a["done"] / max(a["total"], 1), text=f"answering held-out examples with {a['model']}: {a['done']}/{a['total']}")
     if progress["losses"]:
-        st.plotly_chart(loss_chart(progress["losses"]), width="stretch", key=f"loss_{run['id']}")
-    if run["status"] in ("queued", "running"):
-        label = "Cancelling..." if progress["cancel_requested"] else "Cancel run"
-        if st.button(label, key=f"cancel_{run['id']}", disabled=progress["cancel_requested"]):
-            cancel_run(db, run["id"])
-    elif run["status"] == "succeeded":
-        st.success("Training and evaluation finished.")
-        st.page_link("pages/evaluate.py", label="See the leaderboard", icon=":material/leaderboard:")
-    elif run["status"] == "failed":
-        st.error(run["error"] or "The run failed.")
+        loss, rate = st.columns(2)
+        loss.plotly_chart(series_chart("Loss", {"train loss": progress["losses"], "eval loss": progress["eval_losses"]}, "loss"),
+                          width="stretch", key=f"loss_{run['id']}")
+        rate.plotly_chart(series_chart("Learning rate", {"learning rate": progress["learning_rates"]}, "rate"),
+                          width="stretch", key=f"lr_{run['id']}")
+    if progress["validation"]:
+        best = max(progress["validation"], key=lambda v: v[1])
+        st.caption(f"Validation {best[2]} by checkpoint: " + ", ".join(f"step {s}: {v:.3f}" for s, v, _ in progress["validation"])
+                   + f" — the run keeps step {best[0]}.")
+    run_actions(run, progress)
     with st.expander("Worker log"):
         st.code(progress["log_tail"] or "(empty)")
 

@@ -91,19 +91,46 @@ def cmd_check(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from studio.jobs import get_run, launch_run, wait_for_run
-    from studio.projects import get_project
-    from studio.training import TrainConfig
-
     from studio.endpoint import EndpointConfig
+    from studio.jobs import get_run, launch_run, resume_run, wait_for_run
+    from studio.projects import get_project
 
-    config = TrainConfig(max_steps=args.max_steps or 0, **({"epochs": args.epochs} if args.epochs else {}))
-    endpoint = EndpointConfig(args.endpoint_url, args.endpoint_model, args.endpoint_key_env) if args.endpoint_url else None
-    run_id = launch_run(db_path(), get_project(db_path(), args.project), config, endpoint=endpoint)
-    print(f"run {run_id} launched", file=sys.stderr)
+    if args.resume:
+        resume_run(db_path(), args.resume)
+        run_id = args.resume
+        print(f"run {run_id} resumes from its last checkpoint", file=sys.stderr)
+    else:
+        if not args.project:
+            raise ValueError("say which project to train with --project (or resume a run with --resume RUN)")
+        config = _train_config(args)
+        endpoint = EndpointConfig(args.endpoint_url, args.endpoint_model, args.endpoint_key_env) if args.endpoint_url else None
+        run_id = launch_run(db_path(), get_project(db_path(), args.project), config, endpoint=endpoint)
+        print(f"run {run_id} launched", file=sys.stderr)
     run = wait_for_run(db_path(), run_id, on_event=_print_event) if args.wait else get_run(db_path(), run_id)
     _emit(args, {"run_id": run_id, "status": run["status"], "error": run["error"]}, run_id)
     return 1 if run["status"] == "failed" else 0
+
+
+def _train_config(args):
+    """The preset, then --set FIELD=VALUE pairs, then --max-steps and --epochs."""
+    from dataclasses import fields
+
+    from studio.presets import config_from_preset
+    from studio.training import TrainConfig
+
+    types = {f.name: type(f.default) for f in fields(TrainConfig)}
+    overrides = {}
+    for pair in args.set or []:
+        name, _, value = pair.partition("=")
+        if name not in types:
+            raise ValueError(f"--set {pair}: no setting called {name!r}; the settings are {', '.join(types)}")
+        kind = types[name]
+        overrides[name] = value.lower() in ("1", "true", "yes", "on") if kind is bool else kind(value)
+    if args.max_steps:
+        overrides["max_steps"] = args.max_steps
+    if args.epochs:
+        overrides["epochs"] = args.epochs
+    return config_from_preset(args.preset, **overrides)
 
 
 def _print_event(event: dict) -> None:
@@ -139,12 +166,17 @@ def cmd_eval(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from studio.jobs import list_runs, sync_runs
+    from studio.jobs import can_resume, list_runs, run_progress, sync_runs
 
     sync_runs(db_path())
-    runs = list_runs(db_path())
-    document = [{k: r[k] for k in ("id", "project", "status", "n_train", "n_eval", "created_at", "error")} for r in runs]
-    _emit(args, document, "\n".join(f"{r['id']}  {r['project']:12} {r['status']:10} train {r['n_train']} held-out {r['n_eval']}" for r in runs) or "no runs")
+    document = []
+    for run in list_runs(db_path()):
+        progress = run_progress(run)
+        document.append({**{k: run[k] for k in ("id", "project", "status", "n_train", "n_eval", "created_at", "error", "tokens_per_second")},
+                         "step": progress["step"], "total": progress["total"], "can_resume": can_resume(run)})
+    lines = [f"{r['id']}  {r['project']:12} {r['status']:10} step {r['step']}/{r['total']} train {r['n_train']} held-out {r['n_eval']}"
+             + ("  (resumable: studio train --resume " + r["id"] + ")" if r["can_resume"] else "") for r in document]
+    _emit(args, document, "\n".join(lines) or "no runs")
     return 0
 
 
@@ -203,8 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--tag", help="only the examples with this tag")
     sub = add("check", cmd_check, "Run the consistency checks on a project and list the findings.")
     sub.add_argument("--project", required=True, help="project to check")
-    sub = add("train", cmd_train, "Launch a QLoRA run on a project's approved examples.")
-    sub.add_argument("--project", required=True, help="project to train on")
+    sub = add("train", cmd_train, "Launch a QLoRA run on a project's approved examples, or resume one.")
+    sub.add_argument("--project", help="project to train on")
+    sub.add_argument("--preset", default="Balanced", help="Quick, Balanced (default) or Thorough")
+    sub.add_argument("--set", action="append", metavar="FIELD=VALUE", help="change one training setting (repeatable), e.g. --set lora_r=8")
+    sub.add_argument("--resume", metavar="RUN", help="resume this failed or cancelled run from its last checkpoint")
     sub.add_argument("--max-steps", type=int, default=0, help="stop after N optimizer steps (default: train for the epochs)")
     sub.add_argument("--epochs", type=float, default=0, help="passes over the training split (default 3)")
     sub.add_argument("--wait", action="store_true", help="wait for the run (training and evaluation) to finish")

@@ -5,6 +5,8 @@ A launch freezes the approved examples into data/runs/<run_id>/ and starts
 tab and the app. One run trains at a time; later launches wait in a queue. `sync_runs`
 (called by the pages and the CLI) reads the workers' files, records outcomes in DuckDB,
 marks dead workers failed with their last words, and starts the next queued run.
+`resume_run` queues a failed or cancelled run again; its worker picks up from the last
+checkpoint. With STUDIO_GPUS set to more than 1, workers start under `accelerate launch`.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from storage.db import connect
 from studio.endpoint import EndpointConfig
 from studio.evaluation import record_evaluation
 from studio.examples import list_examples
+from studio.manifest import read_manifest
+from studio.modelcard import write_model_card
 from studio.models import resolve_model
 from studio.paths import SOURCE_ROOT, data_home, runs_dir
+from studio.preflight import check_model
 from studio.progress import append_event, latest, log_tail, read_events, read_status
-from studio.projects import Project
+from studio.projects import Project, get_project
 from studio.snapshots import freeze_snapshot, write_snapshot
-from studio.training import TrainConfig
+from studio.training import TrainConfig, last_checkpoint
 
 ACTIVE = ("queued", "running")
 MIN_APPROVED = 10
@@ -59,6 +64,7 @@ def launch_run(
             "(50 or more is the usual floor for a useful fine-tune)"
         )
     model_path = resolve_model(project.base_model)
+    check_model(model_path)
     snapshot = freeze_snapshot(approved, project.output_spec, project.split_seed)
     run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
     run_dir = runs_dir() / run_id
@@ -117,12 +123,22 @@ def _settle(db: Path, run: dict) -> None:
     if status["status"] == "succeeded":
         try:
             record_evaluation(db, run)
+            _write_card(db, run)
         except (OSError, ValueError, KeyError) as error:
             status = {"status": "failed", "error": f"could not score the predictions: {error}"}
     with connect(db) as con:
         run_table.update_run(
             con, run["id"], status=status["status"], error=status.get("error"), finished_at=datetime.now(), **fields
         )
+
+
+def _write_card(db: Path, run: dict) -> None:
+    """The model card again, now with the leaderboard of the held-out evaluation."""
+    from studio.evaluation import leaderboard
+
+    manifest = read_manifest(Path(run["run_dir"]))
+    if manifest is not None:
+        write_model_card(Path(run["run_dir"]), manifest, leaderboard(db, get_project(db, run["project"]), run))
 
 
 def _figures(events: list[dict]) -> dict:
@@ -139,12 +155,20 @@ def _start_worker(db: Path, run: dict) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     with open(run_dir / "worker.log", "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "studio.worker", str(run_dir)],
+            worker_command(run_dir),
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=SOURCE_ROOT, env=env, start_new_session=True,
         )
     with connect(db) as con:
         run_table.update_run(con, run["id"], status="running", pid=process.pid, started_at=datetime.now())
+
+
+def worker_command(run_dir: Path) -> list[str]:
+    """`python -m studio.worker RUN_DIR`, under `accelerate launch` across STUDIO_GPUS GPUs when above 1."""
+    gpus = int(os.environ.get("STUDIO_GPUS", "1") or 1)
+    if gpus > 1:
+        return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(gpus), "-m", "studio.worker", str(run_dir)]
+    return [sys.executable, "-m", "studio.worker", str(run_dir)]
 
 
 def _alive(pid: int | None) -> bool:
@@ -174,6 +198,27 @@ def cancel_run(db: Path, run_id: str) -> None:
     elif run["status"] == "running" and _alive(run["pid"]):
         append_event(Path(run["run_dir"]), "cancel_requested")
         os.killpg(run["pid"], signal.SIGTERM)
+
+
+def resume_run(db: Path, run_id: str) -> None:
+    """Queue a failed or cancelled run again; its worker resumes from the last checkpoint."""
+    run = get_run(db, run_id)
+    run_dir = Path(run["run_dir"])
+    if run["status"] in ACTIVE or run["status"] == "succeeded":
+        raise LaunchRefused(f"run {run_id} is {run['status']}; only a failed or cancelled run resumes")
+    if last_checkpoint(run_dir) is None:
+        raise LaunchRefused(f"run {run_id} saved no checkpoint before it stopped; start a new run instead")
+    status = run_dir / "status.json"
+    if status.exists():
+        status.replace(run_dir / f"status.{int(time.time())}.json")
+    append_event(run_dir, "resume_requested", checkpoint=Path(last_checkpoint(run_dir)).name)
+    with connect(db) as con:
+        run_table.update_run(con, run_id, status="queued", error=None, finished_at=None, pid=None)
+    sync_runs(db)
+
+
+def can_resume(run: dict) -> bool:
+    return run["status"] in ("failed", "cancelled") and last_checkpoint(Path(run["run_dir"])) is not None
 
 
 def get_run(db: Path, run_id: str) -> dict:
@@ -207,10 +252,15 @@ def wait_for_run(db: Path, run_id: str, poll_seconds: float = 2.0, on_event=lamb
 def run_progress(run: dict) -> dict:
     """What the Train page shows: step/total, losses, elapsed, remaining, answering progress."""
     events = read_events(Path(run["run_dir"]))
-    steps = [e for e in events if e["event"] == "step"]
+    steps = _latest_per_step([e for e in events if e["event"] == "step"])
     last = steps[-1] if steps else None
     answering = latest(events, "answering")
     return {
+        "learning_rates": [(e["step"], e.get("learning_rate", 0.0)) for e in steps],
+        "eval_losses": [(e["step"], e["eval_loss"]) for e in _latest_per_step([e for e in events if e["event"] == "eval"])],
+        "validation": [(e["step"], e["value"], e["metric"]) for e in _latest_per_step([e for e in events if e["event"] == "validation"])],
+        "memory_mb": last.get("memory_mb") if last else None,
+        "resumes": sum(e["event"] == "resume_requested" for e in events),
         "phase": _phase(run, events),
         "step": last["step"] if last else 0,
         "total": last["total"] if last else (latest(events, "train_started") or {}).get("total", 0),
@@ -222,6 +272,12 @@ def run_progress(run: dict) -> dict:
         "cancel_requested": latest(events, "cancel_requested") is not None,
         "log_tail": log_tail(Path(run["run_dir"]), 12),
     }
+
+
+def _latest_per_step(events: list[dict]) -> list[dict]:
+    """One event per step, the newest: a resumed run repeats the steps after its checkpoint."""
+    by_step = {e["step"]: e for e in events}
+    return [by_step[k] for k in sorted(by_step)]
 
 
 def _phase(run: dict, events: list[dict]) -> str:

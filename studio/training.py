@@ -2,19 +2,24 @@
 
 The base model is loaded in 4-bit NF4 with double quantization (bitsandbytes, on CUDA
 and CPU alike); LoRA adapters go on every linear layer; loss falls on the assistant
-answer only (TRL's completion-only loss on prompt/completion rows); the base model's
-own chat template renders every example.
+answer only (the sequences of studio/sequences.py, one mask for the trainer and the
+pre-flight); batches are padding-free (every batch is one flat row with position ids,
+no pad token computed); checkpoints are saved every `save_steps` so that a killed run
+resumes; an optional validation slice picks the checkpoint kept by the task metric.
+TensorBoard event files go to run_dir/tensorboard; MLflow or W&B join in when configured.
 """
 
 from __future__ import annotations
 
-import time
+import importlib.util
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studio.progress import append_event
-from studio.prompts import prompt_messages
+from studio.monitoring import progress_callback, validation_callback
+from studio.sequences import encode_rows
 
 
 def _help(text: str, default):
@@ -35,123 +40,156 @@ class TrainConfig:
     gradient_accumulation: int = _help("steps whose gradients add up before one update", 1)
     max_length: int = _help("longest rendered example in tokens; longer ones are truncated", 512)
     warmup_ratio: float = _help("share of steps spent ramping the learning rate up", 0.03)
-    gradient_checkpointing: bool = _help("recompute activations to save memory", True)
-    seed: int = _help("seed for the data order and adapter initialisation", 0)
+    weight_decay: float = _help("decoupled weight decay on the adapter weights", 0.0)
+    gradient_checkpointing: bool = _help("recompute activations to save memory (about a third slower)", True)
+    padding_free: bool = _help("train on flat, pad-free batches (faster; same loss as padding)", True)
+    validation_share: float = _help("share of the training split held back to keep the checkpoint best by the task metric; 0 keeps the last", 0.0)
+    save_steps: int = _help("steps between checkpoints (and validation scores); a killed run resumes from the last", 20)
+    merge_model: bool = _help("also write a merged full model to run_dir/merged (large; the adapter is always written)", False)
+    seed: int = _help("seed for the data order, the validation slice and adapter initialisation", 0)
 
 
 def training_rows(system_prompt: str, rows: list[dict]) -> list[dict]:
     """Snapshot rows as TRL prompt/completion conversations (loss on the completion only)."""
-    out = []
-    for row in rows:
-        messages = row["messages"]
-        last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
-        out.append({
-            "prompt": prompt_messages(system_prompt, messages[:last]),
-            "completion": [messages[last]],
-        })
-    return out
+    from studio.sequences import conversation_parts
+
+    return [dict(zip(("prompt", "completion"), conversation_parts(system_prompt, row["messages"]))) for row in rows]
+
+
+def carve_validation(rows: list[dict], share: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """(train, validation): a seeded slice of the training split, at least 2 rows when share > 0."""
+    import random
+
+    if share <= 0 or len(rows) < 4:
+        return rows, []
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    n = min(max(2, round(share * len(rows))), len(rows) // 2)
+    held = set(order[:n])
+    return [r for i, r in enumerate(rows) if i not in held], [r for i, r in enumerate(rows) if i in held]
 
 
 def build_trainer(
     model_path: str, system_prompt: str, rows: list[dict], config: TrainConfig, run_dir: Path,
-    should_stop: Callable[[], bool] = lambda: False,
+    should_stop: Callable[[], bool] = lambda: False, output_spec: dict | None = None,
 ):
     """A TRL SFTTrainer over a 4-bit base model with fresh LoRA adapters on every linear layer."""
-    from datasets import Dataset
     from peft import LoraConfig
     from trl import SFTTrainer
 
     from studio.models import load_quantized, load_tokenizer
 
+    if not rows:
+        raise ValueError("the snapshot has no approved training examples: approve some on the Examples page")
+    tokenizer = load_tokenizer(model_path)
+    train_rows, validation_rows = carve_validation(rows, config.validation_share, config.seed)
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(Path(run_dir) / "tensorboard")
+    callbacks = [progress_callback(run_dir, should_stop)]
+    if validation_rows:
+        callbacks.append(validation_callback(run_dir, system_prompt, validation_rows, output_spec or {"kind": "text"}, tokenizer))
     return SFTTrainer(
         model=load_quantized(model_path),
-        args=_sft_config(config, run_dir),
-        train_dataset=Dataset.from_list(training_rows(system_prompt, rows)),
-        processing_class=load_tokenizer(model_path),
+        args=_sft_config(config, run_dir, bool(validation_rows)),
+        train_dataset=_dataset(tokenizer, system_prompt, train_rows, config.max_length),
+        eval_dataset=_dataset(tokenizer, system_prompt, validation_rows, config.max_length) if validation_rows else None,
+        processing_class=tokenizer,
         peft_config=LoraConfig(
             r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
             target_modules="all-linear", task_type="CAUSAL_LM",
         ),
-        callbacks=[_progress_callback(run_dir, should_stop)],
+        callbacks=callbacks,
     )
+
+
+def _dataset(tokenizer, system_prompt: str, rows: list[dict], max_length: int):
+    from datasets import Dataset
+
+    sequences = encode_rows(tokenizer, system_prompt, rows, max_length)
+    return Dataset.from_dict({
+        "input_ids": [s.input_ids for s in sequences],
+        "completion_mask": [s.completion_mask for s in sequences],
+    })
 
 
 def train_adapter(
     model_path: str, system_prompt: str, rows: list[dict], config: TrainConfig, run_dir: Path,
-    should_stop: Callable[[], bool] = lambda: False,
+    should_stop: Callable[[], bool] = lambda: False, output_spec: dict | None = None,
 ) -> Path:
-    """Train a LoRA adapter; save it (with the tokenizer) to run_dir/adapter and return that path."""
-    trainer = build_trainer(model_path, system_prompt, rows, config, run_dir, should_stop)
-    trainer.train()
+    """Train (or resume) a LoRA adapter; save the best one, with the tokenizer, to run_dir/adapter."""
+    trainer = build_trainer(model_path, system_prompt, rows, config, run_dir, should_stop, output_spec)
+    trainer.train(resume_from_checkpoint=last_checkpoint(run_dir))
     adapter_dir = Path(run_dir) / "adapter"
+    if not trainer.is_world_process_zero():
+        return adapter_dir
+    best = best_checkpoint(run_dir)
     trainer.model.save_pretrained(adapter_dir)
+    if best is not None:  # the validation slice preferred an earlier checkpoint: ship that one
+        for name in ("adapter_model.safetensors", "adapter_config.json"):
+            shutil.copy2(best / name, adapter_dir / name)
     trainer.processing_class.save_pretrained(adapter_dir)
     return adapter_dir
 
 
-def _sft_config(config: TrainConfig, run_dir: Path):
+def last_checkpoint(run_dir: Path) -> str | None:
+    """The newest complete checkpoint of this run, if a previous attempt left one."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    folder = Path(run_dir) / "trainer"
+    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+
+
+def best_checkpoint(run_dir: Path) -> Path | None:
+    import json
+
+    path = Path(run_dir) / "trainer" / "best.json"
+    if not path.exists():
+        return None
+    best = Path(json.loads(path.read_text())["checkpoint"])
+    return best if (best / "adapter_model.safetensors").exists() else None
+
+
+def reporters() -> list[str]:
+    """TensorBoard always; MLflow and Weights & Biases when the environment configures them."""
+    wanted = ["tensorboard"]
+    if os.environ.get("MLFLOW_TRACKING_URI") and importlib.util.find_spec("mlflow"):
+        wanted.append("mlflow")
+    if (os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_MODE")) and importlib.util.find_spec("wandb"):
+        wanted.append("wandb")
+    return wanted
+
+
+def _sft_config(config: TrainConfig, run_dir: Path, validating: bool):
     import torch
     from trl import SFTConfig
 
     cuda = torch.cuda.is_available()
+    every = max(1, config.save_steps)
     return SFTConfig(
         output_dir=str(Path(run_dir) / "trainer"),
         num_train_epochs=config.epochs,
         max_steps=config.max_steps if config.max_steps > 0 else -1,
         per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
         gradient_accumulation_steps=config.gradient_accumulation,
         learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
         warmup_steps=config.warmup_ratio,
         lr_scheduler_type="cosine",
-        max_length=config.max_length,
+        max_length=None if config.padding_free else config.max_length,  # sequences arrive truncated
+        padding_free=config.padding_free,
+        completion_only_loss=True,
         gradient_checkpointing=config.gradient_checkpointing,
         optim="paged_adamw_8bit" if cuda else "adamw_torch",
         bf16=cuda and torch.cuda.is_bf16_supported(),
         use_cpu=not cuda,
         seed=config.seed,
         logging_steps=1,
-        save_strategy="no",
-        report_to=[],
+        save_strategy="steps",
+        save_steps=every,
+        save_total_limit=2,
+        eval_strategy="steps" if validating else "no",
+        eval_steps=every,
+        report_to=reporters(),
         disable_tqdm=True,
         dataloader_num_workers=0,
     )
-
-
-def _progress_callback(run_dir: Path, should_stop: Callable[[], bool]):
-    from transformers import TrainerCallback
-
-    class ProgressCallback(TrainerCallback):
-        """Appends a step event per log line and honours a cancel request."""
-
-        def on_train_begin(self, args, state, control, **kwargs):
-            self.started = time.time()
-            append_event(run_dir, "train_started", total=state.max_steps)
-
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if not logs or "loss" not in logs:
-                return
-            elapsed = time.time() - self.started
-            done = max(state.global_step, 1)
-            append_event(
-                run_dir, "step", step=state.global_step, total=state.max_steps, loss=float(logs["loss"]),
-                learning_rate=float(logs.get("learning_rate", 0.0)), elapsed=elapsed,
-                eta=elapsed / done * (state.max_steps - state.global_step),
-                tokens_per_second=float(logs.get("num_tokens", 0.0)) / elapsed if elapsed else 0.0,
-                memory_mb=_peak_memory_mb(),
-            )
-
-        def on_step_end(self, args, state, control, **kwargs):
-            if should_stop():
-                control.should_training_stop = True
-
-    return ProgressCallback()
-
-
-def _peak_memory_mb() -> float:
-    import resource
-
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

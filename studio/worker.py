@@ -3,14 +3,19 @@
 Never opens DuckDB.
 
 Run it as `python -m studio.worker RUN_DIR`. It reads RUN_DIR/config.json and the frozen
-train and eval JSONL files, appends progress to RUN_DIR/events.jsonl and writes
-RUN_DIR/status.json when it ends. SIGTERM cancels it at the next step.
+train and eval JSONL files, writes RUN_DIR/manifest.json, appends progress to
+RUN_DIR/events.jsonl, writes the model card RUN_DIR/README.md and RUN_DIR/status.json
+when it ends. SIGTERM cancels it at the next step. Started again on a run folder that
+holds checkpoints, it resumes from the last one. On several GPUs run it under
+`accelerate launch -m studio.worker RUN_DIR` (see the user guide); only the main
+process writes events and files.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 import traceback
@@ -18,15 +23,21 @@ from pathlib import Path
 
 from studio.answering import TUNED, answer_held_out
 from studio.jsonl import read_jsonl
-from studio.models import device_name
+from studio.manifest import build_manifest, write_manifest
+from studio.modelcard import write_model_card
+from studio.models import ModelUnavailable, device_name, load_tokenizer
 from studio.progress import append_event, write_status
 from studio.prompts import prompt_messages
 from studio.roundtrip import check_round_trip
-from studio.training import TrainConfig, train_adapter
+from studio.training import TrainConfig, last_checkpoint, train_adapter
 
 
 class Cancelled(Exception):
     pass
+
+
+class NoExamples(ValueError):
+    """A snapshot with nothing to train on."""
 
 
 def _cancel_flag():
@@ -43,19 +54,29 @@ def run(run_dir: Path) -> str:
     """Train and evaluate one run folder; return the final status it wrote."""
     config = json.loads((run_dir / "config.json").read_text())
     should_stop = _cancel_flag()
-    append_event(run_dir, "started", pid=os.getpid(), device=device_name())
+    resume = last_checkpoint(run_dir)
+    append_event(run_dir, "started", pid=os.getpid(), device=device_name(), resumed_from=resume)
+    if not is_main_process():  # under `accelerate launch`, the other ranks only train
+        train_adapter(config["model_path"], config["system_prompt"], read_jsonl(run_dir / "train.jsonl"),
+                      TrainConfig(**config["train"]), run_dir, should_stop, config.get("output_spec"))
+        return "succeeded"
     try:
-        train_adapter(
-            config["model_path"], config["system_prompt"], read_jsonl(run_dir / "train.jsonl"),
-            TrainConfig(**config["train"]), run_dir, should_stop,
-        )
+        rows = read_jsonl(run_dir / "train.jsonl")
+        if not rows:
+            raise NoExamples("the snapshot has no approved training examples: approve examples on the Examples page, then launch again")
+        manifest = build_manifest(config, load_tokenizer(config["model_path"]).chat_template, device_name())
+        write_manifest(run_dir, manifest)
+        train_adapter(config["model_path"], config["system_prompt"], rows, TrainConfig(**config["train"]), run_dir,
+                      should_stop, config.get("output_spec"))
         if should_stop():
             raise Cancelled
         append_event(run_dir, "trained")
+        write_model_card(run_dir, manifest)
         answer_held_out(run_dir, config, should_stop)
         if should_stop():
             raise Cancelled
         round_trip(run_dir, config)
+        write_model_card(run_dir, manifest)
     except Cancelled:
         write_status(run_dir, "cancelled")
         return "cancelled"
@@ -67,10 +88,15 @@ def run(run_dir: Path) -> str:
     return "succeeded"
 
 
+def is_main_process() -> bool:
+    return os.environ.get("RANK", "0") == "0"
+
+
 def round_trip(run_dir: Path, config: dict, n: int = 3) -> None:
     """Merge the adapter, reload it fresh, and check it answers as the adapter did (round_trip.json).
 
-    The check informs; a failure in it is recorded, never fatal to a finished run.
+    The check informs; a failure in it is recorded, never fatal to a finished run. The
+    merged folder stays in run_dir/merged only when the config asks for it (merge_model).
     """
     append_event(run_dir, "round_trip")
     tuned = [p for p in read_jsonl(run_dir / "predictions.jsonl") if p["model"] == TUNED][:n]
@@ -85,6 +111,9 @@ def round_trip(run_dir: Path, config: dict, n: int = 3) -> None:
     except Exception as error:  # noqa: BLE001 - recorded for the user, the run itself succeeded
         traceback.print_exc()
         result = {"error": f"{type(error).__name__}: {error}"}
+    if not config["train"].get("merge_model") and result.get("merged_dir"):
+        shutil.rmtree(result["merged_dir"], ignore_errors=True)  # checked, then dropped: merged models are opt-in
+        result["merged_dir"] = None
     (run_dir / "round_trip.json").write_text(json.dumps(result, indent=2))
 
 
@@ -92,11 +121,15 @@ def explain_failure(error: Exception, config: dict) -> str:
     """A message a user can act on, naming the settings that matter."""
     import torch
 
-    if isinstance(error, torch.OutOfMemoryError):
+    if isinstance(error, (NoExamples, ModelUnavailable)):
+        return str(error)
+    if isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error) or "out of memory" in str(error).lower():
         train = config["train"]
         return (
-            f"Out of memory with batch size {train['batch_size']} and max length {train['max_length']}: "
-            "lower the batch size (raise gradient accumulation to compensate) or the max length."
+            f"Out of memory with batch size {train['batch_size']}, max length {train['max_length']}, LoRA rank "
+            f"{train['lora_r']} and gradient checkpointing {'on' if train.get('gradient_checkpointing') else 'off'}: "
+            "lower the batch size (raise gradient accumulation to keep the effective batch), lower the max length, "
+            "turn gradient checkpointing on, or pick a smaller base model."
         )
     return f"{type(error).__name__}: {error}"
 

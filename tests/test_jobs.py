@@ -100,7 +100,8 @@ def test_run_on_packaged_model_trains_evaluates_and_ranks(db, demo):
     steps = [e for e in read_events(Path(run["run_dir"])) if e["event"] == "step"]
     assert [e["step"] for e in steps] == [1, 2, 3] and all(e["eta"] >= 0 for e in steps)
     trip = json.loads((Path(run["run_dir"]) / "round_trip.json").read_text())
-    assert trip["checked"] == 3 and "error" not in trip and (Path(trip["merged_dir"]) / "config.json").exists()
+    assert trip["checked"] == 3 and "error" not in trip
+    assert trip["merged_dir"] is None and not (Path(run["run_dir"]) / "merged").exists()  # checked, kept only on request
 
 
 def test_eval_cli_prints_everything_and_writes_the_report(db, tiny_demo, home, tmp_path):

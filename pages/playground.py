@@ -1,0 +1,47 @@
+"""Playground page: chat with a run's tuned model and its base model side by side."""
+
+import streamlit as st
+
+from studio import ui
+from studio.jobs import list_runs
+from studio.playground import answer_both, load_chat_model, playable_runs
+
+project = ui.require_project()
+db = ui.db()
+st.title("Playground")
+st.markdown("Ask both models the same thing: the **tuned** model (base + the run's adapter) and the **base** model with "
+            "the adapter switched off, both under the project's task description as the system prompt.")
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the model...")
+def chat_model(run_dir: str, model_path: str):
+    return load_chat_model(run_dir, model_path)
+
+
+runs = playable_runs(list_runs(db, project))
+if not runs:
+    st.info("No finished run yet: train one on the Train page.")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+run = next(r for r in runs if r["id"] == st.selectbox("Run", [r["id"] for r in runs], key="playground_run"))
+history_key = f"chat_{run['id']}"
+history = st.session_state.setdefault(history_key, [])
+max_new_tokens = st.slider("Longest answer (tokens)", 16, 512, 128, key="playground_max_tokens")
+tuned_column, base_column = st.columns(2)
+tuned_column.subheader("Tuned")
+base_column.subheader("Base")
+for turn in history:
+    for column, side in ((tuned_column, "tuned"), (base_column, "base")):
+        column.chat_message("user").write(turn["user"])
+        column.chat_message("assistant").write(turn[side])
+message = st.chat_input("Ask both models", key="playground_input")
+if message:
+    model, tokenizer = chat_model(run["run_dir"], run["config"]["model_path"])
+    # each side continues its own conversation, so the tuned side never sees the base model's answers
+    tuned_turns = [m for t in history for m in ({"role": "user", "content": t["user"]}, {"role": "assistant", "content": t["tuned"]})]
+    answers = answer_both(model, tokenizer, project.description, tuned_turns + [{"role": "user", "content": message}], max_new_tokens)
+    history.append({"user": message, **answers})
+    st.rerun()
+if history and st.button("Clear the conversation", key="playground_clear"):
+    st.session_state[history_key] = []
+    st.rerun()

@@ -1,0 +1,51 @@
+"""The playground: the tuned model and its base model answer the same conversation side by side.
+
+Where it runs, and why: in the app's process, one cached model per run (the page caches
+`load_chat_model` with st.cache_resource). The tuned and the base answers come from the
+same 4-bit base model in memory, with the run's adapter switched on and off, so a
+comparison costs one model's memory. A turn is a short greedy generation (at most a few
+hundred tokens) that needs a warm model; a subprocess per turn would reload the model
+every time, and a model server would be another long-lived process to supervise.
+Training never runs here (it always has its own worker process), nothing here opens
+DuckDB, and a lock keeps two browser tabs from generating on one model at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from studio.prompts import prompt_messages
+
+_generate_lock = threading.Lock()
+
+
+def load_chat_model(run_dir: str, model_path: str):
+    """The 4-bit base model with the run's adapter, and the adapter's tokenizer."""
+    from peft import PeftModel
+
+    from studio.models import load_quantized, load_tokenizer
+
+    adapter = Path(run_dir) / "adapter"
+    if not (adapter / "adapter_config.json").exists():
+        raise FileNotFoundError(f"run folder {run_dir} has no adapter (did the run finish?)")
+    model = PeftModel.from_pretrained(load_quantized(model_path), str(adapter))
+    model.eval()
+    return model, load_tokenizer(str(adapter))
+
+
+def answer_both(model, tokenizer, system_prompt: str, turns: list[dict], max_new_tokens: int = 128) -> dict:
+    """{"tuned": answer, "base": answer} to the conversation `turns` (user/assistant messages)."""
+    from studio.generation import generate_answers
+
+    conversation = prompt_messages(system_prompt, turns)
+    with _generate_lock:
+        tuned = generate_answers(model, tokenizer, [conversation], max_new_tokens, reuse_prefix=False)[0]
+        with model.disable_adapter():
+            base = generate_answers(model, tokenizer, [conversation], max_new_tokens, reuse_prefix=False)[0]
+    return {"tuned": tuned["output"], "base": base["output"]}
+
+
+def playable_runs(runs: list[dict]) -> list[dict]:
+    """Runs that finished and left an adapter to chat with, newest first."""
+    return [r for r in runs if r["status"] == "succeeded" and (Path(r["run_dir"]) / "adapter" / "adapter_config.json").exists()]

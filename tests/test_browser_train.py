@@ -1,0 +1,206 @@
+"""Training in a real browser (Debian's Chromium): pre-flight, launch, live curve, cancel, resume after a kill.
+
+A tiny random Llama (the default model's tokenizer and chat template) stands in as the
+project's base model so the runs take seconds; it is chosen through the page's own base
+model field. Set STUDIO_SCREENSHOTS=docs/screenshots to refresh the screenshots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from studio.paths import SOURCE_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make browser)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """`streamlit run app.py` on a free port with its own data home."""
+
+    def __init__(self, home: Path):
+        self.home, self.port, self.process = home, _free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def start(self) -> None:
+        env = {**os.environ, "STUDIO_HOME": str(self.home)}
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port), "--server.headless", "true"]
+        self.log = open(self.home.parent / f"server-{self.port}.log", "ab")
+        self.process = subprocess.Popen(command, cwd=SOURCE_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("the studio did not start within 90 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    running = Server(home)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(90_000)
+        yield tab
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    folder = os.environ.get("STUDIO_SCREENSHOTS")
+    if folder:
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SOURCE_ROOT / folder / f"{name}.png"), full_page=True)
+
+
+def assert_no_exception(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def set_number(page, label: str, value: int) -> None:
+    box = page.get_by_role("spinbutton", name=label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_timeout(800)
+
+
+def newest_run_dir(home: Path) -> Path:
+    return max((home / "runs").iterdir(), key=lambda p: p.name)
+
+
+def wait_for_event(run_dir: Path, predicate, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()] if (run_dir / "events.jsonl").exists() else []
+        if any(predicate(e) for e in events):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no such event in {run_dir} within {timeout}s")
+
+
+def loss_points(page) -> int:
+    """How many points the live loss chart draws."""
+    return page.locator(".js-plotly-plot").filter(has_text="Loss").first.locator("path.point").count()
+
+
+def check_preflight(page, tiny_llama: Path) -> None:
+    page.get_by_role("link", name="Train").click()
+    page.get_by_role("textbox", name="Base model").fill(str(tiny_llama))
+    page.get_by_role("button", name="Use this base model").click()
+    page.get_by_text(f"Base model set to {tiny_llama}").wait_for()
+    page.get_by_role("heading", name="Pre-flight").wait_for()
+    page.get_by_text("What the model is trained on").wait_for()
+    highlighted = page.locator("span[style*='c8f7c5']")
+    highlighted.first.wait_for()
+    assert '"category"' in highlighted.nth(1).inner_text()  # the answer JSON carries the loss
+    page.locator(".js-plotly-plot").filter(has_text="Token lengths").wait_for()
+    page.get_by_text("would be truncated").wait_for()
+    page.get_by_role("button", name="Measure on this machine").click()
+    page.get_by_role("button", name="Measured").wait_for(timeout=240_000)
+    assert page.get_by_text("measure first").count() == 0
+    assert_no_exception(page)
+    shot(page, "train-preflight")
+
+
+def launch_watch_and_cancel(page, home: Path) -> None:
+    page.locator("[data-testid='stRadio']").get_by_text("Quick", exact=True).click()  # no validation slice: short tiny runs
+    page.wait_for_timeout(800)
+    page.get_by_text("Advanced settings").click()
+    set_number(page, "Max steps", 200)
+    set_number(page, "Save steps", 2)
+    set_number(page, "Batch size", 2)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_role("button", name="Cancel run").wait_for(timeout=120_000)
+    page.get_by_text("step ").first.wait_for()
+    page.locator(".js-plotly-plot").filter(has_text="Loss").first.wait_for(timeout=180_000)
+    first = loss_points(page)
+    deadline = time.monotonic() + 120
+    while loss_points(page) <= first + 1:
+        assert time.monotonic() < deadline, "the loss curve did not move"
+        page.wait_for_timeout(1000)
+    assert page.get_by_text("Tokens/s").count() == 1 and page.get_by_text("Memory", exact=True).count() == 1
+    shot(page, "train-live")
+    page.get_by_role("button", name="Cancel run").click()
+    page.get_by_text("· cancelled").wait_for(timeout=120_000)
+    assert_no_exception(page)
+
+
+def kill_and_resume(page, home: Path) -> None:
+    set_number(page, "Max steps", 10)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_role("button", name="Cancel run").wait_for(timeout=120_000)
+    run_dir = newest_run_dir(home)
+    wait_for_event(run_dir, lambda e: e["event"] == "step" and e["step"] >= 3)
+    pid = next(json.loads(line)["pid"] for line in (run_dir / "events.jsonl").read_text().splitlines() if '"started"' in line)
+    os.killpg(pid, signal.SIGKILL)
+    page.get_by_text("the worker stopped without a word").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Resume from the last checkpoint").click()
+    page.get_by_text("· training").wait_for(timeout=120_000)
+    wait_for_event(run_dir, lambda e: e["event"] == "train_started" and e.get("resumed_at", 0) >= 2)
+    page.get_by_text("Training and evaluation finished.").wait_for(timeout=600_000)
+    assert_no_exception(page)
+
+
+def chat_in_playground(page) -> None:
+    page.get_by_role("link", name="Playground").click()
+    page.get_by_role("heading", name="Playground").wait_for()
+    page.get_by_placeholder("Ask both models").fill("My invoice was charged twice.")
+    page.get_by_placeholder("Ask both models").press("Enter")
+    page.locator("[data-testid='stChatMessage']").nth(3).wait_for(timeout=180_000)
+    assert page.locator("[data-testid='stChatMessage']").count() == 4  # the question and an answer, on each side
+    assert_no_exception(page)
+    shot(page, "playground")
+
+
+def test_preflight_launch_live_cancel_and_resume_in_chromium(server, page, tiny_llama):
+    page.goto(server.url)
+    page.get_by_role("heading", name="Examples").wait_for()
+    check_preflight(page, tiny_llama)
+    launch_watch_and_cancel(page, server.home)
+    kill_and_resume(page, server.home)
+    run_dir = newest_run_dir(server.home)
+    assert (run_dir / "manifest.json").exists() and (run_dir / "README.md").exists()
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    chat_in_playground(page)
