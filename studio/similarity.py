@@ -1,0 +1,176 @@
+"""Meaning-level similarity between examples: cached embeddings and the neighbour graph.
+
+Texts are embedded by studio.embeddings and cached in DuckDB per text hash, so an
+unchanged input or answer is never embedded twice. Each example's k most similar
+inputs (the neighbour graph) are found with scikit-learn's brute-force kNN, which works
+through the corpus in chunks: memory grows with examples times k, never with the
+square of the example count. The graph is stored with the input hash it was computed
+for, so after a few edits only the changed examples (and those whose neighbours
+changed) are compared again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from storage import embeddings as cache_table
+from storage.db import connect
+from studio.embeddings import DIMENSIONS, embed
+
+# Past this share of changed inputs a full rebuild is as cheap as patching the graph.
+FULL_REBUILD_SHARE = 0.2
+
+
+def text_hash(text: str) -> str:
+    """The cache key of a text: a hash of its exact characters."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """Embeddings of some texts, in order, and how many had to be computed (not cached)."""
+
+    matrix: np.ndarray
+    embedded: int
+
+
+def cached_vectors(db: Path, texts: list[str]) -> Vectors:
+    """Embed `texts`, reading unchanged ones from the cache and caching the rest."""
+    hashes = [text_hash(t) for t in texts]
+    with connect(db) as con:
+        cached = cache_table.fetch_vectors(con, sorted(set(hashes)))
+    missing = {h: t for h, t in zip(hashes, texts) if h not in cached}
+    if missing:
+        fresh = embed(list(missing.values()))
+        new = {h: row.tobytes() for h, row in zip(missing, fresh)}
+        with connect(db) as con:
+            cache_table.insert_vectors(con, new)
+        cached.update(new)
+    matrix = np.frombuffer(b"".join(cached[h] for h in hashes), dtype=np.float32).reshape(len(texts), DIMENSIONS)
+    return Vectors(matrix, len(missing))
+
+
+@dataclass(frozen=True)
+class NeighbourGraph:
+    """Each example's k most similar other inputs: row i holds positions into the example list.
+
+    Missing neighbours (fewer than k other examples) are -1 with similarity -1.
+    `compared` counts the examples whose neighbours were searched again this time.
+    """
+
+    indices: np.ndarray
+    similarities: np.ndarray
+    compared: int
+
+    def pairs_at_least(self, threshold: float) -> list[tuple[int, int, float]]:
+        """Every pair of positions (i < j) whose inputs are at least `threshold` similar."""
+        rows, cols = np.nonzero(self.similarities >= threshold)
+        seen: dict[tuple[int, int], float] = {}
+        for i, slot in zip(rows.tolist(), cols.tolist()):
+            j = int(self.indices[i, slot])
+            if j >= 0 and i != j:
+                seen[(min(i, j), max(i, j))] = float(self.similarities[i, slot])
+        return sorted((i, j, s) for (i, j), s in seen.items())
+
+
+def search(queries: np.ndarray, corpus: np.ndarray, k: int, query_positions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest corpus rows of each query by cosine, excluding the query's own position."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(corpus)
+    take = min(k + (query_positions is not None), n)
+    indices = np.full((len(queries), k), -1, dtype=np.int64)
+    similarities = np.full((len(queries), k), -1.0, dtype=np.float32)
+    if take == 0 or len(queries) == 0:
+        return indices, similarities
+    index = NearestNeighbors(n_neighbors=take, metric="cosine", algorithm="brute").fit(corpus)
+    distances, found = index.kneighbors(queries)
+    for row in range(len(queries)):
+        keep = found[row] != query_positions[row] if query_positions is not None else np.ones(take, bool)
+        chosen = found[row][keep][:k]
+        indices[row, : len(chosen)] = chosen
+        similarities[row, : len(chosen)] = 1.0 - distances[row][keep][:k]
+    return indices, similarities
+
+
+def build_graph(db: Path, project_id: int, example_ids: list[int], input_hashes: list[str], vectors: np.ndarray, k: int) -> NeighbourGraph:
+    """The neighbour graph of these examples, patching the stored one where it can."""
+    with connect(db) as con:
+        stored = {row["example_id"]: row for row in cache_table.fetch_graph(con, project_id)}
+    graph = _patched_graph(stored, example_ids, input_hashes, vectors, k)
+    if graph is None:
+        graph = NeighbourGraph(*search(vectors, vectors, k, np.arange(len(vectors))), compared=len(vectors))
+    with connect(db) as con:
+        cache_table.replace_graph(con, project_id, _graph_rows(graph, example_ids, input_hashes))
+    return graph
+
+
+def _patched_graph(stored: dict, example_ids: list[int], input_hashes: list[str], vectors: np.ndarray, k: int) -> NeighbourGraph | None:
+    """Update the stored graph for changed inputs, or None when a full rebuild is due."""
+    position = {example_id: i for i, example_id in enumerate(example_ids)}
+    changed = [i for i, (e, h) in enumerate(zip(example_ids, input_hashes)) if e not in stored or stored[e]["input_hash"] != h]
+    gone = set(stored) - set(position)
+    if not stored or len(changed) + len(gone) > FULL_REBUILD_SHARE * len(example_ids):
+        return None
+    changed_ids = {example_ids[i] for i in changed} | gone
+    indices = np.full((len(example_ids), k), -1, dtype=np.int64)
+    similarities = np.full((len(example_ids), k), -1.0, dtype=np.float32)
+    redo = set(changed)
+    for i, example_id in enumerate(example_ids):
+        if i in redo:
+            continue
+        row = stored[example_id]
+        if changed_ids & set(row["neighbour_ids"]) or len(row["neighbour_ids"]) != min(k, len(example_ids) - 1):
+            redo.add(i)
+            continue
+        indices[i] = [position[n] for n in row["neighbour_ids"]]
+        similarities[i] = row["similarities"]
+    _merge_changed(indices, similarities, vectors, changed, redo)
+    redo_list = sorted(redo)
+    if redo_list:
+        found, sims = search(vectors[redo_list], vectors, k, np.array(redo_list))
+        indices[redo_list], similarities[redo_list] = found, sims
+    return NeighbourGraph(indices, similarities, compared=len(redo_list))
+
+
+def _merge_changed(indices: np.ndarray, similarities: np.ndarray, vectors: np.ndarray, changed: list[int], redo: set[int]) -> None:
+    """Let each changed input into the neighbour lists of the unchanged ones it is now close to."""
+    if not changed:
+        return
+    scores = vectors @ vectors[changed].T
+    pool_idx = np.concatenate([indices, np.broadcast_to(np.array(changed), scores.shape)], axis=1)
+    pool_sim = np.concatenate([similarities, scores.astype(np.float32)], axis=1)
+    best = np.argsort(-pool_sim, axis=1, kind="stable")[:, : indices.shape[1]]
+    keep = np.array([i not in redo for i in range(len(vectors))])
+    indices[keep] = np.take_along_axis(pool_idx, best, axis=1)[keep]
+    similarities[keep] = np.take_along_axis(pool_sim, best, axis=1)[keep]
+
+
+def _graph_rows(graph: NeighbourGraph, example_ids: list[int], input_hashes: list[str]) -> list[dict]:
+    rows = []
+    for i, (example_id, input_hash) in enumerate(zip(example_ids, input_hashes)):
+        keep = graph.indices[i] >= 0
+        rows.append({
+            "example_id": example_id, "input_hash": input_hash,
+            "neighbour_ids": [example_ids[j] for j in graph.indices[i][keep]],
+            "similarities": graph.similarities[i][keep].tolist(),
+        })
+    return rows
+
+
+@lru_cache(maxsize=16)
+def similar_input_pairs(texts: tuple[str, ...], threshold: float, k: int = 10) -> list[tuple[int, int]]:
+    """Positions (i < j) of texts at least `threshold` alike, embedded in memory (no cache).
+
+    For callers without a database, such as a split of examples already in hand;
+    remembered per process for the same texts.
+    """
+    vectors = embed(list(texts))
+    indices, similarities = search(vectors, vectors, k, np.arange(len(vectors)))
+    graph = NeighbourGraph(indices, similarities, compared=len(texts))
+    return [(i, j) for i, j, _ in graph.pairs_at_least(threshold)]
