@@ -16,6 +16,7 @@ st.session_state["project"] = ui.sidebar()
 navigation = st.navigation([
     st.Page("pages/examples.py", title="Examples", icon=":material/edit_note:", default=True),
     st.Page("pages/quality.py", title="Quality", icon=":material/fact_check:"),
+    st.Page("pages/coverage.py", title="Coverage", icon=":material/scatter_plot:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
 ])
