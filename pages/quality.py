@@ -18,6 +18,9 @@ from studio.examples import InvalidExample, StaleRevision
 from studio.findings import SEVERITIES
 
 SHOWN = 40
+TITLES = {"contradiction": "Contradictions", "suspect-output": "Suspect outputs", "duplicate": "Duplicates",
+          "near-duplicate": "Near duplicates", "leakage": "Leakage", "format": "Format breaks",
+          "length": "Length outliers", "pii": "Personal data", "size": "Dataset size"}
 
 project = ui.require_project()
 db = ui.db()
@@ -52,7 +55,7 @@ state = st.radio("Findings", ["open", "dismissed", "resolved"], horizontal=True,
 findings = load_findings(db, project, state)
 present = [k for k in KINDS if any(f["kind"] == k for f in findings)]
 for column, kind in zip(st.columns(max(len(present), 1)), present):
-    column.metric(kind.replace("-", " ").capitalize(), sum(f["kind"] == kind for f in findings))
+    column.metric(TITLES[kind], sum(f["kind"] == kind for f in findings))
 if not findings:
     st.info(f"No {state} findings. Run the checks after adding or editing examples.")
 

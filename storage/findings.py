@@ -49,7 +49,8 @@ def fetch_findings(con: duckdb.DuckDBPyConnection, project_id: int, state: str =
     """A project's findings in one state (open, resolved, dismissed), surest first."""
     return fetch_dicts(
         con,
-        f"SELECT {_COLUMNS} FROM findings WHERE project_id = ? AND state = ? ORDER BY score DESC, id",
+        f"SELECT {_COLUMNS} FROM findings WHERE project_id = ? AND state = ? "
+        "ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, score DESC, id",
         [project_id, state],
     )
 

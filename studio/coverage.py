@@ -51,7 +51,7 @@ def name_clusters(texts: list[str], labels: np.ndarray, words: int = KEYWORDS) -
     clusters = sorted(set(labels.tolist()))
     documents = [" ".join(t for t, label in zip(texts, labels) if label == c) for c in clusters]
     try:
-        counts = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z-]+\b").fit(documents)
+        counts = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[a-zA-Z]{2,}\b").fit(documents)
     except ValueError:  # only stop words
         return {c: f"cluster {c}" for c in clusters}
     weights = TfidfTransformer().fit_transform(counts.transform(documents)).toarray()
@@ -185,7 +185,8 @@ def map_figure(points: pd.DataFrame, colour: str):
 
     frame = points.assign(findings=points["findings"].map(lambda n: f"{n} finding{'s' * (n != 1)}" if n else "none"))
     figure = px.scatter(frame, x="x", y="y", color=colour, hover_name="example", hover_data={"input": True, "cluster": True,
-                        "tag": True, "status": True, "x": False, "y": False}, height=520)
+                        "tag": True, "status": True, "x": False, "y": False}, height=520,
+                        color_discrete_sequence=px.colors.qualitative.Dark24)
     figure.update_traces(marker={"size": 7, "opacity": 0.8})
     figure.update_layout(xaxis={"visible": False}, yaxis={"visible": False}, margin={"t": 20, "b": 10},
                          legend={"title": colour})

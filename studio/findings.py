@@ -31,7 +31,7 @@ class CheckConfig:
     contradiction_similarity: float = _help(
         "inputs at least this alike with different answers are reported as a contradiction", 0.92)
     different_answer_similarity: float = _help(
-        "free-text answers less alike than this (cosine) count as different answers", 0.8)
+        "free-text answers less alike than this (cosine) count as different answers; rewordings of one answer score about 0.7 to 0.95", 0.6)
     neighbours: int = _help("how many nearest inputs each example is compared with", 10)
     length_outlier_z: float = _help(
         "robust z-score of an input's or answer's log length beyond which it may be an outlier", 4.0)
