@@ -57,24 +57,28 @@ def cached_vectors(db: Path, texts: list[str]) -> Vectors:
 
 @dataclass(frozen=True)
 class NeighbourGraph:
-    """Each example's k most similar other inputs: row i holds positions into the example list.
+    """Each example's nearest other inputs: row i holds positions into the example list, nearest first.
 
-    Missing neighbours (fewer than k other examples) are -1 with similarity -1.
-    `compared` counts the examples whose neighbours were searched again this time.
+    Rows keep up to 2k neighbours so that a few edits can be patched in without a new
+    search; the first k of every row are exact, and only they make pairs. Missing
+    neighbours are -1 with similarity -1. `compared` counts the examples whose
+    neighbours were searched again this time.
     """
 
     indices: np.ndarray
     similarities: np.ndarray
     compared: int
+    k: int
 
     def pairs_at_least(self, threshold: float) -> list[tuple[int, int, float]]:
-        """Every pair of positions (i < j) whose inputs are at least `threshold` similar."""
-        rows, cols = np.nonzero(self.similarities >= threshold)
+        """Every pair of positions (i < j), one among the other's k nearest, at least `threshold` alike."""
+        indices, similarities = self.indices[:, : self.k], self.similarities[:, : self.k]
+        rows, cols = np.nonzero(similarities >= threshold)
         seen: dict[tuple[int, int], float] = {}
         for i, slot in zip(rows.tolist(), cols.tolist()):
-            j = int(self.indices[i, slot])
+            j = int(indices[i, slot])
             if j >= 0 and i != j:
-                seen[(min(i, j), max(i, j))] = float(self.similarities[i, slot])
+                seen[(min(i, j), max(i, j))] = float(similarities[i, slot])
         return sorted((i, j, s) for (i, j), s in seen.items())
 
 
@@ -104,51 +108,66 @@ def build_graph(db: Path, project_id: int, example_ids: list[int], input_hashes:
         stored = {row["example_id"]: row for row in cache_table.fetch_graph(con, project_id)}
     graph = _patched_graph(stored, example_ids, input_hashes, vectors, k)
     if graph is None:
-        graph = NeighbourGraph(*search(vectors, vectors, k, np.arange(len(vectors))), compared=len(vectors))
+        graph = NeighbourGraph(*search(vectors, vectors, 2 * k, np.arange(len(vectors))), compared=len(vectors), k=k)
     with connect(db) as con:
         cache_table.replace_graph(con, project_id, _graph_rows(graph, example_ids, input_hashes))
     return graph
 
 
 def _patched_graph(stored: dict, example_ids: list[int], input_hashes: list[str], vectors: np.ndarray, k: int) -> NeighbourGraph | None:
-    """Update the stored graph for changed inputs, or None when a full rebuild is due."""
+    """Update the stored graph for changed inputs, or None when a full rebuild is due.
+
+    A stored row is exact down to its last entry. Dropping the changed examples from it
+    leaves the exact nearest unchanged ones; adding every changed example at its new
+    similarity keeps the row exact down to the weakest unchanged entry that is left.
+    Rows left with fewer than k exact entries are searched again.
+    """
     position = {example_id: i for i, example_id in enumerate(example_ids)}
     changed = [i for i, (e, h) in enumerate(zip(example_ids, input_hashes)) if e not in stored or stored[e]["input_hash"] != h]
     gone = set(stored) - set(position)
     if not stored or len(changed) + len(gone) > FULL_REBUILD_SHARE * len(example_ids):
         return None
+    width = 2 * k
     changed_ids = {example_ids[i] for i in changed} | gone
-    indices = np.full((len(example_ids), k), -1, dtype=np.int64)
-    similarities = np.full((len(example_ids), k), -1.0, dtype=np.float32)
+    indices = np.full((len(example_ids), width), -1, dtype=np.int64)
+    similarities = np.full((len(example_ids), width), -1.0, dtype=np.float32)
+    cutoff = np.full(len(example_ids), -np.inf, dtype=np.float32)
     redo = set(changed)
     for i, example_id in enumerate(example_ids):
         if i in redo:
             continue
         row = stored[example_id]
-        if changed_ids & set(row["neighbour_ids"]) or len(row["neighbour_ids"]) != min(k, len(example_ids) - 1):
+        kept = [(position[n], s) for n, s in zip(row["neighbour_ids"], row["similarities"]) if n not in changed_ids]
+        if len(kept) < min(k, len(example_ids) - 1):
             redo.add(i)
             continue
-        indices[i] = [position[n] for n in row["neighbour_ids"]]
-        similarities[i] = row["similarities"]
-    _merge_changed(indices, similarities, vectors, changed, redo)
+        if kept:
+            indices[i, : len(kept)], similarities[i, : len(kept)] = zip(*kept)
+            if len(row["neighbour_ids"]) >= width:
+                cutoff[i] = kept[-1][1]
+    _merge_changed(indices, similarities, cutoff, vectors, changed, redo)
     redo_list = sorted(redo)
     if redo_list:
-        found, sims = search(vectors[redo_list], vectors, k, np.array(redo_list))
+        found, sims = search(vectors[redo_list], vectors, width, np.array(redo_list))
         indices[redo_list], similarities[redo_list] = found, sims
-    return NeighbourGraph(indices, similarities, compared=len(redo_list))
+    return NeighbourGraph(indices, similarities, compared=len(redo_list), k=k)
 
 
-def _merge_changed(indices: np.ndarray, similarities: np.ndarray, vectors: np.ndarray, changed: list[int], redo: set[int]) -> None:
-    """Let each changed input into the neighbour lists of the unchanged ones it is now close to."""
+def _merge_changed(indices: np.ndarray, similarities: np.ndarray, cutoff: np.ndarray, vectors: np.ndarray,
+                   changed: list[int], redo: set[int]) -> None:
+    """Let each changed input into the rows of the unchanged ones, keeping only entries known to be exact."""
     if not changed:
         return
-    scores = vectors @ vectors[changed].T
+    scores = (vectors @ vectors[changed].T).astype(np.float32)
+    scores[changed, np.arange(len(changed))] = -1.0  # a changed example is no neighbour of itself
     pool_idx = np.concatenate([indices, np.broadcast_to(np.array(changed), scores.shape)], axis=1)
-    pool_sim = np.concatenate([similarities, scores.astype(np.float32)], axis=1)
+    pool_sim = np.concatenate([similarities, scores], axis=1)
     best = np.argsort(-pool_sim, axis=1, kind="stable")[:, : indices.shape[1]]
+    merged_idx, merged_sim = np.take_along_axis(pool_idx, best, axis=1), np.take_along_axis(pool_sim, best, axis=1)
+    unknown = (merged_sim < cutoff[:, None]) | (merged_idx < 0)
+    merged_idx[unknown], merged_sim[unknown] = -1, -1.0
     keep = np.array([i not in redo for i in range(len(vectors))])
-    indices[keep] = np.take_along_axis(pool_idx, best, axis=1)[keep]
-    similarities[keep] = np.take_along_axis(pool_sim, best, axis=1)[keep]
+    indices[keep], similarities[keep] = merged_idx[keep], merged_sim[keep]
 
 
 def _graph_rows(graph: NeighbourGraph, example_ids: list[int], input_hashes: list[str]) -> list[dict]:
@@ -172,5 +191,5 @@ def similar_input_pairs(texts: tuple[str, ...], threshold: float, k: int = 10) -
     """
     vectors = embed(list(texts))
     indices, similarities = search(vectors, vectors, k, np.arange(len(vectors)))
-    graph = NeighbourGraph(indices, similarities, compared=len(texts))
+    graph = NeighbourGraph(indices, similarities, compared=len(texts), k=k)
     return [(i, j) for i, j, _ in graph.pairs_at_least(threshold)]

@@ -25,7 +25,8 @@ def make_input(rows: list[tuple[str, str]] | list[dict], spec: dict, config: Che
     inputs = [input_text(e["messages"]) for e in examples]
     answers = [answer_text(e["messages"]) for e in examples]
     vectors = embed(inputs)
-    graph = NeighbourGraph(*search(vectors, vectors, config.neighbours, np.arange(len(vectors))), compared=len(vectors))
+    graph = NeighbourGraph(*search(vectors, vectors, 2 * config.neighbours, np.arange(len(vectors))),
+                           compared=len(vectors), k=config.neighbours)
     parsed = parse_output_spec(spec)
     return CheckInput(examples=examples, spec=parsed, config=config, inputs=inputs, answers=answers,
                       input_vectors=vectors, graph=graph,
