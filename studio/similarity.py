@@ -24,6 +24,8 @@ from studio.embeddings import DIMENSIONS, embed
 
 # Past this share of changed inputs a full rebuild is as cheap as patching the graph.
 FULL_REBUILD_SHARE = 0.2
+# scikit-learn computes distances a block of rows at a time within this many MB.
+WORKING_MEMORY_MB = 256
 
 
 def text_hash(text: str) -> str:
@@ -92,8 +94,11 @@ def search(queries: np.ndarray, corpus: np.ndarray, k: int, query_positions: np.
     similarities = np.full((len(queries), k), -1.0, dtype=np.float32)
     if take == 0 or len(queries) == 0:
         return indices, similarities
+    from sklearn import config_context
+
     index = NearestNeighbors(n_neighbors=take, metric="cosine", algorithm="brute").fit(corpus)
-    distances, found = index.kneighbors(queries)
+    with config_context(working_memory=WORKING_MEMORY_MB):
+        distances, found = index.kneighbors(queries)
     for row in range(len(queries)):
         keep = found[row] != query_positions[row] if query_positions is not None else np.ones(take, bool)
         chosen = found[row][keep][:k]
