@@ -125,6 +125,17 @@ def suspect_scores(findings: list[dict]) -> dict[str, float]:
     return {f["examples"][0]["external_id"]: f["score"] for f in findings if f["kind"] == "suspect-output"}
 
 
+def timed_cpu(call):
+    """Call it; return its result and the CPU seconds this process spent (all threads).
+
+    CPU seconds over wall seconds is how many cores the run really got: about 2.0 on a
+    quiet 2-core machine, less when other work shares the cores.
+    """
+    began = time.process_time()
+    result = call()
+    return result, time.process_time() - began
+
+
 def edit_ten(db: Path, project, rng: random.Random) -> None:
     """Reword the input of 10 random examples, as an expert would."""
     from studio.examples import edit_example, list_examples
@@ -154,18 +165,19 @@ def run_clinc(clinc: Path, seed: int, swap_share: float, conflicts: int, paraphr
     began = time.perf_counter()
     import_rows(db, project, list(enumerate(noisy, start=1)), "bench", "approved")
     import_seconds = time.perf_counter() - began
-    cold = run_project_checks(db, project)
+    cold, cold_cpu = timed_cpu(lambda: run_project_checks(db, project))
     edit_ten(db, project, rng)
-    incremental = run_project_checks(db, project)
+    incremental, incremental_cpu = timed_cpu(lambda: run_project_checks(db, project))
     conflict_copies = {copy for _, copy in truth["conflicts"]}
     in_conflicts = {e for pair in truth["conflicts"] for e in pair}
     universe = [r["id"] for r in noisy if r["id"] not in in_conflicts]
     return {
         "examples": len(noisy), "intents": len(intents), "planted": {k: len(v) for k, v in truth.items()},
         "import_s": import_seconds,
-        "cold": {"seconds": cold.seconds, **cold.timings, "embedded": cold.embedded, "findings": len(cold.findings)},
-        "incremental": {"seconds": incremental.seconds, **incremental.timings, "embedded": incremental.embedded,
-                        "compared": incremental.compared},
+        "cold": {"seconds": cold.seconds, **cold.timings, "cores_busy": cold_cpu / cold.seconds,
+                 "embedded": cold.embedded, "findings": len(cold.findings)},
+        "incremental": {"seconds": incremental.seconds, **incremental.timings, "cores_busy": incremental_cpu / incremental.seconds,
+                        "embedded": incremental.embedded, "compared": incremental.compared},
         "kinds": {kind: sum(f["kind"] == kind for f in cold.findings) for kind in sorted({f["kind"] for f in cold.findings})},
         "exact_conflicts": pair_recall(cold.findings, "contradiction", truth["conflicts"]),
         "contradictions": contradiction_precision(cold.findings, set(truth["swapped"]) | conflict_copies),
@@ -204,9 +216,10 @@ def render(result: dict) -> str:
         lines += [
             f"CLINC150: {c['examples']} examples ({c['intents']} intents), planted {c['planted']}",
             f"cold full run: {c['cold']['seconds']:.1f} s (embed {c['cold']['embed_s']:.1f} s, neighbours "
-            f"{c['cold']['neighbours_s']:.1f} s, checks {c['cold']['checks_s']:.1f} s), {c['cold']['embedded']} texts embedded",
+            f"{c['cold']['neighbours_s']:.1f} s, tokens {c['cold']['tokens_s']:.1f} s, split {c['cold']['split_s']:.1f} s, "
+            f"checks {c['cold']['checks_s']:.1f} s), {c['cold']['embedded']} texts embedded, cores busy {c['cold']['cores_busy']:.2f}",
             f"incremental after 10 edits: {c['incremental']['seconds']:.2f} s, {c['incremental']['embedded']} embedded, "
-            f"{c['incremental']['compared']} compared again",
+            f"{c['incremental']['compared']} compared again, cores busy {c['incremental']['cores_busy']:.2f}",
             f"findings: {c['kinds']}",
             f"exact-input conflicts: recall {c['exact_conflicts']['recall']:.3f} ({c['exact_conflicts']['found']}/{c['exact_conflicts']['planted']})",
             f"swapped labels (suspect outputs): AP {c['swapped_labels']['average_precision']:.3f}, "

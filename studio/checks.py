@@ -10,7 +10,7 @@ while its examples keep the same revisions.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from storage import coverage as target_table
@@ -55,24 +55,35 @@ class CheckRun:
 
 
 def prepare_input(db: Path, project: Project, examples: list[dict], config: CheckConfig, timings: dict) -> tuple[CheckInput, int]:
-    """Everything the checks read about these examples, and how many texts had to be embedded."""
-    began = time.perf_counter()
+    """Everything the checks read about these examples, and how many texts had to be embedded.
+
+    `timings` receives the seconds each stage took (embed, neighbours, tokens, split).
+    """
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        timings[f"{stage}_s"], clock = time.perf_counter() - clock, time.perf_counter()
+
     inputs = [input_text(e["messages"]) for e in examples]
     answers = [answer_text(e["messages"]) for e in examples]
     vectors = cached_vectors(db, inputs)
     answer_vectors = cached_vectors(db, answers) if project.output_spec.kind == "text" else None
-    timings["embed_s"] = time.perf_counter() - began
+    lap("embed")
     graph = build_graph(db, project.id, [e["id"] for e in examples], [text_hash(t) for t in inputs], vectors.matrix, config.neighbours)
-    timings["neighbours_s"] = time.perf_counter() - began - timings["embed_s"]
+    lap("neighbours")
+    tokens = count_tokens(project, inputs, answers)
+    lap("tokens")
     with connect(db) as con:
         targets = target_table.fetch_targets(con, project.id)
     data = CheckInput(
         examples=examples, spec=project.output_spec, config=config, inputs=inputs, answers=answers,
         input_vectors=vectors.matrix, graph=graph, answer_vectors=answer_vectors.matrix if answer_vectors else None,
-        token_counts=count_tokens(project, inputs, answers), tag_targets=targets,
+        token_counts=tokens, tag_targets=targets,
     )
-    return CheckInput(**{**data.__dict__, "held_out": held_out_positions(data, project.split_seed)}), \
-        vectors.embedded + (answer_vectors.embedded if answer_vectors else 0)
+    data = replace(data, held_out=held_out_positions(data, project.split_seed))
+    lap("split")
+    return data, vectors.embedded + (answer_vectors.embedded if answer_vectors else 0)
 
 
 def held_out_positions(data: CheckInput, seed: int) -> frozenset[int]:

@@ -99,7 +99,7 @@ def _suspect_texts(data: CheckInput) -> list[Finding]:
         if len(near) < 2:
             continue
         theirs = data.answer_vectors[near]
-        agreement = float(np.mean(theirs @ theirs.T)) if len(near) > 1 else 1.0
+        agreement = float(((theirs @ theirs.T).sum() - len(near)) / (len(near) * (len(near) - 1)))
         mine = float(np.mean(theirs @ data.answer_vectors[i]))
         if agreement >= threshold and mine < threshold - 0.2:
             findings.append(Finding("suspect-output", "warning", (i, *near), round(agreement - mine, 4),
