@@ -101,7 +101,7 @@ def show_decisions(finding: dict, example: dict) -> None:
 
 for finding in chosen[:SHOWN]:
     icon = {"error": ":material/error:", "warning": ":material/warning:"}.get(finding["severity"], ":material/info:")
-    with st.container(border=True, key=f"finding_{finding['id']}"):
+    with st.container(border=True, key=f"fbox_{finding['id']}"):
         st.markdown(f"{icon} **{finding['kind'].replace('-', ' ').capitalize()}** · {finding['severity']} · "
                     f"score {finding['score']:.2f} · {finding['explanation']}")
         if finding["state"] != "open":

@@ -50,9 +50,16 @@ def fetch_graph(con: duckdb.DuckDBPyConnection, project_id: int) -> list[dict]:
     )
 
 
-def replace_graph(con: duckdb.DuckDBPyConnection, project_id: int, rows: list[dict]) -> None:
-    """Swap a project's neighbour lists for `rows` (dicts as fetch_graph returns)."""
-    con.execute("DELETE FROM neighbours WHERE project_id = ?", [project_id])
+def update_graph(con: duckdb.DuckDBPyConnection, project_id: int, rows: list[dict], removed_ids: list[int]) -> None:
+    """Write the neighbour lists in `rows` (dicts as fetch_graph returns) and drop those of `removed_ids`."""
+    stale = [row["example_id"] for row in rows] + list(removed_ids)
+    if stale:
+        con.register("stale_ids", pd.DataFrame({"example_id": stale}))
+        try:
+            con.execute("DELETE FROM neighbours WHERE project_id = ? AND example_id IN (SELECT example_id FROM stale_ids)",
+                        [project_id])
+        finally:
+            con.unregister("stale_ids")
     if not rows:
         return
     frame = pd.DataFrame(rows)

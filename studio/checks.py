@@ -33,6 +33,8 @@ CHECKS = [
     find_exact_duplicates, find_near_duplicates, find_contradictions, find_suspect_outputs, find_format_breaks,
     find_length_outliers, find_leakage, find_pii, find_dataset_size,
 ]
+# Bytes a chat template adds around three messages, generously (SmolLM2's adds about 60).
+TEMPLATE_BYTES = 200
 KINDS = ("contradiction", "suspect-output", "duplicate", "near-duplicate", "leakage", "format", "length", "pii", "size")
 
 
@@ -72,14 +74,14 @@ def prepare_input(db: Path, project: Project, examples: list[dict], config: Chec
     lap("embed")
     graph = build_graph(db, project.id, [e["id"] for e in examples], [text_hash(t) for t in inputs], vectors.matrix, config.neighbours)
     lap("neighbours")
-    tokens = count_tokens(project, inputs, answers)
+    long = long_examples(project, inputs, answers, config.max_tokens)
     lap("tokens")
     with connect(db) as con:
         targets = target_table.fetch_targets(con, project.id)
     data = CheckInput(
         examples=examples, spec=project.output_spec, config=config, inputs=inputs, answers=answers,
         input_vectors=vectors.matrix, graph=graph, answer_vectors=answer_vectors.matrix if answer_vectors else None,
-        token_counts=tokens, tag_targets=targets,
+        long_examples=long, tag_targets=targets,
     )
     data = replace(data, held_out=held_out_positions(data, project.split_seed))
     lap("split")
@@ -96,28 +98,33 @@ def held_out_positions(data: CheckInput, seed: int) -> frozenset[int]:
     return frozenset(position[e["id"]] for e in held_out)
 
 
-def count_tokens(project: Project, inputs: list[str], answers: list[str]) -> tuple[int, ...]:
-    """Tokens of each example as the base model would see it (system prompt and chat template included).
+def long_examples(project: Project, inputs: list[str], answers: list[str], max_tokens: int) -> dict[int, int]:
+    """Tokens of each example over `max_tokens`, as the base model would see it (system prompt and chat template included).
 
-    Empty when the base model's tokenizer cannot be loaded; the length check then uses
-    characters only.
+    A byte-level BPE token covers at least one byte, so an example whose bytes fit
+    cannot have more tokens than that: only the others are tokenized, and the tokenizer
+    is not even loaded when none could be too long. Empty when the base model's
+    tokenizer cannot be loaded.
     """
+    system = len(project.description.encode())
+    candidates = [p for p, (q, a) in enumerate(zip(inputs, answers))
+                  if system + len(q.encode()) + len(a.encode()) + TEMPLATE_BYTES > max_tokens]
+    if not candidates:
+        return {}
     from studio.models import ModelUnavailable, load_tokenizer, resolve_model
 
     try:
         tokenizer = load_tokenizer(resolve_model(project.base_model))
     except (ModelUnavailable, OSError, ValueError):
-        return ()
-    if not inputs:
-        return ()
-    sample = [{"role": "system", "content": project.description}, {"role": "user", "content": inputs[0]},
-              {"role": "assistant", "content": answers[0]}]
-    rendered = len(tokenizer(tokenizer.apply_chat_template(sample, tokenize=False), add_special_tokens=False)["input_ids"])
-    lengths = tokenizer(inputs + answers + [project.description], add_special_tokens=False)["input_ids"]
-    parts = [len(ids) for ids in lengths]
-    n = len(inputs)
-    overhead = rendered - parts[0] - parts[n] - parts[-1]
-    return tuple(parts[i] + parts[n + i] + parts[-1] + overhead for i in range(n))
+        return {}
+    counts = {}
+    for position in candidates:
+        messages = [{"role": "system", "content": project.description}, {"role": "user", "content": inputs[position]},
+                    {"role": "assistant", "content": answers[position]}]
+        tokens = len(tokenizer(tokenizer.apply_chat_template(messages, tokenize=False), add_special_tokens=False)["input_ids"])
+        if tokens > max_tokens:
+            counts[position] = tokens
+    return counts
 
 
 def fingerprint(finding: Finding, examples: list[dict]) -> str:
@@ -138,7 +145,7 @@ def run_project_checks(db: Path, project: Project, config: CheckConfig = CheckCo
     with connect(db) as con:
         decided = finding_table.replace_open_findings(con, project.id, rows)
     return CheckRun(
-        findings=load_findings(db, project), examples=len(examples), embedded=embedded,
+        findings=load_findings(db, project, examples=examples), examples=len(examples), embedded=embedded,
         compared=data.graph.compared, already_decided=decided, seconds=time.perf_counter() - began, timings=timings,
     )
 
@@ -155,11 +162,14 @@ def _row(finding: Finding, examples: list[dict]) -> dict:
     }
 
 
-def load_findings(db: Path, project: Project, state: str = "open") -> list[dict]:
-    """The project's findings in one state from the last check, surest first, with their examples."""
+def load_findings(db: Path, project: Project, state: str = "open", examples: list[dict] | None = None) -> list[dict]:
+    """The project's findings in one state from the last check, surest first, with their examples.
+
+    `examples` saves reading the project's examples again when the caller has them.
+    """
     with connect(db) as con:
         rows = finding_table.fetch_findings(con, project.id, state)
-    examples = {e["id"]: e for e in list_examples(db, project)}
+    examples = {e["id"]: e for e in (examples if examples is not None else list_examples(db, project))}
     described = []
     for row in rows:
         members = [examples[i] for i in row["example_ids"] if i in examples]

@@ -58,7 +58,8 @@ class CheckInput:
     """Everything the checks read: the live examples and what was computed about them.
 
     `inputs` and `answers` are aligned with `examples`; `graph` holds each example's
-    nearest inputs by position; `held_out` holds the positions in the held-out split.
+    nearest inputs by position; `held_out` holds the positions in the held-out split;
+    `long_examples` maps the position of each example over `max_tokens` to its tokens.
     """
 
     examples: list[dict]
@@ -69,7 +70,7 @@ class CheckInput:
     input_vectors: np.ndarray
     graph: NeighbourGraph
     held_out: frozenset[int] = frozenset()
-    token_counts: tuple[int, ...] = ()
+    long_examples: dict = field(default_factory=dict)
     answer_vectors: np.ndarray | None = None
     tag_targets: dict = field(default_factory=dict)
 

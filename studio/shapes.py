@@ -93,7 +93,7 @@ def find_length_outliers(data: CheckInput) -> list[Finding]:
     and that is `length_outlier_ratio` times off the median is often a paste error.
     """
     findings = []
-    for position, tokens in enumerate(data.token_counts):
+    for position, tokens in sorted(data.long_examples.items()):
         if tokens > data.config.max_tokens:
             findings.append(Finding("length", "error", (position,), 1.0,
                                     f"{tokens} tokens, over the training length of {data.config.max_tokens}: "

@@ -111,16 +111,20 @@ def build_graph(db: Path, project_id: int, example_ids: list[int], input_hashes:
     """The neighbour graph of these examples, patching the stored one where it can."""
     with connect(db) as con:
         stored = {row["example_id"]: row for row in cache_table.fetch_graph(con, project_id)}
-    graph = _patched_graph(stored, example_ids, input_hashes, vectors, k)
-    if graph is None:
+    patched = _patched_graph(stored, example_ids, input_hashes, vectors, k)
+    if patched is None:
         graph = NeighbourGraph(*search(vectors, vectors, 2 * k, np.arange(len(vectors))), compared=len(vectors), k=k)
+        touched = range(len(example_ids))
+    else:
+        graph, touched = patched
+    rows = _graph_rows(graph, example_ids, input_hashes, touched)
     with connect(db) as con:
-        cache_table.replace_graph(con, project_id, _graph_rows(graph, example_ids, input_hashes))
+        cache_table.update_graph(con, project_id, rows, sorted(set(stored) - set(example_ids)))
     return graph
 
 
-def _patched_graph(stored: dict, example_ids: list[int], input_hashes: list[str], vectors: np.ndarray, k: int) -> NeighbourGraph | None:
-    """Update the stored graph for changed inputs, or None when a full rebuild is due.
+def _patched_graph(stored: dict, example_ids: list[int], input_hashes: list[str], vectors: np.ndarray, k: int) -> tuple[NeighbourGraph, list[int]] | None:
+    """Update the stored graph for changed inputs, with the positions whose rows changed; None when a full rebuild is due.
 
     A stored row is exact down to its last entry. Dropping the changed examples from it
     leaves the exact nearest unchanged ones; adding every changed example at its new
@@ -150,12 +154,16 @@ def _patched_graph(stored: dict, example_ids: list[int], input_hashes: list[str]
             indices[i, : len(kept)], similarities[i, : len(kept)] = zip(*kept)
             if len(row["neighbour_ids"]) >= width:
                 cutoff[i] = kept[-1][1]
+    before = indices.copy()
     _merge_changed(indices, similarities, cutoff, vectors, changed, redo)
     redo_list = sorted(redo)
     if redo_list:
         found, sims = search(vectors[redo_list], vectors, width, np.array(redo_list))
         indices[redo_list], similarities[redo_list] = found, sims
-    return NeighbourGraph(indices, similarities, compared=len(redo_list), k=k)
+    moved = set(np.nonzero((indices != before).any(axis=1))[0].tolist())
+    touched = sorted(moved | redo | {position[e] for e in stored if e in position and
+                                     len(stored[e]["neighbour_ids"]) != int((before[position[e]] >= 0).sum())})
+    return NeighbourGraph(indices, similarities, compared=len(redo_list), k=k), touched
 
 
 def _merge_changed(indices: np.ndarray, similarities: np.ndarray, cutoff: np.ndarray, vectors: np.ndarray,
@@ -175,9 +183,10 @@ def _merge_changed(indices: np.ndarray, similarities: np.ndarray, cutoff: np.nda
     indices[keep], similarities[keep] = merged_idx[keep], merged_sim[keep]
 
 
-def _graph_rows(graph: NeighbourGraph, example_ids: list[int], input_hashes: list[str]) -> list[dict]:
+def _graph_rows(graph: NeighbourGraph, example_ids: list[int], input_hashes: list[str], positions) -> list[dict]:
     rows = []
-    for i, (example_id, input_hash) in enumerate(zip(example_ids, input_hashes)):
+    for i in positions:
+        example_id, input_hash = example_ids[i], input_hashes[i]
         keep = graph.indices[i] >= 0
         rows.append({
             "example_id": example_id, "input_hash": input_hash,

@@ -1,10 +1,10 @@
 """The suspect-output check: answers that disagree with what similar examples say.
 
 For label answers (a label spec, or the category field of a JSON spec) a ridge
-classifier on the input embeddings predicts each example's label out of fold
-(cross-validated, so no example grades itself); cleanlab's confident learning then
-picks the examples whose given label the classifier finds unlikely, ranked by how
-unlikely. For free-text answers the nearest inputs vote: an answer far from the
+classifier on the input embeddings predicts each example's label leave-one-out (so no
+example grades itself); cleanlab's confident learning then picks the examples whose
+given label is less likely than the classifier's usual confidence in that label
+(per-label thresholds), ranked by how unlikely. For free-text answers the nearest inputs vote: an answer far from the
 answers of its nearest inputs, while those agree with one another, is suspect.
 """
 
@@ -17,27 +17,25 @@ import numpy as np
 from studio.findings import CheckInput, Finding
 from studio.formats import stratum_of
 
-MIN_PER_LABEL = 3
+MIN_PER_LABEL = 2
 MIN_EXAMPLES = 20
 
 
-def out_of_fold_probabilities(vectors: np.ndarray, labels: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Cross-validated label probabilities of each row: ridge classifier scores, temperature-scaled.
+def out_of_fold_probabilities(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Leave-one-out label probabilities of each row: ridge classifier scores, temperature-scaled.
 
-    A ridge classifier fits in closed form (fast enough to refit on every check); its
-    scores become probabilities through a softmax whose temperature is fitted to the
-    out-of-fold scores by likelihood, so confidences are calibrated for this dataset.
+    A ridge classifier gives every example's leave-one-out scores in closed form from
+    one fit (scikit-learn's efficient generalised cross-validation), fast enough to
+    run on every check. The scores become probabilities through a softmax whose
+    temperature is fitted to them by likelihood, so confidences suit this dataset.
     """
-    from sklearn.linear_model import RidgeClassifier
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    folds = min(5, int(np.bincount(labels).min()))
-    scores = cross_val_predict(RidgeClassifier(alpha=1.0), vectors, labels, method="decision_function",
-                               cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
     from scipy.special import softmax
+    from sklearn.linear_model import RidgeClassifierCV
 
-    if scores.ndim == 1:  # two labels: one score column for the second label
-        scores = np.stack([-scores, scores], axis=1)
+    model = RidgeClassifierCV(alphas=[1.0], store_cv_results=True, scoring="accuracy").fit(vectors, labels)
+    scores = model.cv_results_[:, :, 0]
+    if scores.shape[1] == 1:  # two labels: one score column, for the second label
+        scores = np.concatenate([-scores, scores], axis=1)
     return softmax(scores * fit_temperature(scores, labels), axis=1)
 
 
@@ -58,7 +56,7 @@ def find_suspect_outputs(data: CheckInput) -> list[Finding]:
     """Suspect outputs: an answer that disagrees with what similar examples say it should be.
 
     Labels (and the category field of JSON answers) are checked with confident learning
-    over a cross-validated classifier on the input embeddings; free-text answers against
+    over a leave-one-out classifier on the input embeddings; free-text answers against
     the answers of their nearest inputs. Finds mislabelled examples with no exact twin.
     """
     labels = [stratum_of(data.spec, answer) for answer in data.answers]
@@ -77,7 +75,8 @@ def _suspect_labels(data: CheckInput, labels: list[str]) -> list[Finding]:
         return []
     codes = np.array([names.index(labels[p]) for p in kept])
     probabilities = out_of_fold_probabilities(data.input_vectors[kept], codes)
-    issues = find_label_issues(codes, probabilities, return_indices_ranked_by="self_confidence", n_jobs=1)
+    issues = find_label_issues(codes, probabilities, filter_by="low_self_confidence",
+                               return_indices_ranked_by="self_confidence", n_jobs=1)
     findings = []
     for row in issues:
         given, predicted = codes[row], int(np.argmax(probabilities[row]))

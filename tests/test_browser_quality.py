@@ -106,7 +106,7 @@ def assert_no_exception(page) -> None:
 
 
 def finding_box(page, *external_ids: str):
-    boxes = page.locator("[class*='st-key-finding_']")
+    boxes = page.locator("[class*='st-key-fbox_']")
     for external_id in external_ids:
         boxes = boxes.filter(has_text=external_id)
     return boxes
@@ -118,7 +118,7 @@ def open_quality(page, run: bool) -> None:
     if run:
         page.get_by_role("button", name="Run checks").click()
         page.get_by_text("texts embedded").wait_for()
-    page.locator("[class*='st-key-finding_']").first.wait_for()
+    page.locator("[class*='st-key-fbox_']").first.wait_for()
 
 
 def test_a_contradiction_is_resolved_side_by_side(page):

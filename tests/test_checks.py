@@ -173,7 +173,7 @@ def test_typical_lengths_have_no_outliers():
 def test_a_pasted_wall_of_text_and_an_over_long_example_are_length_findings():
     rows = _topic_rows()
     rows[5] = (" ".join(["The courier lost my package and nobody answers my emails."] * 12), "shipping")
-    data = make_input(rows, TOPIC_SPEC, CheckConfig(max_tokens=60), token_counts=tuple(5 * len(t) // 20 for t, _ in rows))
+    data = make_input(rows, TOPIC_SPEC, CheckConfig(max_tokens=60), long_examples={5: 150})
     findings = find_length_outliers(data)
     assert {f.positions for f in findings} == {(5,)}
     assert any("truncated" in f.explanation for f in findings) and any("far longer" in f.explanation for f in findings)
