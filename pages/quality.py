@@ -60,7 +60,8 @@ if not findings:
     st.info(f"No {state} findings. Run the checks after adding or editing examples.")
 
 left, right = st.columns(2)
-kinds = left.multiselect("Kind", present, default=present, key="finding_kinds")
+# keyed by the kinds present, so kinds that appear after a check are shown, not filtered out
+kinds = left.multiselect("Kind", present, default=present, key=f"finding_kinds_{'_'.join(present)}")
 severities = right.multiselect("Severity", SEVERITIES, default=list(SEVERITIES), key="finding_severities")
 chosen = [f for f in findings if f["kind"] in kinds and f["severity"] in severities]
 if len(chosen) > SHOWN:

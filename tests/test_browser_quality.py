@@ -155,19 +155,23 @@ def test_a_dismissed_finding_stays_dismissed(page):
 def test_an_uncovered_production_input_becomes_a_draft(page, tmp_path):
     sample = tmp_path / "production.txt"
     sample.write_text(PRODUCTION)
+    drafts = int(page.locator("[data-testid='stMetric']").filter(has_text="Draft")
+                 .locator("[data-testid='stMetricValue']").inner_text())
     page.get_by_role("link", name="Coverage").click()
     page.get_by_role("heading", name="Coverage").wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
     page.locator("input[type='file']").set_input_files(str(sample))
     page.get_by_text("Far from every example").wait_for()
     gaps = page.locator("[class*='st-key-gap_']")
-    gaps.first.wait_for()
-    assert gaps.filter(has_text="lasagna").count() >= 1
+    gaps.filter(has_text="lasagna").first.wait_for()
     assert gaps.filter(has_text="backups have failed").count() == 0
     shot(page.locator("[data-testid='stMain']"), "coverage")
     gaps.filter(has_text="lasagna").first.get_by_role("button", name="Make draft").first.click()
     page.get_by_text("created from a production input").wait_for()
     page.get_by_role("link", name="Examples").click()
     page.get_by_role("heading", name="Examples").wait_for()
-    page.get_by_text("lasagna").first.wait_for()
+    from playwright.sync_api import expect
+
+    draft = page.locator("[data-testid='stMetric']").filter(has_text="Draft").locator("[data-testid='stMetricValue']")
+    expect(draft).to_have_text(str(drafts + 1), timeout=120_000)
     assert_no_exception(page)
