@@ -96,8 +96,8 @@ def test_near_duplicate_inputs_never_straddle_the_split():
     paraphrases = [("How do I reset my password?", "How can I reset my password?"),
                    ("My account is locked after too many attempts", "My account got locked after too many attempts")]
     for a, b in paraphrases:
-        examples += [{"id": len(examples) + 1, "messages": single_turn(a, "login")},
-                     {"id": len(examples) + 2, "messages": single_turn(b, "login")}]
+        examples += [{"id": len(examples) + 1, "messages": single_turn(a, "shipping")},
+                     {"id": len(examples) + 2, "messages": single_turn(b, "shipping")}]
     pair_ids = [(41, 42), (43, 44)]
     held_pairs = 0
     for seed in range(30):
