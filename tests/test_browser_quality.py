@@ -131,7 +131,9 @@ def test_a_contradiction_is_resolved_side_by_side(page):
     side = box.locator("[class*='st-key-side_']").filter(has_text="T-0037")
     side.get_by_role("button", name="Keep this one").click()
     page.get_by_text("Kept T-0037; the others are rejected.").wait_for()
-    assert finding_box(page, "T-0037", "T-0180").count() == 0
+    from playwright.sync_api import expect
+
+    expect(finding_box(page, "T-0037", "T-0180")).to_have_count(0)
     page.get_by_text("resolved", exact=True).click()
     finding_box(page, "T-0037", "T-0180").get_by_text("kept example").wait_for()
     assert_no_exception(page)
@@ -140,13 +142,18 @@ def test_a_contradiction_is_resolved_side_by_side(page):
 def test_a_dismissed_finding_stays_dismissed(page):
     open_quality(page, run=True)
     box = finding_box(page, "T-0098", "T-0187")
-    box.get_by_label("Reason to dismiss").fill("both answers are defensible for this customer")
+    reason = box.get_by_label("Reason to dismiss")
+    reason.fill("both answers are defensible for this customer")
+    reason.press("Enter")  # commit the text before the click, or the rerun it causes swallows the click
+    page.wait_for_timeout(2000)
     box.get_by_role("button", name="Dismiss").click()
     page.get_by_text("Dismissed: it stays dismissed").wait_for()
     page.reload()  # a new session: nothing is remembered in the browser
     page.get_by_role("heading", name="Quality").wait_for()
     open_quality(page, run=True)
-    assert finding_box(page, "T-0098", "T-0187").count() == 0
+    from playwright.sync_api import expect
+
+    expect(finding_box(page, "T-0098", "T-0187")).to_have_count(0)
     page.get_by_text("dismissed", exact=True).click()
     finding_box(page, "T-0098", "T-0187").get_by_text("both answers are defensible for this customer").wait_for()
     assert_no_exception(page)
