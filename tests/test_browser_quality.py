@@ -126,6 +126,7 @@ def test_a_contradiction_is_resolved_side_by_side(page):
     box = finding_box(page, "T-0037", "T-0180")
     box.wait_for()
     assert box.get_by_text("the fields priority differ").count() == 1
+    box.locator("mark").first.wait_for()
     assert box.locator("mark").count() >= 2  # the differing words are marked on both sides
     shot(box, "quality-contradiction")
     side = box.locator("[class*='st-key-side_']").filter(has_text="T-0037")
