@@ -19,6 +19,7 @@ navigation = st.navigation({
         st.Page("pages/write.py", title="Write", icon=":material/edit_note:"),
         st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
         st.Page("pages/quality.py", title="Quality", icon=":material/fact_check:"),
+        st.Page("pages/coverage.py", title="Coverage", icon=":material/scatter_plot:"),
         st.Page("pages/transfer.py", title="Import & export", icon=":material/swap_vert:"),
     ],
     "Model": [

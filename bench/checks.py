@@ -1,15 +1,21 @@
-"""Benchmark the consistency checks and the split on CLINC150 with planted noise.
+"""Benchmark the consistency engine on CLINC150 with planted noise, in a real DuckDB file.
 
 Run it (from the repository root):
 
-    .venv/bin/python bench/checks.py --clinc ../shared/datasets/clinc150/data_full.json [--json]
+    PYTHONPATH=. .venv/bin/python bench/checks.py --clinc ../shared/datasets/clinc150/data_full.json [--json]
 
-It builds studio-shaped examples in memory from CLINC150's 15,000 training rows
-(Larson et al. 2019, CC BY 3.0; 150 intents), plants 100 exact-input conflicts and 100
-exact duplicates (copies whose input differs only in case and whitespace), then times
-studio.checks.run_checks and studio.splits.split_examples over the 15,200 examples and
-scores the contradiction and duplicate findings against the planted pairs. No DuckDB is
-involved. Results go to docs/benchmarks.md.
+It takes CLINC150's 15,000 training rows (Larson et al. 2019, CC BY 3.0; 150 intents),
+plants noise into a copy (5% of labels swapped to another intent, exact-input conflicts
+whose input differs only in case and whitespace, near-duplicate paraphrases with the
+same intent), imports it into a fresh project, and then:
+- times a cold full run of every check (empty embedding cache, model not yet loaded);
+- scores the contradiction and suspect-output findings against the planted ground
+  truth: recall of the exact-input conflicts, average precision and recall at
+  precision 0.9 of the swapped labels, and of the near-duplicate paraphrases;
+- edits 10 examples and times the incremental run;
+- builds the neighbour graph of 100,000 synthetic unit vectors to show that peak
+  memory grows with the example count, not with its square.
+Results go to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -17,32 +23,25 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
+import resource
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+import tracemalloc
 from pathlib import Path
 
-from machine import describe_machine
-from studio.checks import Finding, run_checks
-from studio.formats import OutputSpec, parse_output_spec
-from studio.splits import split_examples
+import numpy as np
 
-SPLIT_SEED = 0
+from machine import describe_machine
+
+PARAPHRASES = [lambda t: f"{t} please", lambda t: f"hey, {t}", lambda t: f"can you tell me {t}",
+               lambda t: f"{t}, thanks", lambda t: f"i was wondering, {t}"]
 
 
 def load_clinc(path: Path) -> tuple[list[list[str]], list[str]]:
     """CLINC150's training rows ([text, intent]) and its sorted intents."""
     rows = json.loads(path.read_text())["train"]
     return rows, sorted({intent for _, intent in rows})
-
-
-def make_example(example_id: int, external_id: str, text: str, intent: str) -> dict:
-    """An approved single-turn example shaped like the studio's."""
-    return {
-        "id": example_id, "external_id": external_id, "status": "approved", "tags": [intent],
-        "messages": [{"role": "user", "content": text}, {"role": "assistant", "content": intent}],
-    }
 
 
 def perturb(text: str, rng: random.Random) -> str:
@@ -55,125 +54,206 @@ def perturb(text: str, rng: random.Random) -> str:
     return changed
 
 
-def plant_noise(
-    examples: list[dict], intents: list[str], rng: random.Random, conflicts: int, duplicates: int
-) -> tuple[list[dict], list[tuple[int, int]], list[tuple[int, int]]]:
-    """A copy of the examples with planted conflicts and duplicates, and the planted (source, copy) id pairs.
+def plant_noise(rows: list[list[str]], intents: list[str], rng: random.Random, swap_share: float, conflicts: int, paraphrases: int) -> tuple[list[dict], dict]:
+    """JSONL-shaped rows with planted noise, and the ground truth by external id."""
+    def other(intent: str) -> str:
+        return rng.choice([i for i in intents if i != intent])
 
-    Every planted copy has its own source example, so no two planted pairs share a group.
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    n_swap = round(swap_share * len(rows))
+    swapped = set(order[:n_swap])
+    sources = order[n_swap: n_swap + conflicts + paraphrases]
+    out, truth = [], {"swapped": [], "conflicts": [], "paraphrases": []}
+    for index, (text, intent) in enumerate(rows):
+        label = other(intent) if index in swapped else intent
+        out.append(_row(f"clinc-{index}", text, label))
+        if index in swapped:
+            truth["swapped"].append(f"clinc-{index}")
+    for number, index in enumerate(sources):
+        text, intent = rows[index]
+        if number < conflicts:
+            out.append(_row(f"conflict-{number}", perturb(text, rng), other(intent)))
+            truth["conflicts"].append((f"clinc-{index}", f"conflict-{number}"))
+        else:
+            out.append(_row(f"paraphrase-{number}", rng.choice(PARAPHRASES)(text), intent))
+            truth["paraphrases"].append((f"clinc-{index}", f"paraphrase-{number}"))
+    return out, truth
+
+
+def _row(external_id: str, text: str, intent: str) -> dict:
+    return {"id": external_id, "messages": [{"role": "user", "content": text}, {"role": "assistant", "content": intent}],
+            "tags": [intent]}
+
+
+def pair_recall(findings: list[dict], kind: str, pairs: list[tuple[str, str]]) -> dict:
+    """Share of planted pairs that one finding of `kind` holds both sides of."""
+    groups = [{e["external_id"] for e in f["examples"]} for f in findings if f["kind"] == kind]
+    found = sum(any({a, b} <= group for group in groups) for a, b in pairs)
+    return {"planted": len(pairs), "found": found, "recall": found / len(pairs) if pairs else None}
+
+
+def ranking_quality(scores: dict[str, float], positives: set[str], universe: list[str]) -> dict:
+    """Average precision and recall at precision 0.9 of a ranking over `universe` (unflagged score 0)."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    y_true = np.array([external_id in positives for external_id in universe])
+    y_score = np.array([scores.get(external_id, 0.0) for external_id in universe])
+    precision, recall, _ = precision_recall_curve(y_true, y_score)
+    at_09 = recall[precision >= 0.9].max() if (precision >= 0.9).any() else 0.0
+    flagged = {e for e, s in scores.items() if s > 0}
+    return {
+        "positives": int(y_true.sum()), "flagged": len(flagged), "flagged_true": len(flagged & positives),
+        "average_precision": float(average_precision_score(y_true, y_score)), "recall_at_precision_0_9": float(at_09),
+    }
+
+
+def contradiction_precision(findings: list[dict], noisy: set[str]) -> dict:
+    """Average precision of the ranked contradiction findings: a finding is right when it holds a planted error."""
+    from sklearn.metrics import average_precision_score
+
+    ranked = [f for f in findings if f["kind"] == "contradiction"]
+    truth = np.array([bool({e["external_id"] for e in f["examples"]} & noisy) for f in ranked])
+    if not len(ranked) or not truth.any():
+        return {"findings": len(ranked), "right": int(truth.sum()) if len(ranked) else 0}
+    scores = np.array([f["score"] for f in ranked])
+    return {"findings": len(ranked), "right": int(truth.sum()), "precision": float(truth.mean()),
+            "average_precision": float(average_precision_score(truth, scores))}
+
+
+def suspect_scores(findings: list[dict]) -> dict[str, float]:
+    return {f["examples"][0]["external_id"]: f["score"] for f in findings if f["kind"] == "suspect-output"}
+
+
+def timed_cpu(call):
+    """Call it; return its result and the CPU seconds this process spent (all threads).
+
+    CPU seconds over wall seconds is how many cores the run really got: about 2.0 on a
+    quiet 2-core machine, less when other work shares the cores.
     """
-    sources = rng.sample(examples, conflicts + duplicates)
-    noisy = list(examples)
-    planted: dict[str, list[tuple[int, int]]] = {"conflict": [], "duplicate": []}
-    next_id = max(e["id"] for e in examples) + 1
-    for index, source in enumerate(sources):
-        kind = "conflict" if index < conflicts else "duplicate"
-        text, intent = source["messages"][0]["content"], source["messages"][1]["content"]
-        if kind == "conflict":
-            intent = rng.choice([other for other in intents if other != intent])
-        noisy.append(make_example(next_id, f"planted-{kind}-{index}", perturb(text, rng), intent))
-        planted[kind].append((source["id"], next_id))
-        next_id += 1
-    return noisy, planted["conflict"], planted["duplicate"]
+    began = time.process_time()
+    result = call()
+    return result, time.process_time() - began
 
 
-def time_call(call: Callable[[], object], repeats: int) -> tuple[object, list[float]]:
-    """Run `call` `repeats` times; return its last result and every wall time in seconds."""
-    seconds = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        result = call()
-        seconds.append(time.perf_counter() - began)
-    return result, seconds
+def edit_ten(db: Path, project, rng: random.Random) -> None:
+    """Reword the input of 10 random examples, as an expert would."""
+    from studio.examples import edit_example, list_examples
+    from studio.messages import with_last_turn
+
+    for example in rng.sample(list_examples(db, project), 10):
+        messages = with_last_turn(example["messages"], example["messages"][0]["content"] + " asap",
+                                  example["messages"][-1]["content"])
+        edit_example(db, project, example["id"], example["revision"], "bench", messages=messages)
 
 
-def score_findings(findings: list[Finding], kind: str, planted: list[tuple[int, int]]) -> dict:
-    """Recall: planted pairs that one finding holds both sides of. Precision: findings holding a planted pair."""
-    groups = [set(f.example_ids) for f in findings if f.kind == kind]
-    found = sum(any({a, b} <= group for group in groups) for a, b in planted)
-    true_findings = sum(any({a, b} <= group for a, b in planted) for group in groups)
-    return {
-        "planted": len(planted), "findings": len(groups), "found": found,
-        "recall": found / len(planted) if planted else None,
-        "precision": true_findings / len(groups) if groups else None,
-    }
+def run_clinc(clinc: Path, seed: int, swap_share: float, conflicts: int, paraphrases: int) -> dict:
+    """Import the noisy copy into a fresh project, run the checks cold and incrementally, score them."""
+    import os
 
+    os.environ["STUDIO_HOME"] = tempfile.mkdtemp(prefix="bench-checks-")
+    from studio.checks import run_project_checks
+    from studio.paths import db_path
+    from studio.projects import ensure_project
+    from studio.transfer import import_rows
 
-def count_split_leaks(train: list[dict], planted: list[tuple[int, int]]) -> int:
-    """Planted pairs whose two examples landed on different sides of the split."""
-    train_ids = {e["id"] for e in train}
-    return sum((a in train_ids) != (b in train_ids) for a, b in planted)
-
-
-def timing_summary(seconds: list[float], examples: int) -> dict:
-    median = statistics.median(seconds)
-    return {
-        "repeats": len(seconds), "median_s": median, "min_s": min(seconds), "max_s": max(seconds),
-        "examples_per_s": examples / median,
-    }
-
-
-def run_benchmark(clinc: Path, conflicts: int, duplicates: int, repeats: int, seed: int) -> dict:
-    """Build the noisy examples, time the checks and the split, score the findings."""
     rows, intents = load_clinc(clinc)
-    spec: OutputSpec = parse_output_spec({"kind": "labels", "labels": intents})
-    clean = [make_example(i, f"clinc-train-{i}", text, intent) for i, (text, intent) in enumerate(rows, start=1)]
-    noisy, planted_conflicts, planted_duplicates = plant_noise(clean, intents, random.Random(seed), conflicts, duplicates)
-    findings, check_seconds = time_call(lambda: run_checks(noisy, spec), repeats)
-    (train, held_out), split_seconds = time_call(lambda: split_examples(noisy, spec, SPLIT_SEED), repeats)
+    rng = random.Random(seed)
+    noisy, truth = plant_noise(rows, intents, rng, swap_share, conflicts, paraphrases)
+    db = db_path()
+    project = ensure_project(db, "clinc", "Name the intent.", {"kind": "labels", "labels": intents})
+    began = time.perf_counter()
+    import_rows(db, project, list(enumerate(noisy, start=1)), "bench", "approved")
+    import_seconds = time.perf_counter() - began
+    cold, cold_cpu = timed_cpu(lambda: run_project_checks(db, project))
+    edit_ten(db, project, rng)
+    incremental, incremental_cpu = timed_cpu(lambda: run_project_checks(db, project))
+    conflict_copies = {copy for _, copy in truth["conflicts"]}
+    in_conflicts = {e for pair in truth["conflicts"] for e in pair}
+    universe = [r["id"] for r in noisy if r["id"] not in in_conflicts]
     return {
-        "dataset": {"source": str(clinc), "clean_examples": len(clean), "examples": len(noisy), "intents": len(intents), "noise_seed": seed},
-        "machine": describe_machine(),
-        "run_checks": timing_summary(check_seconds, len(noisy)),
-        "split_examples": {**timing_summary(split_seconds, len(noisy)), "train": len(train), "held_out": len(held_out),
-                           "planted_pairs_split_apart": count_split_leaks(train, planted_conflicts + planted_duplicates)},
-        "contradictions": score_findings(findings, "contradiction", planted_conflicts),
-        "duplicates": score_findings(findings, "duplicate", planted_duplicates),
-        "format_findings": sum(f.kind == "format" for f in findings),
+        "examples": len(noisy), "intents": len(intents), "planted": {k: len(v) for k, v in truth.items()},
+        "import_s": import_seconds,
+        "cold": {"seconds": cold.seconds, **cold.timings, "cores_busy": cold_cpu / cold.seconds,
+                 "embedded": cold.embedded, "findings": len(cold.findings)},
+        "incremental": {"seconds": incremental.seconds, **incremental.timings, "cores_busy": incremental_cpu / incremental.seconds,
+                        "embedded": incremental.embedded, "compared": incremental.compared},
+        "kinds": {kind: sum(f["kind"] == kind for f in cold.findings) for kind in sorted({f["kind"] for f in cold.findings})},
+        "exact_conflicts": pair_recall(cold.findings, "contradiction", truth["conflicts"]),
+        "contradictions": contradiction_precision(cold.findings, set(truth["swapped"]) | conflict_copies),
+        "swapped_labels": ranking_quality(suspect_scores(cold.findings), set(truth["swapped"]), universe),
+        "paraphrases": pair_recall(cold.findings, "near-duplicate", truth["paraphrases"]),
     }
 
 
-def render_table(result: dict) -> str:
-    """The result as a few aligned lines for a terminal."""
-    data, machine = result["dataset"], result["machine"]
-    lines = [
-        f"CLINC150 train: {data['clean_examples']} examples + planted noise = {data['examples']} ({data['intents']} intents)",
-        f"machine: {machine['cpu_cores']} cores, {machine['cpu_model']}, Python {machine['python']}",
-        "",
-        f"{'step':<16}{'median s':>10}{'min s':>10}{'max s':>10}{'examples/s':>14}",
-    ]
-    for step in ("run_checks", "split_examples"):
-        t = result[step]
-        lines.append(f"{step:<16}{t['median_s']:>10.3f}{t['min_s']:>10.3f}{t['max_s']:>10.3f}{t['examples_per_s']:>14,.0f}")
-    lines += ["", f"{'finding':<16}{'planted':>9}{'findings':>10}{'found':>7}{'recall':>8}{'precision':>11}"]
-    for kind in ("contradictions", "duplicates"):
-        s = result[kind]
-        lines.append(f"{kind:<16}{s['planted']:>9}{s['findings']:>10}{s['found']:>7}{s['recall']:>8.3f}{s['precision']:>11.3f}")
-    split = result["split_examples"]
-    lines += [
-        "",
-        f"format findings: {result['format_findings']} (every answer is a valid label)",
-        f"split: {split['train']} train / {split['held_out']} held out; planted pairs split apart: {split['planted_pairs_split_apart']}",
-        f"(timings over {result['run_checks']['repeats']} repeats each)",
-    ]
+def measure_memory(sizes: list[int], seed: int) -> list[dict]:
+    """Peak traced memory of building the neighbour graph for n synthetic unit vectors (384 dims)."""
+    from studio.similarity import NeighbourGraph, search
+
+    results = []
+    for n in sizes:
+        rng = np.random.default_rng(seed)
+        vectors = rng.standard_normal((n, 384)).astype(np.float32)
+        vectors[n // 2: n // 2 + 100] = vectors[:100] + 0.05 * rng.standard_normal((100, 384)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        tracemalloc.start()
+        began = time.perf_counter()
+        indices, similarities = search(vectors, vectors, 20, np.arange(n))
+        pairs = NeighbourGraph(indices, similarities, compared=n, k=10).pairs_at_least(0.92)
+        seconds = time.perf_counter() - began
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        results.append({"examples": n, "seconds": seconds, "peak_traced_mb": peak / 2**20,
+                        "all_pairs_matrix_mb": n * n * 4 / 2**20, "near_pairs_found": len(pairs),
+                        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+    return results
+
+
+def render(result: dict) -> str:
+    c, m = result.get("clinc"), result["machine"]
+    lines = [f"machine: {m['cpu_cores']} cores, {m['cpu_model']}, Python {m['python']}"]
+    if c:
+        lines += [
+            f"CLINC150: {c['examples']} examples ({c['intents']} intents), planted {c['planted']}",
+            f"cold full run: {c['cold']['seconds']:.1f} s (embed {c['cold']['embed_s']:.1f} s, neighbours "
+            f"{c['cold']['neighbours_s']:.1f} s, tokens {c['cold']['tokens_s']:.1f} s, split {c['cold']['split_s']:.1f} s, "
+            f"checks {c['cold']['checks_s']:.1f} s), {c['cold']['embedded']} texts embedded, cores busy {c['cold']['cores_busy']:.2f}",
+            f"incremental after 10 edits: {c['incremental']['seconds']:.2f} s, {c['incremental']['embedded']} embedded, "
+            f"{c['incremental']['compared']} compared again, cores busy {c['incremental']['cores_busy']:.2f}",
+            f"findings: {c['kinds']}",
+            f"exact-input conflicts: recall {c['exact_conflicts']['recall']:.3f} ({c['exact_conflicts']['found']}/{c['exact_conflicts']['planted']})",
+            f"swapped labels (suspect outputs): AP {c['swapped_labels']['average_precision']:.3f}, "
+            f"recall@precision0.9 {c['swapped_labels']['recall_at_precision_0_9']:.3f}, "
+            f"flagged {c['swapped_labels']['flagged']} ({c['swapped_labels']['flagged_true']} right of {c['swapped_labels']['positives']})",
+            f"contradiction findings: {c['contradictions']}",
+            f"near-duplicate paraphrases: recall {c['paraphrases']['recall']:.3f}",
+        ]
+    for row in result.get("memory", []):
+        lines.append(f"neighbour graph of {row['examples']:,} vectors: {row['seconds']:.1f} s, peak traced "
+                     f"{row['peak_traced_mb']:.0f} MB (an all-pairs matrix would be {row['all_pairs_matrix_mb']:,.0f} MB)")
     return "\n".join(lines)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clinc", type=Path, required=True, help="path to CLINC150's data_full.json")
+    parser.add_argument("--clinc", type=Path, help="path to CLINC150's data_full.json (skip the CLINC run without it)")
+    parser.add_argument("--swap-share", type=float, default=0.05, help="share of labels swapped to another intent")
     parser.add_argument("--conflicts", type=int, default=100, help="exact-input conflicts to plant")
-    parser.add_argument("--duplicates", type=int, default=100, help="exact duplicates to plant")
-    parser.add_argument("--repeats", type=int, default=20, help="timed runs of each step (the median is reported)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for choosing and changing the planted copies")
-    parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    parser.add_argument("--paraphrases", type=int, default=100, help="near-duplicate paraphrases to plant")
+    parser.add_argument("--memory-sizes", default="15000,100000", help="comma-separated synthetic sizes for the memory check ('' to skip)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the planted noise")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    result = run_benchmark(args.clinc, args.conflicts, args.duplicates, args.repeats, args.seed)
-    print(json.dumps(result, indent=2) if args.json else render_table(result))
+    result: dict = {"machine": describe_machine()}
+    if args.clinc:
+        result["clinc"] = run_clinc(args.clinc, args.seed, args.swap_share, args.conflicts, args.paraphrases)
+    sizes = [int(s) for s in args.memory_sizes.split(",") if s.strip()]
+    result["memory"] = measure_memory(sizes, args.seed)
+    print(json.dumps(result, indent=2) if args.json else render(result))
 
 
 if __name__ == "__main__":

@@ -122,4 +122,24 @@ MIGRATIONS: list[str] = [
     ALTER TABLE projects ADD COLUMN coverage_targets JSON DEFAULT '{}';
     ALTER TABLE projects ADD COLUMN reviewer_must_differ BOOLEAN DEFAULT false;
     """,
+    # 4: consistency engine: embedding cache, neighbour graph, finding adjudication, coverage targets
+    """
+    CREATE TABLE IF NOT EXISTS embeddings (
+        text_hash VARCHAR PRIMARY KEY,
+        vector BLOB NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS neighbours (
+        project_id BIGINT NOT NULL,
+        example_id BIGINT NOT NULL,
+        input_hash VARCHAR NOT NULL,
+        neighbour_ids BIGINT[] NOT NULL,
+        similarities FLOAT[] NOT NULL,
+        PRIMARY KEY (project_id, example_id)
+    );
+    ALTER TABLE findings ADD COLUMN IF NOT EXISTS fingerprint VARCHAR;
+    ALTER TABLE findings ADD COLUMN IF NOT EXISTS reason VARCHAR;
+    ALTER TABLE findings ADD COLUMN IF NOT EXISTS decided_by VARCHAR;
+    ALTER TABLE findings ADD COLUMN IF NOT EXISTS decided_at TIMESTAMP;
+    ALTER TABLE projects ADD COLUMN IF NOT EXISTS coverage_targets JSON;
+    """,
 ]

@@ -78,16 +78,31 @@ def cmd_export(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from studio.checks import check_project
+    from studio.checks import KINDS, CheckConfig, run_project_checks
     from studio.projects import get_project
 
-    findings = check_project(db_path(), get_project(db_path(), args.project))
-    lines = [
-        f"{f['severity']:8} {f['kind']:14} {', '.join(str(e['external_id'] or e['id']) for e in f['examples'])}: {f['explanation']}"
-        for f in findings
-    ]
-    _emit(args, {"project": args.project, "findings": findings}, "\n".join(lines) or "no findings")
+    config = CheckConfig(near_duplicate_similarity=args.near_duplicate_similarity,
+                         contradiction_similarity=args.contradiction_similarity)
+    run = run_project_checks(db_path(), get_project(db_path(), args.project), config)
+    findings = [_finding_document(f) for f in run.findings]
+    document = {
+        "project": args.project, "examples": run.examples, "embedded": run.embedded, "compared": run.compared,
+        "already_decided": run.already_decided, "seconds": round(run.seconds, 3),
+        "kinds": {kind: sum(f["kind"] == kind for f in findings) for kind in KINDS}, "findings": findings,
+    }
+    lines = [f"{f['severity']:8} {f['kind']:15} {f['score']:.2f} {', '.join(f['external_ids']) or '(dataset)'}: {f['message']}"
+             for f in findings]
+    _emit(args, document, "\n".join(lines) or "no findings")
     return 0
+
+
+def _finding_document(finding: dict) -> dict:
+    """A finding as the CLI reports it: kind, severity, score, its examples' external ids, a message."""
+    return {
+        "id": finding["id"], "kind": finding["kind"], "severity": finding["severity"], "score": finding["score"],
+        "external_ids": [str(e["external_id"] or e["id"]) for e in finding["examples"]],
+        "message": finding["explanation"], "examples": finding["examples"],
+    }
 
 
 def cmd_train(args) -> int:
@@ -233,8 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--format", choices=EXPORT_FORMATS, help="jsonl, hf (datasets folder), parquet or csv (default: from the path)")
     sub.add_argument("--status", default="approved", choices=["draft", "submitted", "approved", "rejected", "all"], help="which examples (default approved)")
     sub.add_argument("--tag", help="only the examples with this tag")
-    sub = add("check", cmd_check, "Run the consistency checks on a project and list the findings.")
+    sub = add("check", cmd_check, "Run the consistency checks on a project and list the open findings.")
     sub.add_argument("--project", required=True, help="project to check")
+    sub.add_argument("--near-duplicate-similarity", type=float, default=0.92,
+                     help="how alike two inputs must be (cosine, 1.0 = same wording) to count as near duplicates")
+    sub.add_argument("--contradiction-similarity", type=float, default=0.92,
+                     help="inputs at least this alike with different answers are a contradiction")
     sub = add("train", cmd_train, "Launch a QLoRA run on a project's approved examples, or resume one.")
     sub.add_argument("--project", help="project to train on")
     sub.add_argument("--preset", default="Balanced", help="Quick, Balanced (default) or Thorough")

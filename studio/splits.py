@@ -1,7 +1,9 @@
 """Seeded, stratified, leakage-aware train / held-out splits.
 
-Examples that share an input (after normalising case and whitespace) always land on
-the same side, so a duplicate never leaks into the held-out set. Within each stratum
+Examples that share an input (after normalising case and whitespace), and groups of
+near-duplicate inputs (embeddings at least NEAR_DUPLICATE_SIMILARITY alike, joined
+through shared members), always land on the same side, so neither a duplicate nor a
+paraphrase leaks into the held-out set. Within each stratum
 (the label, where the output spec has one) about `eval_fraction` of the inputs are
 held out, chosen by a hash of the seed and the normalised input itself: the same seed
 always gives the same split, and a later copy of a held-out input stays held out.
@@ -14,9 +16,12 @@ import math
 from collections import defaultdict
 
 from studio.messages import answer_text, input_text, normalise
+from studio.findings import CheckConfig
 from studio.formats import OutputSpec, stratum_of
+from studio.similarity import similar_input_pairs
 
 EVAL_FRACTION = 0.1
+NEAR_DUPLICATE_SIMILARITY = CheckConfig.near_duplicate_similarity
 
 
 def _rank(seed: int, key: str) -> str:
@@ -24,26 +29,65 @@ def _rank(seed: int, key: str) -> str:
 
 
 def split_examples(
-    examples: list[dict], spec: OutputSpec, seed: int, eval_fraction: float = EVAL_FRACTION
+    examples: list[dict], spec: OutputSpec, seed: int, eval_fraction: float = EVAL_FRACTION,
+    near_duplicates: list[tuple[int, int]] | None = None,
 ) -> tuple[list[dict], list[dict]]:
-    """Return (train, held_out), each ordered by id."""
-    units: dict[str, list[dict]] = defaultdict(list)
-    for example in examples:
-        units[normalise(input_text(example["messages"]))].append(example)
-    strata: dict[str, list[list[dict]]] = defaultdict(list)
-    for unit in units.values():
-        strata[stratum_of(spec, answer_text(unit[0]["messages"]))].append(unit)
+    """Return (train, held_out), each ordered by id.
+
+    `near_duplicates` are pairs of example ids to keep on one side; when None they are
+    found by embedding the inputs (the Quality checks pass the pairs they already have).
+    """
+    if near_duplicates is None:
+        near_duplicates = _near_duplicate_ids(examples)
+    units = _units(examples, near_duplicates)
+    strata: dict[str, list[tuple[str, list[dict]]]] = defaultdict(list)
+    for key, unit in units.items():
+        strata[stratum_of(spec, answer_text(unit[0]["messages"]))].append((key, unit))
     quotas = _allocate(
         {name: len(members) for name, members in strata.items()}, round(eval_fraction * len(units))
     )
     held_out: list[dict] = []
     for name, members in strata.items():
-        members.sort(key=lambda unit: _rank(seed, normalise(input_text(unit[0]["messages"]))))
-        for unit in members[: quotas[name]]:
+        members.sort(key=lambda member: _rank(seed, member[0]))
+        for _, unit in members[: quotas[name]]:
             held_out.extend(unit)
     held_ids = {e["id"] for e in held_out}
     train = [e for e in examples if e["id"] not in held_ids]
     return sorted(train, key=lambda e: e["id"]), sorted(held_out, key=lambda e: e["id"])
+
+
+def _near_duplicate_ids(examples: list[dict]) -> list[tuple[int, int]]:
+    texts = tuple(normalise(input_text(e["messages"])) for e in examples)
+    return [(examples[i]["id"], examples[j]["id"]) for i, j in similar_input_pairs(texts, NEAR_DUPLICATE_SIMILARITY)]
+
+
+def _units(examples: list[dict], near_duplicates: list[tuple[int, int]]) -> dict[str, list[dict]]:
+    """Examples grouped so that a shared input or a near-duplicate pair joins one group.
+
+    A group is named by its smallest normalised input, so its place in the ranking does
+    not depend on which member arrived first.
+    """
+    parent = {e["id"]: e["id"] for e in examples}
+
+    def root(node: int) -> int:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    first_with_input: dict[str, int] = {}
+    for example in examples:
+        key = normalise(input_text(example["messages"]))
+        parent[root(example["id"])] = root(first_with_input.setdefault(key, example["id"]))
+    for a, b in near_duplicates:
+        if a in parent and b in parent:
+            parent[root(a)] = root(b)
+    groups: dict[int, list[dict]] = defaultdict(list)
+    for example in examples:
+        groups[root(example["id"])].append(example)
+    for group in groups.values():
+        group.sort(key=lambda e: e["id"])
+    return {min(normalise(input_text(e["messages"])) for e in group): group for group in groups.values()}
 
 
 def _allocate(sizes: dict[str, int], total: int) -> dict[str, int]:

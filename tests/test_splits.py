@@ -85,3 +85,25 @@ def test_adding_an_example_moves_few_existing_ones(db, demo):
     moved = _ids(held_before) ^ (_ids(held_after) & old)
     assert len(after) == len(before) + 1
     assert len(moved) <= 2
+
+
+def test_near_duplicate_inputs_never_straddle_the_split():
+    from studio.formats import parse_output_spec
+
+    spec = parse_output_spec({"kind": "labels", "labels": ["login", "shipping"]})
+    texts = [f"Question {n} about my parcel number {n * 7}" for n in range(40)]
+    examples = [{"id": i, "messages": single_turn(t, "shipping")} for i, t in enumerate(texts, start=1)]
+    paraphrases = [("How do I reset my password?", "How can I reset my password?"),
+                   ("My account is locked after too many attempts", "My account got locked after too many attempts")]
+    for a, b in paraphrases:
+        examples += [{"id": len(examples) + 1, "messages": single_turn(a, "shipping")},
+                     {"id": len(examples) + 2, "messages": single_turn(b, "shipping")}]
+    pair_ids = [(41, 42), (43, 44)]
+    held_pairs = 0
+    for seed in range(30):
+        _, held_out = split_examples(examples, spec, seed=seed)
+        held = _ids(held_out)
+        for a, b in pair_ids:
+            assert (a in held) == (b in held), (seed, a, b)
+            held_pairs += a in held
+    assert held_pairs > 0, "no paraphrase pair was ever held out, so the test proves nothing"

@@ -1,0 +1,95 @@
+"""Deciding a finding: resolve it (edit one example, keep one, reject one) or dismiss it with a reason.
+
+Resolving changes examples through studio.examples, so every change is a revision and
+nothing is lost; the finding is then marked resolved. A dismissed finding stays
+dismissed while its examples keep their revisions (see studio.checks.fingerprint).
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+from pathlib import Path
+
+from storage import findings as finding_table
+from storage.db import connect
+from studio.examples import edit_example, get_example
+from studio.messages import answer_text, last_user_text, with_last_turn
+from studio.projects import Project
+
+
+class FindingNotOpen(LookupError):
+    """The finding does not exist in this project, or an expert already decided it."""
+
+
+def _open_finding(db: Path, project: Project, finding_id: int) -> dict:
+    with connect(db) as con:
+        finding = finding_table.fetch_finding(con, finding_id)
+    if finding is None or finding["project_id"] != project.id:
+        raise FindingNotOpen(f"finding {finding_id} is not in project {project.name}")
+    if finding["state"] != "open":
+        raise FindingNotOpen(f"finding {finding_id} is already {finding['state']}")
+    return finding
+
+
+def _decide(db: Path, finding_id: int, state: str, reason: str, author: str) -> None:
+    with connect(db) as con:
+        finding_table.decide_finding(con, finding_id, state, reason, author)
+
+
+def dismiss_finding(db: Path, project: Project, finding_id: int, reason: str, author: str) -> None:
+    """Dismiss a finding with a reason; it stays dismissed while its examples are unchanged."""
+    if not reason.strip():
+        raise ValueError("say why you dismiss this finding, so the next reviewer knows")
+    _open_finding(db, project, finding_id)
+    _decide(db, finding_id, "dismissed", reason.strip(), author)
+
+
+def reject_examples(db: Path, project: Project, finding_id: int, reject_ids: list[int], author: str) -> None:
+    """Resolve a finding by rejecting some of its examples (the rest are kept as they are)."""
+    finding = _open_finding(db, project, finding_id)
+    strangers = set(reject_ids) - set(finding["example_ids"])
+    if strangers or not reject_ids:
+        raise ValueError(f"reject one or more of the finding's examples {finding['example_ids']}, not {sorted(strangers)}")
+    for example_id in reject_ids:
+        current = get_example(db, example_id)
+        edit_example(db, project, example_id, current["revision"], author, status="rejected")
+    _decide(db, finding_id, "resolved", f"rejected example {', '.join(map(str, reject_ids))}", author)
+
+
+def keep_example(db: Path, project: Project, finding_id: int, keep_id: int, author: str) -> None:
+    """Resolve a finding by marking which example is right: the others are rejected."""
+    finding = _open_finding(db, project, finding_id)
+    if keep_id not in finding["example_ids"]:
+        raise ValueError(f"example {keep_id} is not part of finding {finding_id}")
+    reject_examples(db, project, finding_id, [i for i in finding["example_ids"] if i != keep_id], author)
+    _decide(db, finding_id, "resolved", f"kept example {keep_id}, rejected the others", author)
+
+
+def edit_answer(db: Path, project: Project, finding_id: int, example_id: int, revision: int, answer: str, author: str) -> int:
+    """Resolve a finding by rewriting one example's answer; return the example's new revision."""
+    finding = _open_finding(db, project, finding_id)
+    if example_id not in finding["example_ids"]:
+        raise ValueError(f"example {example_id} is not part of finding {finding_id}")
+    example = get_example(db, example_id)
+    messages = with_last_turn(example["messages"], last_user_text(example["messages"]), answer)
+    new_revision = edit_example(db, project, example_id, revision, author, messages=messages)
+    _decide(db, finding_id, "resolved", f"edited the answer of example {example_id}", author)
+    return new_revision
+
+
+def highlight_differences(left: str, right: str) -> tuple[str, str]:
+    """Both texts as HTML with the words that differ marked (<mark>), everything else escaped."""
+    a, b = re.findall(r"\S+|\s+", left), re.findall(r"\S+|\s+", right)
+    marked_a, marked_b = [], []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        for words, out in ((a[i1:i2], marked_a), (b[j1:j2], marked_b)):
+            text = html.escape("".join(words))
+            out.append(text if tag == "equal" or not text.strip() else f"<mark>{text}</mark>")
+    return "".join(marked_a), "".join(marked_b)
+
+
+def answer_of(db: Path, example_id: int) -> str:
+    example = get_example(db, example_id)
+    return answer_text(example["messages"]) if example else ""

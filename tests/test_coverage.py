@@ -1,0 +1,69 @@
+"""Coverage: clusters named by their words, tags against targets, and production inputs no example covers."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.coverage import (
+    coverage_map, draft_from_production, name_clusters, production_gaps, set_coverage_targets,
+)
+from studio.examples import get_example
+from studio.production import read_sample
+
+import numpy as np
+
+
+def test_clusters_are_named_by_their_most_distinctive_words():
+    texts = ["refund my invoice", "invoice charged twice", "refund the invoice please",
+             "parcel lost by courier", "courier lost parcel", "where is my parcel"]
+    names = name_clusters(texts, np.array([0, 0, 0, 1, 1, 1]), words=2)
+    assert set(names[0].split(" · ")) == {"invoice", "refund"}
+    assert set(names[1].split(" · ")) == {"parcel", "courier"}
+
+
+def test_the_demo_map_has_every_example_clusters_and_tags_against_targets(db, demo):
+    set_coverage_targets(db, demo, {"billing": 60, "security": 5})
+    view = coverage_map(db, demo)
+    assert len(view.points) == 247 and view.points["cluster"].nunique() == len(view.clusters) >= 5
+    assert view.clusters["examples"].sum() == 247
+    tags = view.tags.set_index("tag")
+    assert tags.loc["billing", "target"] == 60 and tags.loc["billing", "missing"] == 60 - tags.loc["billing", "approved"]
+    assert tags.loc["security", "missing"] == 0
+
+
+def test_a_target_must_be_a_whole_number(db, demo):
+    with pytest.raises(ValueError, match="whole number"):
+        set_coverage_targets(db, demo, {"billing": -3})
+
+
+def test_production_inputs_far_from_every_example_are_uncovered_and_grouped(db, demo):
+    inputs = [
+        "My backup has failed every night since Tuesday with an upload timeout",  # like the demo's tickets
+        "I was charged twice for my subscription this month",
+        "What is a good recipe for lasagna with spinach?", "How long should I bake a lasagna?",
+        "Which football team won the league last season?",
+    ]
+    gaps = production_gaps(db, demo, inputs)
+    covered = dict(zip(gaps.inputs["input"], gaps.inputs["covered"]))
+    assert covered[inputs[0]] and covered[inputs[1]]
+    assert not covered[inputs[2]] and not covered[inputs[3]] and not covered[inputs[4]]
+    assert gaps.clusters["inputs"].sum() == 3
+    assert all(len(samples) >= 1 for samples in gaps.clusters["samples"])
+
+
+def test_an_uncovered_input_becomes_a_draft_example(db, demo):
+    new_id = draft_from_production(db, demo, "How long should I bake a lasagna?", "ann")
+    example = get_example(db, new_id)
+    assert example["status"] == "draft" and example["source"] == "production"
+    assert example["messages"] == [{"role": "user", "content": "How long should I bake a lasagna?"}]
+
+
+def test_a_sample_is_read_from_text_csv_or_jsonl_naming_the_rows_it_skips():
+    assert read_sample("s.txt", b"first input\n\n second input \n").inputs == ["first input", "second input"]
+    csv = read_sample("s.csv", b"id,text\n1,where is my parcel\n2,\n3,refund please\n")
+    assert csv.inputs == ["where is my parcel", "refund please"]
+    assert csv.problems == ["row 3: the column 'text' is empty"]
+    jsonl = read_sample("s.jsonl", b'{"input": "a"}\n{"messages": [{"role": "user", "content": "b"}]}\nnot json\n{"x": 1}\n')
+    assert jsonl.inputs == ["a", "b"]
+    assert jsonl.problems[0].startswith("row 3: not valid JSON") and jsonl.problems[1].startswith("row 4: no input found")
+    assert read_sample("s.csv", b"a,b\n1,2\n", column="c").problems == ["the CSV has no column 'c' (columns: a, b)"]
