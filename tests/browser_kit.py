@@ -46,14 +46,14 @@ class Server:
         command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port), "--server.headless", "true"]
         self.log = open(self.home.parent / f"server-{self.port}.log", "ab")
         self.process = subprocess.Popen(command, cwd=SOURCE_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1)
                 return
             except OSError:
                 time.sleep(0.5)
-        raise RuntimeError("the studio did not start within 60 s")
+        raise RuntimeError("the studio did not start within 90 s")
 
     def stop(self) -> None:
         self.process.terminate()

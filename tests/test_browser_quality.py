@@ -8,64 +8,19 @@ draft example. Set STUDIO_SCREENSHOTS=docs/screenshots to refresh the screenshot
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from browser_kit import BROWSER_MARKS, Server, assert_no_exception, launch_chromium, new_tab
 
 from studio.paths import SOURCE_ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make browser)"),
-]
+pytestmark = BROWSER_MARKS
 PRODUCTION = "\n".join([
     "My backups have failed every night since Tuesday with an upload timeout",
     "What is a good recipe for lasagna with spinach?",
     "How long should I bake a lasagna at 200 degrees?",
     "Which football team won the league last season?",
 ])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """`streamlit run app.py` on a free port with its own data home."""
-
-    def __init__(self, home: Path):
-        self.home, self.port, self.process = home, _free_port(), None
-
-    @property
-    def url(self) -> str:
-        return f"http://localhost:{self.port}"
-
-    def start(self) -> None:
-        env = {**os.environ, "STUDIO_HOME": str(self.home)}
-        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port), "--server.headless", "true"]
-        self.log = open(self.home.parent / f"server-{self.port}.log", "ab")
-        self.process = subprocess.Popen(command, cwd=SOURCE_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError("the studio did not start within 60 s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.log.close()
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +38,8 @@ def page(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        browser = launch_chromium(playwright)
+        tab = new_tab(browser)
         tab.set_default_timeout(240_000)
         tab.goto(server.url)
         tab.get_by_role("heading", name="Examples").wait_for()
@@ -99,10 +52,6 @@ def shot(locator, name: str) -> None:
     if folder:
         locator.page.wait_for_timeout(1500)
         locator.screenshot(path=str(SOURCE_ROOT / folder / f"{name}.png"))
-
-
-def assert_no_exception(page) -> None:
-    assert page.locator("[data-testid='stException']").count() == 0
 
 
 def finding_box(page, *external_ids: str):

@@ -10,93 +10,20 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_kit import BROWSER_MARKS, assert_no_exception, new_tab, shot
 
-from studio.paths import SOURCE_ROOT
-
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make browser)"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """`streamlit run app.py` on a free port with its own data home."""
-
-    def __init__(self, home: Path):
-        self.home, self.port, self.process = home, _free_port(), None
-
-    @property
-    def url(self) -> str:
-        return f"http://localhost:{self.port}"
-
-    def start(self) -> None:
-        env = {**os.environ, "STUDIO_HOME": str(self.home)}
-        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port), "--server.headless", "true"]
-        self.log = open(self.home.parent / f"server-{self.port}.log", "ab")
-        self.process = subprocess.Popen(command, cwd=SOURCE_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError("the studio did not start within 90 s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.log.close()
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
-def server(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    running = Server(home)
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(90_000)
-        yield tab
-        browser.close()
-
-
-def shot(page, name: str) -> None:
-    folder = os.environ.get("STUDIO_SCREENSHOTS")
-    if folder:
-        page.wait_for_timeout(1500)
-        page.screenshot(path=str(SOURCE_ROOT / folder / f"{name}.png"), full_page=True)
-
-
-def assert_no_exception(page) -> None:
-    assert page.locator("[data-testid='stException']").count() == 0
+def page(browser):
+    tab = new_tab(browser)
+    tab.set_default_timeout(90_000)
+    return tab
 
 
 def set_number(page, label: str, value: int) -> None:
