@@ -15,32 +15,34 @@ from storage.examples import SNAPSHOT_SQL, record_revisions
 
 def set_status(con: duckdb.DuckDBPyConnection, example_ids: list[int], status: str, author: str) -> int:
     """Move examples to `status`; approving or rejecting records `author` as the reviewer."""
-    _stage(con, example_ids, "status <> ?", [status])
-    review = ", reviewer = ?, reviewed_at = current_timestamp" if status in ("approved", "rejected") else ""
-    con.execute(
-        f"UPDATE examples SET status = ?{review}, revision = revision + 1, updated_at = current_timestamp "
-        "WHERE id IN (SELECT id FROM changing)",
-        [status, author] if review else [status],
-    )
-    return record_revisions(con, author)
+    if status in ("approved", "rejected"):
+        return _change(con, example_ids, "status <> ?", "status = ?, reviewer = ?, reviewed_at = current_timestamp",
+                       [status], [status, author], author)
+    return _change(con, example_ids, "status <> ?", "status = ?", [status], [status], author)
 
 
 def add_tag(con: duckdb.DuckDBPyConnection, example_ids: list[int], tag: str, author: str) -> int:
-    _stage(con, example_ids, "NOT list_contains(tags, ?)", [tag])
-    con.execute(
-        "UPDATE examples SET tags = list_append(tags, ?), revision = revision + 1, updated_at = current_timestamp "
-        "WHERE id IN (SELECT id FROM changing)",
-        [tag],
-    )
-    return record_revisions(con, author)
+    return _change(con, example_ids, "NOT list_contains(tags, ?)", "tags = list_append(tags, ?)", [tag], [tag], author)
 
 
 def remove_tag(con: duckdb.DuckDBPyConnection, example_ids: list[int], tag: str, author: str) -> int:
-    _stage(con, example_ids, "list_contains(tags, ?)", [tag])
+    return _change(con, example_ids, "list_contains(tags, ?)", "tags = list_filter(tags, t -> t <> ?)", [tag], [tag], author)
+
+
+def _change(
+    con: duckdb.DuckDBPyConnection, example_ids: list[int], condition: str, assignments: str,
+    condition_params: list, assignment_params: list, author: str,
+) -> int:
+    """Apply `assignments` to the live examples among `example_ids` that meet `condition`; one revision each."""
     con.execute(
-        "UPDATE examples SET tags = list_filter(tags, t -> t <> ?), revision = revision + 1, "
-        "updated_at = current_timestamp WHERE id IN (SELECT id FROM changing)",
-        [tag],
+        f"CREATE OR REPLACE TEMP TABLE changing AS SELECT id, revision + 1 AS revision, {SNAPSHOT_SQL} AS before "
+        f"FROM examples WHERE id IN (SELECT unnest(?)) AND deleted_at IS NULL AND {condition}",
+        [example_ids, *condition_params],
+    )
+    con.execute(
+        f"UPDATE examples SET {assignments}, revision = revision + 1, updated_at = current_timestamp "
+        "WHERE id IN (SELECT id FROM changing)",
+        assignment_params,
     )
     return record_revisions(con, author)
 
@@ -52,12 +54,3 @@ def fetch_authored_messages(con: duckdb.DuckDBPyConnection, example_ids: list[in
         [example_ids],
     ).fetchall()
     return [(example_id, author, json.loads(messages)) for example_id, author, messages in rows]
-
-
-def _stage(con: duckdb.DuckDBPyConnection, example_ids: list[int], condition: str, params: list) -> None:
-    """The live examples among `example_ids` that this change would alter, with their 'before'."""
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE changing AS SELECT id, revision + 1 AS revision, {SNAPSHOT_SQL} AS before "
-        f"FROM examples WHERE id IN (SELECT unnest(?)) AND deleted_at IS NULL AND {condition}",
-        [example_ids, *params],
-    )
