@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from studio import ui
+from studio.people import NotAllowed
 from studio.checks import load_findings
 from studio.coverage import (
     COVERED_SIMILARITY, coverage_map, draft_from_production, map_figure, production_gaps, set_coverage_targets,
@@ -37,8 +38,9 @@ with right:
 def save_targets() -> None:
     rows = edited.dropna(subset=["tag"])
     try:
-        set_coverage_targets(db, project, {row.tag: row.target if pd.notna(row.target) else 0 for row in rows.itertuples()})
-    except ValueError as error:
+        set_coverage_targets(db, project, {row.tag: row.target if pd.notna(row.target) else 0 for row in rows.itertuples()},
+                             ui.current_person())
+    except (NotAllowed, ValueError) as error:
         ui.flash(f"Not saved: {error}", "error")
         return
     ui.flash("Targets saved.")

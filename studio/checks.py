@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from storage import coverage as target_table
 from storage import findings as finding_table
 from storage.db import connect
 from studio.examples import list_examples
@@ -21,7 +20,7 @@ from studio.findings import CheckConfig, CheckInput, Finding, canonical_answer
 from studio.messages import answer_text, input_text
 from studio.pairs import find_contradictions, find_exact_duplicates, find_leakage, find_near_duplicates
 from studio.pii import find_pii
-from studio.projects import Project
+from studio.projects import Project, get_project
 from studio.shapes import find_dataset_size, find_format_breaks, find_length_outliers
 from studio.similarity import build_graph, cached_vectors, text_hash
 from studio.splits import split_examples
@@ -76,8 +75,7 @@ def prepare_input(db: Path, project: Project, examples: list[dict], config: Chec
     lap("neighbours")
     long = long_examples(project, inputs, answers, config.max_tokens)
     lap("tokens")
-    with connect(db) as con:
-        targets = target_table.fetch_targets(con, project.id)
+    targets = get_project(db, project.name).coverage_targets
     data = CheckInput(
         examples=examples, spec=project.output_spec, config=config, inputs=inputs, answers=answers,
         input_vectors=vectors.matrix, graph=graph, answer_vectors=answer_vectors.matrix if answer_vectors else None,

@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from storage import coverage as target_table
-from storage.db import connect
 from studio.examples import add_example, list_examples
 from studio.messages import input_text
-from studio.projects import Project
+from studio.people import Person
+from studio.projects import Project, get_project, update_project_settings
 from studio.similarity import cached_vectors, search
 
 COVERED_SIMILARITY = 0.55
@@ -118,21 +117,15 @@ def tag_table(examples: list[dict], targets: dict[str, int]) -> pd.DataFrame:
 
 
 def coverage_targets(db: Path, project: Project) -> dict[str, int]:
-    with connect(db) as con:
-        return target_table.fetch_targets(con, project.id)
+    """The project's per-tag targets as stored now (the page's Project may predate a save)."""
+    return get_project(db, project.name).coverage_targets
 
 
-def set_coverage_targets(db: Path, project: Project, targets: dict[str, int]) -> None:
-    """Store per-tag targets (approved examples wanted per tag); refuses negative or non-whole numbers."""
-    clean = {}
-    for tag, target in targets.items():
-        if not str(tag).strip():
-            continue
-        if not float(target).is_integer() or int(target) < 0:
-            raise ValueError(f"the target for tag {tag!r} must be a whole number of examples, not {target!r}")
-        clean[str(tag).strip()] = int(target)
-    with connect(db) as con:
-        target_table.update_targets(con, project.id, clean)
+def set_coverage_targets(db: Path, project: Project, targets: dict[str, int], actor: Person | None = None) -> None:
+    """Store per-tag targets (examples wanted per tag); blank tags are dropped, negative or
+    non-whole numbers refused; only an admin (or a local user) may."""
+    wanted = {str(tag).strip(): target for tag, target in targets.items() if str(tag).strip()}
+    update_project_settings(db, project, actor, coverage_targets=wanted)
 
 
 @dataclass(frozen=True)
