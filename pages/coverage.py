@@ -4,11 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from studio import ui
-from studio.people import NotAllowed
 from studio.checks import load_findings
 from studio.coverage import (
     COVERED_SIMILARITY, coverage_map, draft_from_production, map_figure, production_gaps, set_coverage_targets,
 )
+from studio.people import NotAllowed
 from studio.production import read_sample
 
 project = ui.require_project()

@@ -128,9 +128,9 @@ summary, found = browse(db, project, chosen, order, descending, st.session_state
 for column, status in zip(st.columns(len(STATUSES)), STATUSES):
     column.metric(status.capitalize(), summary.counts[status])
 with st.expander("Examples per tag, against the project's targets"):
-    st.dataframe(pd.DataFrame(summary.tags, columns=["tag", "examples", "target", "progress"]),
+    st.dataframe(pd.DataFrame(summary.tags, columns=["tag", "examples", "approved", "target", "progress"]),
                  hide_index=True, width="stretch",
-                 column_config={"progress": st.column_config.ProgressColumn("progress to target", min_value=0, max_value=1)})
+                 column_config={"progress": st.column_config.ProgressColumn("approved / target", min_value=0, max_value=1)})
     st.caption("Admins set targets per tag on the Settings page.")
 
 if st.segmented_control("View", ["Browse", "Trash"], default="Browse", key="view", label_visibility="collapsed") == "Trash":

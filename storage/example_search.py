@@ -90,14 +90,14 @@ def fetch_matching_ids(con: duckdb.DuckDBPyConnection, where: tuple[str, list]) 
     return [row[0] for row in con.execute(f"SELECT e.id FROM examples e WHERE {sql} ORDER BY e.id", params).fetchall()]
 
 
-def count_tags(con: duckdb.DuckDBPyConnection, project_id: int) -> dict[str, int]:
-    """Live examples per tag."""
+def count_tags(con: duckdb.DuckDBPyConnection, project_id: int) -> dict[str, tuple[int, int]]:
+    """Per tag: (live examples, approved examples)."""
     rows = con.execute(
-        "SELECT tag, count(*) FROM (SELECT unnest(tags) AS tag FROM examples WHERE project_id = ? "
-        "AND deleted_at IS NULL) GROUP BY tag ORDER BY tag",
+        "SELECT tag, count(*), count(*) FILTER (WHERE status = 'approved') FROM (SELECT unnest(tags) AS tag, status "
+        "FROM examples WHERE project_id = ? AND deleted_at IS NULL) GROUP BY tag ORDER BY tag",
         [project_id],
     ).fetchall()
-    return dict(rows)
+    return {tag: (live, approved) for tag, live, approved in rows}
 
 
 def fetch_authors(con: duckdb.DuckDBPyConnection, project_id: int) -> list[str]:

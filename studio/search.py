@@ -104,17 +104,17 @@ def matching_ids(db: Path, project: Project, chosen: ExampleFilter) -> list[int]
 
 
 def tag_progress(db: Path, project: Project) -> list[dict]:
-    """Per tag: live examples, the project's target (if any) and the share of it reached."""
+    """Per tag: live and approved examples, the project's target (if any) and the share of it the approved reach."""
     with connect(db) as con:
         counts = example_search.count_tags(con, project.id)
     return _progress(counts, project.coverage_targets)
 
 
-def _progress(counts: dict[str, int], targets: dict[str, int]) -> list[dict]:
-    tags = sorted(set(counts) | set(targets))
+def _progress(counts: dict[str, tuple[int, int]], targets: dict[str, int]) -> list[dict]:
+    """Per tag: live and approved examples, the target, and how far the approved ones reach it."""
     rows = []
-    for tag in tags:
-        count, target = counts.get(tag, 0), targets.get(tag)
-        rows.append({"tag": tag, "examples": count, "target": target,
-                     "progress": min(count / target, 1.0) if target else None})
+    for tag in sorted(set(counts) | set(targets)):
+        (live, approved), target = counts.get(tag, (0, 0)), targets.get(tag)
+        rows.append({"tag": tag, "examples": live, "approved": approved, "target": target,
+                     "progress": min(approved / target, 1.0) if target else None})
     return rows

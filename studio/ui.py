@@ -120,6 +120,15 @@ if (!window.studioAltKeys) {
       (b) => !b.disabled && b.innerText.replace(/\\s+/g, " ").includes(hint));
     if (!button) return;
     event.preventDefault();
+    event.stopImmediatePropagation();
+    // once the field lets go of the focus, Streamlit's own shortcut would fire on the key's release too
+    const swallow = (up) => {
+      if (up.code !== event.code) return;
+      up.stopImmediatePropagation();
+      up.preventDefault();
+      document.removeEventListener("keyup", swallow, true);
+    };
+    document.addEventListener("keyup", swallow, true);
     field.blur();  // Streamlit keeps the typed text on blur, then the click runs with it
     setTimeout(() => button.click(), 100);
   }, true);

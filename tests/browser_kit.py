@@ -103,3 +103,11 @@ def expect_metric(page, label: str, value: str) -> None:
     expect(box.locator("[data-testid='stMetricValue']")).to_have_text(value)
 
 
+
+
+def settle(page, timeout: float = 60_000) -> None:
+    """Wait until the page's script run has finished and no element is stale (greyed out from the last run)."""
+    page.wait_for_function(
+        "() => !document.querySelector(\"[data-testid='stStatusWidgetRunningIcon'], [data-stale='true']\")",
+        timeout=timeout,
+    )

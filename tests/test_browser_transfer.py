@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 
-from browser_kit import BROWSER_MARKS, assert_no_exception, shot
+from browser_kit import BROWSER_MARKS, assert_no_exception, settle, shot
 
 pytestmark = BROWSER_MARKS
 
@@ -90,6 +90,7 @@ def test_upload_map_preview_and_import(server, page, tmp_path):  # noqa: F811
 
     choose_exactly(page, "Export format", "Parquet")
     page.get_by_text("227 examples match · demo-approved.parquet").wait_for()
+    settle(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download 227 examples").click()
     saved = tmp_path / download.value.suggested_filename

@@ -97,7 +97,8 @@ def test_quality_page_lists_the_planted_problems_side_by_side(demo):
 def test_coverage_page_maps_the_clusters_and_counts_tags(demo):
     app = open_page("pages/coverage.py")
     assert app.title[0].value == "Coverage"
-    assert len(app.dataframe) == 1 and app.dataframe[0].value["examples"].sum() == 247  # the clusters
+    assert app.dataframe[0].value["examples"].sum() == 247  # the clusters
+    assert app.dataframe(key="tag_targets").value.set_index("tag").loc["security", "target"] == 30  # the demo's targets
     assert any(b.label == "Save targets" for b in app.button)
 
 

@@ -58,8 +58,9 @@ def test_project_settings_are_for_admins_and_targets_are_whole_numbers(db, label
         update_project_settings(db, label_project, team["ada"], coverage_targets={"billing": 2.5})
     project = update_project_settings(db, label_project, team["ada"], coverage_targets={"billing": 4, "returns": 2})
     add_example(db, project, single_turn("Refund me", "neg"), "ann", tags=["billing"])
+    add_example(db, project, single_turn("Refund me now", "neg"), "ada", "approved", tags=["billing"])
     progress = {row["tag"]: row for row in tag_progress(db, project)}
-    assert (progress["billing"]["examples"], progress["billing"]["progress"]) == (1, 0.25)
+    assert (progress["billing"]["examples"], progress["billing"]["approved"], progress["billing"]["progress"]) == (2, 1, 0.25)
     assert progress["returns"]["examples"] == 0
 
 
