@@ -155,7 +155,8 @@ def run_clinc(clinc: Path, seed: int, swap_share: float, conflicts: int, paraphr
     from studio.checks import run_project_checks
     from studio.paths import db_path
     from studio.projects import ensure_project
-    from studio.transfer import import_rows
+    from studio.jsonl import write_jsonl
+    from studio.transfer import import_jsonl
 
     rows, intents = load_clinc(clinc)
     rng = random.Random(seed)
@@ -163,7 +164,9 @@ def run_clinc(clinc: Path, seed: int, swap_share: float, conflicts: int, paraphr
     db = db_path()
     project = ensure_project(db, "clinc", "Name the intent.", {"kind": "labels", "labels": intents})
     began = time.perf_counter()
-    import_rows(db, project, list(enumerate(noisy, start=1)), "bench", "approved")
+    path = db.parent / "clinc-noisy.jsonl"
+    write_jsonl(path, noisy)
+    import_jsonl(db, project, path, "bench", "approved")
     import_seconds = time.perf_counter() - began
     cold, cold_cpu = timed_cpu(lambda: run_project_checks(db, project))
     edit_ten(db, project, rng)
