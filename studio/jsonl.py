@@ -21,20 +21,25 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def read_jsonl_lenient(path: Path) -> tuple[list[tuple[int, dict]], list[str]]:
     """(line number, row) for every good line, and 'line N: reason' for every bad one."""
-    rows, problems = [], []
     with open(path, encoding="utf-8", errors="strict") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                problems.append(f"line {number}: not valid JSON ({error.msg})")
-                continue
-            if not isinstance(row, dict):
-                problems.append(f"line {number}: expected a JSON object, got {type(row).__name__}")
-                continue
-            rows.append((number, row))
+        return parse_jsonl_lines(handle)
+
+
+def parse_jsonl_lines(lines, word: str = "line") -> tuple[list[tuple[int, dict]], list[str]]:
+    """(number, row) for every good line of an iterable of text lines, and '<word> N: reason' for every bad one."""
+    rows, problems = [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            problems.append(f"{word} {number}: not valid JSON ({error.msg})")
+            continue
+        if not isinstance(row, dict):
+            problems.append(f"{word} {number}: expected a JSON object, got {type(row).__name__}")
+            continue
+        rows.append((number, row))
     return rows, problems
 
 

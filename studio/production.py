@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 
+from studio.jsonl import parse_jsonl_lines
 from studio.messages import last_user_text
 
 INPUT_FIELDS = ("input", "text", "prompt", "question", "query", "message")
@@ -57,15 +57,9 @@ def _read_csv(text: str, column: str | None) -> ProductionSample:
 
 
 def _read_jsonl(text: str, field: str | None) -> ProductionSample:
-    inputs, problems = [], []
-    for row_number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            problems.append(f"row {row_number}: not valid JSON ({error.msg} at column {error.colno})")
-            continue
+    inputs = []
+    rows, problems = parse_jsonl_lines(text.splitlines(), word="row")
+    for row_number, row in rows:
         value = _input_of(row, field)
         if value:
             inputs.append(value)
