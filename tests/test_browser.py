@@ -62,7 +62,7 @@ def train_tiny_run(page) -> None:
 
 def read_leaderboard(page) -> None:
     page.get_by_role("link", name="Evaluate").click()
-    page.get_by_text("Leaderboard").wait_for()
+    page.get_by_text("Leaderboard", exact=True).wait_for()
     page.get_by_text("Ranked by field_accuracy").wait_for()
     page.get_by_text("95% interval").first.wait_for()
     verdict = page.locator("[data-testid='stAlert']").first.inner_text()
