@@ -31,16 +31,17 @@ def step(offset: int) -> None:
     state["review_id"] = neighbour(queue, state.get("review_id"), offset)
 
 
-def decide_current(decision: str) -> None:
+def decide_shown(decision: str, example_id: int, revision: int) -> None:
+    """Decide the example the button was drawn with, even if a later run has moved on."""
     try:
-        decide(db, project, example["id"], example["revision"], decision, ui.current_user(), state.get("review_comment", ""))
+        decide(db, project, example_id, revision, decision, ui.current_user(), state.get("review_comment", ""))
     except (InvalidExample, NotAllowed, StaleRevision) as error:
         ui.flash(f"Not {DECISIONS[decision]}: {error}", "error")
         return
-    ui.flash(f"Example {example['id']} {DECISIONS[decision]}.")
+    ui.flash(f"Example {example_id} {DECISIONS[decision]}.")
     state["review_comment"] = ""
-    remaining = [i for i in queue if i != example["id"]]
-    state["review_id"] = neighbour(remaining, example["id"], 0)
+    remaining = [i for i in queue if i != example_id]
+    state["review_id"] = neighbour(remaining, example_id, 0)
 
 
 may_review = can(person, "review")
@@ -74,9 +75,11 @@ with right:
                   placeholder="why: the author sees this in the example's thread")
 
 row = st.container(horizontal=True)
-row.button("Approve", key="approve", type="primary", shortcut="Alt+A", on_click=decide_current, args=("approve",),
+row.button("Approve", key="approve", type="primary", shortcut="Alt+A", on_click=decide_shown,
+           args=("approve", example["id"], example["revision"]),
            disabled=not may_review)
-row.button("Reject", key="reject", shortcut="Alt+X", on_click=decide_current, args=("reject",),
+row.button("Reject", key="reject", shortcut="Alt+X", on_click=decide_shown,
+           args=("reject", example["id"], example["revision"]),
            disabled=not may_review)
 row.button("Previous", key="review_prev", shortcut="Alt+P", on_click=step, args=(-1,))
 row.button("Next", key="review_next", shortcut="Alt+N", on_click=step, args=(1,))

@@ -15,10 +15,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from studio.paths import SOURCE_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
+# expect() waits 5 s by default; a loaded CI machine can take longer to redraw a page
+expect.set_options(timeout=60_000)
 BROWSER_MARKS = [
     pytest.mark.slow,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make browser)"),
@@ -103,6 +106,21 @@ def expect_metric(page, label: str, value: str) -> None:
     expect(box.locator("[data-testid='stMetricValue']")).to_have_text(value)
 
 
+
+
+def describe_tabs(browser, test_name: str) -> None:
+    """Print the text of every open tab and save a screenshot, so a failure in CI can be read afterwards."""
+    folder = SOURCE_ROOT / "test-failures"
+    folder.mkdir(exist_ok=True)
+    for context_number, context in enumerate(browser.contexts):
+        for page_number, page in enumerate(context.pages):
+            name = f"{test_name}-{context_number}-{page_number}"
+            try:
+                page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+                text = page.locator("body").inner_text(timeout=5_000)
+            except Exception as error:  # a crashed tab still lets the others be described
+                text = f"(could not read the tab: {error})"
+            print(f"\n--- tab {name} at {page.url} ---\n{text[-3000:]}")
 
 
 def settle(page, timeout: float = 60_000) -> None:

@@ -98,16 +98,27 @@ def server(tmp_path):
     running.stop()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, so a fixture can tell that its test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def browser():
-    """Debian's Chromium (headless), closed after the test."""
+def browser(request):
+    """Debian's Chromium (headless), closed after the test; what each tab showed is printed when the test fails."""
     from playwright.sync_api import sync_playwright
 
-    from browser_kit import launch_chromium
+    from browser_kit import describe_tabs, launch_chromium
 
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         yield chromium
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            describe_tabs(chromium, request.node.name)
         chromium.close()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from browser_kit import BROWSER_MARKS, Server, assert_no_exception, launch_chromium, new_tab
+from browser_kit import BROWSER_MARKS, Server, assert_no_exception, new_tab, settle
 
 from studio.paths import SOURCE_ROOT
 
@@ -34,17 +34,12 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        tab = new_tab(browser)
-        tab.set_default_timeout(240_000)
-        tab.goto(server.url)
-        tab.get_by_role("heading", name="Examples").wait_for()
-        yield tab
-        browser.close()
+def page(server, browser):
+    tab = new_tab(browser)
+    tab.set_default_timeout(240_000)
+    tab.goto(server.url)
+    tab.get_by_role("heading", name="Examples").wait_for()
+    return tab
 
 
 def shot(locator, name: str) -> None:
@@ -55,7 +50,8 @@ def shot(locator, name: str) -> None:
 
 
 def finding_box(page, *external_ids: str):
-    boxes = page.locator("[class*='st-key-fbox_']")
+    """The contradiction naming these examples (the same pair can also be an exact duplicate of input)."""
+    boxes = page.locator("[class*='st-key-fbox_']").filter(has_text="Contradiction · ")
     for external_id in external_ids:
         boxes = boxes.filter(has_text=external_id)
     return boxes
@@ -67,6 +63,7 @@ def open_quality(page, run: bool) -> None:
     if run:
         page.get_by_role("button", name="Run checks").click()
         page.get_by_text("texts embedded").wait_for()
+        settle(page)
     finding_box(page, "T-0153", "T-0225").wait_for()  # a contradiction no test decides
 
 
@@ -95,7 +92,7 @@ def test_a_dismissed_finding_stays_dismissed(page):
     reason = box.get_by_label("Reason to dismiss")
     reason.fill("both answers are defensible for this customer")
     reason.press("Enter")  # commit the text before the click, or the rerun it causes swallows the click
-    page.wait_for_timeout(2000)
+    settle(page)
     box.get_by_role("button", name="Dismiss").click()
     page.get_by_text("Dismissed: it stays dismissed").wait_for()
     page.reload()  # a new session: nothing is remembered in the browser
