@@ -184,8 +184,8 @@ def _external_id(values: dict, column: str | None) -> str | None:
     value = values.get(column) if column else None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
-        raise BadValue(f"{column!r} must be text or a number")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+        raise BadValue(f"{column!r} must be text or a number, not {type(value).__name__}")
     text = "" if value is None else checked_text(str(value), repr(column)).strip()
     return text or None
 

@@ -84,6 +84,11 @@ def plan_source(db: Path, project: Project, source: SourceFile, options: ImportO
         return _plan(project, source, options, example_table.fetch_examples(con, project.id))
 
 
+def check_source(project: Project, source: SourceFile, options: ImportOptions = ImportOptions()) -> ImportPlan:
+    """The dry run of a file already read, as if the project had no examples yet: no database needed."""
+    return _plan(project, source, options, [])
+
+
 def import_file(db: Path, project: Project, path: Path, author: str, options: ImportOptions = ImportOptions()) -> dict:
     """Import a file all-or-nothing; return {imported, skipped}, or raise ImportRefused naming every bad row."""
     source = read_source(Path(path), options.format, options.split)
