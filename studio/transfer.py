@@ -19,6 +19,7 @@ from pathlib import Path
 from storage import examples as example_table
 from storage.db import connect
 from studio.examples import REVIEWED, STATUSES, InvalidExample, acting_person, check_example
+from studio.confinement import confine, import_roots
 from studio.formats import parse_output_spec
 from studio.importers import BadRow, SourceFile, read_source, store_upload
 from studio.mapping import BadValue, ColumnMapping, check_mapping, guess_mapping, parse_mapping, row_to_example
@@ -105,6 +106,11 @@ def import_file(db: Path, project: Project, path: Path, author: str, options: Im
 def import_jsonl(db: Path, project: Project, path: Path, author: str, status: str | None = None) -> dict:
     """Import an OpenAI chat or prompt/completion JSONL file (the demo's loader and older callers)."""
     return import_file(db, project, path, author, ImportOptions(status=status))
+
+
+def app_import_path(typed: str) -> Path:
+    """A path typed into the app, resolved, if it lies in an allowed folder (studio.confinement); else OutsideAllowedFolders."""
+    return confine(typed, import_roots())
 
 
 def stage_upload(name: str, data: bytes) -> Path:
