@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 from studio.paths import SOURCE_ROOT
 
