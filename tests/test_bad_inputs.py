@@ -55,7 +55,7 @@ def report():
 def good_row(draw, shape: str, index: int) -> dict:
     marker = f" #{index}"  # rows of one file differ, so none is skipped as a duplicate
     question, answer = draw(SOME_TEXT) + marker, draw(SOME_TEXT)
-    if draw(st.integers(0, 30)) == 0:
+    if draw(st.integers(0, 60)) == 0:
         question += "q" * draw(HUGE)  # a huge line that is fine
     if shape == "chat":
         system = [{"role": "system", "content": draw(SOME_TEXT)}] if draw(st.booleans()) else []
@@ -222,7 +222,7 @@ CSV_HEADER = ["question", "answer", "labels", "ref"]
 
 def good_cells(draw, index: int) -> list[str]:
     question = draw(SOME_TEXT) + f" #{index}"
-    if draw(st.integers(0, 30)) == 0:
+    if draw(st.integers(0, 60)) == 0:
         question += "q" * draw(HUGE)  # past the csv module's default 128 KiB cell limit
     labels = draw(st.sampled_from(["", "a, b", '["x", "y, z"]', "[[[[", "solo"]))
     return [question, draw(SOME_TEXT), labels, draw(st.sampled_from(["", f"r{index}"]))]
@@ -265,7 +265,10 @@ def csv_files(draw) -> tuple[bytes, set[int] | None, set[int], str | None]:
         rows.append(good_cells(draw, number) if is_good else bad_cells(draw, number))
         (good if is_good else bad).add(number)
     buffer = io.StringIO(newline="")
-    csv.writer(buffer, lineterminator=draw(st.sampled_from(["\n", "\r\n"]))).writerows([CSV_HEADER, *rows])
+    ending = draw(st.sampled_from(["\n", "\r\n"]))
+    # with "\n" line ends the writer leaves a lone "\r" unquoted, which any reader takes for a line end: quote all
+    quoting = csv.QUOTE_ALL if ending == "\n" else csv.QUOTE_MINIMAL
+    csv.writer(buffer, lineterminator=ending, quoting=quoting).writerows([CSV_HEADER, *rows])
     text = buffer.getvalue()
     encoding = draw(st.sampled_from(["utf-8"] * 6 + ["utf-8-sig", "latin-1", "utf-16", "invalid"]))
     if encoding == "latin-1":
