@@ -17,7 +17,7 @@ the Parquet files and datasets folders; tests/test_bad_inputs_cli.py the output 
 the CLI; tests/bad_inputs_kit.py the shared properties and tally.
 
 The dry run of every case goes through read_source and the import plan; a real import
-into a DuckDB file (migrations applied) runs on one case in DB_EVERY (default 1 in 4:
+into a DuckDB file (migrations applied) runs on one case in DB_EVERY (default 1 in 5:
 STUDIO_BAD_INPUTS_DB_EVERY=1 makes it every case). STUDIO_BAD_INPUTS=N changes the number
 of inputs per format (default 1000). With STUDIO_BAD_INPUTS_REPORT=path.json the test
 writes the counts it tried per format there (docs/bad-inputs.md cites them). Run:
@@ -68,8 +68,8 @@ def good_row(draw, shape: str, index: int) -> dict:
         row["id"] = draw(st.sampled_from([f"g{index}", index]))
     if draw(st.booleans()):
         row["tags"] = draw(st.one_of(st.lists(SOME_TEXT, max_size=3), TAG_TEXT, st.none()))
-    for number in range(draw(st.integers(0, 2))):
-        row[f"extra{number}"] = draw(ANY_JSON)  # fields no mapping reads
+    if draw(st.integers(0, 3)) == 0:
+        row["extra"] = draw(ANY_JSON)  # fields no mapping reads
     return row
 
 
@@ -150,7 +150,7 @@ def jsonl_files(draw, shape: str) -> tuple[bytes, set[int] | None, set[int]]:
     if whole == 0:
         data = draw(st.sampled_from([b"", b"\xef\xbb\xbf", b"\n\n \n", b"\xff\xfe{\x00}\x00"]) | st.binary(max_size=200))
         return data, None, set()
-    kinds = draw(st.lists(st.sampled_from(["good", "bad", "blank"]), min_size=1, max_size=8))
+    kinds = draw(st.lists(st.sampled_from(["good", "bad", "blank"]), min_size=1, max_size=6))
     kinds[draw(st.integers(0, len(kinds) - 1))] = "bad"
     lines, bad, good = [], set(), set()
     for number, kind in enumerate(kinds, start=1):
