@@ -153,7 +153,7 @@ def stratum_of(spec: OutputSpec, text: str) -> str:
         if key:
             try:
                 value = json.loads(text)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
                 return ""
             return str(value.get(key, "")) if isinstance(value, dict) else ""
     return ""

@@ -39,7 +39,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from studio.importers import UnreadableFile, read_source
-from studio.transfer import ImportOptions
+from studio.transfer import ImportOptions, check_source
 
 __all__ = ["target"]  # the fixture, shared from bad_inputs_kit
 
@@ -308,3 +308,40 @@ def test_random_garbage_never_crashes_the_file_readers(target):
             data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 400)))
             attempt(target, "random bytes (any suffix)", write(target, f"garbage{suffix}", data), ImportOptions(), None, set())
     assert example_count(target) == 0
+
+
+# The bugs the properties found, pinned one by one.
+
+def test_json_nested_too_deeply_or_a_number_too_long_is_a_bad_line(target):
+    path = write(target, "deep.jsonl", b'{"prompt": "q", "completion": "a"}\n' + b'{"prompt": ' + b"[" * 100_000 + b"\n"
+                 + b'{"prompt": ' + b"1" * 5000 + b', "completion": "x"}\n')
+    plan = check_source(target["project"], read_source(path), ImportOptions())
+    assert [row.number for row in plan.bad_rows] == [2, 3]
+    assert plan.bad_rows[0].reason == "not readable as JSON (nested too deeply)"
+    assert plan.bad_rows[1].reason.startswith("not readable as JSON (Exceeds the limit (4300 digits)")
+
+
+def test_a_lone_surrogate_or_a_nul_is_refused_by_row_and_column(target):
+    rows = [{"prompt": "fine", "completion": "ok"}, {"prompt": "a\ud800b", "completion": "x"}, {"prompt": "q", "completion": "a\x00"}]
+    path = write(target, "text.jsonl", "\n".join(json.dumps(row) for row in rows).encode())
+    plan = check_source(target["project"], read_source(path), ImportOptions())
+    assert [str(row) for row in plan.bad_rows] == [
+        "line 2: 'prompt' holds a lone surrogate (U+D800) at position 2, which is not text; check the file's encoding",
+        "line 3: 'completion' holds a NUL character (U+0000) at position 2",
+    ]
+
+
+def test_a_csv_cell_past_128_kib_is_read(target):
+    path = write(target, "long.csv", b"question,answer\n" + b"q" * 300_000 + b",a\n")
+    plan = check_source(target["project"], read_source(path), ImportOptions(format="csv", mapping=MAPPED))
+    assert (len(plan.new), plan.bad_rows) == (1, ())
+
+
+def test_a_binary_id_is_refused(target):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = target["folder"] / "ids.parquet"
+    pq.write_table(pa.table({"question": ["q"], "answer": ["a"], "ref": pa.array([b"\x00"], pa.binary())}), path)
+    plan = check_source(target["project"], read_source(path), ImportOptions(format="parquet", mapping=MAPPED))
+    assert [str(row) for row in plan.bad_rows] == ["row 1: 'ref' must be text or a number, not bytes"]

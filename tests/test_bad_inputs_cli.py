@@ -170,3 +170,32 @@ def test_the_cli_process_reports_bad_arguments_without_a_traceback(home, tmp_pat
     assert result.returncode == 2, result
     assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
 
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (["labels"], "must be an object"),
+    ({"kind": "labels", "labels": "pos,neg"}, "non-empty list of labels"),
+    ({"kind": "labels", "labels": ["pos", 3]}, "every label must be non-empty text"),
+    ({"kind": "labels", "labels": ["pos", "pos"]}, "the labels repeat ['pos']"),
+    ({"kind": "regex", "pattern": 5}, "the pattern as text"),
+    ({"kind": "json", "schema": {"type": "nope"}}, "the JSON Schema is not valid"),
+    ({"kind": "json", "schema": {"$ref": "http://example.com/s.json"}}, "refers outside itself"),
+])
+def test_the_spec_parser_names_what_is_wrong(raw, reason):
+    with pytest.raises(ValueError) as refused:
+        parse_output_spec(raw)
+    assert reason in str(refused.value)
+
+
+def test_the_validator_gives_a_reason_for_json_it_cannot_read():
+    spec = parse_output_spec({"kind": "json", "schema": {"type": "object", "properties": {"a": True, "b": {"enum": [1]}}}})
+    assert validate_output(spec, "[" * 100_000) == "not readable as JSON: nested too deeply"
+    assert validate_output(spec, "1" * 5000).startswith("not readable as JSON: Exceeds the limit")
+    assert validate_output(spec, '{"a": 1, "b": 2}') == "b: 2 is not one of [1]"
+
+
+def test_an_output_path_the_cli_cannot_write_is_a_usage_error(home, tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    assert run_cli(["people", "--add", "ann"])[0] == 0
+    code, err = run_cli(["export", "--project", "p", "--out", str(tmp_path / "a-file" / "out.jsonl")])
+    assert code == 2 and err.startswith("studio export:") and "Traceback" not in err
