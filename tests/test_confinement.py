@@ -89,3 +89,20 @@ def test_the_app_loads_model_folders_only_from_allowed_folders(home, tiny_llama,
         resolve_allowed_model(os.path.relpath(tiny_llama, model_roots()[0]))  # models/../../.. to the same folder
     monkeypatch.setenv("STUDIO_ALLOWED_DIRS", str(tiny_llama.parent))
     assert resolve_allowed_model(str(tiny_llama)) == str(tiny_llama.resolve())
+
+
+def test_the_train_page_refuses_a_model_folder_outside_the_allowed_folders(db, demo, tiny_llama):
+    from streamlit.testing.v1 import AppTest
+
+    from studio.paths import SOURCE_ROOT
+    from studio.projects import get_project
+
+    app = AppTest.from_file(str(SOURCE_ROOT / "app.py"), default_timeout=300)
+    app.run()
+    app.switch_page("pages/train.py")
+    app.run()
+    app.text_input(key="base_model").input(str(tiny_llama))
+    next(b for b in app.button if b.label == "Use this base model").click().run()
+    assert not app.exception, app.exception
+    assert any("is outside the folders the app may use" in e.value for e in app.error)
+    assert get_project(db, demo.name).base_model == demo.base_model
