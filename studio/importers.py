@@ -248,7 +248,6 @@ def _read_datasets(path: Path, split: str) -> SourceFile:
         with tempfile.TemporaryDirectory() as folder:
             return _unzipped(path, Path(folder), split)
     import datasets
-
     import pyarrow as pa
 
     try:
