@@ -11,7 +11,8 @@ from studio.calibration import cached_calibration, calibrate
 from studio.endpoint import EndpointConfig
 from studio.examples import list_examples
 from studio.jobs import FEW_SHOT_K, LaunchRefused, can_resume, cancel_run, launch_run, list_runs, resume_run, run_progress, sync_runs
-from studio.models import ModelUnavailable, resolve_model
+from studio.confinement import OutsideAllowedFolders
+from studio.models import ModelUnavailable, resolve_allowed_model, resolve_model
 from studio.preflight import blocking_findings, check_model, estimate_fit, length_profile, loss_view, tokenizer_for
 from studio.presets import DEFAULT_PRESET, PRESETS, preset_named
 from studio.projects import update_project_settings
@@ -33,14 +34,14 @@ def base_model_setting() -> str | None:
     """The project's base model: a folder under data/models, a model folder path, or a cached hub id."""
     with st.form("base_model_form", border=False):
         name = st.text_input("Base model", project.base_model, key="base_model",
-                             help="A folder under data/models, any Hugging Face model folder, or a hub id in the local cache.")
+                             help="A folder under data/models or a folder an admin allowed (STUDIO_ALLOWED_DIRS), or a hub id in the local cache.")
         if st.form_submit_button("Use this base model") and name.strip() != project.base_model:
             try:
-                check_model(resolve_model(name.strip()))
+                check_model(resolve_allowed_model(name.strip()))
                 update_project_settings(db, project, base_model=name.strip())
                 ui.flash(f"Base model set to {name.strip()}")
                 st.rerun()
-            except ModelUnavailable as error:
+            except (ModelUnavailable, OutsideAllowedFolders) as error:
                 st.error(str(error))
     try:
         path = resolve_model(project.base_model)

@@ -6,12 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from studio import ui
+from studio.confinement import OutsideAllowedFolders, import_roots
 from studio.examples import STATUSES
 from studio.exporters import EXPORT_FORMATS, count_selected, download_mime, download_name, export_bytes, project_tags
 from studio.importers import FORMATS, UnreadableFile, read_source
 from studio.mapping import PART_HELP, PARTS, ColumnMapping, guess_mapping
 from studio.messages import answer_text, input_text
-from studio.transfer import FROM_FILE, ImportOptions, ImportRefused, import_file, plan_source, stage_upload
+from studio.transfer import FROM_FILE, ImportOptions, ImportRefused, app_import_path, import_file, plan_source, stage_upload
 
 project = ui.require_project()
 db = ui.db()
@@ -23,8 +24,13 @@ uploaded = st.file_uploader(
     "A file to import", type=["jsonl", "json", "ndjson", "csv", "tsv", "parquet", "zip"], key="import_upload",
     help="OpenAI chat, prompt/completion or Alpaca JSONL (or a JSON array), CSV, Parquet, or a zipped datasets folder.",
 )
-typed_path = st.text_input("…or a path on this machine (a file, or a Hugging Face datasets folder)", key="import_path")
-path = stage_upload(uploaded.name, uploaded.getvalue()) if uploaded else (typed_path.strip() or None)
+typed_path = st.text_input("…or a path on this machine (a file, or a Hugging Face datasets folder)", key="import_path",
+                           help=f"In {import_roots()[0]} (a name alone looks there) or a folder an admin allowed.")
+try:
+    path = stage_upload(uploaded.name, uploaded.getvalue()) if uploaded else (typed_path.strip() and app_import_path(typed_path))
+except OutsideAllowedFolders as error:
+    st.error(str(error))
+    path = None
 
 
 def run_import(options: ImportOptions) -> None:

@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (LookupError, ValueError, RuntimeError, FileNotFoundError) as error:
+    except (LookupError, ValueError, RuntimeError, OSError) as error:  # OSError: a path that cannot be read or written
         print(f"studio {args.command}: {error}", file=sys.stderr)
         return 2
 

@@ -81,6 +81,6 @@ def canonical_answer(spec: OutputSpec, text: str) -> str:
     if spec.kind == "json" or stripped.startswith(("{", "[")):
         try:
             return json.dumps(json.loads(stripped), sort_keys=True)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # bad syntax, a number too long, nesting too deep
             pass
     return stripped

@@ -39,24 +39,67 @@ class OutputSpec:
 def parse_output_spec(raw: dict | None) -> OutputSpec:
     """Build an OutputSpec from its stored dict, refusing malformed ones with a clear reason."""
     raw = raw or {"kind": "text"}
+    if not isinstance(raw, dict):
+        raise ValueError(f"an output spec must be an object with a 'kind', not {type(raw).__name__}")
     kind = raw.get("kind", "text")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ValueError(f"output spec kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    if kind == "labels" and not raw.get("labels"):
-        raise ValueError("a labels output spec needs a non-empty list of labels")
-    if kind == "regex":
-        try:
-            re.compile(raw.get("pattern", ""))
-        except re.error as error:
-            raise ValueError(f"the regex pattern does not compile: {error}") from error
-    if kind == "json" and not isinstance(raw.get("schema", {}), dict):
-        raise ValueError("a json output spec needs a JSON Schema object under 'schema'")
     return OutputSpec(
         kind=kind,
-        labels=tuple(raw.get("labels", ())),
-        schema=raw.get("schema", {}),
-        pattern=raw.get("pattern", ""),
+        labels=_labels(raw.get("labels")) if kind == "labels" else (),
+        schema=_schema(raw.get("schema", {})) if kind == "json" else {},
+        pattern=_pattern(raw.get("pattern", "")) if kind == "regex" else "",
     )
+
+
+def _labels(labels) -> tuple[str, ...]:
+    if not isinstance(labels, (list, tuple)) or not labels:
+        raise ValueError("a labels output spec needs a non-empty list of labels")
+    if not all(isinstance(label, str) and label.strip() for label in labels):
+        raise ValueError("every label must be non-empty text")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"the labels repeat {sorted({l for l in labels if labels.count(l) > 1})!r}")
+    return tuple(labels)
+
+
+def _pattern(pattern) -> str:
+    if not isinstance(pattern, str):
+        raise ValueError(f"a regex output spec needs the pattern as text, not {type(pattern).__name__}")
+    try:
+        re.compile(pattern)
+    except (re.error, OverflowError, RecursionError) as error:
+        raise ValueError(f"the regex pattern does not compile: {error}") from error
+    return pattern
+
+
+def _schema(schema) -> dict:
+    """A JSON Schema that is valid under Draft 2020-12 and refers only inside itself (nothing is fetched)."""
+    import jsonschema
+
+    if not isinstance(schema, dict):
+        raise ValueError("a json output spec needs a JSON Schema object under 'schema'")
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as error:
+        where = "/".join(str(part) for part in error.path) or "the schema"
+        raise ValueError(f"the JSON Schema is not valid ({where}: {error.message})") from None
+    except RecursionError:
+        raise ValueError("the JSON Schema is nested too deeply") from None
+    outside = next((ref for ref in _refs(schema) if not ref.startswith("#")), None)
+    if outside is not None:
+        raise ValueError(f"the JSON Schema refers outside itself ($ref {outside!r}); only '#...' references are allowed")
+    return schema
+
+
+def _refs(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("$ref", "$dynamicRef") and isinstance(item, str):
+                yield item
+            yield from _refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)
 
 
 def validate_output(spec: OutputSpec, text: str) -> str | None:
@@ -74,12 +117,22 @@ def validate_output(spec: OutputSpec, text: str) -> str | None:
 
 def _json_problem(schema: dict, text: str) -> str | None:
     import jsonschema
+    import referencing.exceptions
 
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
         return f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path))
+    except RecursionError:
+        return "not readable as JSON: nested too deeply"
+    except ValueError as error:
+        return f"not readable as JSON: {error}"
+    try:
+        errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(map(str, e.path)))
+    except RecursionError:
+        return "the answer is nested too deeply to check against the schema"
+    except (referencing.exceptions.Unresolvable, jsonschema.exceptions.SchemaError) as error:
+        return f"the answer cannot be checked against the schema ({error})"
     if errors:
         where = "/".join(str(part) for part in errors[0].path) or "the answer"
         return f"{where}: {errors[0].message}"
@@ -95,11 +148,12 @@ def stratum_of(spec: OutputSpec, text: str) -> str:
     if spec.kind == "labels":
         return text.strip()
     if spec.kind == "json":
-        key = next((name for name, prop in spec.schema.get("properties", {}).items() if "enum" in prop), None)
+        properties = spec.schema.get("properties", {})
+        key = next((name for name, prop in properties.items() if isinstance(prop, dict) and "enum" in prop), None)
         if key:
             try:
                 value = json.loads(text)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
                 return ""
             return str(value.get(key, "")) if isinstance(value, dict) else ""
     return ""

@@ -22,8 +22,11 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from studio.jsonl import NotJson, load_json
+
 JSON_FORMATS = ("chat", "prompt-completion", "alpaca")
 FORMATS = (*JSON_FORMATS, "csv", "parquet", "hf")
+CSV_CELL_LIMIT = 64 * 1024 * 1024  # the csv module's default (128 KiB) refuses long answers
 _SUFFIXES = {".jsonl": "chat", ".ndjson": "chat", ".json": "chat", ".csv": "csv", ".tsv": "csv",
              ".parquet": "parquet", ".pq": "parquet", ".zip": "hf"}
 
@@ -124,10 +127,15 @@ def _read_json(path: Path) -> tuple[list[Record], list[BadRow]]:
         start = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
     if not start.startswith(b"["):
         return _read_jsonl(path)
+    text = _decode(path)
     try:
-        rows = json.loads(_decode(path))
+        rows = json.loads(text)
     except json.JSONDecodeError as error:
         raise UnreadableFile(f"{path.name}, line {error.lineno}: not valid JSON ({error.msg})") from error
+    except (RecursionError, ValueError):
+        raise UnreadableFile(f"{path.name}: {_json_reason(text)}") from None
+    if not isinstance(rows, list):
+        raise UnreadableFile(f"{path.name}: expected a JSON array of objects, got {type(rows).__name__}")
     records, bad = [], []
     for number, row in enumerate(rows, start=1):
         if isinstance(row, dict):
@@ -149,15 +157,27 @@ def _read_jsonl(path: Path) -> tuple[list[Record], list[BadRow]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                bad.append(BadRow("line", number, f"not valid JSON ({error.msg})"))
+                row = load_json(line)
+            except NotJson as error:
+                bad.append(BadRow("line", number, str(error)))
                 continue
             if isinstance(row, dict):
                 records.append(Record("line", number, row))
             else:
                 bad.append(BadRow("line", number, f"expected a JSON object, got {type(row).__name__}"))
     return records, bad
+
+
+def _json_reason(text: str) -> str:
+    """Why a JSON array cannot be read when the reason is not its syntax: the line of the first row at fault."""
+    decoder, offset = json.JSONDecoder(), text.index("[") + 1
+    while True:
+        offset = len(text) - len(text[offset:].lstrip(" \t\r\n,"))
+        try:
+            _, offset = decoder.raw_decode(text, offset)
+        except (RecursionError, ValueError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            return f"line {text.count(chr(10), 0, offset) + 1}: not readable as JSON ({reason})"
 
 
 def _decode(path: Path) -> str:
@@ -176,6 +196,7 @@ def _decode(path: Path) -> str:
 def _read_csv(path: Path) -> tuple[tuple[str, ...], list[Record], list[BadRow]]:
     """CSV through the standard csv module (quoting, newlines inside quoted cells), keeping row numbers."""
     text = _decode(path)
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_CELL_LIMIT))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(path, text))
     try:
         header = tuple(name.strip() for name in next(reader, []))
@@ -216,9 +237,9 @@ def _read_parquet(path: Path) -> tuple[tuple[str, ...], list[dict]]:
 
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as error:
+        return tuple(table.column_names), table.to_pylist()
+    except (pa.ArrowException, OSError, ValueError, OverflowError) as error:
         raise UnreadableFile(f"{path.name} is not a readable Parquet file ({error})") from error
-    return tuple(table.column_names), table.to_pylist()
 
 
 def _read_datasets(path: Path, split: str) -> SourceFile:
@@ -227,16 +248,20 @@ def _read_datasets(path: Path, split: str) -> SourceFile:
         with tempfile.TemporaryDirectory() as folder:
             return _unzipped(path, Path(folder), split)
     import datasets
+    import pyarrow as pa
 
     try:
         loaded = datasets.load_from_disk(str(path))
-    except (FileNotFoundError, ValueError) as error:
-        raise UnreadableFile(f"{path.name} is not a Hugging Face datasets folder saved with save_to_disk ({error})") from error
-    splits = tuple(loaded) if isinstance(loaded, datasets.DatasetDict) else ()
-    if splits and split not in splits:
-        raise UnreadableFile(f"{path.name} has no split {split!r} (splits: {', '.join(splits)})")
-    dataset = loaded[split] if splits else loaded
-    return _as_source(path, "hf", tuple(dataset.column_names), dataset.to_list(), splits)
+        splits = tuple(loaded) if isinstance(loaded, datasets.DatasetDict) else ()
+        if splits and split not in splits:
+            raise UnreadableFile(f"{path.name} has no split {split!r} (splits: {', '.join(splits)})")
+        dataset = loaded[split] if splits else loaded
+        return _as_source(path, "hf", tuple(dataset.column_names), dataset.to_list(), splits)
+    except UnreadableFile:
+        raise
+    # A damaged folder fails in many ways inside datasets and pyarrow; each means the same to the user.
+    except (OSError, ValueError, LookupError, TypeError, AttributeError, pa.ArrowException) as error:
+        raise UnreadableFile(f"{path.name} is not a Hugging Face datasets folder saved with save_to_disk, or is damaged ({error})") from error
 
 
 def _unzipped(path: Path, folder: Path, split: str) -> SourceFile:

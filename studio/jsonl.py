@@ -11,6 +11,22 @@ class JsonlError(ValueError):
     """A line that is not a JSON object; the message names the file and line."""
 
 
+class NotJson(ValueError):
+    """Text that json cannot read; the message is a short reason, such as 'not valid JSON (Expecting value)'."""
+
+
+def load_json(text: str | bytes):
+    """json.loads, with every way it can fail as NotJson: bad syntax, a number too long, nesting too deep."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise NotJson(f"not valid JSON ({error.msg})") from error
+    except RecursionError:
+        raise NotJson("not readable as JSON (nested too deeply)") from None
+    except ValueError as error:  # an integer of more than 4,300 digits, say
+        raise NotJson(f"not readable as JSON ({error})") from error
+
+
 def read_jsonl(path: Path) -> list[dict]:
     """Every row of a file we wrote ourselves; the first bad line raises JsonlError."""
     rows, problems = read_jsonl_lenient(path)
@@ -32,9 +48,9 @@ def parse_jsonl_lines(lines, word: str = "line") -> tuple[list[tuple[int, dict]]
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            problems.append(f"{word} {number}: not valid JSON ({error.msg})")
+            row = load_json(line)
+        except NotJson as error:
+            problems.append(f"{word} {number}: {error}")
             continue
         if not isinstance(row, dict):
             problems.append(f"{word} {number}: expected a JSON object, got {type(row).__name__}")

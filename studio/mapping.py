@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields, replace
 
+from studio.jsonl import NotJson, load_json
+
 ROLES = ("system", "user", "assistant")
 GUESSES = {
     "messages": ("messages", "conversation"),
@@ -125,14 +127,27 @@ def _needed_input(mapping: ColumnMapping) -> str:
 def _conversation(value, column: str) -> list[dict]:
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError as error:
-            raise BadValue(f"{column!r} is not valid JSON ({error.msg})") from error
+            value = load_json(value)
+        except NotJson as error:
+            raise BadValue(f"{column!r} is {error}") from error
     if not isinstance(value, list) or not all(
         isinstance(m, dict) and m.get("role") in ROLES and isinstance(m.get("content"), str) for m in value
     ):
         raise BadValue(f"{column!r} must be a list of {{role: system|user|assistant, content: text}}")
-    return [{"role": m["role"], "content": m["content"]} for m in value]
+    return [{"role": m["role"], "content": checked_text(m["content"], f"{column!r}, message {n}")}
+            for n, m in enumerate(value, start=1)]
+
+
+def checked_text(text: str, what: str) -> str:
+    """`text` unchanged, or BadValue when it holds what no UTF-8 store keeps: a NUL or a lone surrogate."""
+    if "\x00" in text:
+        raise BadValue(f"{what} holds a NUL character (U+0000) at position {text.index(chr(0)) + 1}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise BadValue(f"{what} holds a lone surrogate (U+{ord(text[error.start]):04X}) at position {error.start + 1}, "
+                       "which is not text; check the file's encoding") from None
+    return text
 
 
 def _text(values: dict, column: str | None) -> str:
@@ -141,7 +156,7 @@ def _text(values: dict, column: str | None) -> str:
         return ""
     if not isinstance(value, str):
         raise BadValue(f"{column!r} must be text, not {type(value).__name__}")
-    return value
+    return checked_text(value, repr(column))
 
 
 def _tags(values: dict, column: str | None) -> list[str]:
@@ -152,15 +167,15 @@ def _tags(values: dict, column: str | None) -> list[str]:
         value = _split_tags(value)
     if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
         raise BadValue(f"{column!r} must be a list of text, or text separated by commas")
-    return list(value)
+    return [checked_text(tag, f"{column!r}") for tag in value]
 
 
 def _split_tags(text: str) -> list:
     """A JSON list (how a tag holding a comma is exported), or comma-separated text."""
     if text.lstrip().startswith("["):
         try:
-            return json.loads(text)
-        except json.JSONDecodeError:
+            return load_json(text)
+        except NotJson:
             pass
     return [tag.strip() for tag in text.split(",") if tag.strip()]
 
@@ -169,9 +184,9 @@ def _external_id(values: dict, column: str | None) -> str | None:
     value = values.get(column) if column else None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
-        raise BadValue(f"{column!r} must be text or a number")
-    text = "" if value is None else str(value).strip()
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+        raise BadValue(f"{column!r} must be text or a number, not {type(value).__name__}")
+    text = "" if value is None else checked_text(str(value), repr(column)).strip()
     return text or None
 
 

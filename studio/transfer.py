@@ -19,6 +19,7 @@ from pathlib import Path
 from storage import examples as example_table
 from storage.db import connect
 from studio.examples import REVIEWED, STATUSES, InvalidExample, acting_person, check_example
+from studio.confinement import confine, import_roots
 from studio.formats import parse_output_spec
 from studio.importers import BadRow, SourceFile, read_source, store_upload
 from studio.mapping import BadValue, ColumnMapping, check_mapping, guess_mapping, parse_mapping, row_to_example
@@ -84,6 +85,11 @@ def plan_source(db: Path, project: Project, source: SourceFile, options: ImportO
         return _plan(project, source, options, example_table.fetch_examples(con, project.id))
 
 
+def check_source(project: Project, source: SourceFile, options: ImportOptions = ImportOptions()) -> ImportPlan:
+    """The dry run of a file already read, as if the project had no examples yet: no database needed."""
+    return _plan(project, source, options, [])
+
+
 def import_file(db: Path, project: Project, path: Path, author: str, options: ImportOptions = ImportOptions()) -> dict:
     """Import a file all-or-nothing; return {imported, skipped}, or raise ImportRefused naming every bad row."""
     source = read_source(Path(path), options.format, options.split)
@@ -100,6 +106,11 @@ def import_file(db: Path, project: Project, path: Path, author: str, options: Im
 def import_jsonl(db: Path, project: Project, path: Path, author: str, status: str | None = None) -> dict:
     """Import an OpenAI chat or prompt/completion JSONL file (the demo's loader and older callers)."""
     return import_file(db, project, path, author, ImportOptions(status=status))
+
+
+def app_import_path(typed: str) -> Path:
+    """A path typed into the app, resolved, if it lies in an allowed folder (studio.confinement); else OutsideAllowedFolders."""
+    return confine(typed, import_roots())
 
 
 def stage_upload(name: str, data: bytes) -> Path:

@@ -121,7 +121,14 @@ def chat_in_playground(page) -> None:
     shot(page, "playground")
 
 
-def test_preflight_launch_live_cancel_and_resume_in_chromium(server, page, tiny_llama):
+@pytest.fixture
+def allowed_tiny_llama(tiny_llama, monkeypatch) -> Path:
+    """The tiny Llama's folder, allowed to the app (STUDIO_ALLOWED_DIRS) before the server starts."""
+    monkeypatch.setenv("STUDIO_ALLOWED_DIRS", str(tiny_llama))
+    return tiny_llama
+
+
+def test_preflight_launch_live_cancel_and_resume_in_chromium(allowed_tiny_llama, server, page, tiny_llama):
     page.goto(server.url)
     page.get_by_role("heading", name="Examples").wait_for()
     check_preflight(page, tiny_llama)

@@ -1,7 +1,8 @@
 """The Import & export page (Streamlit AppTest): preview with bad rows, import, export filters.
 
 AppTest cannot drive st.file_uploader, so the import goes through the page's path field,
-which feeds the same preview and import as an upload.
+which feeds the same preview and import as an upload. Typed paths must lie in the data
+home's imports/ folder (or one STUDIO_ALLOWED_DIRS names), so the files are written there.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
+from studio.confinement import import_roots
 from studio.examples import count_by_status, list_examples
 from studio.paths import SOURCE_ROOT
 
@@ -30,7 +32,7 @@ def metrics(app) -> dict:
 
 
 def test_a_file_with_a_bad_row_is_previewed_and_cannot_be_imported(db, demo, tmp_path):
-    path = tmp_path / "tickets.csv"
+    path = import_roots()[0] / "tickets.csv"
     path.write_text(f'ticket,answer\n"Charged twice, please refund","{GOOD.replace(chr(34), chr(34) * 2)}"\n'
                     'Where is my invoice?,"{""category"": ""billing""\n')
     app = open_transfer_page()
@@ -46,7 +48,7 @@ def test_a_file_with_a_bad_row_is_previewed_and_cannot_be_imported(db, demo, tmp
 
 
 def test_importing_from_the_page_then_the_preview_shows_it_is_there(db, demo, tmp_path):
-    path = tmp_path / "tickets.jsonl"
+    path = import_roots()[0] / "tickets.jsonl"
     path.write_text(json.dumps({"id": "N-1", "prompt": "Charged twice, please refund", "completion": GOOD}) + "\n")
     app = open_transfer_page()
     app.text_input(key="import_path").input(str(path)).run()
@@ -74,7 +76,7 @@ def test_the_export_section_counts_what_each_filter_selects(db, demo):
 def test_a_datasets_folder_path_offers_its_splits(demo, tmp_path):
     import datasets
 
-    folder = tmp_path / "tickets_ds"
+    folder = import_roots()[0] / "tickets_ds"
     datasets.DatasetDict({
         "train": datasets.Dataset.from_dict({"prompt": ["Refund my double charge"], "completion": [GOOD]}),
         "test": datasets.Dataset.from_dict({"prompt": ["Reset my password", "Cancel my order"], "completion": [GOOD, GOOD]}),
@@ -90,10 +92,22 @@ def test_a_datasets_folder_path_offers_its_splits(demo, tmp_path):
 
 
 def test_an_unreadable_file_is_named_and_the_export_stays(demo, tmp_path):
-    path = tmp_path / "latin1.csv"
+    path = import_roots()[0] / "latin1.csv"
     path.write_bytes("prompt,completion\ncafé,x\n".encode("latin-1"))
     app = open_transfer_page()
     app.text_input(key="import_path").input(str(path)).run()
     assert not app.exception, app.exception
     assert "line 2 is not UTF-8 text (byte 0xe9)" in app.error[0].value
     assert any("223 examples match" in c.value for c in app.caption)
+
+
+def test_a_typed_path_outside_the_allowed_folders_is_refused(db, demo, tmp_path):
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text(json.dumps({"prompt": "Charged twice", "completion": GOOD}) + "\n")
+    app = open_transfer_page()
+    for typed in (str(outside), "../../../etc/passwd", "/etc/passwd"):
+        app.text_input(key="import_path").input(typed).run()
+        assert not app.exception, app.exception
+        assert "is outside the folders the app may use" in app.error[0].value and str(import_roots()[0]) in app.error[0].value
+        assert not [b for b in app.button if b.key == "run_import"]
+    assert count_by_status(db, demo)["approved"] == 223
