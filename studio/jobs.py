@@ -180,13 +180,14 @@ def _alive(pid: int | None) -> bool:
             return False
     except ChildProcessError:
         pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    import psutil
+
+    try:  # a worker whose app was killed belongs to init; if nobody reaps it, it lingers as a zombie
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
 
 
 def cancel_run(db: Path, run_id: str) -> None:

@@ -18,6 +18,7 @@ import duckdb
 import psutil
 import pytest
 
+from studio.examples import delete_examples, list_examples
 from studio.exporters import ExportFailed, export_examples
 from studio.jobs import get_run, launch_run, list_runs, resume_run, sync_runs, wait_for_run
 from studio.paths import SOURCE_ROOT
@@ -69,8 +70,7 @@ def test_sigkill_during_an_import_leaves_it_wholly_there_or_wholly_absent(db, ho
         source = tmp_path / f"import-{attempt}.jsonl"
         _write_import_file(source, f"k{attempt}")
         before = _counts(db)
-        command, env = _cli(home, "import", str(source), "--project", "demo")
-        process = subprocess.Popen(command, cwd=SOURCE_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = _start_cli(home, "import", str(source), "--project", "demo")
         while process.poll() is None and not _has_open(process.pid, db):
             time.sleep(0.01)
         time.sleep(delay)
@@ -89,6 +89,9 @@ def test_sigkill_during_an_import_leaves_it_wholly_there_or_wholly_absent(db, ho
 
 @pytest.fixture
 def tiny_demo(db, demo, tiny_llama):
+    """The demo project cut to 20 approved examples (2 held out) on a tiny random Llama: runs take seconds."""
+    approved = list_examples(db, demo, status="approved")
+    delete_examples(db, demo, [e["id"] for e in approved[20:]], "test")
     return update_project_settings(db, demo, base_model=str(tiny_llama))
 
 
@@ -99,6 +102,7 @@ def _wait_for(run_dir: Path, predicate, timeout: float = 180) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_failed_with_its_log_tail_and_resumes_counting_on(db, tiny_demo, home):
     run_id = launch_run(db, tiny_demo, TrainConfig(max_steps=8, save_steps=2, batch_size=2))
     run_dir = Path(get_run(db, run_id)["run_dir"])
@@ -118,9 +122,9 @@ def test_a_killed_worker_is_failed_with_its_log_tail_and_resumes_counting_on(db,
     assert after[0] == checkpoint + 1 and after[-1] == 8  # counting on from the checkpoint, not from 0
 
 
+@pytest.mark.slow
 def test_an_app_killed_mid_run_reattaches_on_restart_and_records_the_run_once(db, tiny_demo, home):
-    command, env = _cli(home, "train", "--project", "demo", "--preset", "Quick", "--max-steps", "12", "--wait")
-    app = subprocess.Popen(command, cwd=SOURCE_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    app = _start_cli(home, "train", "--project", "demo", "--preset", "Quick", "--max-steps", "12", "--wait")
     deadline = time.monotonic() + 180
     while not [r for r in list_runs(db) if r["status"] == "running" and r["pid"]]:
         assert time.monotonic() < deadline and app.poll() is None
@@ -132,7 +136,7 @@ def test_an_app_killed_mid_run_reattaches_on_restart_and_records_the_run_once(db
     assert psutil.pid_exists(run["pid"]) and psutil.Process(run["pid"]).status() != psutil.STATUS_ZOMBIE
     restarted = _run_cli(home, "runs", "--json")  # a fresh process does what the app does on start
     assert [r["status"] for r in json.loads(restarted.stdout)] == ["running"]
-    racing = [subprocess.Popen(*_cli_args(home)) for _ in range(2)]  # two more app processes settle at once
+    racing = [_start_cli(home, "runs") for _ in range(2)]  # two more app processes settle it at once
     done = wait_for_run(db, run["id"], poll_seconds=0.3)
     for other in racing:
         other.wait(timeout=120)
@@ -147,9 +151,9 @@ def test_an_app_killed_mid_run_reattaches_on_restart_and_records_the_run_once(db
     assert predictions[0] == predictions[1] == len(per_model) * done["n_eval"]
 
 
-def _cli_args(home: Path):
-    command, env = _cli(home, "runs")
-    return (command,), {"cwd": SOURCE_ROOT, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+def _start_cli(home: Path, *args: str) -> subprocess.Popen:
+    command, env = _cli(home, *args)
+    return subprocess.Popen(command, cwd=SOURCE_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _hold_database(db: Path, seconds: float) -> subprocess.Popen:
