@@ -39,6 +39,7 @@ from studio.snapshots import freeze_snapshot, write_snapshot
 from studio.training import TrainConfig, last_checkpoint
 
 ACTIVE = ("queued", "running")
+WORKER_PID = "worker.pid"
 MIN_APPROVED = 10
 FEW_SHOT_K = 3
 _start_lock = threading.Lock()
@@ -109,7 +110,17 @@ def sync_runs(db: Path) -> None:
             running = run_table.fetch_runs(con, statuses=("running",))
             queued = run_table.fetch_runs(con, statuses=("queued",))
         if not running and queued:
-            _start_worker(db, queued[-1])
+            _adopt_or_start_worker(db, queued[-1])
+
+
+def _adopt_or_start_worker(db: Path, run: dict) -> None:
+    """Start the run's worker, unless one is already at work on it (an app killed right after starting it)."""
+    pid = live_worker(Path(run["run_dir"]))
+    if pid is None:
+        _start_worker(db, run)
+        return
+    with connect(db) as con:
+        run_table.update_run(con, run["id"], status="running", pid=pid, started_at=datetime.now())
 
 
 def _settle(db: Path, run: dict) -> None:
@@ -159,8 +170,23 @@ def _start_worker(db: Path, run: dict) -> None:
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=SOURCE_ROOT, env=env, start_new_session=True,
         )
+    (run_dir / WORKER_PID).write_text(str(process.pid))  # before the database knows: see live_worker
     with connect(db) as con:
         run_table.update_run(con, run["id"], status="running", pid=process.pid, started_at=datetime.now())
+
+
+def live_worker(run_dir: Path) -> int | None:
+    """The pid of a worker alive on this run folder (from its worker.pid and command line), else None."""
+    import psutil
+
+    try:
+        pid = int((run_dir / WORKER_PID).read_text())
+        process = psutil.Process(pid)
+        if process.status() != psutil.STATUS_ZOMBIE and str(run_dir) in process.cmdline():
+            return pid
+    except (OSError, ValueError, psutil.Error):
+        pass
+    return None
 
 
 def worker_command(run_dir: Path) -> list[str]:

@@ -20,7 +20,9 @@ import pytest
 
 from studio.examples import delete_examples, list_examples
 from studio.exporters import ExportFailed, export_examples
-from studio.jobs import get_run, launch_run, list_runs, resume_run, sync_runs, wait_for_run
+from storage import runs as run_table
+from storage.db import connect
+from studio.jobs import cancel_run, get_run, launch_run, list_runs, resume_run, sync_runs, wait_for_run
 from studio.paths import SOURCE_ROOT
 from studio.progress import read_events
 from studio.projects import update_project_settings
@@ -149,6 +151,29 @@ def test_an_app_killed_mid_run_reattaches_on_restart_and_records_the_run_once(db
     con.close()
     assert per_model and all(count == 1 for _, count in per_model)
     assert predictions[0] == predictions[1] == len(per_model) * done["n_eval"]
+
+
+def _workers_on(run_dir: Path) -> list[int]:
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        if str(run_dir) in (process.info["cmdline"] or []) and process.status() != psutil.STATUS_ZOMBIE:
+            found.append(process.info["pid"])
+    return found
+
+
+def test_a_worker_started_just_before_the_app_died_is_adopted_not_started_twice(db, tiny_demo):
+    """The app killed between starting a worker and recording it: the run is still queued in the database."""
+    run_id = launch_run(db, tiny_demo, TrainConfig(max_steps=200))
+    run = get_run(db, run_id)
+    with connect(db) as con:
+        run_table.update_run(con, run_id, status="queued", pid=None)  # what the database held at the kill
+    sync_runs(db)  # the restarted app
+    adopted = get_run(db, run_id)
+    assert adopted["status"] == "running" and adopted["pid"] == run["pid"]
+    assert _workers_on(Path(run["run_dir"])) == [run["pid"]]
+    _wait_for(Path(run["run_dir"]), lambda events: any(e["event"] == "started" for e in events))  # SIGTERM handled from here
+    cancel_run(db, run_id)
+    assert wait_for_run(db, run_id, poll_seconds=0.3)["status"] == "cancelled"
 
 
 def _start_cli(home: Path, *args: str) -> subprocess.Popen:
