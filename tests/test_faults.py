@@ -259,3 +259,18 @@ def test_export_to_dev_full(db, demo, tmp_path):
     with pytest.raises(ExportFailed, match="disk full"):
         export_examples(db, demo, out)
     assert list(tmp_path.iterdir()) == [tmp_path / "home"]
+
+
+def test_sessions_searching_at_once_on_a_stale_index_do_not_conflict(db, demo):
+    """Found by the load test: two pages rebuilding the full-text index at once raised a write-write conflict."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from studio.search import ExampleFilter, find_examples
+
+    def search(word: str) -> int:
+        return find_examples(db, demo, ExampleFilter(text=word), page_size=5).total
+
+    words = ["invoice", "backup", "password", "refund"] * 4
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        totals = list(pool.map(search, words))
+    assert totals == [search(word) for word in words] and all(totals)
