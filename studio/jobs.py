@@ -4,7 +4,8 @@ A launch freezes the approved examples into data/runs/<run_id>/ and starts
 `python -m studio.worker <run_dir>` in its own session, so the run outlives the browser
 tab and the app. One run trains at a time; later launches wait in a queue. `sync_runs`
 (called by the pages and the CLI) reads the workers' files, records outcomes in DuckDB,
-marks dead workers failed with their last words, and starts the next queued run.
+marks dead workers failed with their last words, and starts the next queued run (or
+adopts its worker, found by RUN_DIR/worker.pid, when the app died just after starting it).
 `resume_run` queues a failed or cancelled run again; its worker picks up from the last
 checkpoint. With STUDIO_GPUS set to more than 1, workers start under `accelerate launch`.
 """
