@@ -9,11 +9,14 @@ search always sees the latest text without a rebuild after every edit.
 
 from __future__ import annotations
 
+import threading
+
 import duckdb
 
 from storage.rows import fetch_dicts
 
 REBUILD_AFTER_CHANGES = 2000
+_REBUILDING = threading.Lock()
 SORTS = {
     "id": "e.id",
     "updated": "e.updated_at",
@@ -159,19 +162,43 @@ def _text_clause(con: duckdb.DuckDBPyConnection, text: str) -> tuple[str, list]:
 
 
 def _fresh_index(con: duckdb.DuckDBPyConnection):
-    """When the index was built (None: nothing to index), rebuilding it if missing or far behind."""
+    """When the index was built (None: none this transaction can use), rebuilding it if missing or far behind."""
+    indexed_at = _indexed_at(con)
+    if indexed_at is not None and _changes_since(con, indexed_at) < REBUILD_AFTER_CHANGES:
+        return indexed_at
+    _rebuild_aside(con)
+    # a transaction that began before the rebuild still sees the old index, or none: then substring search
+    return _indexed_at(con)
+
+
+def _indexed_at(con: duckdb.DuckDBPyConnection):
     exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'example_text' AND schema_name = 'main'"
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'example_text' AND schema_name = 'main' "
+        "AND database_name = current_database()"
     ).fetchone()[0]
-    if exists:
-        indexed_at = con.execute("SELECT max(indexed_at) FROM example_text").fetchone()[0]
-        changed = con.execute(
-            "SELECT count(*) FROM examples WHERE updated_at > ?", [indexed_at]
-        ).fetchone()[0] if indexed_at else REBUILD_AFTER_CHANGES
-        if changed < REBUILD_AFTER_CHANGES:
-            return indexed_at
-    rebuild_search_index(con)
-    return con.execute("SELECT max(indexed_at) FROM example_text").fetchone()[0]
+    return con.execute("SELECT max(indexed_at) FROM example_text").fetchone()[0] if exists else None
+
+
+def _changes_since(con: duckdb.DuckDBPyConnection, indexed_at) -> int:
+    return con.execute("SELECT count(*) FROM examples WHERE updated_at > ?", [indexed_at]).fetchone()[0]
+
+
+def _rebuild_aside(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild in a transaction of its own, one thread at a time: pages searching at once
+    (Streamlit runs sessions in threads) would otherwise both rebuild and conflict."""
+    with _REBUILDING:
+        side = con.cursor()
+        try:
+            _load_fts(side)
+            side.begin()
+            indexed_at = _indexed_at(side)
+            if indexed_at is None or _changes_since(side, indexed_at) >= REBUILD_AFTER_CHANGES:
+                rebuild_search_index(side)
+            side.commit()
+        except duckdb.TransactionException:
+            side.rollback()  # another process's transaction got there first; the next search rebuilds
+        finally:
+            side.close()
 
 
 def _load_fts(con: duckdb.DuckDBPyConnection) -> bool:

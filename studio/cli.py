@@ -206,6 +206,26 @@ def cmd_people(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    """Write the whole data home (a consistent copy of the database, runs, ...) to one .tar.gz."""
+    from studio.backup import backup_home
+
+    done = backup_home(Path(args.out) if args.out else None, include_models=args.include_models)
+    counts = ", ".join(f"{done['rows'].get(t, 0)} {t}" for t in ("projects", "examples", "runs"))
+    _emit(args, done, f"backup written to {done['file']} ({counts})")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    """Restore a backup into the data home; --force moves the current contents aside first."""
+    from studio.backup import restore_home
+
+    done = restore_home(Path(args.file), force=args.force)
+    aside = f"; the previous contents are in {done['moved_aside']}" if done["moved_aside"] else ""
+    _emit(args, done, f"restored {done['restored']} into {done['home']} ({done['rows'].get('examples', 0)} examples){aside}")
+    return 0
+
+
 def cmd_serve(args) -> int:
     """Start the Streamlit app (it loads the demo project when the data home is empty)."""
     command = [sys.executable, "-m", "streamlit", "run", str(SOURCE_ROOT / "app.py"), "--server.port", str(args.port)]
@@ -274,6 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("people", cmd_people, "List the studio's people and roles, or add one (the CLI acts as the local admin).")
     sub.add_argument("--add", metavar="NAME", help="add this person, or change their role")
     sub.add_argument("--role", default="annotator", choices=["annotator", "reviewer", "admin"], help="their role (default annotator)")
+    sub = add("backup", cmd_backup, "Back up the data home (database, runs, settings) to one .tar.gz; safe while the app runs.")
+    sub.add_argument("--out", help="the archive to write (default: backups/studio-backup-TIME.tar.gz in the data home)")
+    sub.add_argument("--include-models", action="store_true", help="also archive the models folder (large; left out by default)")
+    sub = add("restore", cmd_restore, "Restore a backup made by `studio backup` into the data home.")
+    sub.add_argument("file", help="the .tar.gz that `studio backup` wrote")
+    sub.add_argument("--force", action="store_true",
+                     help="restore over a data home that holds data, moving its contents aside to <home>-before-restore-TIME first")
     sub = add("serve", cmd_serve, "Serve the studio in the browser (http://localhost:8501).")
     sub.add_argument("--port", type=int, default=8501, help="port to serve on")
     return parser

@@ -7,10 +7,15 @@ folder hold the same columns with `messages` as a list of {role, content} (the l
 TRL's SFTTrainer reads); a CSV is for spreadsheets: `system`, `input` and `output`
 columns, plus `messages` as JSON text only for a conversation those three would not give
 back exactly (several turns, say).
+
+Every writer writes `<path>.partial` beside the target and renames it over the target
+only when complete, so a failed export (a full disk, say) leaves no half file: the
+partial is removed and ExportFailed names the path and the reason.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -30,6 +35,10 @@ _SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".csv":
 CSV_COLUMNS = ["id", "system", "input", "output", "messages", "tags", "status"]
 CSV_MAPPING = ColumnMapping(**{column: column for column in CSV_COLUMNS})
 _MIME = {"jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet", "csv": "text/csv", "hf": "application/zip"}
+
+
+class ExportFailed(RuntimeError):
+    """The export could not be written (disk full, no permission); nothing was left at the path."""
 
 
 def export_format_of(path: Path) -> str:
@@ -57,8 +66,24 @@ def export_examples(
     """Write the selected examples to `path` in `format` (None: from the suffix); return how many."""
     format = format or export_format_of(path)
     rows = [_export_row(e) for e in select_examples(db, project, status, tag)]
-    WRITERS[format](Path(path), rows)
+    _write_or_clean_up(WRITERS[format], Path(path), rows)
     return len(rows)
+
+
+def _write_or_clean_up(writer, path: Path, rows: list[dict]) -> None:
+    """Run a writer; when the system refuses (ENOSPC and the like) remove its partial output and say why."""
+    try:
+        writer(path, rows)
+    except OSError as error:
+        partial = path.with_name(path.name + ".partial")
+        if partial.is_dir() and not partial.is_symlink():
+            shutil.rmtree(partial, ignore_errors=True)
+        else:
+            partial.unlink(missing_ok=True)
+        full = error.errno == errno.ENOSPC or "No space left" in str(error)
+        reason = "disk full (no space left on the device)" if full else (error.strerror or str(error))
+        raise ExportFailed(f"could not write the export to {path}: {reason}; no partial file was left and "
+                           "the studio's data is unchanged") from error
 
 
 def download_name(project: Project, format: str, status: str | None = "approved", tag: str | None = None) -> str:

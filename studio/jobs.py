@@ -4,7 +4,8 @@ A launch freezes the approved examples into data/runs/<run_id>/ and starts
 `python -m studio.worker <run_dir>` in its own session, so the run outlives the browser
 tab and the app. One run trains at a time; later launches wait in a queue. `sync_runs`
 (called by the pages and the CLI) reads the workers' files, records outcomes in DuckDB,
-marks dead workers failed with their last words, and starts the next queued run.
+marks dead workers failed with their last words, and starts the next queued run (or
+adopts its worker, found by RUN_DIR/worker.pid, when the app died just after starting it).
 `resume_run` queues a failed or cancelled run again; its worker picks up from the last
 checkpoint. With STUDIO_GPUS set to more than 1, workers start under `accelerate launch`.
 """
@@ -39,6 +40,7 @@ from studio.snapshots import freeze_snapshot, write_snapshot
 from studio.training import TrainConfig, last_checkpoint
 
 ACTIVE = ("queued", "running")
+WORKER_PID = "worker.pid"
 MIN_APPROVED = 10
 FEW_SHOT_K = 3
 _start_lock = threading.Lock()
@@ -109,7 +111,17 @@ def sync_runs(db: Path) -> None:
             running = run_table.fetch_runs(con, statuses=("running",))
             queued = run_table.fetch_runs(con, statuses=("queued",))
         if not running and queued:
-            _start_worker(db, queued[-1])
+            _adopt_or_start_worker(db, queued[-1])
+
+
+def _adopt_or_start_worker(db: Path, run: dict) -> None:
+    """Start the run's worker, unless one is already at work on it (an app killed right after starting it)."""
+    pid = live_worker(Path(run["run_dir"]))
+    if pid is None:
+        _start_worker(db, run)
+        return
+    with connect(db) as con:
+        run_table.update_run(con, run["id"], status="running", pid=pid, started_at=datetime.now())
 
 
 def _settle(db: Path, run: dict) -> None:
@@ -159,8 +171,23 @@ def _start_worker(db: Path, run: dict) -> None:
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=SOURCE_ROOT, env=env, start_new_session=True,
         )
+    (run_dir / WORKER_PID).write_text(str(process.pid))  # before the database knows: see live_worker
     with connect(db) as con:
         run_table.update_run(con, run["id"], status="running", pid=process.pid, started_at=datetime.now())
+
+
+def live_worker(run_dir: Path) -> int | None:
+    """The pid of a worker alive on this run folder (from its worker.pid and command line), else None."""
+    import psutil
+
+    try:
+        pid = int((run_dir / WORKER_PID).read_text())
+        process = psutil.Process(pid)
+        if process.status() != psutil.STATUS_ZOMBIE and str(run_dir) in process.cmdline():
+            return pid
+    except (OSError, ValueError, psutil.Error):
+        pass
+    return None
 
 
 def worker_command(run_dir: Path) -> list[str]:
@@ -180,13 +207,14 @@ def _alive(pid: int | None) -> bool:
             return False
     except ChildProcessError:
         pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    import psutil
+
+    try:  # a worker whose app was killed belongs to init; if nobody reaps it, it lingers as a zombie
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
 
 
 def cancel_run(db: Path, run_id: str) -> None:

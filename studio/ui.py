@@ -40,7 +40,8 @@ def run_page(navigation) -> None:
     try:
         navigation.run()
     except DatabaseLocked as error:
-        st.error(f"{error} Reload this page once it is free.")
+        text = str(error)
+        st.error(f"{text[:1].upper()}{text[1:]}. Reload this page once it is free.")
 
 
 def sidebar() -> Project | None:

@@ -15,7 +15,7 @@ from studio.paths import SOURCE_ROOT
 
 _SCRIPT = Path(sys.executable).with_name("studio")
 STUDIO = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "studio.cli"]
-COMMANDS = ["setup", "demo", "import", "export", "check", "train", "eval", "runs", "serve"]
+COMMANDS = ["setup", "demo", "import", "export", "check", "train", "eval", "runs", "backup", "restore", "serve"]
 
 
 def studio(home: Path, *args: str) -> subprocess.CompletedProcess:
