@@ -196,14 +196,37 @@ def cmd_runs(args) -> int:
 
 
 def cmd_people(args) -> int:
-    """List the studio's people, or add one (or change their role) as the local admin."""
+    """List the studio's people, or add one (or change their role, or set a password) as the local admin."""
     from studio.people import list_people, save_person
+    from studio.signin import set_password
 
+    if args.password and not args.add:
+        raise ValueError("--password goes with --add NAME; to change an existing person's password use --set-password NAME")
     if args.add:
         save_person(db_path(), None, args.add, args.role)
+    name = args.set_password or (args.add if args.password else None)
+    if name:
+        set_password(db_path(), None, name, _read_password(name))
+        print(f"password set for {name.strip()}", file=sys.stderr)
     people = list_people(db_path())
     _emit(args, [{"name": p.name, "role": p.role} for p in people], "\n".join(f"{p.name}\t{p.role}" for p in people))
     return 0
+
+
+def _read_password(name: str) -> str:
+    """From STUDIO_PASSWORD, else one line of a piped stdin, else typed twice without echo."""
+    from getpass import getpass
+
+    from studio.signin import PASSWORD_ENV
+
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass(f"New password for {name}: ")
+    if getpass("Again: ") != password:
+        raise ValueError("the two passwords differ; nothing changed")
+    return password
 
 
 def cmd_serve(args) -> int:
@@ -274,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("people", cmd_people, "List the studio's people and roles, or add one (the CLI acts as the local admin).")
     sub.add_argument("--add", metavar="NAME", help="add this person, or change their role")
     sub.add_argument("--role", default="annotator", choices=["annotator", "reviewer", "admin"], help="their role (default annotator)")
+    sub.add_argument("--password", action="store_true",
+                     help="also give the added person a password for signing in: typed twice, or one line on stdin, or $STUDIO_PASSWORD")
+    sub.add_argument("--set-password", metavar="NAME", help="set or reset this existing person's password (read as for --password)")
     sub = add("serve", cmd_serve, "Serve the studio in the browser (http://localhost:8501).")
     sub.add_argument("--port", type=int, default=8501, help="port to serve on")
     return parser
