@@ -18,7 +18,7 @@ def is_trusted(con: duckdb.DuckDBPyConnection, model: str) -> bool:
 def insert_trusted_model(con: duckdb.DuckDBPyConnection, model: str, allowed_by: str) -> None:
     con.execute(
         "INSERT INTO trusted_models (model, allowed_by) VALUES (?, ?) "
-        "ON CONFLICT (model) DO UPDATE SET allowed_by = excluded.allowed_by, allowed_at = current_timestamp",
+        "ON CONFLICT (model) DO UPDATE SET allowed_by = excluded.allowed_by, allowed_at = now()",
         [model, allowed_by],
     )
 

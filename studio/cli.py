@@ -197,7 +197,7 @@ def cmd_runs(args) -> int:
 
 def cmd_people(args) -> int:
     """List the studio's people, or add one (or change their role, or set a password) as the local admin."""
-    from studio.people import list_people, save_person
+    from studio.people import find_person, list_people, save_person
     from studio.signin import set_password
 
     if args.password and not args.add:
@@ -205,6 +205,8 @@ def cmd_people(args) -> int:
     if args.add:
         save_person(db_path(), None, args.add, args.role)
     name = args.set_password or (args.add if args.password else None)
+    if name and find_person(db_path(), name.strip()) is None:
+        raise LookupError(f"no person called {name.strip()!r}; add them first with --add")
     if name:
         set_password(db_path(), None, name, _read_password(name))
         print(f"password set for {name.strip()}", file=sys.stderr)
