@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from storage.db import DatabaseLocked
 from studio.demo import load_demo_if_empty
@@ -55,7 +56,7 @@ def sign_on_configured() -> bool:
     """Whether .streamlit/secrets.toml has an [auth] section (Streamlit's OIDC single sign-on)."""
     try:
         return "auth" in st.secrets
-    except (FileNotFoundError, OSError, RuntimeError):
+    except (StreamlitSecretNotFoundError, FileNotFoundError):
         return False
 
 

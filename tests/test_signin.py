@@ -219,3 +219,50 @@ def test_the_cli_resets_a_password_read_from_stdin(home, monkeypatch, capsys):
     assert main(["people", "--password"]) == 2
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main(["people", "--set-password", "ann"]) == 2
+
+
+def open_app():
+    from streamlit.testing.v1 import AppTest
+
+    from studio.paths import SOURCE_ROOT
+
+    app = AppTest.from_file(str(SOURCE_ROOT / "app.py"), default_timeout=120)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_with_sign_in_on_and_no_password_the_app_says_how_to_make_the_first_admin(home, monkeypatch):
+    monkeypatch.setenv("STUDIO_SIGN_IN", "1")
+    app = open_app()
+    assert [t.value for t in app.title] == ["Sign in"]
+    assert "studio people --add NAME --role admin --password" in app.error[0].value
+    assert not app.sidebar.selectbox and not app.dataframe and not app.text_input
+
+
+def test_with_sign_in_on_nothing_renders_until_the_right_password(db, monkeypatch):
+    monkeypatch.setenv("STUDIO_SIGN_IN", "1")
+    save_person(db, None, "ann", "annotator")
+    set_password(db, None, "ann", PASSWORD)
+    app = open_app()
+    assert [t.value for t in app.title] == ["Sign in"]
+    assert not app.sidebar.selectbox and not app.dataframe and not app.metric
+    app.text_input(key="sign_in_name").input("ann")
+    app.text_input(key="sign_in_password").input("not the password")
+    app.button[0].click().run()
+    assert [e.value for e in app.error] == [WRONG]
+    assert [t.value for t in app.title] == ["Sign in"]
+    app.text_input(key="sign_in_password").input(PASSWORD)
+    app.button[0].click().run()
+    assert not app.exception, app.exception
+    assert app.title[0].value == "Examples"
+    assert "Signed in as **ann** (annotator)" in [m.value for m in app.sidebar.markdown]
+    assert "user" not in [s.key for s in app.sidebar.selectbox]  # no picking who you are
+    assert app.sidebar.button(key="sign_out").label == "Sign out"  # signing out: tests/test_browser_signin.py
+
+
+def test_with_sign_in_off_the_sidebar_still_picks_who_is_working(home, monkeypatch):
+    monkeypatch.delenv("STUDIO_SIGN_IN", raising=False)
+    app = open_app()
+    assert app.title[0].value == "Examples"
+    assert app.sidebar.selectbox(key="user").label == "You are"
