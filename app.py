@@ -12,11 +12,7 @@ from studio.paths import data_home
 
 st.set_page_config(page_title="Fine-Tuning Studio", page_icon=":material/tune:", layout="wide")
 ui.bootstrap(str(data_home()))
-if not ui.sign_in_gate():
-    st.stop()
-st.session_state["project"] = ui.sidebar()
-
-navigation = st.navigation({
+PAGES = {
     "Data": [
         st.Page("pages/examples.py", title="Examples", icon=":material/table_rows:", default=True),
         st.Page("pages/write.py", title="Write", icon=":material/edit_note:"),
@@ -33,5 +29,8 @@ navigation = st.navigation({
     "Admin": [
         st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
     ],
-})
-ui.run_page(navigation)
+}
+if not ui.sign_in_gate(PAGES):
+    st.stop()
+st.session_state["project"] = ui.sidebar()
+ui.run_page(st.navigation(PAGES))

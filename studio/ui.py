@@ -60,11 +60,12 @@ def sign_on_configured() -> bool:
         return False
 
 
-def sign_in_gate() -> bool:
+def sign_in_gate(pages: dict[str, list]) -> bool:
     """True when the page may render: sign-in is off, or someone is signed in.
 
-    Otherwise the sign-in form is the app's only page (a page's URL leads there too) and
-    the caller stops. Beyond localhost, errors show no details to the browser."""
+    Otherwise the sign-in form stands in for every page (so a page's address shows the
+    form, and after signing in, that page) and the caller stops. Beyond localhost, errors
+    show no details to the browser."""
     if not sign_in_on():
         return True
     if not local_address(st.get_option("server.address")):
@@ -74,7 +75,10 @@ def sign_in_gate() -> bool:
         st.session_state["acting_as"] = person.name
         return True
     st.session_state.pop("acting_as", None)
-    st.navigation([st.Page(_sign_in_page, title="Sign in", icon=":material/login:", url_path="signin")], position="hidden").run()
+    paths = [page.url_path for section in pages.values() for page in section if page.url_path]
+    stand_ins = [st.Page(_sign_in_page, title="Sign in", default=True)]
+    stand_ins += [st.Page(_sign_in_page, title="Sign in", url_path=path) for path in paths]
+    st.navigation(stand_ins, position="hidden").run()
     return False
 
 
@@ -123,7 +127,7 @@ def _single_sign_on() -> None:
 
 def sign_out() -> None:
     """Forget this session's sign-in (and end a single sign-on one)."""
-    for key in ("signed_in", "acting_as", "user"):
+    for key in ("signed_in", "acting_as", "user", "project"):
         st.session_state.pop(key, None)
     if sign_on_configured() and st.user.is_logged_in:
         st.logout()
@@ -170,7 +174,14 @@ def current_person() -> Person:
 
 
 def require_project() -> Project:
-    """The project chosen in the sidebar; stop the page when there is none."""
+    """The project chosen in the sidebar; stop the page when there is none, or when sign-in is
+    on and nobody is signed in (a first visit to a page's own address runs its file without
+    app.py, because Streamlit also finds the pages/ folder: every page calls this first)."""
+    if sign_in_on() and signed_in_person() is None:
+        st.session_state.pop("project", None)
+        st.warning("Sign in first.")
+        st.markdown("[Go to the sign-in form](./)")
+        st.stop()
     project = st.session_state.get("project")
     if project is None:
         st.stop()
