@@ -6,6 +6,7 @@ it is required, who a sign-on identity is) live in studio/signin.py.
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import streamlit as st
@@ -117,6 +118,9 @@ def _sign_in_page() -> None:
 
 
 def _single_sign_on() -> None:
+    if find_spec("authlib") is None:
+        st.warning("Single sign-on is configured but Authlib is missing on the server: `pip install -e '.[sso]'`.")
+        return
     if not st.user.is_logged_in:
         st.button("Sign in with single sign-on", on_click=st.login, key="single_sign_on")
         return
