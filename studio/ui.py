@@ -75,7 +75,8 @@ def sign_in_gate(pages: dict[str, list]) -> bool:
     if person is not None:
         st.session_state["acting_as"] = person.name
         return True
-    st.session_state.pop("acting_as", None)
+    for key in ("acting_as", "project"):
+        st.session_state.pop(key, None)
     paths = [page.url_path for section in pages.values() for page in section if page.url_path]
     stand_ins = [st.Page(_sign_in_page, title="Sign in", default=True)]
     stand_ins += [st.Page(_sign_in_page, title="Sign in", url_path=path) for path in paths]

@@ -266,3 +266,30 @@ def test_with_sign_in_off_the_sidebar_still_picks_who_is_working(home, monkeypat
     app = open_app()
     assert app.title[0].value == "Examples"
     assert app.sidebar.selectbox(key="user").label == "You are"
+
+
+def open_settings():
+    app = open_app()
+    app.switch_page("pages/settings.py")
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_an_admin_gives_a_person_a_password_on_the_settings_page(db, demo):
+    app = open_settings()
+    app.text_input(key="person_name").input("rui")
+    app.selectbox(key="person_role").select("reviewer")
+    app.text_input(key="person_password").input(PASSWORD)
+    app.button(key="save_person").click().run()
+    assert not app.exception, app.exception
+    assert sign_in(db, "rui", PASSWORD).role == "reviewer"
+
+
+def test_an_admin_allows_the_base_model_code_on_the_settings_page(db, demo):
+    app = open_settings()
+    toggle = app.toggle(key="trust_remote_code")
+    assert toggle.value is False
+    toggle.set_value(True).run()
+    assert not app.exception, app.exception
+    assert remote_code_allowed(db, demo.base_model)
