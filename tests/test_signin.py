@@ -293,3 +293,20 @@ def test_an_admin_allows_the_base_model_code_on_the_settings_page(db, demo):
     toggle.set_value(True).run()
     assert not app.exception, app.exception
     assert remote_code_allowed(db, demo.base_model)
+
+
+def test_a_launch_writes_the_models_trust_into_the_run_config(db, demo, tiny_llama, team):
+    from pathlib import Path
+
+    from studio.jobs import get_run, wait_for_run
+    from studio.training import TrainConfig
+
+    project = update_project_settings(db, demo, team["ada"], base_model=str(tiny_llama))
+    first = launch_run(db, project, TrainConfig(max_steps=500), actor=team["ada"])
+    allow_remote_code(db, team["ada"], str(tiny_llama), True)
+    second = launch_run(db, project, TrainConfig(max_steps=1), actor=team["ada"])  # queued behind the first
+    configs = [json.loads((Path(get_run(db, run)["run_dir"]) / "config.json").read_text()) for run in (first, second)]
+    assert [config["trust_remote_code"] for config in configs] == [False, True]
+    for run in (second, first):
+        cancel_run(db, run, actor=team["ada"])
+    assert wait_for_run(db, first, poll_seconds=0.5)["status"] == "cancelled"
