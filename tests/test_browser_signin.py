@@ -40,7 +40,7 @@ def signin_server(tmp_path, monkeypatch):
 def expect_sign_in_form(tab) -> None:
     tab.get_by_role("heading", name="Sign in", exact=True).wait_for()
     settle(tab)
-    expect(tab.get_by_label("Password", exact=True)).to_be_visible()
+    tab.get_by_label("Password", exact=True).wait_for()
     expect(tab.get_by_text("Signed in as")).to_have_count(0)
     expect(tab.get_by_role("heading", name="Examples", exact=True)).to_have_count(0)
     expect(tab.get_by_role("heading", name="Review", exact=True)).to_have_count(0)
@@ -75,12 +75,12 @@ def test_sign_in_a_refused_action_and_sign_out(signin_server, page):
     shot(page, "signin")
 
     sign_in(page, "ann", "not the password")
-    expect(page.get_by_text(WRONG)).to_be_visible()
+    page.get_by_text(WRONG).wait_for()
     expect_sign_in_form(page)
 
     sign_in(page, "ann", PASSWORD)
     page.get_by_role("heading", name="Examples", exact=True).wait_for()
-    expect(page.get_by_text("Signed in as ann (annotator)")).to_be_visible()
+    page.get_by_text("Signed in as ann (annotator)").wait_for()
     expect(page.get_by_label("You are")).to_have_count(0)
     assert_no_exception(page)
 
@@ -92,7 +92,7 @@ def test_sign_in_a_refused_action_and_sign_out(signin_server, page):
     expect(start).to_be_enabled(timeout=60_000)
     start.click()
     settle(page)
-    expect(page.get_by_text("ann is an annotator; only admins may launch, cancel or resume training runs")).to_be_visible()
+    page.get_by_text("ann is an annotator; only admins may launch, cancel or resume training runs").wait_for()
     assert_no_exception(page)
     shot(page, "signin-refused")
 
