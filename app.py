@@ -1,7 +1,8 @@
 """The studio's Streamlit entry point: `make run` (or `studio serve`) starts it.
 
-It prepares the data home once (default model, demo project, live runs), draws the
-project picker and hands over to the page the user chose.
+It prepares the data home once (default model, demo project, live runs), lets nobody
+further than the sign-in form while sign-in is on and nobody is signed in (see
+docs/security.md), draws the project picker and hands over to the page the user chose.
 """
 
 import streamlit as st
@@ -11,9 +12,7 @@ from studio.paths import data_home
 
 st.set_page_config(page_title="Fine-Tuning Studio", page_icon=":material/tune:", layout="wide")
 ui.bootstrap(str(data_home()))
-st.session_state["project"] = ui.sidebar()
-
-navigation = st.navigation({
+PAGES = {
     "Data": [
         st.Page("pages/examples.py", title="Examples", icon=":material/table_rows:", default=True),
         st.Page("pages/write.py", title="Write", icon=":material/edit_note:"),
@@ -30,5 +29,8 @@ navigation = st.navigation({
     "Admin": [
         st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
     ],
-})
-ui.run_page(navigation)
+}
+if not ui.sign_in_gate(PAGES):
+    st.stop()
+st.session_state["project"] = ui.sidebar()
+ui.run_page(st.navigation(PAGES))

@@ -14,8 +14,8 @@ st.markdown("Ask both models the same thing: the **tuned** model (base + the run
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model...")
-def chat_model(run_dir: str, model_path: str):
-    return load_chat_model(run_dir, model_path)
+def chat_model(run_dir: str, model_path: str, trust_remote_code: bool):
+    return load_chat_model(run_dir, model_path, trust_remote_code)
 
 
 runs = playable_runs(list_runs(db, project))
@@ -36,7 +36,7 @@ for turn in history:
         column.chat_message("assistant").write(turn[side])
 message = st.chat_input("Ask both models", key="playground_input")
 if message:
-    model, tokenizer = chat_model(run["run_dir"], run["config"]["model_path"])
+    model, tokenizer = chat_model(run["run_dir"], run["config"]["model_path"], run["config"].get("trust_remote_code") is True)
     # each side continues its own conversation, so the tuned side never sees the base model's answers
     tuned_turns = [m for t in history for m in ({"role": "user", "content": t["user"]}, {"role": "assistant", "content": t["tuned"]})]
     answers = answer_both(model, tokenizer, project.description, tuned_turns + [{"role": "user", "content": message}], max_new_tokens)

@@ -1,4 +1,5 @@
-"""Settings page: people and their roles, and the project's review rule and per-tag targets (admins)."""
+"""Settings page (admins): people, their roles and passwords; the project's review rule and per-tag
+targets; whether the base model may run its own code."""
 
 import pandas as pd
 import streamlit as st
@@ -7,6 +8,8 @@ from studio import ui
 from studio.people import ROLES, NotAllowed, can, list_people, save_person
 from studio.projects import update_project_settings
 from studio.search import tag_progress
+from studio.signin import MIN_PASSWORD_LENGTH, set_password
+from studio.trust import allow_remote_code, remote_code_allowed
 
 project = ui.require_project()
 db = ui.db()
@@ -20,15 +23,22 @@ if not is_admin:
 st.subheader("People")
 st.dataframe(pd.DataFrame([{"name": p.name, "role": p.role} for p in list_people(db)]), hide_index=True)
 with st.form("person", clear_on_submit=True):
-    name_column, role_column = st.columns(2)
-    name = name_column.text_input("Name", key="person_name", help="A new name adds a person; an existing one changes their role.")
+    name_column, role_column, password_column = st.columns(3)
+    name = name_column.text_input("Name", key="person_name",
+                                  help="A new name adds a person; an existing one changes their role. With single sign-on, "
+                                       "use the person's e-mail address.")
     role = role_column.selectbox("Role", ROLES, key="person_role",
                                  help="annotator: writes and submits · reviewer: also approves, rejects and deletes · "
                                       "admin: also manages people, settings and training")
+    password = password_column.text_input("Password", type="password", key="person_password",
+                                          help=f"Sets or resets their password for signing in (at least {MIN_PASSWORD_LENGTH} "
+                                               "characters); leave empty to keep the one they have.")
     if st.form_submit_button("Save person", disabled=not is_admin, key="save_person"):
         try:
             save_person(db, person, name, role)
-        except (NotAllowed, ValueError) as error:
+            if password:
+                set_password(db, person, name, password)
+        except (NotAllowed, ValueError, LookupError) as error:
             st.error(str(error))
         else:
             ui.flash(f"{name.strip()} is now {role}.")
@@ -50,4 +60,19 @@ if st.button("Save project settings", type="primary", disabled=not is_admin, key
         st.error(f"Not saved: {error}")
     else:
         ui.flash("Project settings saved.")
+        st.rerun()
+
+st.subheader("Base model code")
+trusted = remote_code_allowed(db, project.base_model)
+allow = st.toggle(f"Let {project.base_model} run its own code when it loads (trust_remote_code)", trusted, key="trust_remote_code",
+                  disabled=not is_admin,
+                  help="Some models ship Python that transformers runs on load: code from whoever made the model. "
+                       "Off unless an admin allows it for this model; runs launched afterwards load with it.")
+if allow != trusted:
+    try:
+        allow_remote_code(db, person, project.base_model, allow)
+    except (NotAllowed, ValueError) as error:
+        st.error(f"Not changed: {error}")
+    else:
+        ui.flash(f"{project.base_model} may {'now' if allow else 'no longer'} run its own code.")
         st.rerun()

@@ -13,13 +13,17 @@ from studio.examples import list_examples
 from studio.jobs import FEW_SHOT_K, LaunchRefused, can_resume, cancel_run, launch_run, list_runs, resume_run, run_progress, sync_runs
 from studio.confinement import OutsideAllowedFolders
 from studio.models import ModelUnavailable, resolve_allowed_model, resolve_model
+from studio.people import NotAllowed
 from studio.preflight import blocking_findings, check_model, estimate_fit, length_profile, loss_view, tokenizer_for
 from studio.presets import DEFAULT_PRESET, PRESETS, preset_named
 from studio.projects import update_project_settings
 from studio.training import TrainConfig
+from studio.trust import remote_code_allowed
 
 project = ui.require_project()
 db = ui.db()
+person = ui.current_person()
+trusted = remote_code_allowed(db, project.base_model)
 st.title("Train")
 ui.show_flash()
 approved = list_examples(db, project, status="approved")
@@ -37,15 +41,15 @@ def base_model_setting() -> str | None:
                              help="A folder under data/models or a folder an admin allowed (STUDIO_ALLOWED_DIRS), or a hub id in the local cache.")
         if st.form_submit_button("Use this base model") and name.strip() != project.base_model:
             try:
-                check_model(resolve_allowed_model(name.strip()))
-                update_project_settings(db, project, base_model=name.strip())
+                check_model(resolve_allowed_model(name.strip()), remote_code_allowed(db, name.strip()))
+                update_project_settings(db, project, person, base_model=name.strip())
                 ui.flash(f"Base model set to {name.strip()}")
                 st.rerun()
-            except (ModelUnavailable, OutsideAllowedFolders) as error:
+            except (ModelUnavailable, NotAllowed, OutsideAllowedFolders) as error:
                 st.error(str(error))
     try:
         path = resolve_model(project.base_model)
-        check_model(path)
+        check_model(path, trusted)
         return path
     except ModelUnavailable as error:
         st.error(f"{error}. Pick another base model before training.")
@@ -112,7 +116,7 @@ def preflight(model_path: str, config: TrainConfig) -> None:
     if not approved:
         st.info("No approved examples yet: approve some on the Examples page.")
         return
-    tokenizer = tokenizer_for(model_path)
+    tokenizer = tokenizer_for(model_path, trusted)
     profile = length_profile(tokenizer, project.description, approved, config.max_length)
     st.markdown("**What the model is trained on** — the chat template renders each example; "
                 "<span style='background:#c8f7c5'>highlighted tokens</span> carry the loss, grey ones are context only.",
@@ -156,9 +160,9 @@ if model_path:
     preflight(model_path, config)
 if st.button("Start training", type="primary", key="start_training", disabled=model_path is None):
     try:
-        run_id = launch_run(db, project, config, few_shot_k, endpoint)
+        run_id = launch_run(db, project, config, few_shot_k, endpoint, actor=person)
         st.toast(f"Run {run_id} started")
-    except (LaunchRefused, ModelUnavailable) as error:
+    except (LaunchRefused, ModelUnavailable, NotAllowed) as error:
         st.error(str(error))
 
 
@@ -169,11 +173,19 @@ def series_chart(title: str, series: dict[str, list[tuple]], y_title: str) -> go
     return figure
 
 
+def refused_shown(action, *args) -> None:
+    """Run a run action; a refusal (role, state) is shown rather than raised."""
+    try:
+        action(*args)
+    except (LaunchRefused, NotAllowed) as error:
+        st.error(str(error))
+
+
 def run_actions(run: dict, progress: dict) -> None:
     if run["status"] in ("queued", "running"):
         label = "Cancelling..." if progress["cancel_requested"] else "Cancel run"
         if st.button(label, key=f"cancel_{run['id']}", disabled=progress["cancel_requested"]):
-            cancel_run(db, run["id"])
+            refused_shown(cancel_run, db, run["id"], person)
     elif run["status"] == "succeeded":
         st.success("Training and evaluation finished.")
         st.page_link("pages/evaluate.py", label="See the leaderboard", icon=":material/leaderboard:")
@@ -182,7 +194,7 @@ def run_actions(run: dict, progress: dict) -> None:
         if run["status"] == "failed":
             st.error(run["error"] or "The run failed.")
         if can_resume(run) and st.button("Resume from the last checkpoint", key=f"resume_{run['id']}"):
-            resume_run(db, run["id"])
+            refused_shown(resume_run, db, run["id"], person)
 
 
 @st.fragment(run_every=2)

@@ -142,4 +142,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE findings ADD COLUMN IF NOT EXISTS decided_at TIMESTAMP;
     ALTER TABLE projects ADD COLUMN IF NOT EXISTS coverage_targets JSON;
     """,
+    # 5: sign-in and safe model loading: hashed passwords on people, models an admin trusts with remote code
+    """
+    ALTER TABLE people ADD COLUMN IF NOT EXISTS password_hash VARCHAR;
+    CREATE TABLE IF NOT EXISTS trusted_models (
+        model VARCHAR PRIMARY KEY,
+        allowed_by VARCHAR NOT NULL,
+        allowed_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+    );
+    """,
 ]

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from storage import findings as finding_table
 from storage.db import connect
-from studio.examples import edit_example, get_example
+from studio.examples import acting_person, edit_example, get_example
 from studio.messages import answer_text, last_user_text, with_last_turn
+from studio.people import authorize
 from studio.projects import Project
 
 
@@ -42,6 +43,8 @@ def dismiss_finding(db: Path, project: Project, finding_id: int, reason: str, au
     """Dismiss a finding with a reason; it stays dismissed while its examples are unchanged."""
     if not reason.strip():
         raise ValueError("say why you dismiss this finding, so the next reviewer knows")
+    with connect(db) as con:
+        authorize(acting_person(con, author), "review")
     _open_finding(db, project, finding_id)
     _decide(db, finding_id, "dismissed", reason.strip(), author)
 

@@ -121,8 +121,9 @@ def _load_tuned(run_dir: Path, config: dict):
 
     from studio.models import load_quantized, load_tokenizer
 
-    tokenizer = load_tokenizer(str(run_dir / "adapter"))
-    model = PeftModel.from_pretrained(load_quantized(config["model_path"]), str(run_dir / "adapter"))
+    trusted = config.get("trust_remote_code") is True
+    tokenizer = load_tokenizer(str(run_dir / "adapter"), trusted)
+    model = PeftModel.from_pretrained(load_quantized(config["model_path"], trusted), str(run_dir / "adapter"))
     return model, tokenizer
 
 

@@ -196,11 +196,20 @@ def cmd_runs(args) -> int:
 
 
 def cmd_people(args) -> int:
-    """List the studio's people, or add one (or change their role) as the local admin."""
-    from studio.people import list_people, save_person
+    """List the studio's people, or add one (or change their role, or set a password) as the local admin."""
+    from studio.people import find_person, list_people, save_person
+    from studio.signin import set_password
 
+    if args.password and not args.add:
+        raise ValueError("--password goes with --add NAME; to change an existing person's password use --set-password NAME")
     if args.add:
         save_person(db_path(), None, args.add, args.role)
+    name = args.set_password or (args.add if args.password else None)
+    if name and find_person(db_path(), name.strip()) is None:
+        raise LookupError(f"no person called {name.strip()!r}; add them first with --add")
+    if name:
+        set_password(db_path(), None, name, _read_password(name))
+        print(f"password set for {name.strip()}", file=sys.stderr)
     people = list_people(db_path())
     _emit(args, [{"name": p.name, "role": p.role} for p in people], "\n".join(f"{p.name}\t{p.role}" for p in people))
     return 0
@@ -224,6 +233,21 @@ def cmd_restore(args) -> int:
     aside = f"; the previous contents are in {done['moved_aside']}" if done["moved_aside"] else ""
     _emit(args, done, f"restored {done['restored']} into {done['home']} ({done['rows'].get('examples', 0)} examples){aside}")
     return 0
+
+def _read_password(name: str) -> str:
+    """From STUDIO_PASSWORD, else one line of a piped stdin, else typed twice without echo."""
+    from getpass import getpass
+
+    from studio.signin import PASSWORD_ENV
+
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass(f"New password for {name}: ")
+    if getpass("Again: ") != password:
+        raise ValueError("the two passwords differ; nothing changed")
+    return password
 
 
 def cmd_serve(args) -> int:
@@ -294,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("people", cmd_people, "List the studio's people and roles, or add one (the CLI acts as the local admin).")
     sub.add_argument("--add", metavar="NAME", help="add this person, or change their role")
     sub.add_argument("--role", default="annotator", choices=["annotator", "reviewer", "admin"], help="their role (default annotator)")
+    sub.add_argument("--password", action="store_true",
+                     help="also give the added person a password for signing in: typed twice, or one line on stdin, or $STUDIO_PASSWORD")
+    sub.add_argument("--set-password", metavar="NAME", help="set or reset this existing person's password (read as for --password)")
     sub = add("backup", cmd_backup, "Back up the data home (database, runs, settings) to one .tar.gz; safe while the app runs.")
     sub.add_argument("--out", help="the archive to write (default: backups/studio-backup-TIME.tar.gz in the data home)")
     sub.add_argument("--include-models", action="store_true", help="also archive the models folder (large; left out by default)")

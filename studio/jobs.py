@@ -33,11 +33,13 @@ from studio.manifest import read_manifest
 from studio.modelcard import write_model_card
 from studio.models import resolve_model
 from studio.paths import SOURCE_ROOT, data_home, runs_dir
+from studio.people import Person, authorize
 from studio.preflight import check_model
 from studio.progress import append_event, latest, log_tail, read_events, read_status
 from studio.projects import Project, get_project
 from studio.snapshots import freeze_snapshot, write_snapshot
 from studio.training import TrainConfig, last_checkpoint
+from studio.trust import remote_code_allowed
 
 ACTIVE = ("queued", "running")
 WORKER_PID = "worker.pid"
@@ -52,13 +54,15 @@ class LaunchRefused(ValueError):
 
 def launch_run(
     db: Path, project: Project, config: TrainConfig = TrainConfig(), few_shot_k: int = FEW_SHOT_K,
-    endpoint: EndpointConfig | None = None,
+    endpoint: EndpointConfig | None = None, actor: Person | None = None,
 ) -> str:
     """Freeze a snapshot of the approved examples, queue a run, start it if the GPU is free.
 
     The baselines see few_shot_k retrieved training examples per held-out input; `endpoint`
     adds an OpenAI-compatible model answering the same prompts (its key stays in the environment).
+    Only an admin (or the local user, `actor` None) may launch.
     """
+    authorize(actor, "train")
     approved = list_examples(db, project, status="approved")
     if len(approved) < MIN_APPROVED:
         raise LaunchRefused(
@@ -66,7 +70,8 @@ def launch_run(
             "(50 or more is the usual floor for a useful fine-tune)"
         )
     model_path = resolve_model(project.base_model)
-    check_model(model_path)
+    trusted = remote_code_allowed(db, project.base_model)
+    check_model(model_path, trusted)
     snapshot = freeze_snapshot(approved, project.output_spec, project.split_seed)
     run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
     run_dir = runs_dir() / run_id
@@ -77,6 +82,7 @@ def launch_run(
         "system_prompt": project.description, "output_spec": project.output_spec.to_dict(),
         "train": asdict(config), "eval": _eval_settings(few_shot_k, endpoint),
         "snapshot_hash": snapshot.snapshot_hash, "held_out_hash": snapshot.held_out_hash,
+        "trust_remote_code": trusted,
     }
     (run_dir / "config.json").write_text(json.dumps(run_config, indent=2))
     with connect(db) as con:
@@ -217,8 +223,9 @@ def _alive(pid: int | None) -> bool:
         return True
 
 
-def cancel_run(db: Path, run_id: str) -> None:
-    """Cancel a queued run at once, or ask a running worker to stop at its next step."""
+def cancel_run(db: Path, run_id: str, actor: Person | None = None) -> None:
+    """Cancel a queued run at once, or ask a running worker to stop at its next step (admins)."""
+    authorize(actor, "train")
     run = get_run(db, run_id)
     if run["status"] == "queued":
         with connect(db) as con:
@@ -228,8 +235,9 @@ def cancel_run(db: Path, run_id: str) -> None:
         os.killpg(run["pid"], signal.SIGTERM)
 
 
-def resume_run(db: Path, run_id: str) -> None:
-    """Queue a failed or cancelled run again; its worker resumes from the last checkpoint."""
+def resume_run(db: Path, run_id: str, actor: Person | None = None) -> None:
+    """Queue a failed or cancelled run again; its worker resumes from the last checkpoint (admins)."""
+    authorize(actor, "train")
     run = get_run(db, run_id)
     run_dir = Path(run["run_dir"])
     if run["status"] in ACTIVE or run["status"] == "succeeded":

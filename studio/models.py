@@ -110,8 +110,10 @@ def compute_dtype():
     return torch.bfloat16
 
 
-def load_quantized(model_path: str):
-    """Load a causal LM with its weights in 4-bit NF4 with double quantization (QLoRA)."""
+def load_quantized(model_path: str, trust_remote_code: bool = False):
+    """Load a causal LM with its weights in 4-bit NF4 with double quantization (QLoRA).
+
+    The model's own code runs only when an admin allowed it for this model (studio.trust)."""
     import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
@@ -125,16 +127,17 @@ def load_quantized(model_path: str):
     device_map = {"": 0} if torch.cuda.is_available() else "cpu"
     try:
         return AutoModelForCausalLM.from_pretrained(
-            model_path, quantization_config=quantization, device_map=device_map, dtype=compute_dtype()
+            model_path, quantization_config=quantization, device_map=device_map, dtype=compute_dtype(),
+            trust_remote_code=trust_remote_code,
         )
     except (OSError, ValueError) as error:
         raise ModelUnavailable(f"could not load base model {model_path}: {error}") from error
 
 
-def load_tokenizer(model_path: str):
+def load_tokenizer(model_path: str, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=trust_remote_code)
     if tokenizer.chat_template is None:
         raise ModelUnavailable(f"{model_path} has no chat template; pick an instruct / chat model")
     if tokenizer.pad_token is None:

@@ -1,10 +1,11 @@
 """People and roles: who may write, review or manage.
 
 Annotators write examples and submit them; reviewers also approve and reject, delete
-and restore; admins also manage people, project settings and training. A name that is
-not a person of the studio (the CLI's local user, an importer) acts as a local admin:
-the studio trusts the machine's own user. Sign-in is a later concern; here the sidebar
-says who is working, and every change is recorded under that name.
+and restore; admins also manage people, projects, model trust and training. A name that
+is not a person of the studio (the CLI's local user, an importer) acts as a local admin:
+the studio trusts the machine's own user. With sign-in off (the default on localhost) the
+sidebar says who is working; with it on (studio/signin.py), the signed-in person is.
+Every change is recorded under that name.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ ACTIONS = {
     "review": ("reviewer", "admin"),
     "delete": ("reviewer", "admin"),
     "manage": ("admin",),
+    "train": ("admin",),
 }
 ACTION_WORDS = {
     "write": "write or submit examples",
     "review": "approve or reject examples",
     "delete": "delete or restore examples",
     "manage": "manage people and project settings",
+    "train": "launch, cancel or resume training runs",
 }
 
 

@@ -20,7 +20,7 @@ from studio.prompts import prompt_messages
 _generate_lock = threading.Lock()
 
 
-def load_chat_model(run_dir: str, model_path: str):
+def load_chat_model(run_dir: str, model_path: str, trust_remote_code: bool = False):
     """The 4-bit base model with the run's adapter, and the adapter's tokenizer."""
     from peft import PeftModel
 
@@ -29,9 +29,9 @@ def load_chat_model(run_dir: str, model_path: str):
     adapter = Path(run_dir) / "adapter"
     if not (adapter / "adapter_config.json").exists():
         raise FileNotFoundError(f"run folder {run_dir} has no adapter (did the run finish?)")
-    model = PeftModel.from_pretrained(load_quantized(model_path), str(adapter))
+    model = PeftModel.from_pretrained(load_quantized(model_path, trust_remote_code), str(adapter))
     model.eval()
-    return model, load_tokenizer(str(adapter))
+    return model, load_tokenizer(str(adapter), trust_remote_code)
 
 
 def answer_both(model, tokenizer, system_prompt: str, turns: list[dict], max_new_tokens: int = 128) -> dict:

@@ -34,20 +34,20 @@ class Segment:
 
 
 @lru_cache(maxsize=8)
-def tokenizer_for(model_path: str):
+def tokenizer_for(model_path: str, trust_remote_code: bool = False):
     from studio.models import load_tokenizer
 
     with _load_lock:
-        return load_tokenizer(model_path)
+        return load_tokenizer(model_path, trust_remote_code)
 
 
 @lru_cache(maxsize=8)
-def model_shape(model_path: str):
+def model_shape(model_path: str, trust_remote_code: bool = False):
     """The model's config (no weights)."""
     with _load_lock:
         from transformers import AutoConfig
 
-        return AutoConfig.from_pretrained(model_path)
+        return AutoConfig.from_pretrained(model_path, trust_remote_code=trust_remote_code)
 
 
 def loss_view(tokenizer, system_prompt: str, messages: list[dict], max_length: int) -> list[Segment]:
@@ -148,7 +148,7 @@ def blocking_findings(db, project) -> list[dict]:
     ]
 
 
-def check_model(model_path: str) -> None:
+def check_model(model_path: str, trust_remote_code: bool = False) -> None:
     """Raise ModelUnavailable, with the reason, when the base model's config or tokenizer will not load.
 
     Cheap (no weights are read), so a launch refuses a broken model at once rather than
@@ -157,12 +157,12 @@ def check_model(model_path: str) -> None:
     from studio.models import ModelUnavailable
 
     try:
-        shape = model_shape(model_path)
+        shape = model_shape(model_path, trust_remote_code)
     except (OSError, ValueError) as error:
         raise ModelUnavailable(f"base model {model_path} cannot be loaded: {error}") from error
     if not getattr(shape, "is_decoder", True) and not shape.architectures:
         raise ModelUnavailable(f"base model {model_path} is not a causal language model")
     try:
-        tokenizer_for(model_path)
+        tokenizer_for(model_path, trust_remote_code)
     except (OSError, ValueError) as error:
         raise ModelUnavailable(f"the tokenizer of {model_path} cannot be loaded: {error}") from error

@@ -22,7 +22,7 @@ from pathlib import Path
 
 def check_round_trip(
     run_dir: Path, base_model_path: str, conversations: list[list[dict]], adapter_answers: list[str],
-    example_ids: list, max_new_tokens: int, n: int = 3,
+    example_ids: list, max_new_tokens: int, n: int = 3, trust_remote_code: bool = False,
 ) -> dict:
     """Merge, save, reload and re-answer the first n conversations; compare with the adapter's answers.
 
@@ -35,8 +35,8 @@ def check_round_trip(
     if len(adapter_answers) < checked or len(example_ids) < checked:
         raise ValueError(f"checking {checked} conversations needs as many adapter answers and example ids")
     run_dir = Path(run_dir)
-    merged_dir = merge_adapter(run_dir, base_model_path)
-    model, tokenizer = _load_merged(merged_dir)
+    merged_dir = merge_adapter(run_dir, base_model_path, trust_remote_code)
+    model, tokenizer = _load_merged(merged_dir, trust_remote_code)
     answers = generate_answers(model, tokenizer, conversations[:checked], max_new_tokens)
     mismatches = [
         {"example_id": example_id, "adapter": expected, "merged": answer["output"]}
@@ -53,7 +53,7 @@ def check_round_trip(
     }
 
 
-def merge_adapter(run_dir: Path, base_model_path: str) -> Path:
+def merge_adapter(run_dir: Path, base_model_path: str, trust_remote_code: bool = False) -> Path:
     """Merge run_dir/adapter into the dequantized 4-bit base model; save it, with the
     adapter's tokenizer, to run_dir/merged and return that folder."""
     from peft import PeftModel
@@ -66,12 +66,12 @@ def merge_adapter(run_dir: Path, base_model_path: str) -> Path:
     # QLoRA trained the adapter against the 4-bit weights, and learned around their rounding:
     # merging it into the original full-precision weights changes the answers (seen here on
     # SmolLM2: 0 of 3 the same), merging into the dequantized 4-bit weights keeps them.
-    base = load_quantized(base_model_path).dequantize()
+    base = load_quantized(base_model_path, trust_remote_code).dequantize()
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     partial = merged_dir.with_name(merged_dir.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     merged.save_pretrained(partial)
-    AutoTokenizer.from_pretrained(adapter_dir).save_pretrained(partial)
+    AutoTokenizer.from_pretrained(adapter_dir, trust_remote_code=trust_remote_code).save_pretrained(partial)
     shutil.rmtree(merged_dir, ignore_errors=True)
     partial.rename(merged_dir)
     return merged_dir
@@ -85,14 +85,16 @@ def same_chat_template(adapter_dir: Path, merged_dir: Path) -> bool:
     return bool(template) and template == AutoTokenizer.from_pretrained(merged_dir).chat_template
 
 
-def _load_merged(merged_dir: Path):
+def _load_merged(merged_dir: Path, trust_remote_code: bool = False):
     """The merged folder loaded fresh, as a server that knows nothing of the run would load it."""
     from transformers import AutoModelForCausalLM
 
     from studio.models import compute_dtype, load_tokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=compute_dtype(), device_map=_device_map())
-    return model, load_tokenizer(str(merged_dir))
+    model = AutoModelForCausalLM.from_pretrained(
+        merged_dir, dtype=compute_dtype(), device_map=_device_map(), trust_remote_code=trust_remote_code
+    )
+    return model, load_tokenizer(str(merged_dir), trust_remote_code)
 
 
 def _device_map():

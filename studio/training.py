@@ -71,7 +71,7 @@ def carve_validation(rows: list[dict], share: float, seed: int) -> tuple[list[di
 
 def build_trainer(
     model_path: str, system_prompt: str, rows: list[dict], config: TrainConfig, run_dir: Path,
-    should_stop: Callable[[], bool] = lambda: False, output_spec: dict | None = None,
+    should_stop: Callable[[], bool] = lambda: False, output_spec: dict | None = None, trust_remote_code: bool = False,
 ):
     """A TRL SFTTrainer over a 4-bit base model with fresh LoRA adapters on every linear layer."""
     from peft import LoraConfig
@@ -81,14 +81,14 @@ def build_trainer(
 
     if not rows:
         raise ValueError("the snapshot has no approved training examples: approve some on the Examples page")
-    tokenizer = load_tokenizer(model_path)
+    tokenizer = load_tokenizer(model_path, trust_remote_code)
     train_rows, validation_rows = carve_validation(rows, config.validation_share, config.seed)
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(Path(run_dir) / "tensorboard")
     callbacks = [progress_callback(run_dir, should_stop)]
     if validation_rows:
         callbacks.append(validation_callback(run_dir, system_prompt, validation_rows, output_spec or {"kind": "text"}, tokenizer))
     return SFTTrainer(
-        model=load_quantized(model_path),
+        model=load_quantized(model_path, trust_remote_code),
         args=_sft_config(config, run_dir, bool(validation_rows)),
         train_dataset=_dataset(tokenizer, system_prompt, train_rows, config.max_length),
         eval_dataset=_dataset(tokenizer, system_prompt, validation_rows, config.max_length) if validation_rows else None,
@@ -113,10 +113,10 @@ def _dataset(tokenizer, system_prompt: str, rows: list[dict], max_length: int):
 
 def train_adapter(
     model_path: str, system_prompt: str, rows: list[dict], config: TrainConfig, run_dir: Path,
-    should_stop: Callable[[], bool] = lambda: False, output_spec: dict | None = None,
+    should_stop: Callable[[], bool] = lambda: False, output_spec: dict | None = None, trust_remote_code: bool = False,
 ) -> Path:
     """Train (or resume) a LoRA adapter; save the best one, with the tokenizer, to run_dir/adapter."""
-    trainer = build_trainer(model_path, system_prompt, rows, config, run_dir, should_stop, output_spec)
+    trainer = build_trainer(model_path, system_prompt, rows, config, run_dir, should_stop, output_spec, trust_remote_code)
     trainer.train(resume_from_checkpoint=last_checkpoint(run_dir))
     adapter_dir = Path(run_dir) / "adapter"
     if not trainer.is_world_process_zero():

@@ -1,21 +1,27 @@
-"""Streamlit glue shared by the pages: start-up, the project picker, the current user.
+"""Streamlit glue shared by the pages: start-up, the sign-in gate, the project picker, the current user.
 
-The only module in studio/ that imports streamlit.
+The only module in studio/ that imports streamlit. The rules of signing in (hashes, when
+it is required, who a sign-on identity is) live in studio/signin.py.
 """
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from storage.db import DatabaseLocked
 from studio.demo import load_demo_if_empty
 from studio.jobs import sync_runs
 from studio.models import ModelUnavailable, ensure_default_model
 from studio.paths import db_path
-from studio.people import Person, ensure_local_admin, list_people
+from studio.people import Person, ensure_local_admin, find_person, list_people
 from studio.projects import Project, list_projects
+from studio.signin import (
+    FIRST_ADMIN, WRONG, SignInFailed, anyone_can_sign_in, has_password, local_address, person_for_identity, sign_in, sign_in_required,
+)
 
 
 def db() -> Path:
@@ -44,23 +50,123 @@ def run_page(navigation) -> None:
         st.error(f"{text[:1].upper()}{text[1:]}. Reload this page once it is free.")
 
 
+def sign_in_on() -> bool:
+    return sign_in_required(st.get_option("server.address"))
+
+
+def sign_on_configured() -> bool:
+    """Whether .streamlit/secrets.toml has an [auth] section (Streamlit's OIDC single sign-on)."""
+    try:
+        return "auth" in st.secrets
+    except (StreamlitSecretNotFoundError, FileNotFoundError):
+        return False
+
+
+def sign_in_gate(pages: dict[str, list]) -> bool:
+    """True when the page may render: sign-in is off, or someone is signed in.
+
+    Otherwise the sign-in form stands in for every page (so a page's address shows the
+    form, and after signing in, that page) and the caller stops. Beyond localhost, errors
+    show no details to the browser."""
+    if not sign_in_on():
+        return True
+    if not local_address(st.get_option("server.address")):
+        st.set_option("client.showErrorDetails", "none")
+    person = signed_in_person()
+    if person is not None:
+        st.session_state["acting_as"] = person.name
+        return True
+    for key in ("acting_as", "project"):
+        st.session_state.pop(key, None)
+    paths = [page.url_path for section in pages.values() for page in section if page.url_path]
+    stand_ins = [st.Page(_sign_in_page, title="Sign in", default=True)]
+    stand_ins += [st.Page(_sign_in_page, title="Sign in", url_path=path) for path in paths]
+    st.navigation(stand_ins, position="hidden").run()
+    return False
+
+
+def signed_in_person() -> Person | None:
+    """Who is signed in: by password in this session, or by single sign-on mapped to a person."""
+    name = st.session_state.get("signed_in")
+    if name:
+        person = find_person(db(), name)
+        if person is not None and has_password(db(), name):
+            return person
+        st.session_state.pop("signed_in", None)  # removed, or their password withdrawn since
+    if sign_on_configured() and st.user.is_logged_in:
+        return person_for_identity(db(), st.user.get("email"))
+    return None
+
+
+def _sign_in_page() -> None:
+    st.title("Sign in")
+    st.caption("Fine-Tuning Studio: sign in with the name and password an admin gave you.")
+    if sign_on_configured():
+        _single_sign_on()
+    if not anyone_can_sign_in(db()):
+        st.error(f"Sign-in is required, and nobody has a password yet. On the server, create the first admin with "
+                 f"`{FIRST_ADMIN}`, then sign in here.")
+        return
+    with st.form("sign_in"):
+        name = st.text_input("Name", key="sign_in_name")
+        password = st.text_input("Password", type="password", key="sign_in_password")
+        if st.form_submit_button("Sign in", type="primary"):
+            try:
+                st.session_state["signed_in"] = sign_in(db(), name, password).name
+            except SignInFailed:
+                st.error(WRONG)
+            else:
+                st.rerun()
+
+
+def _single_sign_on() -> None:
+    if find_spec("authlib") is None:
+        st.warning("Single sign-on is configured but Authlib is missing on the server: `pip install -e '.[sso]'`.")
+        return
+    if not st.user.is_logged_in:
+        st.button("Sign in with single sign-on", on_click=st.login, key="single_sign_on")
+        return
+    st.error(f"{st.user.get('email') or st.user.get('name')} is signed in with single sign-on but is not a person of this "
+             "studio. Ask an admin to add you under your e-mail address.")
+    st.button("Sign out", on_click=st.logout, key="single_sign_out")
+
+
+def sign_out() -> None:
+    """Forget this session's sign-in (and end a single sign-on one)."""
+    for key in ("signed_in", "acting_as", "user", "project"):
+        st.session_state.pop(key, None)
+    if sign_on_configured() and st.user.is_logged_in:
+        st.logout()
+
+
 def sidebar() -> Project | None:
-    """Draw the person and project pickers; return the chosen project."""
+    """Draw who is working (the signed-in person, or a picker) and the project picker; return the chosen project."""
     projects = list_projects(db())
-    people = {person.name: person for person in list_people(db())}
     with st.sidebar:
-        names = list(people)
-        if st.session_state.get("user") not in people:
-            st.session_state["user"] = ensure_local_admin(db()).name if names else None
-        st.session_state["acting_as"] = st.selectbox("You are", names, key="user", format_func=lambda name: f"{name} ({people[name].role})",
-                     help="Every change is recorded under this name; your role decides what you may do. "
-                          "Admins add people on the Settings page.")
+        if sign_in_on():
+            person = current_person()
+            st.markdown(f"Signed in as **{person.name}** ({person.role})")
+            st.button("Sign out", on_click=sign_out, key="sign_out", icon=":material/logout:")
+        else:
+            _person_picker()
         if not projects:
             st.info("No project yet: import one with `studio import FILE --project NAME`.")
             return None
         names = [p.name for p in projects]
         chosen = st.selectbox("Project", names, key="project_name")
     return next(p for p in projects if p.name == chosen)
+
+
+def _person_picker() -> None:
+    """With sign-in off (localhost), whoever sits at the machine says who they are."""
+    people = {person.name: person for person in list_people(db())}
+    names = list(people)
+    if st.session_state.get("user") not in people:
+        st.session_state["user"] = ensure_local_admin(db()).name if names else None
+    st.session_state["acting_as"] = st.selectbox(
+        "You are", names, key="user", format_func=lambda name: f"{name} ({people[name].role})",
+        help="Every change is recorded under this name; your role decides what you may do. Admins add people on the Settings page.",
+    )
 
 
 def current_user() -> str:
@@ -74,7 +180,14 @@ def current_person() -> Person:
 
 
 def require_project() -> Project:
-    """The project chosen in the sidebar; stop the page when there is none."""
+    """The project chosen in the sidebar; stop the page when there is none, or when sign-in is
+    on and nobody is signed in (a first visit to a page's own address runs its file without
+    app.py, because Streamlit also finds the pages/ folder: every page calls this first)."""
+    if sign_in_on() and signed_in_person() is None:
+        st.session_state.pop("project", None)
+        st.warning("Sign in first.")
+        st.markdown("[Go to the sign-in form](./)")
+        st.stop()
     project = st.session_state.get("project")
     if project is None:
         st.stop()

@@ -58,16 +58,16 @@ def run(run_dir: Path) -> str:
     append_event(run_dir, "started", pid=os.getpid(), device=device_name(), resumed_from=resume)
     if not is_main_process():  # under `accelerate launch`, the other ranks only train
         train_adapter(config["model_path"], config["system_prompt"], read_jsonl(run_dir / "train.jsonl"),
-                      TrainConfig(**config["train"]), run_dir, should_stop, config.get("output_spec"))
+                      TrainConfig(**config["train"]), run_dir, should_stop, config.get("output_spec"), _trusted(config))
         return "succeeded"
     try:
         rows = read_jsonl(run_dir / "train.jsonl")
         if not rows:
             raise NoExamples("the snapshot has no approved training examples: approve examples on the Examples page, then launch again")
-        manifest = build_manifest(config, load_tokenizer(config["model_path"]).chat_template, device_name())
+        manifest = build_manifest(config, load_tokenizer(config["model_path"], _trusted(config)).chat_template, device_name())
         write_manifest(run_dir, manifest)
         train_adapter(config["model_path"], config["system_prompt"], rows, TrainConfig(**config["train"]), run_dir,
-                      should_stop, config.get("output_spec"))
+                      should_stop, config.get("output_spec"), _trusted(config))
         if should_stop():
             raise Cancelled
         append_event(run_dir, "trained")
@@ -86,6 +86,11 @@ def run(run_dir: Path) -> str:
         return "failed"
     write_status(run_dir, "succeeded")
     return "succeeded"
+
+
+def _trusted(config: dict) -> bool:
+    """Whether an admin let this run's base model execute its own code (off unless config.json says so)."""
+    return config.get("trust_remote_code") is True
 
 
 def is_main_process() -> bool:
@@ -107,6 +112,7 @@ def round_trip(run_dir: Path, config: dict, n: int = 3) -> None:
             [prompt_messages(config["system_prompt"], held_out[p["example_id"]]["messages"]) for p in tuned],
             [p["output"] for p in tuned], [p["example_id"] for p in tuned],
             max_new_tokens=2 * max((p.get("new_tokens") or 0 for p in tuned), default=16) + 16, n=len(tuned),
+            trust_remote_code=_trusted(config),
         )
     except Exception as error:  # noqa: BLE001 - recorded for the user, the run itself succeeded
         traceback.print_exc()

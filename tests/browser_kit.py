@@ -35,17 +35,18 @@ def _free_port() -> int:
 
 
 class Server:
-    """`streamlit run app.py` on a free port with its own data home."""
+    """`streamlit run app.py` on a free port with its own data home (and `env` on top of ours)."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, env: dict[str, str] | None = None):
         self.home, self.port, self.process = home, _free_port(), None
+        self.env = env or {}
 
     @property
     def url(self) -> str:
         return f"http://localhost:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "STUDIO_HOME": str(self.home)}
+        env = {**os.environ, "STUDIO_HOME": str(self.home), **self.env}
         command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port), "--server.headless", "true"]
         self.log = open(self.home.parent / f"server-{self.port}.log", "ab")
         self.process = subprocess.Popen(command, cwd=SOURCE_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
