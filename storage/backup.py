@@ -26,7 +26,7 @@ def copy_database(con: duckdb.DuckDBPyConnection, destination: Path) -> Path:
     try:
         con.begin()
         try:
-            con.execute(f'COPY FROM DATABASE "{source}" TO {_ALIAS}')
+            con.execute(f"COPY FROM DATABASE {_identifier(source)} TO {_ALIAS}")
         except BaseException:
             con.rollback()
             raise
@@ -41,11 +41,16 @@ def count_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     names = [row[0] for row in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
         "ORDER BY table_name").fetchall()]
-    return {name: con.execute(f'SELECT count(*) FROM main."{name}"').fetchone()[0] for name in names}
+    return {name: con.execute(f"SELECT count(*) FROM main.{_identifier(name)}").fetchone()[0] for name in names}
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+
+def _identifier(name: str) -> str:
+    """A name DuckDB itself reported (a database or table), quoted as an identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _quoted(path: Path) -> str:

@@ -19,6 +19,8 @@ from studio.paths import SOURCE_ROOT
 
 SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WHERE|FROM|SET|JOIN|VALUES|AND|OR|ORDER BY)\b|=\s*\?")
 REVIEWED = {
+    ("backup.py", "_identifier(source)"): "the database's own name from current_database(), quoted as an identifier",
+    ("backup.py", "_identifier(name)"): "a table name listed by duckdb_tables(), quoted as an identifier",
     ("bulk.py", "condition"): "a literal fragment passed by add_tag, remove_tag or set_status in the same module",
     ("bulk.py", "assignments"): "a literal fragment passed by add_tag, remove_tag or set_status in the same module",
     ("example_search.py", "column"): "one of the literals 'e.status', 'e.author' in the loop header",

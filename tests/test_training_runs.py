@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from studio.jobs import LaunchRefused, can_resume, get_run, launch_run, list_runs, resume_run, run_progress, sync_runs, wait_for_run
-from studio.manifest import build_manifest, chat_template_hash
+from studio.manifest import chat_template_hash
 from studio.modelcard import render_model_card
 from studio.models import ModelUnavailable
 from studio.paths import SOURCE_ROOT

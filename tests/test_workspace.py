@@ -11,7 +11,7 @@ from studio.examples import (
 )
 from studio.history import describe_revisions, restore_revision
 from studio.messages import answer_text, single_turn
-from studio.people import Person, save_person
+from studio.people import save_person
 from studio.projects import update_project_settings
 from studio.review import decide, neighbour, review_queue
 from studio.search import ExampleFilter, find_examples, matching_ids, overview, tag_progress
