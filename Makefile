@@ -34,7 +34,7 @@ browser:
 
 ## test: the whole suite (real DuckDB, real QLoRA on the packaged model, real Chromium)
 test: install browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=30
 
 ## bench: benchmarks; figures go to docs/benchmarks.md
 bench: install
