@@ -253,6 +253,8 @@ def _read_password(name: str) -> str:
 def cmd_serve(args) -> int:
     """Start the Streamlit app (it loads the demo project when the data home is empty)."""
     command = [sys.executable, "-m", "streamlit", "run", str(SOURCE_ROOT / "app.py"), "--server.port", str(args.port)]
+    if args.address:
+        command += ["--server.address", args.address]
     if args.json:
         print(json.dumps({"url": f"http://localhost:{args.port}", "command": command}))
     return subprocess.call(command, cwd=SOURCE_ROOT, env=os.environ.copy())
@@ -330,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="restore over a data home that holds data, moving its contents aside to <home>-before-restore-TIME first")
     sub = add("serve", cmd_serve, "Serve the studio in the browser (http://localhost:8501).")
     sub.add_argument("--port", type=int, default=8501, help="port to serve on")
+    sub.add_argument("--address", help="address to listen on (default localhost); any other address turns sign-in on (docs/security.md)")
     return parser
 
 
