@@ -26,7 +26,7 @@ from studio.projects import ensure_project
 from studio.transfer import ImportOptions, ImportRefused, check_source, import_file
 
 INPUTS = int(os.environ.get("STUDIO_BAD_INPUTS", "1000"))
-DB_EVERY = max(1, int(os.environ.get("STUDIO_BAD_INPUTS_DB_EVERY", "5")))
+DB_EVERY = max(1, int(os.environ.get("STUDIO_BAD_INPUTS_DB_EVERY", "20")))
 SETTINGS = settings(
     max_examples=INPUTS, deadline=None, derandomize=True, database=None, print_blob=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,

@@ -17,8 +17,8 @@ the Parquet files and datasets folders; tests/test_bad_inputs_cli.py the output 
 the CLI; tests/bad_inputs_kit.py the shared properties and tally.
 
 The dry run of every case goes through read_source and the import plan; a real import
-into a DuckDB file (migrations applied) runs on one case in DB_EVERY (default 1 in 5:
-STUDIO_BAD_INPUTS_DB_EVERY=1 makes it every case). STUDIO_BAD_INPUTS=N changes the number
+into a DuckDB file (migrations applied) runs on one case in DB_EVERY (default 1 in 20; the figures in
+docs/bad-inputs.md used 1 in 5; STUDIO_BAD_INPUTS_DB_EVERY=1 makes it every case). STUDIO_BAD_INPUTS=N changes the number
 of inputs per format (default 1000). With STUDIO_BAD_INPUTS_REPORT=path.json the test
 writes the counts it tried per format there (docs/bad-inputs.md cites them). Run:
 

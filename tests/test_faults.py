@@ -22,7 +22,7 @@ from studio.examples import delete_examples, list_examples
 from studio.exporters import ExportFailed, export_examples
 from storage import runs as run_table
 from storage.db import connect
-from studio.jobs import cancel_run, get_run, launch_run, list_runs, resume_run, sync_runs, wait_for_run
+from studio.jobs import cancel_run, get_run, launch_run, list_runs, sync_runs, wait_for_run
 from studio.paths import SOURCE_ROOT
 from studio.progress import read_events
 from studio.projects import update_project_settings
@@ -118,8 +118,8 @@ def test_a_killed_worker_is_failed_with_its_log_tail_and_resumes_counting_on(db,
     assert "Its last lines" in run["error"] and last_line in run["error"]
     checkpoint = max(int(p.name.split("-")[1]) for p in (run_dir / "trainer").glob("checkpoint-*"))
     seen = len(read_events(run_dir))
-    resume_run(db, run_id)
-    assert wait_for_run(db, run_id, poll_seconds=0.5)["status"] == "succeeded"
+    done = _run_cli(home, "train", "--resume", run_id, "--wait", "--json", timeout=600)
+    assert json.loads(done.stdout)["status"] == "succeeded", done.stderr[-2000:]
     after = [e["step"] for e in read_events(run_dir)[seen:] if e["event"] == "step"]
     assert after[0] == checkpoint + 1 and after[-1] == 8  # counting on from the checkpoint, not from 0
 
