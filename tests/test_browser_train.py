@@ -43,7 +43,7 @@ def wait_for_event(run_dir: Path, predicate, timeout: float = 180) -> None:
         events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()] if (run_dir / "events.jsonl").exists() else []
         if any(predicate(e) for e in events):
             return
-        time.sleep(0.5)
+        time.sleep(0.1)
     raise AssertionError(f"no such event in {run_dir} within {timeout}s")
 
 
@@ -95,7 +95,8 @@ def launch_watch_and_cancel(page, home: Path) -> None:
 
 
 def kill_and_resume(page, home: Path) -> None:
-    set_number(page, "Max steps", 10)
+    # long enough that the kill lands mid-run even where the tiny model trains a step in 50 ms
+    set_number(page, "Max steps", 60)
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Cancel run").wait_for(timeout=120_000)
     run_dir = newest_run_dir(home)
