@@ -179,25 +179,10 @@ def current_person() -> Person:
     return people.get(current_user()) or Person(current_user(), "annotator")
 
 
-def _run_through_app() -> None:
-    """Run app.py first, even on a first visit to a page's own address.
-
-    Until some session of this server has called st.navigation, Streamlit also reads the
-    pages/ folder the old way and runs a page's file alone, without app.py: no sign-in gate,
-    no sidebar, no project, so a deep link such as /write?id=7 showed a blank page. Switching
-    that off and running again makes app.py route the same address to the page."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def require_project() -> Project:
     """The project chosen in the sidebar; stop the page when there is none, or when sign-in is
-    on and nobody is signed in (a second line of defence behind app.py's gate: every page
-    calls this first)."""
-    _run_through_app()
+    on and nobody is signed in (a first visit to a page's own address runs its file without
+    app.py, because Streamlit also finds the pages/ folder: every page calls this first)."""
     if sign_in_on() and signed_in_person() is None:
         st.session_state.pop("project", None)
         st.warning("Sign in first.")
