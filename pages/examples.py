@@ -40,6 +40,9 @@ def chosen_filter() -> tuple[ExampleFilter, str, bool, int]:
 def filter_bar(summary: Overview) -> None:
     st.text_input("Search", key="search_text", placeholder="words that must all appear (input, answer, external id)",
                          help=f"Search mode: {summary.search_mode}.")
+    if summary.search_mode != "full-text":
+        st.caption(":material/info: Full-text search is unavailable on this machine (the duckdb-extension-fts "
+                   "package did not load), so search matches words as substrings: slower on large projects.")
     status, tag, author, kind, sort, size = st.columns([1, 1, 1, 1, 1, 1])
     status.selectbox("Status", ["all", *STATUSES], key="filter_status")
     tag.selectbox("Tag", ["all", *(row["tag"] for row in summary.tags)], key="filter_tag")

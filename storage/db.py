@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from storage.backup import copy_database
+from storage.extensions import load_extensions
 from storage.migrations import MIGRATIONS
 
 LOCK_WAIT_SECONDS = 5.0
@@ -35,14 +36,19 @@ class DatabaseLocked(RuntimeError):
 
 
 @contextmanager
-def connect(path: Path, wait_seconds: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path, wait_seconds: float | None = None, extensions: tuple[str, ...] = ()
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a migrated connection to the database at `path`; commit on success.
 
     A file held by another process is retried for `wait_seconds` (None: STUDIO_DB_WAIT, or 5).
+    `extensions` (e.g. ("fts",)) are loaded from their packages before the transaction
+    begins; one that cannot load is skipped (see storage/extensions.py).
     """
     con = _open_with_retry(Path(path), lock_wait_seconds() if wait_seconds is None else wait_seconds)
     try:
         _migrate_once(con, Path(path))
+        load_extensions(con, extensions)
         con.begin()
         try:
             yield con

@@ -1,7 +1,9 @@
 """Finding examples: filters, full-text search, sorting and pages, all in SQL.
 
 Free-text search uses DuckDB's full-text search extension (BM25 over the text of every
-message and the external id), loaded offline from the `duckdb-extension-fts` package.
+message and the external id), loaded offline from the `duckdb-extension-fts` package by
+`connect(..., extensions=SEARCH_EXTENSIONS)` before the transaction begins; without it,
+search falls back to substring matching and `search_mode` says so.
 The FTS index is a snapshot: it is rebuilt when many examples changed since it was
 built, and examples changed since then are matched by a substring search instead, so a
 search always sees the latest text without a rebuild after every edit.
@@ -13,9 +15,11 @@ import threading
 
 import duckdb
 
+from storage.extensions import extension_loaded, load_extensions
 from storage.rows import fetch_dicts
 
 REBUILD_AFTER_CHANGES = 2000
+SEARCH_EXTENSIONS = ("fts",)  # what a connection that searches needs loaded
 _REBUILDING = threading.Lock()
 SORTS = {
     "id": "e.id",
@@ -189,7 +193,7 @@ def _rebuild_aside(con: duckdb.DuckDBPyConnection) -> None:
     with _REBUILDING:
         side = con.cursor()
         try:
-            _load_fts(side)
+            load_extensions(side, ("fts",))
             side.begin()
             indexed_at = _indexed_at(side)
             if indexed_at is None or _changes_since(side, indexed_at) >= REBUILD_AFTER_CHANGES:
@@ -202,16 +206,6 @@ def _rebuild_aside(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _load_fts(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        con.execute("LOAD fts")
-        return True
-    except duckdb.Error:
-        pass
-    try:
-        from duckdb_extensions import import_extension
-
-        import_extension("fts", con=con)
-        con.execute("LOAD fts")
-        return True
-    except (ImportError, duckdb.Error):
-        return False
+    """Whether full-text search is available: the connection was opened with extensions=("fts",)
+    (storage.db.connect loads it before the transaction) and the extension loaded."""
+    return extension_loaded(con, "fts")

@@ -54,7 +54,7 @@ def find_examples(
     page: int = 1, page_size: int = 50,
 ) -> Page:
     """One sorted page of the examples `chosen` selects, and how many it selects in all."""
-    with connect(db) as con:
+    with connect(db, extensions=example_search.SEARCH_EXTENSIONS) as con:
         return _find(con, project, chosen, sort, descending, page, page_size)
 
 
@@ -67,7 +67,7 @@ def _find(con, project: Project, chosen: ExampleFilter, sort: str, descending: b
 
 def overview(db: Path, project: Project) -> Overview:
     """Counts per status and tag, the authors and finding kinds to filter by, the search mode."""
-    with connect(db) as con:
+    with connect(db, extensions=example_search.SEARCH_EXTENSIONS) as con:
         return _overview(con, project)
 
 
@@ -89,7 +89,7 @@ def browse(
     """The overview and one page of examples in one connection (what the Examples page draws).
 
     A page past the last one (after a filter narrowed) gives the last page instead."""
-    with connect(db) as con:
+    with connect(db, extensions=example_search.SEARCH_EXTENSIONS) as con:
         summary = _overview(con, project)
         found = _find(con, project, chosen, sort, descending, page, page_size)
         if page > found.pages:
@@ -99,7 +99,7 @@ def browse(
 
 def matching_ids(db: Path, project: Project, chosen: ExampleFilter) -> list[int]:
     """Every id the filter selects, on all pages (what a bulk action acts on)."""
-    with connect(db) as con:
+    with connect(db, extensions=example_search.SEARCH_EXTENSIONS) as con:
         return example_search.fetch_matching_ids(con, example_search.where_clause(con, project.id, **asdict(chosen)))
 
 
