@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from studio.paths import SOURCE_ROOT, db_path
+from studio.paths import APP_SCRIPT, SOURCE_ROOT, db_path
 
 
 def _emit(args, document, text: str) -> None:
@@ -252,7 +252,7 @@ def _read_password(name: str) -> str:
 
 def cmd_serve(args) -> int:
     """Start the Streamlit app (it loads the demo project when the data home is empty)."""
-    command = [sys.executable, "-m", "streamlit", "run", str(SOURCE_ROOT / "app.py"), "--server.port", str(args.port)]
+    command = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.port", str(args.port)]
     if args.address:
         command += ["--server.address", args.address]
     if args.json:

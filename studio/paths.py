@@ -11,6 +11,8 @@ from pathlib import Path
 
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
+# The web app's entry script (`streamlit run` it); app/, not the root, so pages/ is not beside it.
+APP_SCRIPT = SOURCE_ROOT / "app" / "main.py"
 
 
 def data_home() -> Path:

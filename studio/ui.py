@@ -181,8 +181,7 @@ def current_person() -> Person:
 
 def require_project() -> Project:
     """The project chosen in the sidebar; stop the page when there is none, or when sign-in is
-    on and nobody is signed in (a first visit to a page's own address runs its file without
-    app.py, because Streamlit also finds the pages/ folder: every page calls this first)."""
+    on and nobody is signed in (app/main.py's gate stops first; every page checks again)."""
     if sign_in_on() and signed_in_person() is None:
         st.session_state.pop("project", None)
         st.warning("Sign in first.")

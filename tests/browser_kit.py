@@ -1,4 +1,4 @@
-"""Shared pieces of the browser tests: a real `streamlit run app.py` server and Chromium helpers.
+"""Shared pieces of the browser tests: a real `streamlit run app/main.py` server and Chromium helpers.
 
 The `server` and `page` fixtures live in conftest.py; set STUDIO_SCREENSHOTS=docs/screenshots
 to refresh the documentation's screenshots while the browser tests run.
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from studio.paths import SOURCE_ROOT
+from studio.paths import APP_SCRIPT, SOURCE_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 # expect() waits 5 s by default; a loaded CI machine can take longer to redraw a page
@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 
 class Server:
-    """`streamlit run app.py` on a free port with its own data home (and `env` on top of ours)."""
+    """`streamlit run app/main.py` on a free port with its own data home (and `env` on top of ours)."""
 
     def __init__(self, home: Path, env: dict[str, str] | None = None):
         self.home, self.port, self.process = home, _free_port(), None
@@ -47,7 +47,7 @@ class Server:
 
     def start(self) -> None:
         env = {**os.environ, "STUDIO_HOME": str(self.home), **self.env}
-        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port), "--server.headless", "true"]
+        command = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.port", str(self.port), "--server.headless", "true"]
         self.log = open(self.home.parent / f"server-{self.port}.log", "ab")
         self.process = subprocess.Popen(command, cwd=SOURCE_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90

@@ -87,7 +87,7 @@ def tiny_llama(default_model, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def server(tmp_path):
-    """The studio served by `streamlit run app.py` on a free port, with its own data home."""
+    """The studio served by `streamlit run app/main.py` on a free port, with its own data home."""
     from browser_kit import Server
 
     home = tmp_path / "home"

@@ -94,10 +94,10 @@ def test_the_app_loads_model_folders_only_from_allowed_folders(home, tiny_llama,
 def test_the_train_page_refuses_a_model_folder_outside_the_allowed_folders(db, demo, tiny_llama):
     from streamlit.testing.v1 import AppTest
 
-    from studio.paths import SOURCE_ROOT
+    from studio.paths import APP_SCRIPT, SOURCE_ROOT
     from studio.projects import get_project
 
-    app = AppTest.from_file(str(SOURCE_ROOT / "app.py"), default_timeout=300)
+    app = AppTest.from_file(str(APP_SCRIPT), default_timeout=300)
     app.run()
     app.switch_page("pages/train.py")
     app.run()

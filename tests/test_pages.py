@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from studio.examples import count_by_status
 from studio.jobs import launch_run, wait_for_run
-from studio.paths import SOURCE_ROOT
+from studio.paths import APP_SCRIPT, SOURCE_ROOT
 from studio.projects import update_project_settings
 from studio.training import TrainConfig
 
@@ -17,7 +17,7 @@ VALID = json.dumps({"category": "billing", "priority": "low", "needs_human": Fal
 
 
 def open_page(page: str | None = None) -> AppTest:
-    app = AppTest.from_file(str(SOURCE_ROOT / "app.py"), default_timeout=120)
+    app = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
     app.run()
     if page:
         app.switch_page(page)

@@ -224,9 +224,9 @@ def test_the_cli_resets_a_password_read_from_stdin(home, monkeypatch, capsys):
 def open_app():
     from streamlit.testing.v1 import AppTest
 
-    from studio.paths import SOURCE_ROOT
+    from studio.paths import APP_SCRIPT, SOURCE_ROOT
 
-    app = AppTest.from_file(str(SOURCE_ROOT / "app.py"), default_timeout=120)
+    app = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
     app.run()
     assert not app.exception, app.exception
     return app

@@ -5,13 +5,13 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from studio.jobs import launch_run, wait_for_run
-from studio.paths import SOURCE_ROOT
+from studio.paths import APP_SCRIPT, SOURCE_ROOT
 from studio.projects import update_project_settings
 from studio.training import TrainConfig
 
 
 def open_page(page: str) -> AppTest:
-    app = AppTest.from_file(str(SOURCE_ROOT / "app.py"), default_timeout=300)
+    app = AppTest.from_file(str(APP_SCRIPT), default_timeout=300)
     app.run()
     app.switch_page(page)
     app.run()

@@ -13,13 +13,13 @@ from streamlit.testing.v1 import AppTest
 
 from studio.confinement import import_roots
 from studio.examples import count_by_status, list_examples
-from studio.paths import SOURCE_ROOT
+from studio.paths import APP_SCRIPT, SOURCE_ROOT
 
 GOOD = '{"category": "billing", "priority": "low", "needs_human": false}'
 
 
 def open_transfer_page() -> AppTest:
-    app = AppTest.from_file(str(SOURCE_ROOT / "app.py"), default_timeout=120)
+    app = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
     app.run()
     app.switch_page("pages/transfer.py")
     app.run()
