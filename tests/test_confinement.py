@@ -99,7 +99,7 @@ def test_the_train_page_refuses_a_model_folder_outside_the_allowed_folders(db, d
 
     app = AppTest.from_file(str(APP_SCRIPT), default_timeout=300)
     app.run()
-    app.switch_page("pages/train.py")
+    app.switch_page(str(SOURCE_ROOT / "pages" / "train.py"))
     app.run()
     app.text_input(key="base_model").input(str(tiny_llama))
     next(b for b in app.button if b.label == "Use this base model").click().run()

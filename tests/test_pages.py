@@ -20,7 +20,7 @@ def open_page(page: str | None = None) -> AppTest:
     app = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
     app.run()
     if page:
-        app.switch_page(page)
+        app.switch_page(str(SOURCE_ROOT / page))
         app.run()
     assert not app.exception, app.exception
     return app

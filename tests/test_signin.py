@@ -224,7 +224,7 @@ def test_the_cli_resets_a_password_read_from_stdin(home, monkeypatch, capsys):
 def open_app():
     from streamlit.testing.v1 import AppTest
 
-    from studio.paths import APP_SCRIPT, SOURCE_ROOT
+    from studio.paths import APP_SCRIPT
 
     app = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
     app.run()
@@ -269,8 +269,10 @@ def test_with_sign_in_off_the_sidebar_still_picks_who_is_working(home, monkeypat
 
 
 def open_settings():
+    from studio.paths import SOURCE_ROOT
+
     app = open_app()
-    app.switch_page("pages/settings.py")
+    app.switch_page(str(SOURCE_ROOT / "pages" / "settings.py"))
     app.run()
     assert not app.exception, app.exception
     return app

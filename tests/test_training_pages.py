@@ -13,7 +13,7 @@ from studio.training import TrainConfig
 def open_page(page: str) -> AppTest:
     app = AppTest.from_file(str(APP_SCRIPT), default_timeout=300)
     app.run()
-    app.switch_page(page)
+    app.switch_page(str(SOURCE_ROOT / page))
     app.run()
     return app
 

@@ -21,7 +21,7 @@ GOOD = '{"category": "billing", "priority": "low", "needs_human": false}'
 def open_transfer_page() -> AppTest:
     app = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
     app.run()
-    app.switch_page("pages/transfer.py")
+    app.switch_page(str(SOURCE_ROOT / "pages" / "transfer.py"))
     app.run()
     assert not app.exception, app.exception
     return app
