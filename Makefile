@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CLINC ?= ../shared/datasets/clinc150/data_full.json
 
-.PHONY: install run test bench browser clean
+.PHONY: install run test test-fast lint format bench browser clean
 
 ## install: virtualenv, the project, the packaged models (idempotent)
 install: $(STAMP)
@@ -32,9 +32,24 @@ browser:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	else echo "Chromium is missing (apt-get install chromium); the browser tests will be skipped"; fi
 
-## test: the whole suite (real DuckDB, real QLoRA on the packaged model, real Chromium)
-test: install browser
-	$(BIN)/python -m pytest -q --durations=30
+## test: lint, then the whole suite (real DuckDB, real QLoRA on the packaged model, real Chromium),
+## two test processes at a time (pytest-xdist); the README's command and CI's
+test: install browser lint
+	$(BIN)/python -m pytest -q -n 2 --durations=30
+
+## test-fast: units, storage and AppTests: no browser, no real training (the inner loop)
+test-fast: install
+	$(BIN)/python -m pytest -q -n 2 -m "not slow" --durations=10
+
+## lint: ruff's checks and its formatter, configured in pyproject.toml
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## format: apply ruff's formatter and safe fixes
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 ## bench: benchmarks; figures go to docs/benchmarks.md
 bench: install

@@ -1,5 +1,6 @@
 """Every page from a cold start, in Chromium: what a newcomer meets on a fresh machine.
 
+Set STUDIO_SCREENSHOTS=docs/screenshots to refresh docs/screenshots/cold-*.png from the walk.
 Each server runs with a fresh data home and an empty HOME (so no cache of an earlier run
 helps). One walk opens the ten pages and `/write?id=N` in turn; then, for every page, a
 server of its own gets that page's address as its very first request, which must run
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_kit import BROWSER_MARKS, Server
+from browser_kit import BROWSER_MARKS, Server, shot
 
 pytestmark = BROWSER_MARKS
 # url path -> the page's title (st.navigation's address for each file in pages/)
@@ -68,6 +69,7 @@ def test_every_page_opens_after_a_cold_start(tmp_path, browser):
         for path, title in PAGES.items():
             page.goto(f"{server.url}/{path}")
             assert_page_works(page, title)
+            shot(page, f"cold-{path or 'examples'}")
         page.goto(f"{server.url}/write?id=3")
         assert_page_works(page, "Write")
         assert page.get_by_text("Example 3", exact=True).count() == 1
