@@ -1,15 +1,25 @@
-"""The house rules that keep the layers apart: pages -> studio -> storage, never backwards."""
+"""The house rules that keep the layers apart: pages -> studio -> storage, never backwards.
+
+Every rule walks its folders recursively (studio/ grows subpackages), is a function of the
+source root, and is also run on a copy of the tree with one planted violation, so a rule
+that silently checks nothing fails here.
+"""
 
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from studio.paths import SOURCE_ROOT
 
 HEAVY = {"torch", "transformers", "peft", "trl", "bitsandbytes", "datasets", "sentence_transformers"}
+# the only modules of studio/ allowed to import streamlit (relative to studio/)
+STREAMLIT_IN_STUDIO = {"ui.py"}
 
 
 def top_level_imports(path: Path) -> set[str]:
@@ -37,21 +47,70 @@ def roots(names: set[str]) -> set[str]:
     return {name.split(".")[0] for name in names}
 
 
-def test_storage_imports_neither_studio_nor_streamlit():
-    for path in (SOURCE_ROOT / "storage").glob("*.py"):
-        assert not roots(all_imports(path)) & {"studio", "streamlit", "pages"}, path
+def sources(root: Path, *folders: str) -> list[Path]:
+    return sorted(path for folder in folders for path in (root / folder).rglob("*.py") if "__pycache__" not in path.parts)
 
 
-def test_only_ui_in_studio_imports_streamlit():
-    offenders = [p.name for p in (SOURCE_ROOT / "studio").glob("*.py") if "streamlit" in roots(all_imports(p))]
-    assert offenders == ["ui.py"]
+def storage_violations(root: Path) -> list[str]:
+    return [str(p) for p in sources(root, "storage") if roots(all_imports(p)) & {"studio", "streamlit", "pages", "app"}]
 
 
-def test_pages_hold_no_sql_and_no_heavy_imports():
-    for path in [*(SOURCE_ROOT / "app").glob("*.py"), *(SOURCE_ROOT / "pages").glob("*.py")]:
-        imports = roots(all_imports(path))
-        assert not imports & ({"storage", "duckdb"} | HEAVY), path
-        assert "SELECT " not in path.read_text(), path
+def streamlit_in_studio(root: Path) -> list[str]:
+    return [
+        str(p.relative_to(root / "studio")) for p in sources(root, "studio")
+        if "streamlit" in roots(all_imports(p)) and str(p.relative_to(root / "studio")) not in STREAMLIT_IN_STUDIO
+    ]
+
+
+def backward_imports(root: Path) -> list[str]:
+    """studio/ importing the web app (pages/ or app/)."""
+    return [str(p) for p in sources(root, "studio") if roots(all_imports(p)) & {"pages", "app"}]
+
+
+def pages_with_sql_or_heavy_imports(root: Path) -> list[str]:
+    return [
+        str(p) for p in sources(root, "app", "pages")
+        if roots(all_imports(p)) & ({"storage", "duckdb"} | HEAVY) or "SELECT " in p.read_text()
+    ]
+
+
+def heavy_top_level_imports(root: Path) -> list[str]:
+    return [str(p) for p in sources(root, "studio", "pages", "app") if roots(top_level_imports(p)) & HEAVY]
+
+
+def modules_without_docstring(root: Path) -> list[str]:
+    return [
+        str(p) for p in sources(root, "app", "studio", "storage", "pages", "bench")
+        if not ast.get_docstring(ast.parse(p.read_text())) and p.read_text().strip()
+    ]
+
+
+RULES = (storage_violations, streamlit_in_studio, backward_imports, pages_with_sql_or_heavy_imports,
+         heavy_top_level_imports, modules_without_docstring)
+# one planted violation per rule: (file under the copied tree, its text)
+PLANTED = {
+    storage_violations: ("storage/sub/leak.py", '"""Leak."""\nfrom studio.paths import data_home\n'),
+    streamlit_in_studio: ("studio/deep/inner/widget.py", '"""Widget."""\nimport streamlit as st\n'),
+    backward_imports: ("studio/deep/back.py", '"""Back."""\nfrom pages import write\n'),
+    pages_with_sql_or_heavy_imports: ("pages/bad.py", '"""Bad."""\nquery = "SELECT * FROM examples"\n'),
+    heavy_top_level_imports: ("studio/deep/heavy.py", '"""Heavy."""\nimport torch\n'),
+    modules_without_docstring: ("studio/deep/bare.py", "x = 1\n"),
+}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[rule.__name__ for rule in RULES])
+def test_the_house_keeps_the_rule(rule):
+    assert rule(SOURCE_ROOT) == []
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[rule.__name__ for rule in RULES])
+def test_each_rule_catches_a_planted_violation_in_a_subpackage(rule, tmp_path):
+    for folder in ("app", "pages", "studio", "storage", "bench"):
+        shutil.copytree(SOURCE_ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__", "demo"))
+    relative, text = PLANTED[rule]
+    (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / relative).write_text(text)
+    assert [Path(found).name for found in rule(tmp_path)] == [Path(relative).name]
 
 
 def test_worker_never_loads_storage_duckdb_or_streamlit():
@@ -62,14 +121,3 @@ def test_worker_never_loads_storage_duckdb_or_streamlit():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=SOURCE_ROOT, check=True)
     assert result.stdout.strip() == "[]"
-
-
-def test_heavy_libraries_are_imported_inside_functions_only():
-    for path in [*(SOURCE_ROOT / "studio").glob("*.py"), *(SOURCE_ROOT / "pages").glob("*.py")]:
-        assert not roots(top_level_imports(path)) & HEAVY, path
-
-
-def test_every_module_starts_with_a_docstring():
-    for folder in ("app", "studio", "storage", "pages", "bench"):
-        for path in (SOURCE_ROOT / folder).glob("*.py"):
-            assert ast.get_docstring(ast.parse(path.read_text())), path
