@@ -12,9 +12,10 @@ import html
 import re
 from pathlib import Path
 
+from storage import examples as example_table
 from storage import findings as finding_table
 from storage.db import connect
-from studio.examples import acting_person, edit_example, get_example
+from studio.examples import acting_person, change_example, get_example
 from studio.messages import answer_text, last_user_text, with_last_turn
 from studio.people import authorize
 from studio.projects import Project
@@ -24,19 +25,13 @@ class FindingNotOpen(LookupError):
     """The finding does not exist in this project, or an expert already decided it."""
 
 
-def _open_finding(db: Path, project: Project, finding_id: int) -> dict:
-    with connect(db) as con:
-        finding = finding_table.fetch_finding(con, finding_id)
+def _open_finding(con, project: Project, finding_id: int) -> dict:
+    finding = finding_table.fetch_finding(con, finding_id)
     if finding is None or finding["project_id"] != project.id:
         raise FindingNotOpen(f"finding {finding_id} is not in project {project.name}")
     if finding["state"] != "open":
         raise FindingNotOpen(f"finding {finding_id} is already {finding['state']}")
     return finding
-
-
-def _decide(db: Path, finding_id: int, state: str, reason: str, author: str) -> None:
-    with connect(db) as con:
-        finding_table.decide_finding(con, finding_id, state, reason, author)
 
 
 def dismiss_finding(db: Path, project: Project, finding_id: int, reason: str, author: str) -> None:
@@ -45,40 +40,51 @@ def dismiss_finding(db: Path, project: Project, finding_id: int, reason: str, au
         raise ValueError("say why you dismiss this finding, so the next reviewer knows")
     with connect(db) as con:
         authorize(acting_person(con, author), "review")
-    _open_finding(db, project, finding_id)
-    _decide(db, finding_id, "dismissed", reason.strip(), author)
+        _open_finding(con, project, finding_id)
+        finding_table.decide_finding(con, finding_id, "dismissed", reason.strip(), author)
 
 
 def reject_examples(db: Path, project: Project, finding_id: int, reject_ids: list[int], author: str) -> None:
-    """Resolve a finding by rejecting some of its examples (the rest are kept as they are)."""
-    finding = _open_finding(db, project, finding_id)
-    strangers = set(reject_ids) - set(finding["example_ids"])
-    if strangers or not reject_ids:
-        raise ValueError(f"reject one or more of the finding's examples {finding['example_ids']}, not {sorted(strangers)}")
-    for example_id in reject_ids:
-        current = get_example(db, example_id)
-        edit_example(db, project, example_id, current["revision"], author, status="rejected")
-    _decide(db, finding_id, "resolved", f"rejected example {', '.join(map(str, reject_ids))}", author)
+    """Resolve a finding by rejecting some of its examples (the rest are kept as they are).
+
+    One unit of work: the rejections and the decision are all applied, or none is."""
+    with connect(db) as con:
+        _reject(con, project, _open_finding(con, project, finding_id), reject_ids, author)
+        reason = f"rejected example {', '.join(map(str, reject_ids))}"
+        finding_table.decide_finding(con, finding_id, "resolved", reason, author)
 
 
 def keep_example(db: Path, project: Project, finding_id: int, keep_id: int, author: str) -> None:
-    """Resolve a finding by marking which example is right: the others are rejected."""
-    finding = _open_finding(db, project, finding_id)
-    if keep_id not in finding["example_ids"]:
-        raise ValueError(f"example {keep_id} is not part of finding {finding_id}")
-    reject_examples(db, project, finding_id, [i for i in finding["example_ids"] if i != keep_id], author)
-    _decide(db, finding_id, "resolved", f"kept example {keep_id}, rejected the others", author)
+    """Resolve a finding by marking which example is right: the others are rejected (one unit of work)."""
+    with connect(db) as con:
+        finding = _open_finding(con, project, finding_id)
+        if keep_id not in finding["example_ids"]:
+            raise ValueError(f"example {keep_id} is not part of finding {finding_id}")
+        _reject(con, project, finding, [i for i in finding["example_ids"] if i != keep_id], author)
+        reason = f"kept example {keep_id}, rejected the others"
+        finding_table.decide_finding(con, finding_id, "resolved", reason, author)
+
+
+def _reject(con, project: Project, finding: dict, reject_ids: list[int], author: str) -> None:
+    strangers = set(reject_ids) - set(finding["example_ids"])
+    if strangers or not reject_ids:
+        raise ValueError(
+            f"reject one or more of the finding's examples {finding['example_ids']}, not {sorted(strangers)}"
+        )
+    for example_id in reject_ids:
+        change_example(con, project, example_id, None, author, status="rejected")
 
 
 def edit_answer(db: Path, project: Project, finding_id: int, example_id: int, revision: int, answer: str, author: str) -> int:
     """Resolve a finding by rewriting one example's answer; return the example's new revision."""
-    finding = _open_finding(db, project, finding_id)
-    if example_id not in finding["example_ids"]:
-        raise ValueError(f"example {example_id} is not part of finding {finding_id}")
-    example = get_example(db, example_id)
-    messages = with_last_turn(example["messages"], last_user_text(example["messages"]), answer)
-    new_revision = edit_example(db, project, example_id, revision, author, messages=messages)
-    _decide(db, finding_id, "resolved", f"edited the answer of example {example_id}", author)
+    with connect(db) as con:
+        finding = _open_finding(con, project, finding_id)
+        if example_id not in finding["example_ids"]:
+            raise ValueError(f"example {example_id} is not part of finding {finding_id}")
+        example = example_table.fetch_example(con, example_id)
+        messages = with_last_turn(example["messages"], last_user_text(example["messages"]), answer)
+        new_revision = change_example(con, project, example_id, revision, author, messages=messages)
+        finding_table.decide_finding(con, finding_id, "resolved", f"edited the answer of example {example_id}", author)
     return new_revision
 
 

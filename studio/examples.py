@@ -60,18 +60,24 @@ def add_example(
 def edit_example(db: Path, project: Project, example_id: int, revision: int, author: str, **changes) -> int:
     """Change an example (messages, tags, status) if nobody saved it since `revision`."""
     with connect(db) as con:
-        current = example_table.fetch_example(con, example_id)
-        if current is None or current["project_id"] != project.id:
-            raise InvalidExample(f"example {example_id} is not in project {project.name}")
-        merged = {**current, **changes}
-        check_example(project, merged["messages"], merged["status"])
-        reviewing = changes.get("status") in REVIEWED and changes["status"] != current["status"]
-        person = acting_person(con, author)
-        authorize(person, "review" if reviewing else "write")
-        if reviewing:
-            _check_reviewer(project, current, author)
-            changes["reviewer"] = author
-        return example_table.update_example(con, example_id, revision, author, **changes)
+        return change_example(con, project, example_id, revision, author, **changes)
+
+
+def change_example(con, project: Project, example_id: int, revision: int | None, author: str, **changes) -> int:
+    """`edit_example` inside the caller's unit of work (`con`); revision None: the current one."""
+    current = example_table.fetch_example(con, example_id)
+    if current is None or current["project_id"] != project.id:
+        raise InvalidExample(f"example {example_id} is not in project {project.name}")
+    merged = {**current, **changes}
+    check_example(project, merged["messages"], merged["status"])
+    reviewing = changes.get("status") in REVIEWED and changes["status"] != current["status"]
+    person = acting_person(con, author)
+    authorize(person, "review" if reviewing else "write")
+    if reviewing:
+        _check_reviewer(project, current, author)
+        changes["reviewer"] = author
+    current_revision = current["revision"] if revision is None else revision
+    return example_table.update_example(con, example_id, current_revision, author, **changes)
 
 
 def acting_person(con, name: str) -> Person | None:

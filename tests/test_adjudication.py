@@ -113,3 +113,36 @@ def test_differences_are_marked_and_html_is_escaped():
     left, right = highlight_differences("Refund <b>now</b> please", "Refund later please")
     assert left == "Refund <mark>&lt;b&gt;now&lt;/b&gt;</mark> please"
     assert right == "Refund <mark>later</mark> please"
+
+
+CRASH_MID_KEEP = """
+import os, sys
+from pathlib import Path
+import storage.findings
+from studio.adjudication import keep_example
+from studio.projects import get_project
+
+def crash(*args, **kwargs):  # the process dies after the rejections ran, before the decision is recorded
+    os._exit(9)
+
+storage.findings.decide_finding = crash
+db = Path(sys.argv[1])
+keep_example(db, get_project(db, "demo"), int(sys.argv[2]), int(sys.argv[3]), "carol")
+"""
+
+
+def test_a_crash_in_the_middle_of_keeping_an_example_applies_nothing(db, demo):
+    """One user action, one transaction: a process that dies between rejecting the other
+    side and recording the decision leaves both examples as they were and the finding open."""
+    import subprocess
+    import sys
+
+    finding = _contradiction(run_project_checks(db, demo).findings, {"T-0037", "T-0180"})
+    keep = next(e["id"] for e in finding["examples"] if e["external_id"] == "T-0037")
+    before = {k: (e["status"], e["revision"]) for k, e in _by_external(db, demo).items()}
+    done = subprocess.run([sys.executable, "-c", CRASH_MID_KEEP, str(db), str(finding["id"]), str(keep)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 9, done.stderr[-2000:]
+    after = {k: (e["status"], e["revision"]) for k, e in _by_external(db, demo).items()}
+    assert after == before
+    assert finding["id"] in {f["id"] for f in load_findings(db, demo, "open")}
