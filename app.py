@@ -27,6 +27,8 @@ PAGES = {
         st.Page("pages/playground.py", title="Playground", icon=":material/forum:"),
     ],
     "Admin": [
+        st.Page("pages/project.py", title="Project", icon=":material/assignment:"),
+        st.Page("pages/new_project.py", title="New project", icon=":material/add_circle:"),
         st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
     ],
 }

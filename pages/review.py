@@ -17,6 +17,7 @@ person = ui.current_person()
 st.title("Review")
 ui.show_flash()
 ui.shortcuts_in_text_fields()
+ui.show_guidelines(project)
 
 queue = review_queue(db, project)
 if not queue:

@@ -202,16 +202,27 @@ def _rebuild_aside(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _load_fts(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        con.execute("LOAD fts")
+    """Whether full-text search is loaded, loading it on a cursor of its own when it is not: a LOAD that fails
+    inside the caller's transaction would abort that transaction (DuckDB 1.5.5 does)."""
+    if _fts_loaded(con):
         return True
-    except duckdb.Error:
-        pass
+    side = con.cursor()
     try:
-        from duckdb_extensions import import_extension
+        try:
+            side.execute("LOAD fts")
+        except duckdb.Error:
+            try:
+                from duckdb_extensions import import_extension
 
-        import_extension("fts", con=con)
-        con.execute("LOAD fts")
-        return True
-    except (ImportError, duckdb.Error):
-        return False
+                import_extension("fts", con=side)
+                side.execute("LOAD fts")
+            except (ImportError, duckdb.Error):
+                return False
+    finally:
+        side.close()
+    return _fts_loaded(con)
+
+
+def _fts_loaded(con: duckdb.DuckDBPyConnection) -> bool:
+    query = "SELECT count(*) FROM duckdb_extensions() WHERE extension_name = 'fts' AND loaded"
+    return bool(con.execute(query).fetchone()[0])
