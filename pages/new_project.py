@@ -17,8 +17,8 @@ ui.show_flash()
 if not can(person, "manage"):
     st.info(f"You are {person.name}, {person.role}: only admins create projects.")
 
-name = st.text_input("Name", key="new_name", placeholder="e.g. ticket-intents")
-description = st.text_area(
+st.text_input("Name", key="new_name", placeholder="e.g. ticket-intents")
+st.text_area(
     "Task description", key="new_description", height=110,
     placeholder="What the model should do, as you would tell a new colleague. It is the system prompt of training, "
                 "the tuned model and the baselines.")
@@ -27,23 +27,25 @@ try:
     problem = None
 except ValueError as error:
     spec, problem = None, str(error)
-base_model = st.text_input("Base model", DEFAULT_MODEL_NAME, key="new_base_model",
-                           help="The default folder name, a Hugging Face model folder, or a hub id in the local cache.")
-guidelines = st.text_area("Annotation guidelines (markdown)", key="new_guidelines", height=140,
-                          help="Shown beside every example on Write and Review.")
+st.text_input("Base model", DEFAULT_MODEL_NAME, key="new_base_model",
+              help="The default folder name, a Hugging Face model folder, or a hub id in the local cache.")
+st.text_area("Annotation guidelines (markdown)", key="new_guidelines", height=140,
+             help="Shown beside every example on Write and Review.")
 if problem:
     st.error(problem)
 
 
 def create(then: str) -> None:
+    # the widgets' values as sent with the click (a value typed just before it is not in this run's variables yet)
+    typed = st.session_state
     try:
-        project = create_project(db, name, description, spec, base_model, guidelines, actor=person)
+        project = create_project(db, typed["new_name"], typed["new_description"], spec, typed["new_base_model"],
+                                 typed["new_guidelines"], actor=person)
     except (ValueError, NotAllowed) as error:
         ui.flash(f"Not created: {error}", "error")
         return
     ui.choose_project(project.name)
-    ui.flash(f"Project {project.name} created.")
-    st.session_state["_after_create"] = then
+    st.session_state["_after_create"] = (then, project.name)
 
 
 row = st.container(horizontal=True)
@@ -52,5 +54,7 @@ row.button("Create and write the first example", type="primary", key="create_wri
            disabled=disabled)
 row.button("Create and import a file", key="create_import", on_click=create, args=("import",), disabled=disabled)
 after = st.session_state.pop("_after_create", None)
-if after:
-    st.switch_page("pages/write.py" if after == "write" else "pages/transfer.py")
+if after:  # the flash is kept for the next page (this run already drew its own)
+    then, created = after
+    ui.flash(f"Project {created} created: " + ("write its first example." if then == "write" else "import a file into it."))
+    st.switch_page("pages/write.py" if then == "write" else "pages/transfer.py")

@@ -79,9 +79,10 @@ def infer_output_spec(answers: list[str]) -> tuple[dict, dict, str]:
     if problem:
         return {"kind": "text"}, {}, f"free text: {problem}"
     ordered = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    low, high = min(counts.values()), max(counts.values())
+    times = f"{low} times" if low == high else f"{low} to {high} times"
     return {"kind": "labels", "labels": sorted(counts)}, ordered, (
-        f"{len(answers)} answers use {len(counts)} short labels, each {min(counts.values())} to "
-        f"{max(counts.values())} times: a label set")
+        f"{len(answers)} answers use {len(counts)} short labels, each {times}: a label set")
 
 
 def _why_not_labels(counts: Counter, n: int) -> str:
