@@ -113,3 +113,17 @@ def test_bad_project_options_say_why(home, tmp_path):
     assert bad.returncode == 2 and "not valid JSON" in bad.stderr
     missing = studio(home, "project", "show", "nope")
     assert missing.returncode == 2 and "no project called 'nope'" in missing.stderr
+
+
+def test_a_suspect_label_finding_names_the_accused_example_first(home, tmp_path):
+    rows = [json.loads(line) for line in CLINC.read_text().splitlines()]
+    accused = rows[7]
+    wrong = next(label for label in sorted({r["messages"][-1]["content"] for r in rows}) if label != accused["messages"][-1]["content"])
+    accused["messages"][-1]["content"] = wrong
+    source = tmp_path / "swapped.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    studio_json(home, "import", str(source), "--project", "intents", "--status", "approved")
+    findings = [f for f in studio_json(home, "check", "--project", "intents")["findings"] if f["kind"] == "suspect-output"]
+    [mine] = [f for f in findings if accused["id"] in f["external_ids"]]
+    assert mine["external_ids"][0] == accused["id"] and len(mine["external_ids"]) > 1
+    assert f"Labelled {wrong!r}" in mine["message"]
