@@ -352,6 +352,47 @@ def answer_input(spec: OutputSpec, value: str, key: str) -> str:
                           captions=None, help="Keys 1 to 9 pick the first nine labels (outside a text field).")
         st.caption("Keys: " + " · ".join(f"**{n}** {label}" for n, label in enumerate(labels[:9], start=1)))
         return picked or ""
+    if spec.kind == "json" and _form_fits(spec.schema) and st.toggle(
+            "Answer with form fields", key=f"answer_form_{key}", help="One field per key of the schema; off: raw JSON"):
+        return _json_form(spec.schema, value, key)
     height = 220 if spec.kind == "json" else 140
     return st.text_area("Expected answer", value, key=f"answer_{key}", placeholder="What the model should answer",
                         height=height)
+
+
+def _form_fits(schema: dict) -> bool:
+    """Whether every top-level field of the schema has a form widget (a choice, a boolean, a number or a string)."""
+    properties = schema.get("properties") or {}
+    return bool(properties) and all(isinstance(p, dict) and ("enum" in p or p.get("type") in FIELD_TYPES)
+                                    for p in properties.values())
+
+
+def _json_form(schema: dict, value: str, key: str) -> str:
+    """The answer as form fields: allowed values as selects, booleans as checkboxes, numbers as number inputs,
+    strings as text; keys the schema does not list are kept as they were."""
+    try:
+        current = json.loads(value) if value.strip() else {}
+    except ValueError:
+        current = {}
+    current = current if isinstance(current, dict) else {}
+    required, answer = set(schema.get("required", [])), {}
+    columns = st.columns(2)
+    for number, (name, prop) in enumerate(schema["properties"].items()):
+        column, label, widget = columns[number % 2], name + (" *" if name in required else ""), f"answer_field_{key}_{name}"
+        given = current.get(name)
+        if "enum" in prop:
+            options = list(prop["enum"])
+            picked = column.selectbox(label, options, index=options.index(given) if given in options else None, key=widget)
+            answer.update({name: picked} if picked is not None else {})
+        elif prop.get("type") == "boolean":
+            answer[name] = column.checkbox(label, bool(given), key=widget)
+        elif prop.get("type") in ("number", "integer"):
+            whole = prop.get("type") == "integer"
+            start = given if isinstance(given, (int, float)) and not isinstance(given, bool) else None
+            number_value = column.number_input(label, value=start, step=1 if whole else None, key=widget)
+            answer.update({name: int(number_value) if whole else number_value} if number_value is not None else {})
+        else:
+            text = column.text_input(label, given if isinstance(given, str) else "", key=widget)
+            answer.update({name: text} if text or name in required else {})
+    kept = {k: v for k, v in current.items() if k not in schema["properties"]}
+    return json.dumps({**kept, **answer}, ensure_ascii=False)

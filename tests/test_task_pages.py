@@ -91,3 +91,17 @@ def test_the_import_page_proposes_the_task_and_applies_the_edited_one(db, home, 
     assert project.description == "Summarise the note in one line."  # it had one: kept
     # the rows' own system message differs from the kept description, so each keeps it
     assert list_examples(db, project)[0]["messages"][0]["role"] == "system"
+
+
+def test_a_json_answer_from_form_fields(db, demo):
+    app = open_page("pages/write.py")
+    app.text_area(key="user_new").input("I was charged twice for March, please refund one.").run()
+    app.toggle(key="answer_form_new").set_value(True).run()
+    app.selectbox(key="answer_field_new_category").select("billing").run()
+    assert "breaks the json format" in app.error[0].value  # priority is still missing
+    app.selectbox(key="answer_field_new_priority").select("high").run()
+    app.checkbox(key="answer_field_new_needs_human").check().run()
+    assert "fits the project's json format" in app.success[0].value
+    app.button(key="submit").click().run()
+    [mine] = [e for e in list_examples(db, demo) if e["messages"][-2]["content"].startswith("I was charged twice for March")]
+    assert json.loads(mine["messages"][-1]["content"]) == {"category": "billing", "priority": "high", "needs_human": True}
