@@ -35,6 +35,8 @@ PAGES = {
         st.Page(PAGES_DIR / "playground.py", title="Playground", icon=":material/forum:"),
     ],
     "Admin": [
+        st.Page(PAGES_DIR / "project.py", title="Project", icon=":material/assignment:"),
+        st.Page(PAGES_DIR / "new_project.py", title="New project", icon=":material/add_circle:"),
         st.Page(PAGES_DIR / "settings.py", title="Settings", icon=":material/settings:"),
     ],
 }

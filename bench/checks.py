@@ -15,6 +15,11 @@ same intent), imports it into a fresh project, and then:
 - edits 10 examples and times the incremental run;
 - builds the neighbour graph of 100,000 synthetic unit vectors to show that peak
   memory grows with the example count, not with its square.
+With --as-user the noisy copy is imported the way a user would: a chat JSONL whose rows
+share a system message, into a project that does not exist yet, with no label set
+declared; the import infers the task (studio.task_inference) and the checks run on what
+it inferred. The swapped-label average precision should match the declared run's.
+--intents N takes the first N intents only (a slice, for a quicker run).
 Results go to docs/benchmarks.md.
 """
 
@@ -38,10 +43,13 @@ PARAPHRASES = [lambda t: f"{t} please", lambda t: f"hey, {t}", lambda t: f"can y
                lambda t: f"{t}, thanks", lambda t: f"i was wondering, {t}"]
 
 
-def load_clinc(path: Path) -> tuple[list[list[str]], list[str]]:
-    """CLINC150's training rows ([text, intent]) and its sorted intents."""
+def load_clinc(path: Path, intents: int = 0) -> tuple[list[list[str]], list[str]]:
+    """CLINC150's training rows ([text, intent]) and its sorted intents (the first `intents` only, when given)."""
     rows = json.loads(path.read_text())["train"]
-    return rows, sorted({intent for _, intent in rows})
+    names = sorted({intent for _, intent in rows})
+    names = names[:intents] if intents else names
+    kept = set(names)
+    return [row for row in rows if row[1] in kept], names
 
 
 def perturb(text: str, rng: random.Random) -> str:
@@ -147,7 +155,23 @@ def edit_ten(db: Path, project, rng: random.Random) -> None:
         edit_example(db, project, example["id"], example["revision"], "bench", messages=messages)
 
 
-def run_clinc(clinc: Path, seed: int, swap_share: float, conflicts: int, paraphrases: int) -> dict:
+USER_SYSTEM = "Name the intent of the customer's request, as one intent name."
+
+
+def import_as_user(db: Path, path: Path, noisy: list[dict]):
+    """Import the noisy rows as a user's chat JSONL into a new project, letting the import infer the task."""
+    from studio.jsonl import write_jsonl
+    from studio.projects import get_project
+    from studio.transfer import ImportOptions, import_inferring
+
+    rows = [{**row, "messages": [{"role": "system", "content": USER_SYSTEM}, *row["messages"]]} for row in noisy]
+    write_jsonl(path, rows)
+    done = import_inferring(db, "clinc", path, "bench", ImportOptions(status="approved"))
+    return get_project(db, "clinc"), done["inferred"]
+
+
+def run_clinc(clinc: Path, seed: int, swap_share: float, conflicts: int, paraphrases: int, as_user: bool = False,
+              intents_wanted: int = 0) -> dict:
     """Import the noisy copy into a fresh project, run the checks cold and incrementally, score them."""
     import os
 
@@ -158,15 +182,19 @@ def run_clinc(clinc: Path, seed: int, swap_share: float, conflicts: int, paraphr
     from studio.jsonl import write_jsonl
     from studio.transfer import import_jsonl
 
-    rows, intents = load_clinc(clinc)
+    rows, intents = load_clinc(clinc, intents_wanted)
     rng = random.Random(seed)
     noisy, truth = plant_noise(rows, intents, rng, swap_share, conflicts, paraphrases)
     db = db_path()
-    project = ensure_project(db, "clinc", "Name the intent.", {"kind": "labels", "labels": intents})
     began = time.perf_counter()
     path = db.parent / "clinc-noisy.jsonl"
-    write_jsonl(path, noisy)
-    import_jsonl(db, project, path, "bench", "approved")
+    inferred = None
+    if as_user:
+        project, inferred = import_as_user(db, path, noisy)
+    else:
+        project = ensure_project(db, "clinc", "Name the intent.", {"kind": "labels", "labels": intents})
+        write_jsonl(path, noisy)
+        import_jsonl(db, project, path, "bench", "approved")
     import_seconds = time.perf_counter() - began
     cold, cold_cpu = timed_cpu(lambda: run_project_checks(db, project))
     edit_ten(db, project, rng)
@@ -176,6 +204,9 @@ def run_clinc(clinc: Path, seed: int, swap_share: float, conflicts: int, paraphr
     universe = [r["id"] for r in noisy if r["id"] not in in_conflicts]
     return {
         "examples": len(noisy), "intents": len(intents), "planted": {k: len(v) for k, v in truth.items()},
+        "mode": "as a user imports it (task inferred)" if as_user else "label set declared",
+        "inferred": None if inferred is None else {"kind": inferred["output_spec"]["kind"],
+                                                   "labels": len(inferred["label_counts"]), "reason": inferred["reason"]},
         "import_s": import_seconds,
         "cold": {"seconds": cold.seconds, **cold.timings, "cores_busy": cold_cpu / cold.seconds,
                  "embedded": cold.embedded, "findings": len(cold.findings)},
@@ -217,7 +248,8 @@ def render(result: dict) -> str:
     lines = [f"machine: {m['cpu_cores']} cores, {m['cpu_model']}, Python {m['python']}"]
     if c:
         lines += [
-            f"CLINC150: {c['examples']} examples ({c['intents']} intents), planted {c['planted']}",
+            f"CLINC150: {c['examples']} examples ({c['intents']} intents), planted {c['planted']}, {c['mode']}"
+            + (f"; inferred {c['inferred']['kind']} ({c['inferred']['labels']} labels)" if c.get("inferred") else ""),
             f"cold full run: {c['cold']['seconds']:.1f} s (embed {c['cold']['embed_s']:.1f} s, neighbours "
             f"{c['cold']['neighbours_s']:.1f} s, tokens {c['cold']['tokens_s']:.1f} s, split {c['cold']['split_s']:.1f} s, "
             f"checks {c['cold']['checks_s']:.1f} s), {c['cold']['embedded']} texts embedded, cores busy {c['cold']['cores_busy']:.2f}",
@@ -245,6 +277,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--paraphrases", type=int, default=100, help="near-duplicate paraphrases to plant")
     parser.add_argument("--memory-sizes", default="15000,100000", help="comma-separated synthetic sizes for the memory check ('' to skip)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the planted noise")
+    parser.add_argument("--as-user", action="store_true",
+                        help="import as a user would: a chat JSONL into a new project, no label set declared (the import infers it)")
+    parser.add_argument("--intents", type=int, default=0, help="use only the first N intents (0: all 150)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
     return parser.parse_args(argv)
 
@@ -253,7 +288,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     result: dict = {"machine": describe_machine()}
     if args.clinc:
-        result["clinc"] = run_clinc(args.clinc, args.seed, args.swap_share, args.conflicts, args.paraphrases)
+        result["clinc"] = run_clinc(args.clinc, args.seed, args.swap_share, args.conflicts, args.paraphrases,
+                                    args.as_user, args.intents)
     sizes = [int(s) for s in args.memory_sizes.split(",") if s.strip()]
     result["memory"] = measure_memory(sizes, args.seed)
     print(json.dumps(result, indent=2) if args.json else render(result))

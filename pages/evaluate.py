@@ -1,7 +1,5 @@
 """Evaluate page: is the fine-tune worth shipping? Leaderboard, verdict, slices, side by side, routing."""
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -21,7 +19,7 @@ sync_runs(db)
 finished = [r for r in list_runs(db, project) if r["status"] == "succeeded"]
 if not finished:
     st.info("No finished run yet. Start one on the Train page; its held-out examples are answered when it ends.")
-    st.page_link(Path(__file__).with_name("train.py"), label="Go to Train", icon=":material/model_training:")
+    st.page_link(ui.page_file("train.py"), label="Go to Train", icon=":material/model_training:")
     st.stop()
 
 labels = {r["id"]: f"{r['id']} · {r['n_train']} train / {r['n_eval']} held-out" for r in finished}

@@ -1,7 +1,5 @@
 """Examples page: find examples (filters, full-text search, sort, pages), act on all of them, the trash."""
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -72,7 +70,7 @@ def show_table(rows: list[dict]) -> None:
                           height=min(38 + 35 * len(rows), 460), on_select="rerun", selection_mode="single-row")
     selected = [i for i in picked.selection.rows if i < len(rows)]
     if selected and st.button("Open in the editor", type="primary", key="open_editor"):
-        st.switch_page(Path(__file__).with_name("write.py"), query_params={"id": rows[selected[0]]["id"]})
+        st.switch_page(ui.page_file("write.py"), query_params={"id": rows[selected[0]]["id"]})
     if not selected:
         st.caption("Select a row to open it in the editor.")
 

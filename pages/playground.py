@@ -1,7 +1,5 @@
 """Playground page: chat with a run's tuned model and its base model side by side."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from studio import ui
@@ -23,7 +21,7 @@ def chat_model(run_dir: str, model_path: str, trust_remote_code: bool):
 runs = playable_runs(list_runs(db, project))
 if not runs:
     st.info("No finished run yet: train one on the Train page.")
-    st.page_link(Path(__file__).with_name("train.py"), label="Go to Train", icon=":material/model_training:")
+    st.page_link(ui.page_file("train.py"), label="Go to Train", icon=":material/model_training:")
     st.stop()
 run = next(r for r in runs if r["id"] == st.selectbox("Run", [r["id"] for r in runs], key="playground_run"))
 history_key = f"chat_{run['id']}"

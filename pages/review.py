@@ -3,8 +3,6 @@
 Keyboard: Alt+A approve, Alt+X reject, Alt+N next, Alt+P previous.
 """
 
-from pathlib import Path
-
 import streamlit as st
 
 from studio import ui
@@ -19,6 +17,7 @@ person = ui.current_person()
 st.title("Review")
 ui.show_flash()
 ui.shortcuts_in_text_fields()
+ui.show_guidelines(project)
 
 queue = review_queue(db, project)
 if not queue:
@@ -86,4 +85,4 @@ row.button("Reject", key="reject", shortcut="Alt+X", on_click=decide_shown,
 row.button("Previous", key="review_prev", shortcut="Alt+P", on_click=step, args=(-1,))
 row.button("Next", key="review_next", shortcut="Alt+N", on_click=step, args=(1,))
 if row.button("Edit", key="review_edit"):
-    st.switch_page(Path(__file__).with_name("write.py"), query_params={"id": example["id"]})
+    st.switch_page(ui.page_file("write.py"), query_params={"id": example["id"]})

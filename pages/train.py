@@ -1,7 +1,5 @@
 """Train page: pre-flight (what will be trained, how long, whether it fits), presets, launch, live run."""
 
-from pathlib import Path
-
 from dataclasses import fields
 from html import escape
 
@@ -114,7 +112,7 @@ def preflight(model_path: str, config: TrainConfig) -> None:
     if findings:
         st.warning(f"{len(findings)} open problem(s) the checks rate severe; a contradictory pair teaches the model noise. Fix them first:\n\n"
                    + "\n".join(f"- **{f['kind']}**: {f['message']}" for f in findings[:5]))
-        st.page_link(Path(__file__).with_name("quality.py"), label="Open the Quality page", icon=":material/fact_check:")
+        st.page_link(ui.page_file("quality.py"), label="Open the Quality page", icon=":material/fact_check:")
     if not approved:
         st.info("No approved examples yet: approve some on the Examples page.")
         return
@@ -190,8 +188,8 @@ def run_actions(run: dict, progress: dict) -> None:
             refused_shown(cancel_run, db, run["id"], person)
     elif run["status"] == "succeeded":
         st.success("Training and evaluation finished.")
-        st.page_link(Path(__file__).with_name("evaluate.py"), label="See the leaderboard", icon=":material/leaderboard:")
-        st.page_link(Path(__file__).with_name("playground.py"), label="Chat with the tuned model", icon=":material/forum:")
+        st.page_link(ui.page_file("evaluate.py"), label="See the leaderboard", icon=":material/leaderboard:")
+        st.page_link(ui.page_file("playground.py"), label="Chat with the tuned model", icon=":material/forum:")
     else:
         if run["status"] == "failed":
             st.error(run["error"] or "The run failed.")

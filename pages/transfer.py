@@ -1,6 +1,8 @@
 """Import & export page: preview a file's import (every bad row listed), import it all-or-nothing, download an export."""
 
 import functools
+import json
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -12,7 +14,10 @@ from studio.exporters import EXPORT_FORMATS, count_selected, download_mime, down
 from studio.importers import FORMATS, UnreadableFile, read_source
 from studio.mapping import PART_HELP, PARTS, ColumnMapping, guess_mapping
 from studio.messages import answer_text, input_text
-from studio.transfer import FROM_FILE, ImportOptions, ImportRefused, app_import_path, import_file, plan_source, stage_upload
+from studio.people import NotAllowed
+from studio.transfer import (
+    FROM_FILE, ImportOptions, ImportRefused, app_import_path, apply_proposal, import_file, plan_source, propose_for_plan, stage_upload,
+)
 
 project = ui.require_project()
 db = ui.db()
@@ -33,14 +38,44 @@ except OutsideAllowedFolders as error:
     path = None
 
 
-def run_import(options: ImportOptions) -> None:
+def run_import(options: ImportOptions, proposal=None) -> None:
     try:
-        counts = import_file(db, project, path, ui.current_user(), options)
-    except (ImportRefused, UnreadableFile, ValueError, FileNotFoundError) as error:
+        target = apply_proposal(db, project, proposal, ui.current_person()) if proposal else project
+        counts = import_file(db, target, path, ui.current_user(), options)
+    except (ImportRefused, UnreadableFile, ValueError, FileNotFoundError, NotAllowed) as error:
         ui.flash(f"Nothing was imported: {error}", "error")
         return
     status = "their own status" if options.status == FROM_FILE else options.status
-    ui.flash(f"Imported {counts['imported']} examples into {project.name} as {status}; {counts['skipped']} were already there.")
+    task = f" The project's format is now {target.output_spec.kind}." if proposal else ""
+    ui.flash(f"Imported {counts['imported']} examples into {project.name} as {status}; {counts['skipped']} were already there.{task}")
+
+
+def show_proposal(plan, key: str):
+    """What the data says the task is, in boxes to edit; None when the project keeps its own task."""
+    proposal = propose_for_plan(db, project, plan)
+    if proposal is None:
+        return None
+    with st.container(border=True, key="task_proposal"):
+        st.markdown("**The data suggests this task** (set when you import, unless you untick it)")
+        st.caption(proposal.reason)
+        if proposal.label_counts:
+            st.dataframe(pd.DataFrame([{"label": k, "examples": n} for k, n in proposal.label_counts.items()]),
+                         hide_index=True, height=min(400, 38 + 35 * len(proposal.label_counts)))
+        description = project.description
+        if not project.description.strip():
+            description = st.text_area("Task description (the system message most rows share)", proposal.description,
+                                       key=f"proposal_description_{key}", height=100)
+        spec_text = st.text_area("Output format", json.dumps(proposal.output_spec, indent=2), key=f"proposal_spec_{key}",
+                                 height=160, help='{"kind": "labels", "labels": [...]}, {"kind": "json", "schema": {...}}, '
+                                                  '{"kind": "regex", "pattern": "..."} or {"kind": "text"}')
+        if not st.checkbox("Set this task when importing", True, key=f"proposal_apply_{key}"):
+            return None
+    try:
+        spec = json.loads(spec_text)
+    except json.JSONDecodeError as error:
+        st.error(f"The output format is not valid JSON: {error.msg} at line {error.lineno}")
+        return None
+    return replace(proposal, description=description.strip(), output_spec=spec)
 
 
 def mapping_widgets(columns: tuple[str, ...], key: str) -> ColumnMapping:
@@ -71,7 +106,8 @@ def show_preview(source, options: ImportOptions) -> None:
              "turns": len(e["messages"]), "tags": ", ".join(e["tags"]), "status": e["status"]}
             for e in plan.new[:10]
         ]), hide_index=True, width="stretch")
-    st.button(f"Import {len(plan.new)} examples", type="primary", key="run_import", on_click=run_import, args=(options,),
+    proposal = show_proposal(plan, f"{source.path.name}_{len(plan.new)}")
+    st.button(f"Import {len(plan.new)} examples", type="primary", key="run_import", on_click=run_import, args=(options, proposal),
               disabled=bool(plan.bad_rows) or not plan.new)
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from studio import ui
 from studio.examples import InvalidExample, NotAllowed, StaleRevision, add_comment, add_example, edit_example, get_example, list_comments
-from studio.formats import validate_output
+from studio.formats import answer_problems
 from studio.history import describe_revisions, restore_revision
 from studio.messages import answer_text, last_user_text, single_turn, with_last_turn
 from studio.review import neighbour
@@ -21,6 +21,7 @@ state = st.session_state
 st.title("Write")
 ui.show_flash()
 ui.shortcuts_in_text_fields()
+ui.show_guidelines(project)
 
 linked = st.query_params.get("id")  # /write?id=N opens example N (a link to share)
 if linked and linked.isdigit() and int(linked) != state.get("editing_id"):
@@ -43,7 +44,7 @@ def start_new() -> None:
     opened.pop(state.get("editing_id"), None)
     state["editing_id"] = None
     st.query_params.pop("id", None)
-    for key in ("user_new", "answer_new", "tags_new"):
+    for key in ("user_new", "answer_new", "answer_label_new", "tags_new"):
         state.pop(key, None)
 
 
@@ -62,17 +63,17 @@ for earlier in (example["messages"][:-2] if example and len(example["messages"])
     st.chat_message(earlier["role"]).markdown(earlier["content"])
 user = st.text_area("User message", last_user_text(example["messages"]) if example else "", key=f"user_{base}",
                     placeholder="What the user sends", height=120)
-answer = st.text_area("Expected answer", answer_text(example["messages"]) if example else "", key=f"answer_{base}",
-                      placeholder="What the model should answer", height=140)
+answer = ui.answer_input(project.output_spec, answer_text(example["messages"]) if example else "", base)
 tags = st.text_input("Tags (comma separated)", ", ".join(example["tags"]) if example else "", key=f"tags_{base}")
 
 
 def show_format_check(left, user: str, answer: str) -> bool:
     """The format check of the example as typed; True when it may be submitted."""
-    problem = validate_output(project.output_spec, answer)
+    problems = answer_problems(project.output_spec, answer)
+    problem = "; ".join(problems)
     if not user.strip():
         left.warning("Write the user message first.", icon=":material/edit:")
-    elif problem:
+    elif problems:
         left.error(f"The answer breaks the {project.output_spec.kind} format: {problem}. "
                    "It can be saved as a draft, not submitted.", icon=":material/block:")
     else:

@@ -151,4 +151,9 @@ MIGRATIONS: list[str] = [
         allowed_at TIMESTAMP NOT NULL DEFAULT current_timestamp
     );
     """,
+    # 6: defining a task: annotation guidelines (markdown) and a soft archive per project
+    """
+    ALTER TABLE projects ADD COLUMN IF NOT EXISTS guidelines VARCHAR DEFAULT '';
+    ALTER TABLE projects ADD COLUMN IF NOT EXISTS archived_at TIMESTAMP;
+    """,
 ]

@@ -38,18 +38,32 @@ def cmd_demo(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from studio.projects import ensure_project
-    from studio.transfer import ImportOptions, import_file, plan_import, project_or_blank
+    from studio.transfer import ImportOptions, import_inferring, plan_import, project_or_blank, propose_for_plan
 
     options = ImportOptions(format=args.format, remap=args.map or "", split=args.split, status=args.status)
     if args.dry_run:
-        plan = plan_import(db_path(), project_or_blank(db_path(), args.project), Path(args.file), options)
-        _emit(args, {"project": args.project, "dry_run": True, **plan.summary()}, _describe_plan(plan.summary()))
+        project = project_or_blank(db_path(), args.project)
+        plan = plan_import(db_path(), project, Path(args.file), options)
+        proposal = None if args.no_infer else propose_for_plan(db_path(), project, plan)
+        summary = {**plan.summary(), "inferred": proposal.summary() if proposal else None}
+        _emit(args, {"project": args.project, "dry_run": True, **summary}, _describe_plan(summary))
         return 1 if plan.bad_rows else 0
-    project = ensure_project(db_path(), args.project)
-    counts = import_file(db_path(), project, Path(args.file), author=args.author, options=options)
-    _emit(args, {"project": project.name, **counts}, f"{counts['imported']} imported into {project.name}, {counts['skipped']} already there")
+    done = import_inferring(db_path(), args.project, Path(args.file), args.author, options, infer=not args.no_infer)
+    text = f"{done['imported']} imported into {done['project']}, {done['skipped']} already there"
+    _emit(args, done, "\n".join([text, *_describe_inferred(done["inferred"])]))
     return 0
+
+
+def _describe_inferred(inferred: dict | None) -> list[str]:
+    if not inferred:
+        return []
+    lines = [f"inferred format: {inferred['reason']}"]
+    if inferred["label_counts"]:
+        lines.append("  " + ", ".join(f"{label} ({n})" for label, n in inferred["label_counts"].items()))
+    if inferred["description"]:
+        lines.append(f"inferred task description (the system message of {inferred['description_rows']} of "
+                     f"{inferred['rows']} rows): {inferred['description'][:200]}")
+    return lines
 
 
 def _describe_plan(summary: dict) -> str:
@@ -60,7 +74,7 @@ def _describe_plan(summary: dict) -> str:
         f"mapping: {mapping}",
     ]
     lines += [f"  {b['where']} {b['number']}: {b['reason']}" for b in summary["bad_rows"]]
-    return "\n".join(lines)
+    return "\n".join(lines + _describe_inferred(summary.get("inferred")))
 
 
 def cmd_export(args) -> int:
@@ -263,6 +277,7 @@ def cmd_serve(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from studio.exporters import EXPORT_FORMATS
     from studio.importers import FORMATS
+    from studio.cli_projects import add_project_parser
     from studio.mapping import PARTS
 
     parser = argparse.ArgumentParser(prog="studio", description="Fine-Tuning Studio: curate, check, train and evaluate.")
@@ -287,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="status of the imported examples (default draft; from-file keeps each row's status)")
     sub.add_argument("--author", default=os.environ.get("USER", "cli"), help="who the examples are recorded under")
     sub.add_argument("--dry-run", action="store_true", help="write nothing: count new, already there and bad rows, list every bad row")
+    sub.add_argument("--no-infer", action="store_true",
+                     help="keep the project's task as it is: do not set the description and format the data suggests "
+                          "(inferred only for a new project, or one whose format is still free text)")
     sub = add("export", cmd_export, "Export a project's examples as OpenAI chat JSONL, a datasets folder, Parquet or CSV.")
     sub.add_argument("file", nargs="?", help="where to write (same as --out)")
     sub.add_argument("--out", help="where to write: a .jsonl, .parquet or .csv file, or a folder for hf")
@@ -317,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--high", type=float, default=0.9, help="confidence at or above which answers go straight through")
     sub.add_argument("--low", type=float, default=None, help="confidence at or above which answers go to human review (default 0.7)")
     add("runs", cmd_runs, "List runs, newest first.")
+    add_project_parser(add)
     sub = add("people", cmd_people, "List the studio's people and roles, or add one (the CLI acts as the local admin).")
     sub.add_argument("--add", metavar="NAME", help="add this person, or change their role")
     sub.add_argument("--role", default="annotator", choices=["annotator", "reviewer", "admin"], help="their role (default annotator)")

@@ -29,7 +29,7 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
     slices = slice_scores(predictions, metric) if metric else []
     contradictions = sum(f["kind"] == "contradiction" for f in load_findings(db, project))
     verdict = decide(comparison, project.ship_margin, weakest_slices(slices, TUNED), contradictions,
-                     count_by_status(db, project)["approved"])
+                     count_by_status(db, project)["approved"], baselines_instructed(run))
     return {
         "run_id": run["id"], "project": project.name, "held_out_hash": run["config"]["held_out_hash"],
         "metric": metric, "leaderboard": board, "comparison": comparison, "verdict": verdict,
@@ -37,6 +37,17 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
         "not_ranked": unranked_runs(db, project, run), "round_trip": read_round_trip(run),
         "predictions": predictions,
     }
+
+
+def baselines_instructed(run: dict) -> bool:
+    """Whether the prompted baselines were told the task: a system prompt in the run, or on its held-out examples."""
+    if (run["config"].get("system_prompt") or "").strip():
+        return True
+    from studio.jsonl import read_jsonl
+
+    held_out = Path(run["run_dir"]) / "eval.jsonl"
+    rows = read_jsonl(held_out) if held_out.exists() else []
+    return bool(rows) and all(any(m["role"] == "system" and m["content"].strip() for m in r["messages"]) for r in rows)
 
 
 def routing_view(predictions: list[dict], metric: str | None, config: RoutingConfig) -> dict:

@@ -2,7 +2,8 @@
 
 Every format carries each example's id (its external id, or the studio's id when it has
 none), its messages, tags and status, so importing an export gives back the same
-examples. JSONL rows are {"id", "messages", "tags", "status"}; Parquet and the datasets
+examples. The project's task description is written as the system message of every
+example that has none of its own, so the file trains the same task elsewhere. JSONL rows are {"id", "messages", "tags", "status"}; Parquet and the datasets
 folder hold the same columns with `messages` as a list of {role, content} (the layout
 TRL's SFTTrainer reads); a CSV is for spreadsheets: `system`, `input` and `output`
 columns, plus `messages` as JSON text only for a conversation those three would not give
@@ -65,7 +66,7 @@ def export_examples(
 ) -> int:
     """Write the selected examples to `path` in `format` (None: from the suffix); return how many."""
     format = format or export_format_of(path)
-    rows = [_export_row(e) for e in select_examples(db, project, status, tag)]
+    rows = [_export_row(e, project.description) for e in select_examples(db, project, status, tag)]
     _write_or_clean_up(WRITERS[format], Path(path), rows)
     return len(rows)
 
@@ -111,10 +112,15 @@ def project_tags(db: Path, project: Project) -> list[str]:
     return [row["tag"] for row in tag_progress(db, project) if row["examples"]]
 
 
-def _export_row(example: dict) -> dict:
+def _export_row(example: dict, description: str = "") -> dict:
+    """One exported example; the project's description becomes its system message when it has none,
+    so the file trains the same task elsewhere (an import into a project with that description drops it again)."""
+    messages = [{"role": m["role"], "content": m["content"]} for m in example["messages"]]
+    if description.strip() and not any(m["role"] == "system" for m in messages):
+        messages = [{"role": "system", "content": description}, *messages]
     return {
         "id": example["external_id"] or str(example["id"]),
-        "messages": [{"role": m["role"], "content": m["content"]} for m in example["messages"]],
+        "messages": messages,
         "tags": list(example["tags"]),
         "status": example["status"],
     }

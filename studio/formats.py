@@ -157,3 +157,55 @@ def stratum_of(spec: OutputSpec, text: str) -> str:
                 return ""
             return str(value.get(key, "")) if isinstance(value, dict) else ""
     return ""
+
+
+FIELD_TYPES = ("string", "number", "integer", "boolean")
+
+
+def schema_from_fields(fields: list[dict]) -> dict:
+    """A JSON Schema object from a simple field list: [{name, type, allowed (comma separated), required}]."""
+    properties, required = {}, []
+    for number, row in enumerate(fields, start=1):
+        name = str(row.get("name") or "").strip()
+        if not name:
+            continue
+        kind = row.get("type") or "string"
+        if kind not in FIELD_TYPES:
+            raise ValueError(f"field {number} ({name}): the type must be one of {', '.join(FIELD_TYPES)}, not {kind!r}")
+        prop: dict = {"type": kind}
+        allowed = [v.strip() for v in str(row.get("allowed") or "").split(",") if v.strip()]
+        if allowed and kind == "string":
+            prop["enum"] = allowed
+        properties[name] = prop
+        if row.get("required"):
+            required.append(name)
+    if not properties:
+        raise ValueError("a JSON schema needs at least one field with a name")
+    schema = {"type": "object", "properties": properties}
+    return {**schema, "required": required} if required else schema
+
+
+def fields_of_schema(schema: dict) -> list[dict]:
+    """The simple field list of a schema's top-level properties (the inverse of schema_from_fields where it can be)."""
+    required = set(schema.get("required", []))
+    rows = []
+    for name, prop in (schema.get("properties") or {}).items():
+        prop = prop if isinstance(prop, dict) else {}
+        kind = prop.get("type") if prop.get("type") in FIELD_TYPES else "string"
+        rows.append({"name": name, "type": kind, "allowed": ", ".join(map(str, prop.get("enum", []))), "required": name in required})
+    return rows
+
+
+def answer_problems(spec: OutputSpec, text: str) -> list[str]:
+    """Every reason `text` breaks the spec (a JSON answer can break several rules at once); [] when valid."""
+    first = validate_output(spec, text)
+    if first is None or spec.kind != "json":
+        return [] if first is None else [first]
+    import jsonschema
+
+    try:
+        value = json.loads(text)
+        errors = sorted(jsonschema.Draft202012Validator(spec.schema).iter_errors(value), key=lambda e: list(map(str, e.path)))
+    except (ValueError, RecursionError, jsonschema.exceptions.SchemaError):
+        return [first]
+    return [f"{'/'.join(str(part) for part in e.path) or 'the answer'}: {e.message}" for e in errors] or [first]

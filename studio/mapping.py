@@ -6,9 +6,9 @@ The default mapping is guessed from the column names (case-insensitive): `messag
 conversation column is read from it; otherwise its user message is the instruction and
 the input joined by a blank line (Alpaca's own prompt puts both before the response),
 and its answer is the output.
-The instruction does not become a system message: training and the baselines use the
-project's task description as the system prompt, so a per-row system message would be
-dropped there, and an Alpaca instruction is the task of that one row.
+The instruction does not become a system message: an Alpaca instruction is the task of
+that one row, part of its input. A `system` column does become the row's system message,
+which is what the model sees for that example (the project's description is the default).
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """The chat messages a model sees: the tuned prompt and the few-shot baseline prompt.
 
 Both use the project's task description as the system prompt, so the only difference
-between the tuned model and the baseline is what the fine-tune learned. The baseline's
+between the tuned model and the baseline is what the fine-tune learned; an example that
+carries its own system message keeps it instead (no message is dropped silently: what
+the expert wrote for that example is what the model sees, in training, in the baselines
+and in evaluation). The baseline's
 few-shot examples are retrieved per input: the training examples whose inputs are
 nearest by sentence embedding, which is the strongest cheap prompting baseline.
 """
@@ -20,13 +23,25 @@ def prompt_messages(system_prompt: str, messages: list[dict], few_shot: list[dic
     """The messages before the answer: system prompt, then few-shot turns, then the input turns.
 
     `messages` is a whole example; everything from its last assistant message on is dropped.
+    The example's own leading system message, when it has one, takes the place of
+    `system_prompt` (the project's description); a system message later in the
+    conversation stays where it is. The few-shot examples lend only their turns.
     """
-    turns = [m for m in messages if m["role"] != "system"]
+    turns = list(messages)
     while turns and turns[-1]["role"] == "assistant":
         turns = turns[:-1]
+    own = []
+    while turns and turns[0]["role"] == "system":
+        own.append(turns.pop(0))
     shots = [m for shot in few_shot for m in shot["messages"] if m["role"] != "system"]
-    system = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    system = own or ([{"role": "system", "content": system_prompt}] if system_prompt else [])
     return system + shots + turns
+
+
+def system_prompt_of(system_prompt: str, messages: list[dict]) -> str:
+    """The system prompt the model sees for this example: its own, else the project's."""
+    own = [m["content"] for m in messages if m["role"] == "system"]
+    return own[0] if own else system_prompt
 
 
 def choose_few_shot(train: list[dict], spec: OutputSpec, k: int, seed: int) -> list[dict]:

@@ -4,7 +4,9 @@ For label answers (a label spec, or the category field of a JSON spec) a ridge
 classifier on the input embeddings predicts each example's label leave-one-out (so no
 example grades itself); cleanlab's confident learning then picks the examples whose
 given label is less likely than the classifier's usual confidence in that label
-(per-label thresholds), ranked by how unlikely. For free-text answers the nearest inputs vote: an answer far from the
+(per-label thresholds), ranked by how unlikely. A finding names the accused example first,
+then up to two of its nearest examples that carry the label it should probably have.
+For free-text answers the nearest inputs vote: an answer far from the
 answers of its nearest inputs, while those agree with one another, is suspect.
 """
 
@@ -81,10 +83,17 @@ def _suspect_labels(data: CheckInput, labels: list[str]) -> list[Finding]:
     for row in issues:
         given, predicted = codes[row], int(np.argmax(probabilities[row]))
         score = round(1.0 - float(probabilities[row, given]), 4)
-        findings.append(Finding("suspect-output", "warning", (kept[row],), score,
+        evidence = _nearest_with_label(data, kept[row], labels, names[predicted])
+        findings.append(Finding("suspect-output", "warning", (kept[row], *evidence), score,
                                 f"Labelled {names[given]!r}, but similar examples say {names[predicted]!r} "
                                 f"({probabilities[row, predicted]:.0%} against {probabilities[row, given]:.0%})."))
     return findings
+
+
+def _nearest_with_label(data: CheckInput, position: int, labels: list[str], label: str, most: int = 2) -> tuple[int, ...]:
+    """The nearest examples answering `label`: the evidence shown after the accused example (which always comes first)."""
+    near = [int(j) for j in data.graph.indices[position] if 0 <= j != position and labels[j] == label]
+    return tuple(near[:most])
 
 
 def _suspect_texts(data: CheckInput) -> list[Finding]:

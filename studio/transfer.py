@@ -8,24 +8,32 @@ messages where a row has none. `plan_import` stops there and says what would hap
 `import_file` refuses the whole file when any row is bad (every bad row named with its
 line or row number and reason) and otherwise writes the new rows in one transaction,
 so importing a file twice creates nothing new. Exporting is studio.exporters' job.
+
+A row whose leading system message is the project's task description is stored without
+it (the description is what the model sees for every example that has none, and an
+export writes it back), so importing an export gives back the same examples.
+`import_inferring` is the import a user runs: into a new project (or one whose format is
+still free text) it first applies the task that studio.task_inference proposes.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from storage import examples as example_table
 from storage.db import connect
 from studio.examples import REVIEWED, STATUSES, InvalidExample, acting_person, check_example
 from studio.confinement import confine, import_roots
-from studio.formats import parse_output_spec
+from studio.formats import parse_output_spec, validate_output
 from studio.importers import BadRow, SourceFile, read_source, store_upload
+from studio.messages import answer_text
 from studio.mapping import BadValue, ColumnMapping, check_mapping, guess_mapping, parse_mapping, row_to_example
 from studio.paths import DEFAULT_MODEL_NAME, data_home
 from studio.people import authorize
-from studio.projects import Project, ProjectNotFound, get_project
+from studio.projects import Project, ProjectNotFound, create_project, get_project, update_project_settings
+from studio.task_inference import TaskProposal, propose_task
 
 FROM_FILE = "from-file"  # import status that keeps each row's own status
 SAMPLE_SIZE = 10
@@ -160,6 +168,7 @@ def _plan(project: Project, source: SourceFile, options: ImportOptions, existing
 
 def _checked_example(project: Project, values: dict, mapping: ColumnMapping, status: str | None) -> dict:
     example = row_to_example(values, mapping)
+    example["messages"] = without_description(project.description, example["messages"])
     example["status"] = (example["status"] if status == FROM_FILE else status) or "draft"
     example["source"] = "import"
     check_example(project, example["messages"], example["status"])
@@ -174,3 +183,67 @@ def _is_known(example: dict, known_ids: set[str], known_messages: set[str]) -> b
 
 def _content_key(messages: list[dict]) -> str:
     return json.dumps(messages, sort_keys=True)
+
+
+def without_description(description: str, messages: list[dict]) -> list[dict]:
+    """The messages without a leading system message that only repeats the project's description."""
+    if description.strip() and messages and messages[0]["role"] == "system" and messages[0]["content"].strip() == description.strip():
+        return messages[1:]
+    return messages
+
+
+def infers_task(project: Project) -> bool:
+    """Whether an import should propose this project's task: it is new, or its format is still free text."""
+    return project.id < 0 or project.output_spec.kind == "text"
+
+
+def propose_for_plan(db: Path, project: Project, plan: ImportPlan) -> TaskProposal | None:
+    """The task the file (with the project's own examples) suggests, when the project may take it; else None.
+
+    A format that an example past draft would break is not proposed (the import would
+    refuse that example): the proposal keeps free text and says why."""
+    if not infers_task(project):
+        return None
+    existing = []
+    if project.id >= 0:
+        with connect(db) as con:
+            existing = example_table.fetch_examples(con, project.id)
+    rows = [*existing, *plan.new]
+    proposal = propose_task(rows)
+    spec = parse_output_spec(proposal.output_spec)
+    broken = sum(1 for e in rows if e.get("status", "draft") != "draft" and validate_output(spec, answer_text(e["messages"])))
+    if broken and spec.kind != "text":
+        return replace(proposal, output_spec={"kind": "text"}, label_counts={},
+                       reason=f"{proposal.reason}; kept free text: {broken} example(s) past draft would break it")
+    return proposal
+
+
+def apply_proposal(db: Path, project: Project, proposal: TaskProposal, actor=None) -> Project:
+    """Create the project with the proposed task, or give an existing free-text one the proposed format
+    (and the description, when it has none)."""
+    if project.id < 0:
+        return create_project(db, project.name, proposal.description, proposal.output_spec, project.base_model, actor=actor)
+    changes = {}
+    if proposal.output_spec.get("kind") != "text":
+        changes["output_spec"] = proposal.output_spec
+    if proposal.description and not project.description.strip():
+        changes["description"] = proposal.description
+    return update_project_settings(db, project, actor, **changes) if changes else project
+
+
+def import_inferring(db: Path, name: str, path: Path, author: str, options: ImportOptions = ImportOptions(),
+                     infer: bool = True) -> dict:
+    """Import into the project called `name`, creating it when needed; with `infer`, first apply the task the
+    data proposes. Returns {project, imported, skipped, inferred (the proposal's summary, or None)}."""
+    project = project_or_blank(db, name)
+    proposal = None
+    if infer and infers_task(project):
+        plan = plan_import(db, project, path, options)
+        if plan.bad_rows:
+            raise ImportRefused(plan.source.path, list(plan.bad_rows))
+        proposal = propose_for_plan(db, project, plan)
+        project = apply_proposal(db, project, proposal)
+    elif project.id < 0:
+        project = create_project(db, name)
+    counts = import_file(db, project, path, author, options)
+    return {"project": project.name, **counts, "inferred": proposal.summary() if proposal else None}

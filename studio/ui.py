@@ -6,6 +6,7 @@ it is required, who a sign-on identity is) live in studio/signin.py.
 
 from __future__ import annotations
 
+import json
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from storage.db import DatabaseLocked
 from studio.demo import load_demo_if_empty
 from studio.jobs import sync_runs
 from studio.models import ModelUnavailable, ensure_default_model
-from studio.paths import db_path
+from studio.paths import SOURCE_ROOT, db_path
 from studio.people import Person, ensure_local_admin, find_person, list_people
+from studio.formats import FIELD_TYPES, OutputSpec, fields_of_schema, schema_from_fields
 from studio.projects import Project, list_projects
 from studio.signin import (
     FIRST_ADMIN, WRONG, SignInFailed, anyone_can_sign_in, has_password, local_address, person_for_identity, sign_in, sign_in_required,
@@ -26,6 +28,11 @@ from studio.signin import (
 
 def db() -> Path:
     return db_path()
+
+
+def page_file(name: str) -> Path:
+    """A page's file, for st.page_link and st.switch_page (their relative paths start at app/, not here)."""
+    return SOURCE_ROOT / "pages" / name
 
 
 @st.cache_resource(show_spinner="Preparing the studio (first start converts the default model)...")
@@ -149,12 +156,21 @@ def sidebar() -> Project | None:
             st.button("Sign out", on_click=sign_out, key="sign_out", icon=":material/logout:")
         else:
             _person_picker()
+        st.page_link(page_file("new_project.py"), label="New project", icon=":material/add_circle:")
         if not projects:
-            st.info("No project yet: import one with `studio import FILE --project NAME`.")
+            st.info("No project yet: create one above, or import a file with `studio import FILE --project NAME`.")
             return None
         names = [p.name for p in projects]
+        pending = st.session_state.pop("_choose_project", None)  # a page just created or renamed it
+        if pending in names:
+            st.session_state["project_name"] = pending
         chosen = st.selectbox("Project", names, key="project_name")
     return next(p for p in projects if p.name == chosen)
+
+
+def choose_project(name: str) -> None:
+    """Make `name` the sidebar's project from the next run on."""
+    st.session_state["_choose_project"] = name
 
 
 def _person_picker() -> None:
@@ -179,14 +195,19 @@ def current_person() -> Person:
     return people.get(current_user()) or Person(current_user(), "annotator")
 
 
-def require_project() -> Project:
-    """The project chosen in the sidebar; stop the page when there is none, or when sign-in is
-    on and nobody is signed in (app/main.py's gate stops first; every page checks again)."""
+def require_signed_in() -> None:
+    """Stop the page when sign-in is on and nobody is signed in."""
     if sign_in_on() and signed_in_person() is None:
         st.session_state.pop("project", None)
         st.warning("Sign in first.")
         st.markdown("[Go to the sign-in form](./)")
         st.stop()
+
+
+def require_project() -> Project:
+    """The project chosen in the sidebar; stop the page when there is none, or when sign-in is
+    on and nobody is signed in (app/main.py's gate stops first; every page checks again)."""
+    require_signed_in()
     project = st.session_state.get("project")
     if project is None:
         st.stop()
@@ -256,3 +277,126 @@ def shortcuts_in_text_fields() -> None:
     Streamlit's own shortcuts ignore keys pressed in inputs, which would force an expert
     to reach for the mouse after every answer they type."""
     st.html(_SHORTCUTS_IN_FIELDS, unsafe_allow_javascript=True)
+
+
+FORMAT_NAMES = {"labels": "Label set", "json": "JSON schema", "regex": "Regular expression", "text": "Free text"}
+
+
+def output_spec_editor(key: str, spec: OutputSpec) -> dict:
+    """The output format's editors: labels one per line, a JSON schema as a field list or raw JSON, a regex, or
+    free text. Returns the spec as a dict (checked when saved); a raw schema that is not JSON raises ValueError."""
+    kinds = list(FORMAT_NAMES)
+    kind = st.radio("Output format", kinds, index=kinds.index(spec.kind), format_func=FORMAT_NAMES.get, horizontal=True,
+                    key=f"{key}_kind", help="What every answer must look like; Write checks it as you type.")
+    if kind == "labels":
+        text = st.text_area("Labels, one per line", "\n".join(spec.labels), key=f"{key}_labels", height=140,
+                            help="Each answer is exactly one of these. The keys 1 to 9 pick the first nine on Write.")
+        return {"kind": "labels", "labels": [line.strip() for line in text.splitlines() if line.strip()]}
+    if kind == "json":
+        return {"kind": "json", "schema": _schema_editor(key, spec.schema or {"type": "object", "properties": {}})}
+    if kind == "regex":
+        return {"kind": "regex", "pattern": st.text_input("Regular expression (the whole answer must match)", spec.pattern,
+                                                          key=f"{key}_pattern")}
+    return {"kind": "text"}
+
+
+def _schema_editor(key: str, schema: dict) -> dict:
+    if st.toggle("Edit the schema as raw JSON", key=f"{key}_raw"):
+        text = st.text_area("JSON Schema", json.dumps(schema, indent=2), key=f"{key}_schema", height=220)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"the schema is not valid JSON: {error.msg} at line {error.lineno}") from None
+    st.caption("One row per field: allowed values (comma separated) make a string field a choice.")
+    fields = st.data_editor(
+        fields_of_schema(schema) or [{"name": "", "type": "string", "allowed": "", "required": True}],
+        num_rows="dynamic", key=f"{key}_fields", width="stretch",
+        column_config={"type": st.column_config.SelectboxColumn(options=list(FIELD_TYPES), required=True),
+                       "required": st.column_config.CheckboxColumn()})
+    return schema_from_fields(list(fields))
+
+
+def show_guidelines(project: Project) -> None:
+    """The project's annotation guidelines in the sidebar, beside whatever the page shows."""
+    if project.guidelines.strip():
+        with st.sidebar.expander("Guidelines", expanded=True, icon=":material/menu_book:"):
+            st.markdown(project.guidelines)
+
+
+_LABEL_KEYS = """
+<script>
+if (!window.studioLabelKeys) {
+  window.studioLabelKeys = true;
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey || !/^(Digit|Numpad)[1-9]$/.test(event.code)) return;
+    const field = event.target;
+    const typing = field && (field.tagName === "TEXTAREA" || field.isContentEditable ||
+      (field.tagName === "INPUT" && !["radio", "checkbox"].includes(field.type)));
+    if (typing) return;
+    const group = document.querySelector('[class*="st-key-answer_label_"] [role="radiogroup"]');
+    const option = group && group.querySelectorAll("label")[Number(event.code.slice(-1)) - 1];
+    if (!option) return;
+    event.preventDefault();
+    option.click();
+  }, true);
+}
+</script>
+"""
+
+
+def answer_input(spec: OutputSpec, value: str, key: str) -> str:
+    """The answer editor the format calls for: a label set as radio buttons (keys 1 to 9 pick one), else a text area."""
+    if spec.kind == "labels":
+        labels = list(spec.labels)
+        if value.strip() and value.strip() not in labels:
+            st.warning(f"The current answer {value.strip()!r} is not one of the labels; pick one.")
+        st.html(_LABEL_KEYS, unsafe_allow_javascript=True)
+        picked = st.radio("Expected answer", labels, index=labels.index(value.strip()) if value.strip() in labels else None,
+                          key=f"answer_label_{key}", horizontal=True,
+                          captions=None, help="Keys 1 to 9 pick the first nine labels (outside a text field).")
+        st.caption("Keys: " + " · ".join(f"**{n}** {label}" for n, label in enumerate(labels[:9], start=1)))
+        return picked or ""
+    if spec.kind == "json" and _form_fits(spec.schema) and st.toggle(
+            "Answer with form fields", key=f"answer_form_{key}", help="One field per key of the schema; off: raw JSON"):
+        return _json_form(spec.schema, value, key)
+    height = 220 if spec.kind == "json" else 140
+    return st.text_area("Expected answer", value, key=f"answer_{key}", placeholder="What the model should answer",
+                        height=height)
+
+
+def _form_fits(schema: dict) -> bool:
+    """Whether every top-level field of the schema has a form widget (a choice, a boolean, a number or a string)."""
+    properties = schema.get("properties") or {}
+    return bool(properties) and all(isinstance(p, dict) and ("enum" in p or p.get("type") in FIELD_TYPES)
+                                    for p in properties.values())
+
+
+def _json_form(schema: dict, value: str, key: str) -> str:
+    """The answer as form fields: allowed values as selects, booleans as checkboxes, numbers as number inputs,
+    strings as text; keys the schema does not list are kept as they were."""
+    try:
+        current = json.loads(value) if value.strip() else {}
+    except ValueError:
+        current = {}
+    current = current if isinstance(current, dict) else {}
+    required, answer = set(schema.get("required", [])), {}
+    columns = st.columns(2)
+    for number, (name, prop) in enumerate(schema["properties"].items()):
+        column, label, widget = columns[number % 2], name + (" *" if name in required else ""), f"answer_field_{key}_{name}"
+        given = current.get(name)
+        if "enum" in prop:
+            options = list(prop["enum"])
+            picked = column.selectbox(label, options, index=options.index(given) if given in options else None, key=widget)
+            answer.update({name: picked} if picked is not None else {})
+        elif prop.get("type") == "boolean":
+            answer[name] = column.checkbox(label, bool(given), key=widget)
+        elif prop.get("type") in ("number", "integer"):
+            whole = prop.get("type") == "integer"
+            start = given if isinstance(given, (int, float)) and not isinstance(given, bool) else None
+            number_value = column.number_input(label, value=start, step=1 if whole else None, key=widget)
+            answer.update({name: int(number_value) if whole else number_value} if number_value is not None else {})
+        else:
+            text = column.text_input(label, given if isinstance(given, str) else "", key=widget)
+            answer.update({name: text} if text or name in required else {})
+    kept = {k: v for k, v in current.items() if k not in schema["properties"]}
+    return json.dumps({**kept, **answer}, ensure_ascii=False)

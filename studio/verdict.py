@@ -30,8 +30,27 @@ def compare_with_best_baseline(predictions: list[dict], metric: str) -> dict | N
     return comparison
 
 
-def decide(comparison: dict | None, margin: float, weak: list[dict], open_contradictions: int, approved: int) -> dict:
-    """A verdict in plain words: decision, headline, and what to do next."""
+NO_INSTRUCTIONS = (
+    "The baselines had no instructions: the project has no task description and the held-out examples no system "
+    "message, so the prompted models were not told the task (or its labels or format). Write the description "
+    "(Project page or `studio project set --description`) for a fair baseline."
+)
+
+
+def decide(comparison: dict | None, margin: float, weak: list[dict], open_contradictions: int, approved: int,
+           instructed: bool = True) -> dict:
+    """A verdict in plain words: decision, headline, and what to do next.
+
+    `instructed` False says the baselines saw no task description, so their scores are
+    not a fair bar: the verdict says so first (`caveat`)."""
+    caveat = "" if instructed else NO_INSTRUCTIONS
+    verdict = _decide(comparison, margin, weak, open_contradictions, approved)
+    if caveat:
+        verdict["next_steps"] = [caveat, *verdict["next_steps"]]
+    return {**verdict, "caveat": caveat}
+
+
+def _decide(comparison: dict | None, margin: float, weak: list[dict], open_contradictions: int, approved: int) -> dict:
     if comparison is None:
         return {"decision": "unknown", "headline": "No comparison yet: the run needs the tuned model and a baseline.", "next_steps": []}
     points, low, high = (100 * comparison[k] for k in ("difference", "low", "high"))

@@ -92,7 +92,7 @@ def test_the_validator_checks_bad_answers_against_every_kind_of_spec():
 
 # The CLI: any argv either parses and runs, or ends with a usage error; never a traceback.
 
-IN_PROCESS = ["import", "export", "people", "runs", "eval"]  # the rest would train, serve or load models
+IN_PROCESS = ["import", "export", "people", "runs", "eval", "project"]  # the rest would train, serve or load models
 COMMANDS = IN_PROCESS + ["setup", "demo", "check", "train", "serve"]
 OPTIONS = ["--project", "--format", "--map", "--split", "--status", "--author", "--dry-run", "--json", "--out", "--tag",
            "--add", "--role", "--html", "--high", "--low", "--help", "--bogus", "--max-steps", "--epochs", "--set",

@@ -133,7 +133,8 @@ def test_a_mislabelled_example_without_a_twin_is_a_suspect_output():
     rows = _topic_rows()
     rows[3] = (rows[3][0], "shipping")  # "My credit card was billed for a plan I cancelled" is billing
     findings = find_suspect_outputs(make_input(rows, TOPIC_SPEC))
-    assert findings and findings[0].positions == (3,)
+    accused, *evidence = findings[0].positions
+    assert accused == 3 and evidence and all(rows[p][1] == "billing" for p in evidence)
     assert "'billing'" in findings[0].explanation and findings[0].score > 0.5
 
 

@@ -15,7 +15,7 @@ from studio.paths import SOURCE_ROOT
 
 _SCRIPT = Path(sys.executable).with_name("studio")
 STUDIO = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "studio.cli"]
-COMMANDS = ["setup", "demo", "import", "export", "check", "train", "eval", "runs", "backup", "restore", "serve"]
+COMMANDS = ["setup", "demo", "import", "export", "check", "train", "eval", "runs", "backup", "restore", "serve", "project"]
 
 
 def studio(home: Path, *args: str) -> subprocess.CompletedProcess:
@@ -71,7 +71,9 @@ def test_import_creates_the_project(home, db, tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text(json.dumps({"id": "n-1", "prompt": "Long note", "completion": "Short."}) + "\n")
     document = studio_json(home, "import", str(path), "--project", "new")
-    assert document == {"project": "new", "imported": 1, "skipped": 0}
+    assert document == {"project": "new", "imported": 1, "skipped": 0, "inferred": {
+        "description": "", "description_rows": 0, "rows": 1, "output_spec": {"kind": "text"}, "label_counts": {},
+        "reason": "free text: every answer is the same"}}
     [example] = list_examples(db, get_project(db, "new"))
     assert (example["external_id"], example["status"]) == ("n-1", "draft")
 
@@ -140,7 +142,7 @@ def test_import_with_a_format_and_a_mapping_then_export_as_parquet(home, db, tmp
     path.write_text("n,body,short,status\nn-1,Long note,Short.,approved\nn-2,Other note,Other.,draft\n")
     args = ["import", str(path), "--project", "notes", "--format", "csv", "--map", "id=n,input=body,output=short"]
     assert studio_json(home, *args, "--dry-run")["new"] == 2
-    assert studio_json(home, *args, "--status", "from-file") == {"project": "notes", "imported": 2, "skipped": 0}
+    assert studio_json(home, *args, "--status", "from-file").items() >= {"project": "notes", "imported": 2, "skipped": 0}.items()
     out = tmp_path / "approved"
     document = studio_json(home, "export", "--project", "notes", "--out", str(out), "--format", "hf")
     assert document == {"file": str(out), "format": "hf", "exported": 1}

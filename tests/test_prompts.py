@@ -14,11 +14,27 @@ TRAIN = [
 
 
 def test_the_system_prompt_comes_first_and_the_answer_is_dropped():
-    example = [{"role": "system", "content": "old prompt"}, *single_turn("Too loud", "neg")]
-    assert prompt_messages("Label the sentiment.", example) == [
+    assert prompt_messages("Label the sentiment.", single_turn("Too loud", "neg")) == [
         {"role": "system", "content": "Label the sentiment."},
         {"role": "user", "content": "Too loud"},
     ]
+
+
+def test_an_examples_own_system_message_is_what_the_model_sees():
+    own = {"role": "system", "content": "Answer with one of: pos, neg."}
+    example = [own, *single_turn("Too loud", "neg")]
+    assert prompt_messages("Label the sentiment.", example) == [own, {"role": "user", "content": "Too loud"}]
+    assert prompt_messages("", example) == [own, {"role": "user", "content": "Too loud"}]
+    shots = [{"id": 1, "messages": [{"role": "system", "content": "other"}, *single_turn("Great", "pos")]}]
+    assert prompt_messages("S", example, shots) == [own, *single_turn("Great", "pos"), {"role": "user", "content": "Too loud"}]
+
+
+def test_training_sequences_keep_the_examples_own_system_message():
+    from studio.sequences import conversation_parts
+
+    own = {"role": "system", "content": "Answer with one of: pos, neg."}
+    prompt, answer = conversation_parts("Project description", [own, *single_turn("Too loud", "neg")])
+    assert prompt[0] == own and answer == [{"role": "assistant", "content": "neg"}]
 
 
 def test_a_multi_turn_example_keeps_its_earlier_turns():

@@ -96,7 +96,10 @@ def test_export_then_import_gives_back_the_same_examples(db, label_project, tmp_
     rows = ROWS + [{"id": "A-5", "messages": conversation, "tags": ["multi", "turn"]}]
     import_jsonl(db, label_project, _write(tmp_path / "in.jsonl", rows), "ann", status="approved")
     assert export_examples(db, label_project, tmp_path / "out.jsonl") == 3
-    copy = ensure_project(db, "copy", "", {"kind": "labels", "labels": ["pos", "neg", "neutral"]})
+    exported = [json.loads(line)["messages"][0] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    # the description travels as the system message of every example without its own
+    assert [m["content"] for m in exported] == ["Label the sentiment."] * 2 + ["Be terse."]
+    copy = ensure_project(db, "copy", "Label the sentiment.", {"kind": "labels", "labels": ["pos", "neg", "neutral"]})
     assert import_jsonl(db, copy, tmp_path / "out.jsonl", "bob", status=FROM_FILE)["imported"] == 3
 
     def contents(project):

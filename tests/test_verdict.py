@@ -84,3 +84,25 @@ def test_the_difference_from_the_expected_answer_names_json_fields():
 def test_slices_hold_every_metric():
     rows = slice_scores(predictions([1.0, 0.0], [0.0, 0.0]), "exact_match")
     assert all("exact_match" in row and row["score"] == row["exact_match"] for row in rows)
+
+
+def test_a_verdict_without_instructions_says_the_baselines_had_none():
+    rows = predictions([1.0] * 90 + [0.0] * 10, [1.0] * 50 + [0.0] * 50)
+    comparison = compare_with_best_baseline(rows, "exact_match")
+    told = decide(comparison, 0.05, [], 0, 300)
+    untold = decide(comparison, 0.05, [], 0, 300, instructed=False)
+    assert told["caveat"] == "" and untold["decision"] == told["decision"] == "ship"
+    assert "no instructions" in untold["caveat"] and untold["next_steps"][0] == untold["caveat"]
+
+
+def test_the_dashboard_knows_whether_the_baselines_were_instructed(tmp_path):
+    from studio.dashboard import baselines_instructed
+    from studio.jsonl import write_jsonl
+
+    run = {"config": {"system_prompt": ""}, "run_dir": str(tmp_path)}
+    write_jsonl(tmp_path / "eval.jsonl", [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}])
+    assert not baselines_instructed(run)
+    write_jsonl(tmp_path / "eval.jsonl", [{"messages": [{"role": "system", "content": "Label it."},
+                                                        {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}])
+    assert baselines_instructed(run)
+    assert baselines_instructed({"config": {"system_prompt": "Label it."}, "run_dir": str(tmp_path / "none")})
