@@ -88,9 +88,12 @@ def total_steps(n_train: int, config: TrainConfig) -> int:
     """Optimizer steps the run will take (after the validation slice is carved)."""
     import math
 
-    if config.max_steps > 0:
-        return config.max_steps
+    from studio.recipe import minimum_steps
+
     train, _ = carve_validation(list(range(n_train)), config.validation_share, config.seed)
+    fixed = minimum_steps(config, len(train))  # max_steps, or min_steps when the epochs fall short
+    if fixed:
+        return fixed
     per_epoch = math.ceil(max(len(train), 1) / config.batch_size / config.gradient_accumulation)
     return max(1, math.ceil(per_epoch * config.epochs))
 
