@@ -250,18 +250,17 @@ def _label_log_probs(model, suffix: list[int], continuations: list[list[int]], c
         first = out.logits[0, -1].float().log_softmax(-1)
         cache = out.past_key_values
         width = max(len(c) for c in continuations)
-        scores = torch.tensor([first[c[0]].item() for c in continuations])
+        scores = [first[c[0]].item() for c in continuations]
         if width == 1:
-            return scores
+            return torch.tensor(scores)
         cache.batch_repeat_interleave(len(continuations))
         ids = [c[:-1] + [pad_token_id] * (width - len(c)) for c in continuations]
         mask = [[1] * (past + len(suffix)) + [1] * (len(c) - 1) + [0] * (width - len(c)) for c in continuations]
         out = model(input_ids=torch.tensor(ids, device=device), attention_mask=torch.tensor(mask, device=device),
                     past_key_values=cache, use_cache=True)
         log_probs = out.logits.float().log_softmax(-1)
-    for row, c in enumerate(continuations):
-        scores[row] += sum(log_probs[row, j, c[j + 1]].item() for j in range(len(c) - 1))
-    return scores
+    return torch.tensor([score + sum(log_probs[row, j, c[j + 1]].item() for j in range(len(c) - 1))
+                         for row, (score, c) in enumerate(zip(scores, continuations))])
 
 
 def answer_in_format(
