@@ -52,9 +52,11 @@ class ChosenTokenLogProbs:
 
 def generate_answers(
     model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, batch_size: int = 16,
-    on_batch: Callable[[int, int], None] = lambda done, total: None, reuse_prefix: bool = True,
+    on_batch: Callable[[int, int], None] = lambda done, total: None, reuse_prefix: bool = True, schema: dict | None = None,
 ) -> list[dict]:
     """Answer each conversation greedily; return [{"output", "latency_s", "new_tokens", "confidence"}] in order.
+
+    With a JSON `schema`, decoding is constrained to it (studio.constrained).
 
     With reuse_prefix, a prefix that all the prompts share is read once for the whole call
     (see the module docstring); False gives plain generation of every prompt in full.
@@ -72,7 +74,7 @@ def generate_answers(
         batch = order[start : start + batch_size]
         began = time.perf_counter()
         encoded = left_padded(tokenizer, prefix, [prompts[i][len(prefix) :] for i in batch], model.device)
-        new, log_probs = generate_batch(model, tokenizer, encoded, max_new_tokens, expanded(prefix_cache, len(batch)))
+        new, log_probs = generate_batch(model, tokenizer, encoded, max_new_tokens, expanded(prefix_cache, len(batch)), schema)
         latency = (time.perf_counter() - began) / len(batch) + prefix_share
         for row, index in enumerate(batch):
             results[index] = _answer(tokenizer, new[row].tolist(), log_probs[row].tolist(), latency)
@@ -141,7 +143,7 @@ def left_padded(tokenizer, prefix: list[int], suffixes: list[list[int]], device)
     return {"input_ids": torch.tensor(ids, device=device), "attention_mask": torch.tensor(mask, device=device)}
 
 
-def generate_batch(model, tokenizer, encoded, max_new_tokens: int, prefix_cache=None):
+def generate_batch(model, tokenizer, encoded, max_new_tokens: int, prefix_cache=None, schema: dict | None = None):
     """Greedily extend one left-padded batch; return its new token ids and their log-probabilities.
 
     `prefix_cache`, when given, holds the first tokens of every row already read (see
@@ -153,12 +155,18 @@ def generate_batch(model, tokenizer, encoded, max_new_tokens: int, prefix_cache=
     from transformers import LogitsProcessorList
 
     recorder = ChosenTokenLogProbs()
+    processors = [recorder]
+    if schema is not None:
+        from studio.constrained import json_schema_processor
+
+        mask = json_schema_processor(tokenizer, schema, encoded["input_ids"].shape[0])
+        processors = [mask, recorder] if mask is not None else processors  # the recorder sees the masked scores
     cached = {} if prefix_cache is None else {"past_key_values": prefix_cache}
     with torch.inference_mode():
         generated = model.generate(
             **encoded, **cached, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-            logits_processor=LogitsProcessorList([recorder]),
+            logits_processor=LogitsProcessorList(processors),
         )
     new = generated[:, encoded["input_ids"].shape[1] :]
     return new.cpu(), recorder.stacked().cpu()
@@ -267,7 +275,7 @@ def answer_in_format(
     model, tokenizer, conversations: list[list[dict]], output_spec: dict | None, max_new_tokens: int,
     batch_size: int = 16, on_batch: Callable[[int, int], None] = lambda done, total: None, reuse_prefix: bool = True,
 ) -> list[dict]:
-    """Every model's one way of answering: labels scored for a label set, else greedy generation.
+    """Every model's one way of answering: labels scored for a label set, JSON decoded under its schema, else greedy.
 
     The tuned model and the baselines all answer through here, so they are compared on the
     same decoding, and a label project's answers are always one of its labels.
@@ -275,4 +283,5 @@ def answer_in_format(
     spec = output_spec or {}
     if spec.get("kind") == "labels" and spec.get("labels"):
         return score_labels(model, tokenizer, conversations, list(spec["labels"]), on_batch, reuse_prefix)
-    return generate_answers(model, tokenizer, conversations, max_new_tokens, batch_size, on_batch, reuse_prefix)
+    schema = spec.get("schema") if spec.get("kind") == "json" else None
+    return generate_answers(model, tokenizer, conversations, max_new_tokens, batch_size, on_batch, reuse_prefix, schema)

@@ -4,6 +4,7 @@ plain forward pass over prompt and label gives."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -97,3 +98,32 @@ def test_the_packaged_model_and_its_adapted_self_always_answer_a_label(default_m
         assert all(a["output"] in LABELS for a in answers)
         assert all(sum(a["label_probabilities"].values()) == pytest.approx(1.0, abs=1e-6) for a in answers)
     assert [a["label_probabilities"] for a in with_adapter] != [a["label_probabilities"] for a in without]
+
+
+SCHEMA = {"type": "object", "properties": {"category": {"type": "string", "enum": ["billing", "hardware", "other"]},
+                                           "urgent": {"type": "boolean"}},
+          "required": ["category", "urgent"], "additionalProperties": False}
+
+
+def test_a_json_project_is_decoded_under_its_schema_even_by_a_random_model(tiny_llama):
+    """A randomly initialised model writes garbage when free; constrained to the schema, every
+    answer that finishes within the budget is valid JSON under it."""
+    import jsonschema
+
+    model, tokenizer = load(tiny_llama)
+    free = answer_in_format(model, tokenizer, conversations(), {"kind": "text"}, 40)
+    constrained = answer_in_format(model, tokenizer, conversations(), {"kind": "json", "schema": SCHEMA}, 40)
+    assert not any(_valid(a["output"]) for a in free)
+    for answer in constrained:
+        jsonschema.validate(json.loads(answer["output"]), SCHEMA)
+        assert 0 < answer["confidence"] <= 1
+
+
+def _valid(text: str) -> bool:
+    import jsonschema
+
+    try:
+        jsonschema.validate(json.loads(text), SCHEMA)
+        return True
+    except (ValueError, jsonschema.ValidationError):
+        return False
