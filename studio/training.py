@@ -132,6 +132,9 @@ def _answer_head_trainer():
                                                      ignore_index=-100, reduction="sum")
             count = num_items_in_batch if num_items_in_batch is not None else (kept != -100).sum()
             loss = loss / count
+            if model.training:  # TRL's running count of real tokens, which the progress events turn into tokens/s
+                self._total_train_tokens += int(inputs["attention_mask"].sum())
+                self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
             return (loss, outputs) if return_outputs else loss
 
     return AnswerHeadTrainer

@@ -79,3 +79,5 @@ def test_the_cpu_recipe_trains_an_fp32_base_and_its_loss_is_the_models_own(tmp_p
     lora_after, base_after = _lora_and_base(model)
     assert any(not torch.equal(lora_before[n], lora_after[n]) for n in lora_before)
     assert all(torch.equal(base_before[n], base_after[n]) for n in base_before)
+    tokens = [e["num_tokens"] for e in trainer.state.log_history if "num_tokens" in e]
+    assert tokens and tokens[-1] > tokens[0] > 0  # real tokens counted, for the live tokens/s
