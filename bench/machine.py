@@ -28,3 +28,31 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def cpu_times() -> tuple[float, float]:
+    """(busy, total) CPU jiffies of the whole machine since boot, from /proc/stat (zeros elsewhere)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [float(x) for x in stat.readline().split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
+class CoresBusy:
+    """How many of the machine's cores were busy, on average, between start() and stop().
+
+    Counts every process, ours included: on a machine shared with other work, a figure well
+    above what the benchmark itself uses says its timings were taken under contention.
+    """
+
+    def __init__(self) -> None:
+        self.began = cpu_times()
+        self.cores = os.cpu_count() or 1
+
+    def stop(self) -> float:
+        busy, total = cpu_times()
+        spent = total - self.began[1]
+        return round(self.cores * (busy - self.began[0]) / spent, 2) if spent > 0 else 0.0

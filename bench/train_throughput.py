@@ -1,19 +1,26 @@
-"""Training throughput: the studio's trainer against the plain QLoRA recipe, same data, same model.
+"""Training throughput: the studio's trainer against the plain recipe, same data, same model.
 
     .venv/bin/python bench/train_throughput.py --clinc ../shared/datasets/clinc150/data_full.json [--json]
 
-The studio's side is `studio.training.build_trainer` exactly as a run uses it (TRL's
-SFTTrainer, padding-free batches, completion-only loss, TRL's chunked LM head). The
-reference is the plain recipe: transformers' Trainer over PEFT LoRA on the same
-bitsandbytes 4-bit NF4 base (prepared with peft's prepare_model_for_kbit_training, as
-the QLoRA examples do), batches padded to their longest member, no packing. Both train
-on the same token sequences (the same examples, the same loss mask) with the same batch
-size, LoRA settings and gradient checkpointing. Rounds of the two alternate so that
+The studio's side is `studio.training.build_trainer` exactly as a run uses it, with the
+device's recipe (studio.recipe: on a CPU an fp32 base, length-grouped padded batches and
+a loss that projects only answer positions; on a GPU QLoRA, padding-free). The reference
+is the plain recipe on the same device: transformers' Trainer over PEFT LoRA, batches
+padded to their longest member, no packing; on a GPU over the same bitsandbytes 4-bit NF4
+base (prepared with peft's prepare_model_for_kbit_training, as the QLoRA examples do) with
+gradient checkpointing, on a CPU over the fp32 base without it. Both train on the same
+token sequences (the same examples, the same loss mask) with the same batch size, learning
+rate and LoRA settings. Rounds of the two alternate so that
 machine noise hits both. A step's real tokens are its non-padding tokens; tokens/s is
 their sum over the timed steps (the first of each round is warm-up) over those steps'
 wall time. Peak memory is CUDA's max allocated where there is a GPU, else the peak
 resident set size sampled during training (on CPU both sides share one process, so a
 later round's figure includes what earlier rounds left allocated: read it as a bound).
+
+On a shared machine, each side reports the cores its own process kept busy over its timed
+steps (CPU seconds over wall seconds) and how many of the machine's cores everything was
+keeping busy meanwhile. When the two sides' own cores differ by more than
+COMPARABLE_CORES (relative), they did not get comparable CPU, and no ratio is printed.
 """
 
 from __future__ import annotations
@@ -32,7 +39,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from machine import describe_machine  # noqa: E402
+from machine import cpu_times, describe_machine  # noqa: E402
+
+# The most the two sides' own cores-busy figures may differ, relative, for a ratio to mean something.
+COMPARABLE_CORES = 0.15
 
 SYSTEM = "Name the intent of the user's request with one of the 150 CLINC150 intent labels, in snake_case, nothing else."
 
@@ -53,6 +63,8 @@ class Meter:
     def __init__(self):
         self.tokens: list[int] = []
         self.seconds: list[float] = []
+        self.cpu_seconds: list[float] = []  # this process's CPU time per step
+        self.machine: list[tuple[float, float]] = []  # the machine's (busy, total) jiffies per step
         self.peak_mb = 0.0
 
     def collator(self, inner):
@@ -71,10 +83,13 @@ class Meter:
 
         class Timer(TrainerCallback):
             def on_step_begin(self, args, state, control, **kwargs):
-                meter.began = time.perf_counter()
+                meter.began, meter.cpu_began, meter.machine_began = time.perf_counter(), time.process_time(), cpu_times()
 
             def on_step_end(self, args, state, control, **kwargs):
                 meter.seconds.append(time.perf_counter() - meter.began)
+                meter.cpu_seconds.append(time.process_time() - meter.cpu_began)
+                busy, total = cpu_times()
+                meter.machine.append((busy - meter.machine_began[0], total - meter.machine_began[1]))
 
         return Timer()
 
@@ -105,8 +120,13 @@ class Meter:
 
     def summary(self, warmup: int) -> dict:
         # with gradient accumulation 1, batch i is consumed by step i
+        import os
+
         tokens, seconds = sum(self.tokens[warmup : len(self.seconds)]), sum(self.seconds[warmup:])
-        return {"tokens": tokens, "seconds": seconds, "tokens_per_second": tokens / seconds, "peak_memory_mb": self.peak_mb}
+        busy, total = (sum(x[i] for x in self.machine[warmup:]) for i in (0, 1))
+        return {"tokens": tokens, "seconds": seconds, "tokens_per_second": tokens / seconds, "peak_memory_mb": self.peak_mb,
+                "own_cores_busy": round(sum(self.cpu_seconds[warmup:]) / seconds, 2),
+                "machine_cores_busy": round((os.cpu_count() or 1) * busy / total, 2) if total else None}
 
 
 def studio_round(model_path: str, rows: list[dict], config, meter: Meter) -> None:
@@ -120,13 +140,13 @@ def studio_round(model_path: str, rows: list[dict], config, meter: Meter) -> Non
 
 
 def reference_round(model_path: str, rows: list[dict], config, meter: Meter) -> None:
-    """transformers Trainer + PEFT + bitsandbytes 4-bit, padded to the longest, no packing."""
+    """transformers Trainer + PEFT, padded to the longest, no packing; 4-bit QLoRA on a GPU, the fp32 base on a CPU."""
     import torch
     from datasets import Dataset
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
-    from studio.models import load_quantized, load_tokenizer
+    from studio.models import load_base, load_tokenizer
     from studio.sequences import encode_rows
 
     tokenizer = load_tokenizer(model_path)
@@ -136,14 +156,17 @@ def reference_round(model_path: str, rows: list[dict], config, meter: Meter) -> 
          "labels": [t if m else -100 for t, m in zip(s.input_ids, s.completion_mask)]}
         for s in sequences
     ])
-    model = prepare_model_for_kbit_training(load_quantized(model_path), use_gradient_checkpointing=config.gradient_checkpointing)
+    cuda = torch.cuda.is_available()
+    checkpointing = config.gradient_checkpointing and cuda
+    model = load_base(model_path, quantized=cuda)
+    if cuda:
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
     model = get_peft_model(model, LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                                              target_modules="all-linear", task_type="CAUSAL_LM"))
-    cuda = torch.cuda.is_available()
     with tempfile.TemporaryDirectory() as out:
         args = TrainingArguments(
             output_dir=out, max_steps=config.max_steps, per_device_train_batch_size=config.batch_size,
-            learning_rate=config.learning_rate, lr_scheduler_type="cosine", gradient_checkpointing=config.gradient_checkpointing,
+            learning_rate=config.learning_rate, lr_scheduler_type="cosine", gradient_checkpointing=checkpointing,
             optim="paged_adamw_8bit" if cuda else "adamw_torch", bf16=cuda and torch.cuda.is_bf16_supported(), use_cpu=not cuda,
             seed=config.seed, logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True, remove_unused_columns=False,
         )
@@ -156,7 +179,7 @@ def run(args) -> dict:
     from studio.training import TrainConfig
 
     rows = load_rows(Path(args.clinc), args.examples, args.seed)
-    config = TrainConfig(max_steps=args.steps, batch_size=args.batch_size, save_steps=10**6, seed=args.seed)
+    config = TrainConfig(max_steps=args.steps, batch_size=args.batch_size, save_steps=10**6, seed=args.seed, learning_rate=1e-3)
     results = {"studio": [], "reference": []}
     for _ in range(args.rounds):
         for name, one_round in (("studio", studio_round), ("reference", reference_round)):
@@ -174,17 +197,28 @@ def summarise(results: dict, args) -> dict:
     def side(name):
         rounds = results[name]
         return {"tokens_per_second": statistics.median(r["tokens_per_second"] for r in rounds),
-                "peak_memory_mb": max(r["peak_memory_mb"] for r in rounds), "rounds": rounds}
+                "peak_memory_mb": max(r["peak_memory_mb"] for r in rounds),
+                "own_cores_busy": statistics.median(r["own_cores_busy"] for r in rounds),
+                "machine_cores_busy": statistics.median(r["machine_cores_busy"] or 0 for r in rounds), "rounds": rounds}
 
     studio, reference = side("studio"), side("reference")
     per_round = [s["tokens_per_second"] / r["tokens_per_second"] for s, r in zip(results["studio"], results["reference"])]
+    comparable = comparable_cpu(studio["own_cores_busy"], reference["own_cores_busy"])
     return {
         "model": args.model, "examples": args.examples, "steps_per_round": args.steps, "batch_size": args.batch_size,
         "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu", "machine": describe_machine(),
         "studio": studio, "reference": reference,
-        "ratio": studio["tokens_per_second"] / reference["tokens_per_second"], "ratio_per_round": per_round,
+        "comparable_cpu": comparable,
+        "ratio": studio["tokens_per_second"] / reference["tokens_per_second"] if comparable else None,
+        "ratio_per_round": per_round if comparable else None,
         "memory_ratio": studio["peak_memory_mb"] / reference["peak_memory_mb"],
     }
+
+
+def comparable_cpu(studio_cores: float, reference_cores: float) -> bool:
+    """Whether the two sides' processes kept about as many cores busy (within COMPARABLE_CORES, relative)."""
+    high = max(studio_cores, reference_cores)
+    return high > 0 and abs(studio_cores - reference_cores) / high <= COMPARABLE_CORES
 
 
 def main() -> int:
@@ -204,9 +238,15 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"studio    {result['studio']['tokens_per_second']:8.1f} tok/s  peak {result['studio']['peak_memory_mb']:.0f} MB")
-        print(f"reference {result['reference']['tokens_per_second']:8.1f} tok/s  peak {result['reference']['peak_memory_mb']:.0f} MB")
-        print(f"ratio {result['ratio']:.2f}x (per round {', '.join(f'{r:.2f}' for r in result['ratio_per_round'])}); memory {result['memory_ratio']:.2f}x")
+        for name in ("studio", "reference"):
+            side = result[name]
+            print(f"{name:9} {side['tokens_per_second']:8.1f} tok/s  peak {side['peak_memory_mb']:.0f} MB  "
+                  f"own cores busy {side['own_cores_busy']:.2f}, machine {side['machine_cores_busy']:.2f} of {result['machine']['cpu_cores']}")
+        if result["ratio"] is None:
+            print("no ratio: the two sides did not get comparable CPU (own cores busy "
+                  f"{result['studio']['own_cores_busy']:.2f} against {result['reference']['own_cores_busy']:.2f}); rerun on a quieter machine")
+        else:
+            print(f"ratio {result['ratio']:.2f}x (per round {', '.join(f'{r:.2f}' for r in result['ratio_per_round'])}); memory {result['memory_ratio']:.2f}x")
     return 0
 
 

@@ -8,7 +8,7 @@ import duckdb
 
 from storage.rows import fetch_dicts
 
-_DETAIL_KEYS = ("new_tokens", "few_shot_ids", "embedding_similarity", "tags", "input")
+_DETAIL_KEYS = ("new_tokens", "few_shot_ids", "embedding_similarity", "tags", "input", "label_probabilities")
 
 
 def replace_evaluation(con: duckdb.DuckDBPyConnection, run_id: str, predictions: list[dict], summaries: list[dict]) -> None:

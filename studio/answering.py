@@ -5,6 +5,10 @@ adapter; "baseline-0shot" is the same base with the adapter switched off and onl
 system prompt; "baseline-{k}shot" adds, for each held-out input, the k training examples
 whose inputs are nearest by embedding. When the run config names an OpenAI-compatible
 endpoint (config["eval"]["endpoint"]), that model answers the same k-shot prompts too.
+
+Every local model answers through studio.generation.answer_in_format: a label project's
+labels are scored by likelihood (the answer is always a label, the confidence its share of
+the probability over the set); other formats are generated greedily.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 TUNED = "tuned"
+# Bumped when the way answers are decoded changes, so cached baseline answers of the old way are not reused.
+DECODING = "labels-scored-v1"
 DEFAULT_FEW_SHOT_K = 3
 
 
@@ -67,7 +73,7 @@ def answer_held_out(run_dir: Path, config: dict, should_stop: Callable[[], bool]
             break
         try:
             answers = cached_answers(plan, config, max_new_tokens, lambda plan=plan: _answer(
-                plan, run_dir, model, tokenizer, max_new_tokens, settings))
+                plan, run_dir, model, tokenizer, max_new_tokens, settings, config["output_spec"]))
         except EndpointError as error:
             # The endpoint is an optional extra: the tuned model and the local baselines still count.
             print(f"{plan.name} skipped: {error}", file=sys.stderr)
@@ -104,7 +110,8 @@ def cached_answers(plan: Plan, config: dict, max_new_tokens: int, produce: Calla
     cache_dir = config["eval"].get("cache_dir")
     if plan.source != "base" or not cache_dir:
         return produce()
-    key = json.dumps([config["model_path"], plan.conversations, max_new_tokens], sort_keys=True)
+    key = json.dumps([config["model_path"], plan.conversations, max_new_tokens, config.get("output_spec"), DECODING,
+                      _quantized(config)], sort_keys=True)
     path = Path(cache_dir) / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.jsonl"
     if path.exists():
         cached = read_jsonl(path)
@@ -116,19 +123,27 @@ def cached_answers(plan: Plan, config: dict, max_new_tokens: int, produce: Calla
     return answers
 
 
+def _quantized(config: dict) -> bool:
+    from studio.models import quantized_for
+
+    return quantized_for(config.get("train", {}))
+
+
 def _load_tuned(run_dir: Path, config: dict):
     from peft import PeftModel
 
-    from studio.models import load_quantized, load_tokenizer
+    from studio.models import load_base, load_tokenizer, quantized_for
 
     trusted = config.get("trust_remote_code") is True
     tokenizer = load_tokenizer(str(run_dir / "adapter"), trusted)
-    model = PeftModel.from_pretrained(load_quantized(config["model_path"], trusted), str(run_dir / "adapter"))
+    # The base the adapter was trained on: 4-bit under QLoRA, fp32 under the CPU recipe.
+    base = load_base(config["model_path"], quantized_for(config["train"]), trusted)
+    model = PeftModel.from_pretrained(base, str(run_dir / "adapter"))
     return model, tokenizer
 
 
-def _answer(plan: Plan, run_dir: Path, model, tokenizer, max_new_tokens: int, settings: dict) -> list[dict]:
-    from studio.generation import generate_answers
+def _answer(plan: Plan, run_dir: Path, model, tokenizer, max_new_tokens: int, settings: dict, output_spec: dict) -> list[dict]:
+    from studio.generation import answer_in_format
 
     append_event(run_dir, "answering", model=plan.name, done=0, total=len(plan.conversations))
 
@@ -139,7 +154,8 @@ def _answer(plan: Plan, run_dir: Path, model, tokenizer, max_new_tokens: int, se
         endpoint = EndpointConfig.from_dict(settings["endpoint"])
         return answer_with_endpoint(endpoint, plan.conversations, max_new_tokens, progress)
     with model.disable_adapter() if plan.source == "base" else nullcontext():
-        return generate_answers(model, tokenizer, plan.conversations, max_new_tokens, settings.get("batch_size", 16), progress)
+        return answer_in_format(model, tokenizer, plan.conversations, output_spec, max_new_tokens,
+                                settings.get("batch_size", 16), progress)
 
 
 def _answer_budget(tokenizer, train: list[dict]) -> int:

@@ -24,7 +24,7 @@ from studio.paths import SOURCE_ROOT, data_home
 from studio.training import TrainConfig
 
 STEPS = 3
-_SHAPE_FIELDS = ("lora_r", "batch_size", "gradient_accumulation", "max_length", "gradient_checkpointing", "padding_free")
+_SHAPE_FIELDS = ("lora_r", "batch_size", "gradient_accumulation", "max_length", "gradient_checkpointing", "padding_free", "cpu_recipe")
 
 
 def calibration_key(model_path: str, config: TrainConfig, longest: list[int]) -> str:

@@ -52,9 +52,11 @@ class ChosenTokenLogProbs:
 
 def generate_answers(
     model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, batch_size: int = 16,
-    on_batch: Callable[[int, int], None] = lambda done, total: None, reuse_prefix: bool = True,
+    on_batch: Callable[[int, int], None] = lambda done, total: None, reuse_prefix: bool = True, schema: dict | None = None,
 ) -> list[dict]:
     """Answer each conversation greedily; return [{"output", "latency_s", "new_tokens", "confidence"}] in order.
+
+    With a JSON `schema`, decoding is constrained to it (studio.constrained).
 
     With reuse_prefix, a prefix that all the prompts share is read once for the whole call
     (see the module docstring); False gives plain generation of every prompt in full.
@@ -72,7 +74,7 @@ def generate_answers(
         batch = order[start : start + batch_size]
         began = time.perf_counter()
         encoded = left_padded(tokenizer, prefix, [prompts[i][len(prefix) :] for i in batch], model.device)
-        new, log_probs = generate_batch(model, tokenizer, encoded, max_new_tokens, expanded(prefix_cache, len(batch)))
+        new, log_probs = generate_batch(model, tokenizer, encoded, max_new_tokens, expanded(prefix_cache, len(batch)), schema)
         latency = (time.perf_counter() - began) / len(batch) + prefix_share
         for row, index in enumerate(batch):
             results[index] = _answer(tokenizer, new[row].tolist(), log_probs[row].tolist(), latency)
@@ -141,7 +143,7 @@ def left_padded(tokenizer, prefix: list[int], suffixes: list[list[int]], device)
     return {"input_ids": torch.tensor(ids, device=device), "attention_mask": torch.tensor(mask, device=device)}
 
 
-def generate_batch(model, tokenizer, encoded, max_new_tokens: int, prefix_cache=None):
+def generate_batch(model, tokenizer, encoded, max_new_tokens: int, prefix_cache=None, schema: dict | None = None):
     """Greedily extend one left-padded batch; return its new token ids and their log-probabilities.
 
     `prefix_cache`, when given, holds the first tokens of every row already read (see
@@ -153,12 +155,18 @@ def generate_batch(model, tokenizer, encoded, max_new_tokens: int, prefix_cache=
     from transformers import LogitsProcessorList
 
     recorder = ChosenTokenLogProbs()
+    processors = [recorder]
+    if schema is not None:
+        from studio.constrained import json_schema_processor
+
+        mask = json_schema_processor(tokenizer, schema, encoded["input_ids"].shape[0])
+        processors = [mask, recorder] if mask is not None else processors  # the recorder sees the masked scores
     cached = {} if prefix_cache is None else {"past_key_values": prefix_cache}
     with torch.inference_mode():
         generated = model.generate(
             **encoded, **cached, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-            logits_processor=LogitsProcessorList([recorder]),
+            logits_processor=LogitsProcessorList(processors),
         )
     new = generated[:, encoded["input_ids"].shape[1] :]
     return new.cpu(), recorder.stacked().cpu()
@@ -180,3 +188,100 @@ def _answer(tokenizer, new: list[int], log_probs: list[float], latency_s: float)
         "new_tokens": len(tokens),
         "confidence": answer_confidence(new, log_probs, tokenizer.eos_token_id),
     }
+
+
+def label_continuations(tokenizer, conversation: list[dict], prompt: list[int], labels: list[str]) -> list[list[int]]:
+    """Each label as the tokens that follow the prompt when it is the answer, through the end-of-turn token.
+
+    Rendered through the chat template exactly as training renders an answer (studio.sequences),
+    so the scored tokens are the ones a tuned model learnt; ending at the end-of-turn token
+    makes a label's score the probability of the whole answer being that label and nothing more.
+    """
+    from studio.sequences import _common_prefix, _ids
+
+    continuations = []
+    for label in labels:
+        full = _ids(tokenizer.apply_chat_template(conversation + [{"role": "assistant", "content": label}], tokenize=True))
+        tail = full[_common_prefix(prompt, full) :]
+        if tokenizer.eos_token_id in tail:
+            tail = tail[: tail.index(tokenizer.eos_token_id) + 1]
+        continuations.append(tail or [tokenizer.eos_token_id])
+    return continuations
+
+
+def score_labels(
+    model, tokenizer, conversations: list[list[dict]], labels: list[str],
+    on_batch: Callable[[int, int], None] = lambda done, total: None, reuse_prefix: bool = True,
+) -> list[dict]:
+    """Answer each conversation with the label the model finds likeliest; [{"output", ..., "confidence"}] in order.
+
+    Each label's score is the summed log-probability of its answer tokens through the
+    end-of-turn token: the probability of the whole answer, so a long label is not favoured
+    or penalised for its length beyond what the model itself says. The confidence is the
+    chosen label's share of the probability over the label set (a softmax of the scores),
+    and `label_probabilities` lists every label's share. The prompt is read once (after the
+    prefix every prompt shares, see generate_answers) and every label is scored in one
+    batched forward pass from a copy of its KV cache.
+    """
+    import torch
+
+    prompts = prompt_token_ids(tokenizer, conversations)
+    model.eval()
+    began = time.perf_counter()
+    prefix = shared_prefix(prompts) if reuse_prefix else []
+    prefix_cache = encode_prefix(model, prefix) if prefix else None
+    prefix_share = (time.perf_counter() - began) / max(len(prompts), 1)
+    results = []
+    for index, (conversation, prompt) in enumerate(zip(conversations, prompts)):
+        began = time.perf_counter()
+        continuations = label_continuations(tokenizer, conversation, prompt, labels)
+        scores = _label_log_probs(model, prompt[len(prefix) :], continuations, expanded(prefix_cache, 1), tokenizer.pad_token_id)
+        shares = torch.softmax(scores, dim=0).tolist()
+        best = max(range(len(labels)), key=lambda i: scores[i])
+        results.append({
+            "output": labels[best], "latency_s": time.perf_counter() - began + prefix_share,
+            "new_tokens": len(continuations[best]), "confidence": shares[best],
+            "label_probabilities": dict(zip(labels, shares)),
+        })
+        on_batch(index + 1, len(prompts))
+    return results
+
+
+def _label_log_probs(model, suffix: list[int], continuations: list[list[int]], cache, pad_token_id: int):
+    """Summed log-probabilities of each continuation after prompt `suffix` (read on top of `cache`), as a tensor."""
+    import torch
+
+    device = model.device
+    past = cache.get_seq_length() if cache is not None else 0
+    with torch.inference_mode():
+        out = model(input_ids=torch.tensor([suffix], device=device), past_key_values=cache, use_cache=True)
+        first = out.logits[0, -1].float().log_softmax(-1)
+        cache = out.past_key_values
+        width = max(len(c) for c in continuations)
+        scores = [first[c[0]].item() for c in continuations]
+        if width == 1:
+            return torch.tensor(scores)
+        cache.batch_repeat_interleave(len(continuations))
+        ids = [c[:-1] + [pad_token_id] * (width - len(c)) for c in continuations]
+        mask = [[1] * (past + len(suffix)) + [1] * (len(c) - 1) + [0] * (width - len(c)) for c in continuations]
+        out = model(input_ids=torch.tensor(ids, device=device), attention_mask=torch.tensor(mask, device=device),
+                    past_key_values=cache, use_cache=True)
+        log_probs = out.logits.float().log_softmax(-1)
+    return torch.tensor([score + sum(log_probs[row, j, c[j + 1]].item() for j in range(len(c) - 1))
+                         for row, (score, c) in enumerate(zip(scores, continuations))])
+
+
+def answer_in_format(
+    model, tokenizer, conversations: list[list[dict]], output_spec: dict | None, max_new_tokens: int,
+    batch_size: int = 16, on_batch: Callable[[int, int], None] = lambda done, total: None, reuse_prefix: bool = True,
+) -> list[dict]:
+    """Every model's one way of answering: labels scored for a label set, JSON decoded under its schema, else greedy.
+
+    The tuned model and the baselines all answer through here, so they are compared on the
+    same decoding, and a label project's answers are always one of its labels.
+    """
+    spec = output_spec or {}
+    if spec.get("kind") == "labels" and spec.get("labels"):
+        return score_labels(model, tokenizer, conversations, list(spec["labels"]), on_batch, reuse_prefix)
+    schema = spec.get("schema") if spec.get("kind") == "json" else None
+    return generate_answers(model, tokenizer, conversations, max_new_tokens, batch_size, on_batch, reuse_prefix, schema)

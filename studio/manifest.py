@@ -1,7 +1,8 @@
 """A run's manifest: everything needed to reproduce it, written to run_dir/manifest.json.
 
 Seed, library versions, the dataset snapshot hash, the chat template hash, the full
-config, the device and the project's git commit. Worker-side: no storage, no streamlit.
+config, the device with the training recipe chosen for it (studio.recipe: 4-bit QLoRA on
+a GPU, an fp32 base on a CPU) and the project's git commit. Worker-side: no storage, no streamlit.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def chat_template_hash(template: str | None) -> str | None:
     return hashlib.sha256(template.encode()).hexdigest()[:16] if template else None
 
 
-def build_manifest(config: dict, chat_template: str | None, device: str) -> dict:
+def build_manifest(config: dict, chat_template: str | None, device: str, recipe: dict | None = None) -> dict:
+    """The manifest; `recipe` is the device's training recipe (studio.recipe.DeviceRecipe.to_dict())."""
     return {
         "run_id": config["run_id"],
         "seed": config["train"]["seed"],
@@ -56,6 +58,7 @@ def build_manifest(config: dict, chat_template: str | None, device: str) -> dict
         "base_model": config["base_model"],
         "model_path": config["model_path"],
         "device": device,
+        "recipe": recipe,
         "libraries": library_versions(),
         "git": git_commit(),
         "config": config,

@@ -10,13 +10,19 @@ import json
 from pathlib import Path
 
 
+def _recipe_words(recipe: dict | None) -> str:
+    if not recipe or recipe.get("quantization") != "none":
+        return "QLoRA: 4-bit NF4 base"
+    return f"{recipe['weights_dtype']} base on {recipe['device']}"
+
+
 def render_model_card(manifest: dict, leaderboard: list[dict] | None = None, round_trip: dict | None = None) -> str:
     config = manifest["config"]
     train = config["train"]
     lines = [
         f"# {config['project']} · run {manifest['run_id']}",
         "",
-        f"A LoRA adapter (QLoRA: 4-bit NF4 base) for **{manifest['base_model']}**, trained by the Fine-Tuning Studio "
+        f"A LoRA adapter ({_recipe_words(manifest.get('recipe'))}) for **{manifest['base_model']}**, trained by the Fine-Tuning Studio "
         f"on project *{config['project']}*. Load it with `PeftModel.from_pretrained(base, \"adapter\")`.",
         "",
         "## Task",

@@ -134,6 +134,28 @@ def load_quantized(model_path: str, trust_remote_code: bool = False):
         raise ModelUnavailable(f"could not load base model {model_path}: {error}") from error
 
 
+def load_base(model_path: str, quantized: bool, trust_remote_code: bool = False):
+    """The base model as a run's recipe (studio.recipe) trains it: 4-bit NF4, or full fp32 on a CPU."""
+    if quantized:
+        return load_quantized(model_path, trust_remote_code)
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        return AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32, device_map="cpu",
+                                                    trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as error:
+        raise ModelUnavailable(f"could not load base model {model_path}: {error}") from error
+
+
+def quantized_for(train_config: dict) -> bool:
+    """Whether a run with these training settings trains (and so answers) on a 4-bit base here."""
+    import torch
+
+    return torch.cuda.is_available() or not train_config.get("cpu_recipe", True)
+
+
 def load_tokenizer(model_path: str, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
 

@@ -73,7 +73,8 @@ def validation_callback(run_dir: Path, system_prompt: str, rows: list[dict], out
         def on_save(self, args, state, control, model=None, **kwargs):
             if not state.is_world_process_zero:
                 return
-            value = score_checkpoint(model, tokenizer, conversations, expected, budget, lambda e, o: score_answer(spec, e, o)[metric])
+            value = score_checkpoint(model, tokenizer, conversations, expected, budget,
+                                     lambda e, o: score_answer(spec, e, o)[metric], spec.to_dict())
             checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             append_event(run_dir, "validation", step=state.global_step, metric=metric, value=value)
             best_path = Path(args.output_dir) / "best.json"
@@ -85,13 +86,14 @@ def validation_callback(run_dir: Path, system_prompt: str, rows: list[dict], out
     return ValidationCallback()
 
 
-def score_checkpoint(model, tokenizer, conversations, expected, budget: int, score: Callable[[str, str], float]) -> float:
-    """Mean task score of the model's greedy answers; the model goes back to training mode after."""
-    from studio.generation import generate_answers
+def score_checkpoint(model, tokenizer, conversations, expected, budget: int, score: Callable[[str, str], float],
+                     output_spec: dict | None = None) -> float:
+    """Mean task score of the model's answers, decoded as evaluation decodes them; the model goes back to training mode after."""
+    from studio.generation import answer_in_format
 
     was_training = model.training
     try:
-        answers = generate_answers(model, tokenizer, conversations, budget, reuse_prefix=False)
+        answers = answer_in_format(model, tokenizer, conversations, output_spec, budget, reuse_prefix=False)
     finally:
         model.train(was_training)
     return sum(score(e, a["output"]) for e, a in zip(expected, answers)) / max(len(expected), 1)

@@ -88,23 +88,33 @@ def total_steps(n_train: int, config: TrainConfig) -> int:
     """Optimizer steps the run will take (after the validation slice is carved)."""
     import math
 
-    if config.max_steps > 0:
-        return config.max_steps
+    from studio.recipe import minimum_steps
+
     train, _ = carve_validation(list(range(n_train)), config.validation_share, config.seed)
+    fixed = minimum_steps(config, len(train))  # max_steps, or min_steps when the epochs fall short
+    if fixed:
+        return fixed
     per_epoch = math.ceil(max(len(train), 1) / config.batch_size / config.gradient_accumulation)
     return max(1, math.ceil(per_epoch * config.epochs))
 
 
 def static_memory_mb(model_path: str, config: TrainConfig, longest: int) -> dict:
-    """Peak memory from the model's shape alone: 4-bit weights, fp32 adapter with Adam, activations."""
+    """Peak memory from the model's shape alone: 4-bit weights (fp32 under the CPU recipe), fp32 adapter with Adam, activations."""
+    from studio.models import quantized_for
+
     shape = model_shape(model_path)
     hidden, layers = shape.hidden_size, shape.num_hidden_layers
     inter, vocab = getattr(shape, "intermediate_size", 4 * hidden), shape.vocab_size
     per_layer = 4 * hidden * hidden + 3 * hidden * inter
-    weights = layers * per_layer * 0.53 + vocab * hidden * 2  # NF4 + double-quant scales; embeddings in bf16
+    quantized = quantized_for({"cpu_recipe": config.cpu_recipe})
+    if quantized:
+        weights = layers * per_layer * 0.53 + vocab * hidden * 2  # NF4 + double-quant scales; embeddings in bf16
+    else:
+        weights = (layers * per_layer + vocab * hidden) * 4  # the CPU recipe's fp32 base
     lora = layers * config.lora_r * (4 * 2 * hidden + 3 * (hidden + inter)) * 16  # fp32 weight, grad, two Adam moments
     tokens = config.batch_size * min(longest, config.max_length or longest)
-    per_token = hidden * 2 * (2 if config.gradient_checkpointing else 18) * layers + vocab * 4 * (0 if config.padding_free else 2)
+    checkpointing, padding_free = (config.gradient_checkpointing, config.padding_free) if quantized else (False, False)
+    per_token = hidden * 2 * (2 if checkpointing else 18) * layers + vocab * 4 * (0 if padding_free else 2)
     return {"weights_mb": weights / 2**20, "adapter_mb": lora / 2**20, "activations_mb": tokens * per_token / 2**20,
             "total_mb": (weights + lora + tokens * per_token) / 2**20 + 300}
 

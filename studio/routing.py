@@ -1,7 +1,8 @@
 """Confidence routing: which answers go straight through, to human review, or to a full human workflow.
 
 A team rarely trusts every answer of a tuned model equally. Each prediction carries a
-confidence (the geometric mean of its token probabilities, see studio.generation); two
+confidence (for a label set, the chosen label's share of the probability over the labels;
+otherwise the geometric mean of its token probabilities; see studio.generation); two
 thresholds split predictions into three bands, and the held-out set shows how accurate
 each band would have been. The coverage curve shows the whole trade-off at once: how
 accurate the answers are if only the most confident share of them goes through.

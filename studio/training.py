@@ -1,10 +1,12 @@
-"""QLoRA training of one adapter with TRL's SFTTrainer, reporting progress to the run folder.
+"""LoRA training of one adapter with TRL's SFTTrainer, reporting progress to the run folder.
 
-The base model is loaded in 4-bit NF4 with double quantization (bitsandbytes, on CUDA
-and CPU alike); LoRA adapters go on every linear layer; loss falls on the assistant
+The device decides the recipe (studio.recipe, recorded in the run manifest): on a GPU,
+QLoRA (the base in 4-bit NF4 with double quantization, paged 8-bit AdamW, gradient
+checkpointing, padding-free batches: one flat row with position ids); on a CPU, an fp32
+base without checkpointing and length-grouped padded batches, which trains faster and
+learns better there. LoRA adapters go on every linear layer; loss falls on the assistant
 answer only (the sequences of studio/sequences.py, one mask for the trainer and the
-pre-flight); batches are padding-free (every batch is one flat row with position ids,
-no pad token computed); checkpoints are saved every `save_steps` so that a killed run
+pre-flight); checkpoints are saved every `save_steps` so that a killed run
 resumes; an optional validation slice picks the checkpoint kept by the task metric.
 TensorBoard event files go to run_dir/tensorboard; MLflow or W&B join in when configured.
 """
@@ -33,16 +35,18 @@ class TrainConfig:
     lora_r: int = _help("LoRA rank: capacity of the adapter (8 to 32 is typical)", 16)
     lora_alpha: int = _help("LoRA alpha: scale of the adapter's update (usually 2 x rank)", 32)
     lora_dropout: float = _help("dropout on the LoRA path, against overfitting small sets", 0.05)
-    learning_rate: float = _help("peak learning rate (1e-4 to 2e-4 is typical for LoRA)", 2e-4)
+    learning_rate: float = _help("peak learning rate; 0 picks by the model's size (1e-3 under 0.5B parameters, 5e-4 to 3B, 2e-4 above)", 0.0)
     epochs: float = _help("passes over the training split (about 3 is typical)", 3.0)
     max_steps: int = _help("stop after this many optimizer steps; 0 trains for `epochs`", 0)
-    batch_size: int = _help("examples per device per step", 4)
+    min_steps: int = _help("at least this many optimizer steps: a tiny set trains more epochs rather than stopping before it learns", 0)
+    batch_size: int = _help("examples per device per step", 8)
     gradient_accumulation: int = _help("steps whose gradients add up before one update", 1)
     max_length: int = _help("longest rendered example in tokens; longer ones are truncated", 512)
     warmup_ratio: float = _help("share of steps spent ramping the learning rate up", 0.03)
     weight_decay: float = _help("decoupled weight decay on the adapter weights", 0.0)
-    gradient_checkpointing: bool = _help("recompute activations to save memory (about a third slower)", True)
-    padding_free: bool = _help("train on flat, pad-free batches (faster; same loss as padding)", True)
+    gradient_checkpointing: bool = _help("GPU recipe: recompute activations to save memory (about a third slower); the CPU recipe keeps them", True)
+    padding_free: bool = _help("GPU recipe: train on flat, pad-free batches (same loss as padding); the CPU recipe groups padded batches by length", True)
+    cpu_recipe: bool = _help("on a CPU, train an fp32 base without 4-bit or checkpointing (faster and better there); off trains 4-bit QLoRA on CPU too", True)
     validation_share: float = _help("share of the training split held back to keep the checkpoint best by the task metric; 0 keeps the last", 0.0)
     save_steps: int = _help("steps between checkpoints (and validation scores); a killed run resumes from the last", 20)
     merge_model: bool = _help("also write a merged full model to run_dir/merged (large; the adapter is always written)", False)
@@ -73,23 +77,26 @@ def build_trainer(
     model_path: str, system_prompt: str, rows: list[dict], config: TrainConfig, run_dir: Path,
     should_stop: Callable[[], bool] = lambda: False, output_spec: dict | None = None, trust_remote_code: bool = False,
 ):
-    """A TRL SFTTrainer over a 4-bit base model with fresh LoRA adapters on every linear layer."""
+    """A TRL SFTTrainer over the device's base model (studio.recipe) with fresh LoRA adapters on every linear layer."""
     from peft import LoraConfig
     from trl import SFTTrainer
 
-    from studio.models import load_quantized, load_tokenizer
+    from studio.models import load_base, load_tokenizer
+    from studio.recipe import recipe_for
 
     if not rows:
         raise ValueError("the snapshot has no approved training examples: approve some on the Examples page")
     tokenizer = load_tokenizer(model_path, trust_remote_code)
     train_rows, validation_rows = carve_validation(rows, config.validation_share, config.seed)
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(Path(run_dir) / "tensorboard")
+    recipe = recipe_for(model_path, config, len(train_rows), trust_remote_code)
     callbacks = [progress_callback(run_dir, should_stop)]
     if validation_rows:
         callbacks.append(validation_callback(run_dir, system_prompt, validation_rows, output_spec or {"kind": "text"}, tokenizer))
-    return SFTTrainer(
-        model=load_quantized(model_path, trust_remote_code),
-        args=_sft_config(config, run_dir, bool(validation_rows)),
+    trainer_class = SFTTrainer if recipe.padding_free else _answer_head_trainer()
+    return trainer_class(
+        model=load_base(model_path, recipe.quantization != "none", trust_remote_code),
+        args=_sft_config(config, recipe, run_dir, bool(validation_rows)),
         train_dataset=_dataset(tokenizer, system_prompt, train_rows, config.max_length),
         eval_dataset=_dataset(tokenizer, system_prompt, validation_rows, config.max_length) if validation_rows else None,
         processing_class=tokenizer,
@@ -99,6 +106,38 @@ def build_trainer(
         ),
         callbacks=callbacks,
     )
+
+
+def _answer_head_trainer():
+    """SFTTrainer whose loss projects only the answer positions onto the vocabulary.
+
+    On padded batches most positions are prompt, and the language-model head (vocabulary
+    x hidden) costs about a third of a small model's compute per position: computing its
+    logits only where a next token carries loss, over the union of those positions in the
+    batch, gives the same cross-entropy for a fraction of the work. It also skips TRL's
+    per-step entropy and token-accuracy metrics, which read the full logits.
+    """
+    import torch
+    from trl import SFTTrainer
+
+    class AnswerHeadTrainer(SFTTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs["labels"]
+            targets = labels[:, 1:]
+            keep = (targets != -100).any(dim=0).nonzero().squeeze(-1)  # positions whose next token is trained
+            outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), logits_to_keep=keep)
+            logits = outputs.logits.float()
+            kept = targets[:, keep]
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), kept.reshape(-1),
+                                                     ignore_index=-100, reduction="sum")
+            count = num_items_in_batch if num_items_in_batch is not None else (kept != -100).sum()
+            loss = loss / count
+            if model.training:  # TRL's running count of real tokens, which the progress events turn into tokens/s
+                self._total_train_tokens += int(inputs["attention_mask"].sum())
+                self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
+            return (loss, outputs) if return_outputs else loss
+
+    return AnswerHeadTrainer
 
 
 def _dataset(tokenizer, system_prompt: str, rows: list[dict], max_length: int):
@@ -158,28 +197,29 @@ def reporters() -> list[str]:
     return wanted
 
 
-def _sft_config(config: TrainConfig, run_dir: Path, validating: bool):
+def _sft_config(config: TrainConfig, recipe, run_dir: Path, validating: bool):
     import torch
     from trl import SFTConfig
 
-    cuda = torch.cuda.is_available()
+    cuda = recipe.device == "cuda"
     every = max(1, config.save_steps)
     return SFTConfig(
         output_dir=str(Path(run_dir) / "trainer"),
         num_train_epochs=config.epochs,
-        max_steps=config.max_steps if config.max_steps > 0 else -1,
+        max_steps=recipe.max_steps if recipe.max_steps > 0 else -1,
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size,
         gradient_accumulation_steps=config.gradient_accumulation,
-        learning_rate=config.learning_rate,
+        learning_rate=recipe.learning_rate,
         weight_decay=config.weight_decay,
         warmup_steps=config.warmup_ratio,
         lr_scheduler_type="cosine",
-        max_length=None if config.padding_free else config.max_length,  # sequences arrive truncated
-        padding_free=config.padding_free,
+        max_length=None if recipe.padding_free else config.max_length,  # sequences arrive truncated
+        padding_free=recipe.padding_free,
+        train_sampling_strategy="random" if recipe.padding_free else "group_by_length",
         completion_only_loss=True,
-        gradient_checkpointing=config.gradient_checkpointing,
-        optim="paged_adamw_8bit" if cuda else "adamw_torch",
+        gradient_checkpointing=recipe.gradient_checkpointing,
+        optim=recipe.optimizer,
         bf16=cuda and torch.cuda.is_bf16_supported(),
         use_cpu=not cuda,
         seed=config.seed,

@@ -1,4 +1,4 @@
-"""The run worker: trains a QLoRA adapter, answers the held-out set, checks the merged model.
+"""The run worker: trains a LoRA adapter (QLoRA on a GPU; studio.recipe), answers the held-out set, checks the merged model.
 
 Never opens DuckDB.
 
@@ -27,9 +27,10 @@ from studio.manifest import build_manifest, write_manifest
 from studio.modelcard import write_model_card
 from studio.models import ModelUnavailable, device_name, load_tokenizer
 from studio.progress import append_event, write_status
+from studio.recipe import recipe_for
 from studio.prompts import prompt_messages
 from studio.roundtrip import check_round_trip
-from studio.training import TrainConfig, last_checkpoint, train_adapter
+from studio.training import TrainConfig, carve_validation, last_checkpoint, train_adapter
 
 
 class Cancelled(Exception):
@@ -64,7 +65,11 @@ def run(run_dir: Path) -> str:
         rows = read_jsonl(run_dir / "train.jsonl")
         if not rows:
             raise NoExamples("the snapshot has no approved training examples: approve examples on the Examples page, then launch again")
-        manifest = build_manifest(config, load_tokenizer(config["model_path"], _trusted(config)).chat_template, device_name())
+        train_config = TrainConfig(**config["train"])
+        n_train = len(carve_validation(rows, train_config.validation_share, train_config.seed)[0])
+        recipe = recipe_for(config["model_path"], train_config, n_train, _trusted(config))
+        manifest = build_manifest(config, load_tokenizer(config["model_path"], _trusted(config)).chat_template, device_name(),
+                                  recipe.to_dict())
         write_manifest(run_dir, manifest)
         train_adapter(config["model_path"], config["system_prompt"], rows, TrainConfig(**config["train"]), run_dir,
                       should_stop, config.get("output_spec"), _trusted(config))

@@ -1,4 +1,5 @@
-"""Real QLoRA: 4-bit NF4 base through bitsandbytes, LoRA on every linear layer, answer-only loss."""
+"""Real training: QLoRA (4-bit NF4 base through bitsandbytes, the GPU recipe) and the CPU recipe
+(fp32 base, padded batches), LoRA on every linear layer, answer-only loss."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_training_rows_put_the_answer_in_the_completion():
 
 
 def test_loss_falls_on_the_answer_tokens_only(tmp_path, tiny_llama):
-    trainer = build_trainer(str(tiny_llama), SYSTEM, _demo_rows(4), TrainConfig(max_steps=1), tmp_path)
+    trainer = build_trainer(str(tiny_llama), SYSTEM, _demo_rows(4), TrainConfig(max_steps=1, cpu_recipe=False), tmp_path)
     batch = next(iter(trainer.get_train_dataloader()))
     tokenizer = trainer.processing_class
     assert batch["input_ids"].shape[0] == 1  # padding-free: the four examples in one flat row, no pad tokens
@@ -45,7 +46,7 @@ def test_loss_falls_on_the_answer_tokens_only(tmp_path, tiny_llama):
 
 @pytest.mark.slow
 def test_qlora_on_packaged_model_moves_adapter_and_keeps_base(tmp_path, default_model):
-    trainer = build_trainer(str(default_model), SYSTEM, _demo_rows(16), TrainConfig(max_steps=3, batch_size=2), tmp_path)
+    trainer = build_trainer(str(default_model), SYSTEM, _demo_rows(16), TrainConfig(max_steps=3, batch_size=2, cpu_recipe=False), tmp_path)
     model = trainer.model
     quantized = [m for m in model.modules() if type(m).__name__ == "Linear4bit"]
     assert quantized and all(m.weight.quant_type == "nf4" for m in quantized)
@@ -58,3 +59,25 @@ def test_qlora_on_packaged_model_moves_adapter_and_keeps_base(tmp_path, default_
     assert all(torch.equal(base_before[n], base_after[n]) for n in base_before)
     losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
     assert len(losses) == 3 and all(loss > 0 for loss in losses)
+
+
+def test_the_cpu_recipe_trains_an_fp32_base_and_its_loss_is_the_models_own(tmp_path, tiny_llama):
+    """The CPU recipe: no 4-bit layers, padded rows, and a loss that projects only the answer
+    positions onto the vocabulary yet equals the model's full cross-entropy on the same labels."""
+    trainer = build_trainer(str(tiny_llama), SYSTEM, _demo_rows(6), TrainConfig(max_steps=2, batch_size=3), tmp_path)
+    model = trainer.model
+    assert not [m for m in model.modules() if type(m).__name__ == "Linear4bit"]
+    assert next(p for n, p in model.named_parameters() if "lora_" not in n).dtype == torch.float32
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert batch["input_ids"].shape[0] == 3 and (batch["attention_mask"] == 0).any()  # padded rows
+    with torch.no_grad():
+        ours = trainer.compute_loss(model, dict(batch))
+        full = model(**batch).loss
+    assert ours.item() == pytest.approx(full.item(), rel=1e-4)
+    lora_before, base_before = _lora_and_base(model)
+    trainer.train()
+    lora_after, base_after = _lora_and_base(model)
+    assert any(not torch.equal(lora_before[n], lora_after[n]) for n in lora_before)
+    assert all(torch.equal(base_before[n], base_after[n]) for n in base_before)
+    tokens = [e["num_tokens"] for e in trainer.state.log_history if "num_tokens" in e]
+    assert tokens and tokens[-1] > tokens[0] > 0  # real tokens counted, for the live tokens/s

@@ -47,12 +47,17 @@ def test_sequences_match_trl_own_prompt_completion_tokenisation(tiny_llama, toke
     assert [[int(m) for m in s.completion_mask] for s in ours] == [[int(l != -100) for l in labels] for labels in theirs["labels"]]
 
 
-def test_highlighted_tokens_are_exactly_the_ones_the_trainer_puts_loss_on(tiny_llama, tokenizer, tmp_path):
+@pytest.mark.parametrize("cpu_recipe", [False, True])
+def test_highlighted_tokens_are_exactly_the_ones_the_trainer_puts_loss_on(tiny_llama, tokenizer, tmp_path, cpu_recipe):
     rows = _demo_rows(4)
-    trainer = build_trainer(str(tiny_llama), SYSTEM, rows, TrainConfig(max_steps=1, batch_size=4), tmp_path)
+    trainer = build_trainer(str(tiny_llama), SYSTEM, rows, TrainConfig(max_steps=1, batch_size=4, cpu_recipe=cpu_recipe), tmp_path)
     batch = next(iter(trainer.get_train_dataloader()))
-    assert batch["input_ids"].shape[0] == 1 and "position_ids" in batch  # padding-free: one flat row, no pads
-    trained_ids = sorted(int(t) for t, label in zip(batch["input_ids"][0], batch["labels"][0]) if label != -100)
+    if cpu_recipe:  # the CPU recipe: one padded row per example
+        assert batch["input_ids"].shape[0] == 4
+    else:  # QLoRA's padding-free batches: one flat row, no pads
+        assert batch["input_ids"].shape[0] == 1 and "position_ids" in batch
+    trained_ids = sorted(int(t) for ids, labels in zip(batch["input_ids"], batch["labels"])
+                         for t, label in zip(ids, labels) if label != -100)
     highlighted = []
     for row in rows:
         segments = loss_view(tokenizer, SYSTEM, row["messages"], 512)
@@ -94,7 +99,8 @@ def test_presets_are_three_explained_in_one_line_within_the_working_range():
     for preset in PRESETS:
         assert preset.explanation and "\n" not in preset.explanation
         assert 8 <= preset.config.lora_r <= 32 and preset.config.lora_alpha == 2 * preset.config.lora_r
-        assert 1e-4 <= preset.config.learning_rate <= 2e-4
+        assert preset.config.learning_rate == 0  # picked by the model's size (studio.recipe)
+        assert preset.config.min_steps > 0
     assert [p.config.epochs for p in PRESETS] == sorted(p.config.epochs for p in PRESETS)
     assert preset_named("balanced").config.validation_share > 0
     assert config_from_preset("Quick", max_length=128).max_length == 128

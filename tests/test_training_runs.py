@@ -82,6 +82,11 @@ def test_manifest_and_model_card_record_what_reproduces_the_run(db, tiny_demo):
     assert manifest["git"]["commit"] == head and manifest["device"] == "cpu"
     assert manifest["libraries"]["torch"] == torch.__version__ and manifest["libraries"]["trl"]
     assert manifest["config"]["train"] == run["config"]["train"]
+    # No GPU here: the CPU recipe was chosen, and the manifest says so and why.
+    recipe = manifest["recipe"]
+    assert recipe["device"] == "cpu" and recipe["quantization"] == "none" and recipe["weights_dtype"] == "float32"
+    assert recipe["gradient_checkpointing"] is False and recipe["batching"] == "length-grouped padded"
+    assert recipe["learning_rate"] == 1e-3 and recipe["max_steps"] == 2 and "CPU recipe" in recipe["why"]
     card = (run_dir / "README.md").read_text()
     assert manifest["snapshot_hash"] in card and manifest["chat_template_hash"] in card and head in card
     assert "| rank | model | field_accuracy |" in card and "tuned" in card and "baseline-0shot" in card

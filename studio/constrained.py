@@ -1,0 +1,66 @@
+"""Decoding constrained to a JSON schema, through lm-format-enforcer.
+
+A JSON project's answers are generated greedily, but at each step only the tokens that
+keep the answer a valid prefix of a JSON object under the project's schema may be chosen
+(lm-format-enforcer's JsonSchemaParser walks the schema character by character). Every
+model answers this way, so a JSON leaderboard compares models on content, not on who
+closes their braces; and since the recorded log-probabilities are taken after the mask,
+an answer's confidence is its probability among the valid answers.
+
+lm-format-enforcer's transformers integration module does not import under transformers
+5 (it imports a module transformers 5 moved), so the tokenizer table it needs is built
+here with the same rule, and the mask is a plain logits processor.
+"""
+
+from __future__ import annotations
+
+import functools
+
+
+@functools.lru_cache(maxsize=4)
+def _tokenizer_data(tokenizer):
+    """lm-format-enforcer's table of the vocabulary: (id, text, starts a word) for each regular token."""
+    from lmformatenforcer import TokenEnforcerTokenizerData
+
+    zero = tokenizer.encode("0", add_special_tokens=False)[-1]
+    special = set(tokenizer.all_special_ids)
+    regular = []
+    for index in range(len(tokenizer)):
+        if index in special:
+            continue
+        # Decoding after a "0" keeps a leading space that decoding the token alone drops.
+        after_zero = tokenizer.decode([zero, index])[1:]
+        regular.append((index, after_zero, len(after_zero) > len(tokenizer.decode([index]))))
+    return TokenEnforcerTokenizerData(regular, lambda ids: tokenizer.decode(ids).rstrip("\ufffd"),
+                                      tokenizer.eos_token_id, False, len(tokenizer))
+
+
+def json_schema_processor(tokenizer, schema: dict, rows: int):
+    """A logits processor that keeps each of `rows` answers a valid prefix of JSON under `schema`; None if the schema is unsupported."""
+    import torch
+    from lmformatenforcer import JsonSchemaParser, TokenEnforcer
+    from transformers import LogitsProcessor
+
+    try:
+        enforcers = [TokenEnforcer(_tokenizer_data(tokenizer), JsonSchemaParser(schema)) for _ in range(rows)]
+    except Exception:  # noqa: BLE001 - a schema the parser cannot follow: generate freely, validate after
+        return None
+    eos = tokenizer.eos_token_id
+
+    class JsonSchemaMask(LogitsProcessor):
+        def __init__(self) -> None:
+            self.prompt_length: int | None = None
+
+        def __call__(self, input_ids, scores):
+            if self.prompt_length is None:
+                self.prompt_length = input_ids.shape[1]
+            mask = torch.full_like(scores, float("-inf"))
+            for row, ids in enumerate(input_ids.tolist()):
+                if eos in ids[self.prompt_length :]:  # finished: generate pads it, nothing to constrain
+                    mask[row] = 0
+                    continue
+                allowed = enforcers[row].get_allowed_tokens(ids).allowed_tokens
+                mask[row, allowed or [eos]] = 0
+            return scores + mask
+
+    return JsonSchemaMask()
