@@ -128,3 +128,14 @@ def test_evaluate_page_ranks_a_finished_run(db, demo, tiny_llama):
     assert app.success or app.warning or app.error  # the verdict
     app = open_page("pages/train.py")
     assert any("succeeded" in s.value for s in app.subheader)
+
+
+def test_quality_names_each_kind_once_and_says_what_a_score_means(demo):
+    app = open_page("pages/quality.py")
+    app.button(key="run_checks").click().run()
+    titles = {m.label for m in app.metric}
+    assert set(app.multiselect[0].options) == titles  # the filter uses the headings' names, not slugs
+    assert "suspect-output" not in app.multiselect[0].options
+    contradiction = next(m.value for m in app.markdown if "**Contradictions**" in m.value)
+    assert "how alike the two inputs are" in contradiction
+    assert any("score" in c.value and "how sure" in c.value for c in app.caption)
