@@ -14,7 +14,9 @@ from studio.jobs import FEW_SHOT_K, LaunchRefused, can_resume, cancel_run, launc
 from studio.confinement import OutsideAllowedFolders
 from studio.models import ModelUnavailable, resolve_allowed_model, resolve_model
 from studio.people import NotAllowed
-from studio.preflight import blocking_findings, check_model, estimate_fit, length_profile, loss_view, tokenizer_for
+from studio.preflight import (
+    blocking_findings, check_model, estimate_fit, length_profile, loss_view, tokenizer_for, training_count,
+)
 from studio.presets import DEFAULT_PRESET, PRESETS, preset_named
 from studio.projects import update_project_settings
 from studio.training import TrainConfig
@@ -142,7 +144,7 @@ def fit_estimate(model_path: str, config: TrainConfig, profile: dict) -> None:
                 st.rerun()
             except (RuntimeError, OSError) as error:
                 st.error(str(error))
-    fit = estimate_fit(model_path, config, profile, calibration)
+    fit = estimate_fit(model_path, config, profile, calibration, training_count(approved, project.output_spec, project.split_seed))
     memory, duration, steps = st.columns(3)
     memory.metric("Peak memory" + ("" if fit["measured"] else " (from model size)"), f"{fit['peak_mb'] / 1024:.2f} GB",
                   help=f"{fit['where']} available: {fit['available_mb'] / 1024:.1f} GB")

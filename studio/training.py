@@ -69,6 +69,21 @@ def carve_validation(rows: list[dict], share: float, seed: int) -> tuple[list[di
     return [r for i, r in enumerate(rows) if i not in held], [r for i, r in enumerate(rows) if i in held]
 
 
+def total_steps(n_train: int, config: TrainConfig, devices: int = 1) -> int:
+    """Optimizer steps a run on n_train training examples takes (after the validation slice is carved).
+
+    The one count: the pre-flight shows it and the trainer is told it (SFTConfig.max_steps),
+    so the two cannot disagree. `devices` is the number of GPUs sharing each step's batches.
+    """
+    import math
+
+    if config.max_steps > 0:
+        return config.max_steps
+    train, _ = carve_validation(list(range(n_train)), config.validation_share, config.seed)
+    per_epoch = math.ceil(max(len(train), 1) / config.batch_size / config.gradient_accumulation / max(devices, 1))
+    return max(1, math.ceil(per_epoch * config.epochs))
+
+
 def build_trainer(
     model_path: str, system_prompt: str, rows: list[dict], config: TrainConfig, run_dir: Path,
     should_stop: Callable[[], bool] = lambda: False, output_spec: dict | None = None, trust_remote_code: bool = False,
@@ -89,7 +104,7 @@ def build_trainer(
         callbacks.append(validation_callback(run_dir, system_prompt, validation_rows, output_spec or {"kind": "text"}, tokenizer))
     return SFTTrainer(
         model=load_quantized(model_path, trust_remote_code),
-        args=_sft_config(config, run_dir, bool(validation_rows)),
+        args=_sft_config(config, run_dir, bool(validation_rows), len(rows)),
         train_dataset=_dataset(tokenizer, system_prompt, train_rows, config.max_length),
         eval_dataset=_dataset(tokenizer, system_prompt, validation_rows, config.max_length) if validation_rows else None,
         processing_class=tokenizer,
@@ -158,7 +173,7 @@ def reporters() -> list[str]:
     return wanted
 
 
-def _sft_config(config: TrainConfig, run_dir: Path, validating: bool):
+def _sft_config(config: TrainConfig, run_dir: Path, validating: bool, n_rows: int):
     import torch
     from trl import SFTConfig
 
@@ -167,7 +182,7 @@ def _sft_config(config: TrainConfig, run_dir: Path, validating: bool):
     return SFTConfig(
         output_dir=str(Path(run_dir) / "trainer"),
         num_train_epochs=config.epochs,
-        max_steps=config.max_steps if config.max_steps > 0 else -1,
+        max_steps=total_steps(n_rows, config, int(os.environ.get("WORLD_SIZE", "1") or 1)),
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size,
         gradient_accumulation_steps=config.gradient_accumulation,
