@@ -33,7 +33,8 @@ metric = board["metric"]
 
 verdict = board["verdict"]
 show = {"ship": st.success, "do not ship": st.error}.get(verdict["decision"], st.warning)
-show(f"**{verdict['headline']}**\n\n" + "\n".join(f"- {step}" for step in verdict["next_steps"]))
+show(f"**{verdict['headline']}**\n\n" + "".join(f"**{warning}**\n\n" for warning in verdict["warnings"])
+     + "\n".join(f"- {step}" for step in verdict["next_steps"]))
 
 st.subheader("Leaderboard")
 st.caption(f"Ranked by **{metric}**: {describe_metric(metric)}. Held-out set {board['held_out_hash']}; "
@@ -98,10 +99,12 @@ with detail_tab:
     if trip and "error" in trip:
         st.warning(f"The template round-trip check could not run: {trip['error']}")
     elif trip:
-        verdict_text = "OK" if trip["template_ok"] else "MISMATCH: answers did not end with the end-of-sequence token"
-        st.markdown(f"**Template round trip** (merged model in `{trip['merged_dir']}`, loaded fresh): chat template "
-                    f"and end of sequence {verdict_text}. Same answers as the 4-bit adapter on {trip['matches']} of "
-                    f"{trip['checked']}; rounding the merged weights to bf16 can change a token here and there.")
+        kept = f"kept in `{trip['merged_dir']}`" if trip.get("merged_dir") else "checked, then removed (the Merge model setting keeps it)"
+        template = ("the chat template survived and every answer ended with the end-of-sequence token" if trip["template_ok"]
+                    else "it did not keep the chat template or end its answers with the end-of-sequence token (see the verdict)")
+        st.markdown(f"**Template round trip**: the adapter merged into the base model, saved, and loaded fresh ({kept}): "
+                    f"{template}. Same answers as the 4-bit adapter on {trip['matches']} of {trip['checked']}; "
+                    "rounding the merged weights can change a token here and there.")
 
 st.download_button("Download the HTML report", render_report(board), file_name=f"evaluation-{run['id']}.html",
                    mime="text/html", key="download_report")

@@ -17,7 +17,7 @@ from studio.metrics import same_json
 from studio.projects import Project
 from studio.routing import RoutingConfig, coverage_curve, route
 from studio.slices import slice_scores, weakest_slices
-from studio.verdict import compare_with_best_baseline, decide
+from studio.verdict import compare_with_best_baseline, decide, run_health
 
 
 def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfig = RoutingConfig()) -> dict:
@@ -28,13 +28,14 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
     comparison = compare_with_best_baseline(predictions, metric) if metric else None
     slices = slice_scores(predictions, metric) if metric else []
     contradictions = sum(f["kind"] == "contradiction" for f in load_findings(db, project))
+    round_trip = read_round_trip(run)
     verdict = decide(comparison, project.ship_margin, weakest_slices(slices, TUNED), contradictions,
-                     count_by_status(db, project)["approved"])
+                     count_by_status(db, project)["approved"], run_health(predictions, project.output_spec, run, round_trip))
     return {
         "run_id": run["id"], "project": project.name, "held_out_hash": run["config"]["held_out_hash"],
         "metric": metric, "leaderboard": board, "comparison": comparison, "verdict": verdict,
         "slices": slices, "routing": routing_view(predictions, metric, routing),
-        "not_ranked": unranked_runs(db, project, run), "round_trip": read_round_trip(run),
+        "not_ranked": unranked_runs(db, project, run), "round_trip": round_trip,
         "predictions": predictions,
     }
 
