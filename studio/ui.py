@@ -257,3 +257,33 @@ def shortcuts_in_text_fields() -> None:
     Streamlit's own shortcuts ignore keys pressed in inputs, which would force an expert
     to reach for the mouse after every answer they type."""
     st.html(_SHORTCUTS_IN_FIELDS, unsafe_allow_javascript=True)
+
+
+_CHECK_AS_TYPED = """
+<script>
+window.studioLiveLabels = %s;
+if (!window.studioLiveFields) {
+  window.studioLiveFields = true;
+  const timers = new WeakMap();
+  document.addEventListener("input", (event) => {
+    const field = event.target;
+    if (!field || field.tagName !== "TEXTAREA" || !window.studioLiveLabels.includes(field.getAttribute("aria-label"))) return;
+    clearTimeout(timers.get(field));
+    // Ctrl+Enter is how a Streamlit text area hands its text to the script without losing the focus
+    timers.set(field, setTimeout(() => field.dispatchEvent(new KeyboardEvent("keydown", {
+      key: "Enter", code: "Enter", keyCode: 13, which: 13, ctrlKey: true, bubbles: true, cancelable: true,
+    })), %d));
+  }, true);
+}
+</script>
+"""
+
+
+def check_as_typed(labels: list[str], pause_ms: int = 300) -> None:
+    """Send the text of these text areas (by label) to the page as the user types, after a short pause.
+
+    st.text_area reruns the page only when the field loses the focus, so a check drawn
+    from its text lagged one edit behind the text in the box."""
+    import json
+
+    st.html(_CHECK_AS_TYPED % (json.dumps(labels), pause_ms), unsafe_allow_javascript=True)
