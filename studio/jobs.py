@@ -178,6 +178,9 @@ def _start_worker(db: Path, run: dict) -> None:
             cwd=SOURCE_ROOT, env=env, start_new_session=True,
         )
     (run_dir / WORKER_PID).write_text(str(process.pid))  # before the database knows: see live_worker
+    # Wait for the worker in the background so its exit status is collected the moment it
+    # ends: otherwise a long-lived server keeps every finished worker as a zombie process.
+    threading.Thread(target=process.wait, name=f"reap-{run['id']}", daemon=True).start()
     with connect(db) as con:
         run_table.update_run(con, run["id"], status="running", pid=process.pid, started_at=datetime.now())
 
