@@ -28,6 +28,7 @@ person = ui.current_person()
 trusted = remote_code_allowed(db, project.base_model)
 st.title("Train")
 ui.show_flash()
+top = st.container()  # the live run goes here while one is active, above the settings and the pre-flight
 approved = list_examples(db, project, status="approved")
 st.markdown(
     f"Fine-tune with QLoRA (4-bit NF4 base, LoRA on every linear layer) on the **{len(approved)} approved examples** "
@@ -183,11 +184,18 @@ def refused_shown(action, *args) -> None:
         st.error(str(error))
 
 
+def cancel_clicked(run_id: str) -> None:
+    """Runs before the page draws again, so the button says "Cancelling..." at once."""
+    try:
+        cancel_run(db, run_id, person)
+    except (LaunchRefused, NotAllowed) as error:
+        ui.flash(str(error), "error")
+
+
 def run_actions(run: dict, progress: dict) -> None:
     if run["status"] in ("queued", "running"):
         label = "Cancelling..." if progress["cancel_requested"] else "Cancel run"
-        if st.button(label, key=f"cancel_{run['id']}", disabled=progress["cancel_requested"]):
-            refused_shown(cancel_run, db, run["id"], person)
+        st.button(label, key=f"cancel_{run['id']}", disabled=progress["cancel_requested"], on_click=cancel_clicked, args=(run["id"],))
     elif run["status"] == "succeeded":
         st.success("Training and evaluation finished.")
         st.page_link("pages/evaluate.py", label="See the leaderboard", icon=":material/leaderboard:")
@@ -214,7 +222,12 @@ def live_run() -> None:
     st.progress(min(progress["step"] / total, 1.0), text=f"step {progress['step']}/{progress['total']}")
     elapsed, remaining, speed, memory = st.columns(4)
     elapsed.metric("Elapsed", ui.duration(progress["elapsed"]))
-    remaining.metric("Remaining", ui.duration(progress["eta"]))
+    answering = progress["answering"]
+    if progress["phase"] == "evaluating" and answering:  # training is over: count answers, not training time
+        remaining.metric("Evaluation", f"{answering['done']}/{answering['total']}",
+                         help=f"held-out examples answered by {answering['model']}; each model answers them all")
+    else:
+        remaining.metric("Remaining", ui.duration(progress["eta"]))
     speed.metric("Tokens/s", f"{progress['tokens_per_second']:.0f}" if progress["tokens_per_second"] else "–")
     memory.metric("Memory", f"{progress['memory_mb'] / 1024:.2f} GB" if progress["memory_mb"] else "–")
     if progress["answering"] and run["status"] == "running":
@@ -235,7 +248,8 @@ def live_run() -> None:
         st.code(progress["log_tail"] or "(empty)")
 
 
-live_run()
+with top if any(r["status"] in ("queued", "running") for r in list_runs(db, project)) else st.container():
+    live_run()
 
 with st.expander("All runs"):
     st.dataframe(
