@@ -70,7 +70,7 @@ def chosen_config() -> TrainConfig:
         columns = st.columns(3)
         for index, spec in enumerate(fields(TrainConfig)):
             column, default, key = columns[index % 3], getattr(base, spec.name), f"cfg_{choice}_{spec.name}"
-            label, help_text = spec.name.replace("_", " ").capitalize(), spec.metadata["help"]
+            label, help_text = spec.metadata["label"], spec.metadata["help"]
             if isinstance(default, bool):
                 values[spec.name] = column.checkbox(label, default, help=help_text, key=key)
             elif isinstance(default, int):
@@ -147,8 +147,10 @@ def fit_estimate(model_path: str, config: TrainConfig, profile: dict) -> None:
                 st.error(str(error))
     fit = estimate_fit(model_path, config, profile, calibration, training_count(approved, project.output_spec, project.split_seed))
     memory, duration, steps = st.columns(3)
-    memory.metric("Peak memory" + ("" if fit["measured"] else " (from model size)"), f"{fit['peak_mb'] / 1024:.2f} GB",
-                  help=f"{fit['where']} available: {fit['available_mb'] / 1024:.1f} GB")
+    memory.metric("Peak memory" + (" (measured)" if fit["measured"] else " (rough guess)"), f"{fit['peak_mb'] / 1024:.2f} GB",
+                  help=f"{fit['where']} available: {fit['available_mb'] / 1024:.1f} GB." + ("" if fit["measured"] else
+                       " A rough guess from the model's size alone: the real peak can be several times higher "
+                       "(seen 4.5 times on a CPU). Measure on this machine for a real figure."))
     duration.metric("Run time", ui.duration(fit["seconds"]) if fit["seconds"] else "measure first")
     steps.metric("Steps", fit["steps"])
     if not fit["fits"]:

@@ -22,31 +22,32 @@ from studio.monitoring import progress_callback, validation_callback
 from studio.sequences import encode_rows
 
 
-def _help(text: str, default):
-    return field(default=default, metadata={"help": text})
+def _help(text: str, default, label: str = ""):
+    """A setting's default, the words a form shows for it (label), and what it does (help)."""
+    return field(default=default, metadata={"help": text, "label": label})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Every training setting, with a default fit for a few hundred expert examples."""
 
-    lora_r: int = _help("LoRA rank: capacity of the adapter (8 to 32 is typical)", 16)
-    lora_alpha: int = _help("LoRA alpha: scale of the adapter's update (usually 2 x rank)", 32)
-    lora_dropout: float = _help("dropout on the LoRA path, against overfitting small sets", 0.05)
-    learning_rate: float = _help("peak learning rate (1e-4 to 2e-4 is typical for LoRA)", 2e-4)
-    epochs: float = _help("passes over the training split (about 3 is typical)", 3.0)
-    max_steps: int = _help("stop after this many optimizer steps; 0 trains for `epochs`", 0)
-    batch_size: int = _help("examples per device per step", 4)
-    gradient_accumulation: int = _help("steps whose gradients add up before one update", 1)
-    max_length: int = _help("longest rendered example in tokens; longer ones are truncated", 512)
-    warmup_ratio: float = _help("share of steps spent ramping the learning rate up", 0.03)
-    weight_decay: float = _help("decoupled weight decay on the adapter weights", 0.0)
-    gradient_checkpointing: bool = _help("recompute activations to save memory (about a third slower)", True)
-    padding_free: bool = _help("train on flat, pad-free batches (faster; same loss as padding)", True)
-    validation_share: float = _help("share of the training split held back to keep the checkpoint best by the task metric; 0 keeps the last", 0.0)
-    save_steps: int = _help("steps between checkpoints (and validation scores); a killed run resumes from the last", 20)
-    merge_model: bool = _help("also write a merged full model to run_dir/merged (large; the adapter is always written)", False)
-    seed: int = _help("seed for the data order, the validation slice and adapter initialisation", 0)
+    lora_r: int = _help("LoRA rank: capacity of the adapter (8 to 32 is typical)", 16, "Adapter size (LoRA rank)")
+    lora_alpha: int = _help("LoRA alpha: scale of the adapter's update (usually 2 x rank)", 32, "Adapter strength (LoRA alpha)")
+    lora_dropout: float = _help("dropout on the LoRA path, against overfitting small sets", 0.05, "Adapter dropout")
+    learning_rate: float = _help("peak learning rate (1e-4 to 2e-4 is typical for LoRA)", 2e-4, "Learning rate")
+    epochs: float = _help("passes over the training split (about 3 is typical)", 3.0, "Passes over the examples (epochs)")
+    max_steps: int = _help("stop after this many optimizer steps; 0 trains for `epochs`", 0, "Stop after this many steps (0: no cap)")
+    batch_size: int = _help("examples per device per step", 4, "Examples per step (batch size)")
+    gradient_accumulation: int = _help("steps whose gradients add up before one update", 1, "Steps per update (gradient accumulation)")
+    max_length: int = _help("longest rendered example in tokens; longer ones are truncated", 512, "Longest example, in tokens")
+    warmup_ratio: float = _help("share of steps spent ramping the learning rate up", 0.03, "Share of steps warming up")
+    weight_decay: float = _help("decoupled weight decay on the adapter weights", 0.0, "Weight decay")
+    gradient_checkpointing: bool = _help("recompute activations to save memory (about a third slower)", True, "Save memory, train slower (gradient checkpointing)")
+    padding_free: bool = _help("train on flat, pad-free batches (faster; same loss as padding)", True, "Pack examples without padding (faster)")
+    validation_share: float = _help("share of the training split held back to keep the checkpoint best by the task metric; 0 keeps the last", 0.0, "Share set aside to pick the best checkpoint")
+    save_steps: int = _help("steps between checkpoints (and validation scores); a killed run resumes from the last", 20, "Steps between checkpoints")
+    merge_model: bool = _help("also write a merged full model to run_dir/merged (large; the adapter is always written)", False, "Also save a merged full model")
+    seed: int = _help("seed for the data order, the validation slice and adapter initialisation", 0, "Random seed")
 
 
 def training_rows(system_prompt: str, rows: list[dict]) -> list[dict]:
