@@ -57,11 +57,13 @@ if board["comparison"]:
 slices_tab, side_tab, routing_tab, detail_tab = st.tabs(["Slices", "Side by side", "Confidence routing", "Details"])
 with slices_tab:
     left, right = st.columns(2)
-    dimension = left.radio("Slice by", ["tag", "input length"], horizontal=True, key="slice_dimension")
+    dimensions = [d for d in ("tag", "input length", "input cluster") if any(row["dimension"] == d for row in board["slices"])]
+    dimension = left.radio("Slice by", dimensions, horizontal=True, key="slice_dimension",
+                           help="Input clusters group the held-out inputs by meaning, named by their most telling words, "
+                                "as on the Coverage page.")
     metrics = sorted({k for row in board["slices"] for k in row} - {"dimension", "slice", "model", "n", "score"})
     shown = right.selectbox("Metric", metrics, index=metrics.index(metric), key="slice_metric")
     st.plotly_chart(charts.slice_chart(board["slices"], dimension, shown), width="stretch", key="slice_chart")
-    st.caption("Coverage-cluster slices arrive with the coverage engine.")
 
 with side_tab:
     show_rows = st.radio("Show", SIDE_FILTERS, horizontal=True, key="side_filter")

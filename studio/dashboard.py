@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from studio.checks import load_findings
+from studio.coverage import input_clusters
 from studio.evaluation import TUNED, leaderboard, predictions_for
 from studio.examples import count_by_status
 from studio.jobs import list_runs
@@ -26,7 +27,7 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
     metric = board[0]["primary_metric"] if board else None
     predictions = predictions_for(db, run["id"])
     comparison = compare_with_best_baseline(predictions, metric) if metric else None
-    slices = slice_scores(predictions, metric) if metric else []
+    slices = slice_scores(predictions, metric, held_out_clusters(db, predictions)) if metric else []
     contradictions = sum(f["kind"] == "contradiction" for f in load_findings(db, project))
     round_trip = read_round_trip(run)
     verdict = decide(comparison, project.ship_margin, weakest_slices(slices, TUNED), contradictions,
@@ -38,6 +39,17 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
         "not_ranked": unranked_runs(db, project, run), "round_trip": round_trip,
         "predictions": predictions,
     }
+
+
+def held_out_clusters(db: Path, predictions: list[dict]) -> dict:
+    """Each held-out example's input cluster, named as on the Coverage page ({} without the embedding model)."""
+    from studio.embeddings import EmbeddingModelMissing
+
+    inputs = {p["example_id"]: p.get("input", "") for p in predictions}
+    try:
+        return dict(zip(inputs, input_clusters(db, list(inputs.values()))))
+    except EmbeddingModelMissing:
+        return {}
 
 
 def routing_view(predictions: list[dict], metric: str | None, config: RoutingConfig) -> dict:

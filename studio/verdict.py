@@ -81,7 +81,7 @@ def warnings(health: RunHealth) -> list[str]:
         said.append(f"{share} of the tuned model's {health.answered} answers fit{'s' * (share == '1')} the project's "
                     f"{health.format_kind} format: {health.broken} break it{what}. Scores of broken answers count as wrong.")
     if health.cut_short:
-        said.append(f"The run was cut short: it trained {health.steps} steps, capped by its max-steps setting, "
+        said.append(f"The run was cut short: it trained {health.steps} step{'s' * (health.steps != 1)}, capped by its max-steps setting, "
                     f"of the {health.planned_steps} its epochs take.")
     said.extend(round_trip_warnings(health.round_trip))
     return said

@@ -126,6 +126,11 @@ def test_evaluate_page_ranks_a_finished_run(db, demo, tiny_llama):
     assert list(board["rank"]) == [1, 2, 3]
     assert "field_accuracy" in board.columns and "95% interval" in board.columns
     assert app.success or app.warning or app.error  # the verdict
+    verdict = " ".join(box.value for box in (*app.success, *app.warning, *app.error))
+    assert "cut short: it trained 1 step," in verdict  # a max-steps cap is said in the verdict
+    assert "input cluster" in app.radio(key="slice_dimension").options  # slices by the coverage engine's clusters
+    assert not any("arrive with the coverage engine" in c.value for c in app.caption)
+    assert not any("None" in m.value for m in app.markdown)  # the round trip says where the merged model is in words
     app = open_page("pages/train.py")
     assert any("succeeded" in s.value for s in app.subheader)
 

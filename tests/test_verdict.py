@@ -141,3 +141,11 @@ def test_a_failed_template_round_trip_is_a_warning_in_words_without_none():
     said = " ".join(verdict["warnings"])
     assert "Template round trip failed" in said and "end-of-sequence token" in said
     assert "2 of 3 checked examples differently" in said and "None" not in said
+
+
+def test_slices_by_input_cluster_when_the_clusters_are_known():
+    rows = predictions([1.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 0.0])
+    clusters = {0: "refund · charge", 1: "refund · charge", 2: "password · reset", 3: "password · reset"}
+    tuned = {r["slice"]: (r["score"], r["n"]) for r in slice_scores(rows, "exact_match", clusters)
+             if r["model"] == "tuned" and r["dimension"] == "input cluster"}
+    assert tuned == {"refund · charge": (0.5, 2), "password · reset": (1.0, 2)}
