@@ -33,7 +33,8 @@ metric = board["metric"]
 
 verdict = board["verdict"]
 show = {"ship": st.success, "do not ship": st.error}.get(verdict["decision"], st.warning)
-show(f"**{verdict['headline']}**\n\n" + "\n".join(f"- {step}" for step in verdict["next_steps"]))
+show(f"**{verdict['headline']}**\n\n" + "".join(f"**{warning}**\n\n" for warning in verdict["warnings"])
+     + "\n".join(f"- {step}" for step in verdict["next_steps"]))
 
 st.subheader("Leaderboard")
 st.caption(f"Ranked by **{metric}**: {describe_metric(metric)}. Held-out set {board['held_out_hash']}; "
@@ -56,11 +57,13 @@ if board["comparison"]:
 slices_tab, side_tab, routing_tab, detail_tab = st.tabs(["Slices", "Side by side", "Confidence routing", "Details"])
 with slices_tab:
     left, right = st.columns(2)
-    dimension = left.radio("Slice by", ["tag", "input length"], horizontal=True, key="slice_dimension")
+    dimensions = [d for d in ("tag", "input length", "input cluster") if any(row["dimension"] == d for row in board["slices"])]
+    dimension = left.radio("Slice by", dimensions, horizontal=True, key="slice_dimension",
+                           help="Input clusters group the held-out inputs by meaning, named by their most telling words, "
+                                "as on the Coverage page.")
     metrics = sorted({k for row in board["slices"] for k in row} - {"dimension", "slice", "model", "n", "score"})
     shown = right.selectbox("Metric", metrics, index=metrics.index(metric), key="slice_metric")
     st.plotly_chart(charts.slice_chart(board["slices"], dimension, shown), width="stretch", key="slice_chart")
-    st.caption("Coverage-cluster slices arrive with the coverage engine.")
 
 with side_tab:
     show_rows = st.radio("Show", SIDE_FILTERS, horizontal=True, key="side_filter")
@@ -98,10 +101,12 @@ with detail_tab:
     if trip and "error" in trip:
         st.warning(f"The template round-trip check could not run: {trip['error']}")
     elif trip:
-        verdict_text = "OK" if trip["template_ok"] else "MISMATCH: answers did not end with the end-of-sequence token"
-        st.markdown(f"**Template round trip** (merged model in `{trip['merged_dir']}`, loaded fresh): chat template "
-                    f"and end of sequence {verdict_text}. Same answers as the 4-bit adapter on {trip['matches']} of "
-                    f"{trip['checked']}; rounding the merged weights to bf16 can change a token here and there.")
+        kept = f"kept in `{trip['merged_dir']}`" if trip.get("merged_dir") else "checked, then removed (the Merge model setting keeps it)"
+        template = ("the chat template survived and every answer ended with the end-of-sequence token" if trip["template_ok"]
+                    else "it did not keep the chat template or end its answers with the end-of-sequence token (see the verdict)")
+        st.markdown(f"**Template round trip**: the adapter merged into the base model, saved, and loaded fresh ({kept}): "
+                    f"{template}. Same answers as the 4-bit adapter on {trip['matches']} of {trip['checked']}; "
+                    "rounding the merged weights can change a token here and there.")
 
 st.download_button("Download the HTML report", render_report(board), file_name=f"evaluation-{run['id']}.html",
                    mime="text/html", key="download_report")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from studio import ui
 from studio.jobs import list_runs
-from studio.playground import answer_both, load_chat_model, playable_runs
+from studio.playground import answer_one, load_chat_model, playable_runs
 
 project = ui.require_project()
 db = ui.db()
@@ -36,12 +36,19 @@ for turn in history:
         column.chat_message("assistant").write(turn[side])
 message = st.chat_input("Ask both models", key="playground_input")
 if message:
-    model, tokenizer = chat_model(run["run_dir"], run["config"]["model_path"], run["config"].get("trust_remote_code") is True)
+    # the question shows at once, and each side says it is working until its answer comes (20 s and more on a CPU)
+    for column in (tuned_column, base_column):
+        column.chat_message("user").write(message)
     # each side continues its own conversation, so the tuned side never sees the base model's answers
     tuned_turns = [m for t in history for m in ({"role": "user", "content": t["user"]}, {"role": "assistant", "content": t["tuned"]})]
-    answers = answer_both(model, tokenizer, project.description, tuned_turns + [{"role": "user", "content": message}], max_new_tokens)
+    turns, answers = tuned_turns + [{"role": "user", "content": message}], {}
+    for column, side in ((tuned_column, "tuned"), (base_column, "base")):
+        with column.chat_message("assistant"):
+            with st.spinner(f"The {side} model is answering..."):
+                model, tokenizer = chat_model(run["run_dir"], run["config"]["model_path"], run["config"].get("trust_remote_code") is True)
+                answers[side] = answer_one(model, tokenizer, project.description, turns, max_new_tokens, tuned=side == "tuned")
+            st.write(answers[side])
     history.append({"user": message, **answers})
-    st.rerun()
 if history and st.button("Clear the conversation", key="playground_clear"):
     st.session_state[history_key] = []
     st.rerun()

@@ -21,6 +21,16 @@ SHOWN = 40
 TITLES = {"contradiction": "Contradictions", "suspect-output": "Suspect outputs", "duplicate": "Duplicates",
           "near-duplicate": "Near duplicates", "leakage": "Leakage", "format": "Format breaks",
           "length": "Length outliers", "pii": "Personal data", "size": "Dataset size"}
+# what a finding's score (0 to 1) measures, per kind; the list shows the surest first
+SCORE_MEANS = {
+    "contradiction": "how alike the two inputs are (cosine similarity; 1 for the same input)",
+    "suspect-output": "how much more the nearest examples agree with each other than with this answer",
+    "duplicate": "1: the inputs are identical", "near-duplicate": "how alike the inputs are (cosine similarity)",
+    "leakage": "how alike the held-out input and the training input are (cosine similarity)",
+    "format": "1 breaks the project's format; 0.8 to 0.9 differs from the shape the other answers share",
+    "length": "1 is over the training length; below, how far the length lies from the rest (robust z-score / 10)",
+    "pii": "1: a pattern of personal data matched", "size": "how far the count lies below what is needed (1 is none)",
+}
 
 project = ui.require_project()
 db = ui.db()
@@ -61,11 +71,14 @@ if not findings:
 
 left, right = st.columns(2)
 # keyed by the kinds present, so kinds that appear after a check are shown, not filtered out
-kinds = left.multiselect("Kind", present, default=present, key=f"finding_kinds_{'_'.join(present)}")
+kinds = left.multiselect("Kind", present, default=present, key=f"finding_kinds_{'_'.join(present)}", format_func=TITLES.get)
 severities = right.multiselect("Severity", SEVERITIES, default=list(SEVERITIES), key="finding_severities")
 chosen = [f for f in findings if f["kind"] in kinds and f["severity"] in severities]
 if len(chosen) > SHOWN:
     st.caption(f"Showing the {SHOWN} surest of {len(chosen)}; narrow the filters to see others.")
+if chosen:
+    st.caption("Each finding's **score**, from 0 to 1, says how sure the check is, the surest first; "
+               "what it measures depends on the kind and is said beside it.")
 
 
 def show_examples(finding: dict) -> None:
@@ -103,8 +116,8 @@ def show_decisions(finding: dict, example: dict) -> None:
 for finding in chosen[:SHOWN]:
     icon = {"error": ":material/error:", "warning": ":material/warning:"}.get(finding["severity"], ":material/info:")
     with st.container(border=True, key=f"fbox_{finding['id']}"):
-        st.markdown(f"{icon} **{finding['kind'].replace('-', ' ').capitalize()}** · {finding['severity']} · "
-                    f"score {finding['score']:.2f} · {finding['explanation']}")
+        st.markdown(f"{icon} **{TITLES[finding['kind']]}** · {finding['severity']} · "
+                    f"score {finding['score']:.2f} ({SCORE_MEANS[finding['kind']]}) · {finding['explanation']}")
         if finding["state"] != "open":
             st.caption(f"{finding['state'].capitalize()} by {finding['decided_by']}: {finding['reason']}")
         if finding["examples"]:

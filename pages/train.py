@@ -14,7 +14,9 @@ from studio.jobs import FEW_SHOT_K, LaunchRefused, can_resume, cancel_run, launc
 from studio.confinement import OutsideAllowedFolders
 from studio.models import ModelUnavailable, resolve_allowed_model, resolve_model
 from studio.people import NotAllowed
-from studio.preflight import blocking_findings, check_model, estimate_fit, length_profile, loss_view, tokenizer_for
+from studio.preflight import (
+    blocking_findings, check_model, estimate_fit, length_profile, loss_view, tokenizer_for, training_count,
+)
 from studio.presets import DEFAULT_PRESET, PRESETS, preset_named
 from studio.projects import update_project_settings
 from studio.training import TrainConfig
@@ -26,6 +28,7 @@ person = ui.current_person()
 trusted = remote_code_allowed(db, project.base_model)
 st.title("Train")
 ui.show_flash()
+top = st.container()  # the live run goes here while one is active, above the settings and the pre-flight
 approved = list_examples(db, project, status="approved")
 st.markdown(
     f"Fine-tune with QLoRA (4-bit NF4 base, LoRA on every linear layer) on the **{len(approved)} approved examples** "
@@ -67,7 +70,7 @@ def chosen_config() -> TrainConfig:
         columns = st.columns(3)
         for index, spec in enumerate(fields(TrainConfig)):
             column, default, key = columns[index % 3], getattr(base, spec.name), f"cfg_{choice}_{spec.name}"
-            label, help_text = spec.name.replace("_", " ").capitalize(), spec.metadata["help"]
+            label, help_text = spec.metadata["label"], spec.metadata["help"]
             if isinstance(default, bool):
                 values[spec.name] = column.checkbox(label, default, help=help_text, key=key)
             elif isinstance(default, int):
@@ -142,10 +145,12 @@ def fit_estimate(model_path: str, config: TrainConfig, profile: dict) -> None:
                 st.rerun()
             except (RuntimeError, OSError) as error:
                 st.error(str(error))
-    fit = estimate_fit(model_path, config, profile, calibration)
+    fit = estimate_fit(model_path, config, profile, calibration, training_count(approved, project.output_spec, project.split_seed))
     memory, duration, steps = st.columns(3)
-    memory.metric("Peak memory" + ("" if fit["measured"] else " (from model size)"), f"{fit['peak_mb'] / 1024:.2f} GB",
-                  help=f"{fit['where']} available: {fit['available_mb'] / 1024:.1f} GB")
+    memory.metric("Peak memory" + (" (measured)" if fit["measured"] else " (rough guess)"), f"{fit['peak_mb'] / 1024:.2f} GB",
+                  help=f"{fit['where']} available: {fit['available_mb'] / 1024:.1f} GB." + ("" if fit["measured"] else
+                       " A rough guess from the model's size alone: the real peak can be several times higher "
+                       "(seen 4.5 times on a CPU). Measure on this machine for a real figure."))
     duration.metric("Run time", ui.duration(fit["seconds"]) if fit["seconds"] else "measure first")
     steps.metric("Steps", fit["steps"])
     if not fit["fits"]:
@@ -181,11 +186,18 @@ def refused_shown(action, *args) -> None:
         st.error(str(error))
 
 
+def cancel_clicked(run_id: str) -> None:
+    """Runs before the page draws again, so the button says "Cancelling..." at once."""
+    try:
+        cancel_run(db, run_id, person)
+    except (LaunchRefused, NotAllowed) as error:
+        ui.flash(str(error), "error")
+
+
 def run_actions(run: dict, progress: dict) -> None:
     if run["status"] in ("queued", "running"):
         label = "Cancelling..." if progress["cancel_requested"] else "Cancel run"
-        if st.button(label, key=f"cancel_{run['id']}", disabled=progress["cancel_requested"]):
-            refused_shown(cancel_run, db, run["id"], person)
+        st.button(label, key=f"cancel_{run['id']}", disabled=progress["cancel_requested"], on_click=cancel_clicked, args=(run["id"],))
     elif run["status"] == "succeeded":
         st.success("Training and evaluation finished.")
         st.page_link(ui.page_file("evaluate.py"), label="See the leaderboard", icon=":material/leaderboard:")
@@ -212,7 +224,12 @@ def live_run() -> None:
     st.progress(min(progress["step"] / total, 1.0), text=f"step {progress['step']}/{progress['total']}")
     elapsed, remaining, speed, memory = st.columns(4)
     elapsed.metric("Elapsed", ui.duration(progress["elapsed"]))
-    remaining.metric("Remaining", ui.duration(progress["eta"]))
+    answering = progress["answering"]
+    if progress["phase"] == "evaluating" and answering:  # training is over: count answers, not training time
+        remaining.metric("Evaluation", f"{answering['done']}/{answering['total']}",
+                         help=f"held-out examples answered by {answering['model']}; each model answers them all")
+    else:
+        remaining.metric("Remaining", ui.duration(progress["eta"]))
     speed.metric("Tokens/s", f"{progress['tokens_per_second']:.0f}" if progress["tokens_per_second"] else "–")
     memory.metric("Memory", f"{progress['memory_mb'] / 1024:.2f} GB" if progress["memory_mb"] else "–")
     if progress["answering"] and run["status"] == "running":
@@ -233,7 +250,8 @@ def live_run() -> None:
         st.code(progress["log_tail"] or "(empty)")
 
 
-live_run()
+with top if any(r["status"] in ("queued", "running") for r in list_runs(db, project)) else st.container():
+    live_run()
 
 with st.expander("All runs"):
     st.dataframe(

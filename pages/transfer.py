@@ -102,7 +102,7 @@ def show_preview(source, options: ImportOptions) -> None:
     if plan.new:
         st.caption(f"The first {min(len(plan.new), 10)} of {len(plan.new)} new examples")
         st.dataframe(pd.DataFrame([
-            {"external id": e["external_id"], "input": input_text(e["messages"]), "answer": answer_text(e["messages"]),
+            {"external id": e["external_id"] or "", "input": input_text(e["messages"]), "answer": answer_text(e["messages"]),
              "turns": len(e["messages"]), "tags": ", ".join(e["tags"]), "status": e["status"]}
             for e in plan.new[:10]
         ]), hide_index=True, width="stretch")

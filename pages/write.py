@@ -22,6 +22,7 @@ st.title("Write")
 ui.show_flash()
 ui.shortcuts_in_text_fields()
 ui.show_guidelines(project)
+ui.check_as_typed(["User message", "Expected answer"])  # the format check follows every edit, not the last blur
 
 linked = st.query_params.get("id")  # /write?id=N opens example N (a link to share)
 if linked and linked.isdigit() and int(linked) != state.get("editing_id"):

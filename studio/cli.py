@@ -190,7 +190,7 @@ def cmd_eval(args) -> int:
         f"{r['rank']}. {r['label']:32} {r['primary_metric']} {r['primary_value']:.3f} [{r['low']:.3f}, {r['high']:.3f}] (n={r['n']})"
         for r in board["leaderboard"]
     )
-    _emit(args, board, f"{table}\n{board['verdict']['headline']}")
+    _emit(args, board, "\n".join([table, board["verdict"]["headline"], *board["verdict"]["warnings"]]))
     return 0
 
 

@@ -34,13 +34,27 @@ def cluster_count(n: int, most: int = 30) -> int:
 
 
 def cluster_vectors(vectors: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
-    """A cluster number for each row (k-means; mini-batch past a few thousand rows)."""
+    """A cluster number for each row (k-means; mini-batch past a few thousand rows).
+
+    The same vectors give the same clusters, numbered the same, on every visit: k-means
+    sees the rows in an order fixed by their values (not by the order they come in, which
+    changes with ids and imports), seeded, on one thread (several threads add partial
+    sums in whatever order they finish, and the rounding can move a point to another cluster).
+    """
     from sklearn.cluster import KMeans, MiniBatchKMeans
+    from threadpoolctl import threadpool_limits
 
     if k <= 1 or len(vectors) <= k:
         return np.zeros(len(vectors), dtype=int) if k <= 1 else np.arange(len(vectors))
+    order = sorted(range(len(vectors)), key=lambda i: vectors[i].tobytes())
     model = MiniBatchKMeans(k, random_state=seed, n_init=3) if len(vectors) > 5000 else KMeans(k, random_state=seed, n_init=3)
-    return model.fit_predict(vectors)
+    with threadpool_limits(1):
+        found = model.fit_predict(vectors[order])
+    numbers: dict[int, int] = {}  # clusters numbered by their first row in that fixed order
+    labels = np.empty(len(vectors), dtype=int)
+    for position, row in enumerate(order):
+        labels[row] = numbers.setdefault(int(found[position]), len(numbers))
+    return labels
 
 
 def name_clusters(texts: list[str], labels: np.ndarray, words: int = KEYWORDS) -> dict[int, str]:
@@ -65,6 +79,15 @@ def project_to_plane(vectors: np.ndarray) -> np.ndarray:
     if len(vectors) < 3:
         return np.zeros((len(vectors), 2))
     return PCA(2, random_state=0).fit_transform(vectors)
+
+
+def input_clusters(db: Path, texts: list[str], most: int = 8) -> list[str]:
+    """The name of each text's cluster, clustered as the coverage map clusters (for evaluation slices)."""
+    if not texts:
+        return []
+    labels = cluster_vectors(cached_vectors(db, texts).matrix, cluster_count(len(texts), most))
+    names = name_clusters(texts, labels)
+    return [names[c] for c in labels]
 
 
 @dataclass(frozen=True)

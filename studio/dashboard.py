@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from studio.checks import load_findings
+from studio.coverage import input_clusters
 from studio.evaluation import TUNED, leaderboard, predictions_for
 from studio.examples import count_by_status
 from studio.jobs import list_runs
@@ -17,7 +18,7 @@ from studio.metrics import same_json
 from studio.projects import Project
 from studio.routing import RoutingConfig, coverage_curve, route
 from studio.slices import slice_scores, weakest_slices
-from studio.verdict import compare_with_best_baseline, decide
+from studio.verdict import compare_with_best_baseline, decide, run_health
 
 
 def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfig = RoutingConfig()) -> dict:
@@ -26,15 +27,17 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
     metric = board[0]["primary_metric"] if board else None
     predictions = predictions_for(db, run["id"])
     comparison = compare_with_best_baseline(predictions, metric) if metric else None
-    slices = slice_scores(predictions, metric) if metric else []
+    slices = slice_scores(predictions, metric, held_out_clusters(db, predictions)) if metric else []
     contradictions = sum(f["kind"] == "contradiction" for f in load_findings(db, project))
+    round_trip = read_round_trip(run)
     verdict = decide(comparison, project.ship_margin, weakest_slices(slices, TUNED), contradictions,
-                     count_by_status(db, project)["approved"], baselines_instructed(run))
+                     count_by_status(db, project)["approved"], run_health(predictions, project.output_spec, run, round_trip),
+                     baselines_instructed(run))
     return {
         "run_id": run["id"], "project": project.name, "held_out_hash": run["config"]["held_out_hash"],
         "metric": metric, "leaderboard": board, "comparison": comparison, "verdict": verdict,
         "slices": slices, "routing": routing_view(predictions, metric, routing),
-        "not_ranked": unranked_runs(db, project, run), "round_trip": read_round_trip(run),
+        "not_ranked": unranked_runs(db, project, run), "round_trip": round_trip,
         "predictions": predictions,
     }
 
@@ -48,6 +51,17 @@ def baselines_instructed(run: dict) -> bool:
     held_out = Path(run["run_dir"]) / "eval.jsonl"
     rows = read_jsonl(held_out) if held_out.exists() else []
     return bool(rows) and all(any(m["role"] == "system" and m["content"].strip() for m in r["messages"]) for r in rows)
+
+
+def held_out_clusters(db: Path, predictions: list[dict]) -> dict:
+    """Each held-out example's input cluster, named as on the Coverage page ({} without the embedding model)."""
+    from studio.embeddings import EmbeddingModelMissing
+
+    inputs = {p["example_id"]: p.get("input", "") for p in predictions}
+    try:
+        return dict(zip(inputs, input_clusters(db, list(inputs.values()))))
+    except EmbeddingModelMissing:
+        return {}
 
 
 def routing_view(predictions: list[dict], metric: str | None, config: RoutingConfig) -> dict:

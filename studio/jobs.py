@@ -178,6 +178,9 @@ def _start_worker(db: Path, run: dict) -> None:
             cwd=SOURCE_ROOT, env=env, start_new_session=True,
         )
     (run_dir / WORKER_PID).write_text(str(process.pid))  # before the database knows: see live_worker
+    # Wait for the worker in the background so its exit status is collected the moment it
+    # ends: otherwise a long-lived server keeps every finished worker as a zombie process.
+    threading.Thread(target=process.wait, name=f"reap-{run['id']}", daemon=True).start()
     with connect(db) as con:
         run_table.update_run(con, run["id"], status="running", pid=process.pid, started_at=datetime.now())
 
@@ -224,7 +227,7 @@ def _alive(pid: int | None) -> bool:
 
 
 def cancel_run(db: Path, run_id: str, actor: Person | None = None) -> None:
-    """Cancel a queued run at once, or ask a running worker to stop at its next step (admins)."""
+    """Cancel a queued run at once, or ask a running worker to stop, which it does within moments (admins)."""
     authorize(actor, "train")
     run = get_run(db, run_id)
     if run["status"] == "queued":
@@ -291,21 +294,23 @@ def run_progress(run: dict) -> dict:
     steps = _latest_per_step([e for e in events if e["event"] == "step"])
     last = steps[-1] if steps else None
     answering = latest(events, "answering")
+    phase = _phase(run, events)
     return {
         "learning_rates": [(e["step"], e.get("learning_rate", 0.0)) for e in steps],
         "eval_losses": [(e["step"], e["eval_loss"]) for e in _latest_per_step([e for e in events if e["event"] == "eval"])],
         "validation": [(e["step"], e["value"], e["metric"]) for e in _latest_per_step([e for e in events if e["event"] == "validation"])],
         "memory_mb": last.get("memory_mb") if last else None,
         "resumes": sum(e["event"] == "resume_requested" for e in events),
-        "phase": _phase(run, events),
+        "phase": phase,
         "step": last["step"] if last else 0,
         "total": last["total"] if last else (latest(events, "train_started") or {}).get("total", 0),
         "elapsed": last["elapsed"] if last else 0.0,
-        "eta": last["eta"] if last else None,
+        # only while training: a finished, cancelled or evaluating run has no training time left to guess
+        "eta": last["eta"] if last and phase == "training" else None,
         "losses": [(e["step"], e["loss"]) for e in steps],
         "tokens_per_second": last["tokens_per_second"] if last else None,
         "answering": answering,
-        "cancel_requested": latest(events, "cancel_requested") is not None,
+        "cancel_requested": _cancel_pending(events),
         "log_tail": log_tail(Path(run["run_dir"]), 12),
     }
 
@@ -316,11 +321,21 @@ def _latest_per_step(events: list[dict]) -> list[dict]:
     return [by_step[k] for k in sorted(by_step)]
 
 
+def _cancel_pending(events: list[dict]) -> bool:
+    """A cancel was asked for since the run last started or resumed."""
+    for event in reversed(events):
+        if event["event"] in ("cancel_requested", "resume_requested"):
+            return event["event"] == "cancel_requested"
+    return False
+
+
 def _phase(run: dict, events: list[dict]) -> str:
     if run["status"] not in ACTIVE:
         return run["status"]
     if run["status"] == "queued":
         return "queued"
+    if _cancel_pending(events):
+        return "cancelling..."
     if latest(events, "answering") or latest(events, "trained"):
         return "evaluating"
     return "training" if latest(events, "step") else "starting"

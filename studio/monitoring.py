@@ -17,7 +17,10 @@ from studio.progress import append_event
 
 
 def progress_callback(run_dir: Path, should_stop: Callable[[], bool]):
+    """Step events and cancellation; `should_stop` may also have a `hold(bool)` to defer a stop while a checkpoint is saved."""
     from transformers import TrainerCallback
+
+    hold = getattr(should_stop, "hold", lambda held: None)  # the worker's CancelSignal defers a stop while saving
 
     class ProgressCallback(TrainerCallback):
         """Appends a step event per log line (and an eval event per evaluation); honours a cancel request."""
@@ -50,6 +53,11 @@ def progress_callback(run_dir: Path, should_stop: Callable[[], bool]):
         def on_step_end(self, args, state, control, **kwargs):
             if should_stop():
                 control.should_training_stop = True
+            elif control.should_save:  # a checkpoint is written next: a cancel must not break it off half-saved
+                hold(True)
+
+        def on_save(self, args, state, control, **kwargs):
+            hold(False)
 
     return ProgressCallback()
 

@@ -12,12 +12,13 @@ much memory the GPU has).
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
 from studio.sequences import encode_example, encode_rows
-from studio.training import TrainConfig, carve_validation
+from studio.training import TrainConfig, total_steps
 
 SEVERE = ("error", "severe", "critical", "high")
 # transformers imports lazily and not thread-safely; Streamlit runs pages and fragments in threads
@@ -84,18 +85,11 @@ def _name(row: dict) -> str:
     return str(row.get("external_id") or row["id"])
 
 
-def total_steps(n_train: int, config: TrainConfig) -> int:
-    """Optimizer steps the run will take (after the validation slice is carved)."""
-    import math
+def training_count(examples: list[dict], spec, seed: int) -> int:
+    """How many of these approved examples a run trains on: the held-out ones are set aside first."""
+    from studio.splits import split_examples
 
-    from studio.recipe import minimum_steps
-
-    train, _ = carve_validation(list(range(n_train)), config.validation_share, config.seed)
-    fixed = minimum_steps(config, len(train))  # max_steps, or min_steps when the epochs fall short
-    if fixed:
-        return fixed
-    per_epoch = math.ceil(max(len(train), 1) / config.batch_size / config.gradient_accumulation)
-    return max(1, math.ceil(per_epoch * config.epochs))
+    return len(split_examples(examples, spec, seed)[0])
 
 
 def static_memory_mb(model_path: str, config: TrainConfig, longest: int) -> dict:
@@ -131,10 +125,14 @@ def available_memory_mb() -> tuple[float, str]:
     return psutil.virtual_memory().available / 2**20, "RAM"
 
 
-def estimate_fit(model_path: str, config: TrainConfig, profile: dict, calibration: dict | None) -> dict:
-    """Peak memory, run time and whether it fits, from the calibration when there is one."""
+def estimate_fit(model_path: str, config: TrainConfig, profile: dict, calibration: dict | None, n_train: int | None = None) -> dict:
+    """Peak memory, run time and whether it fits, from the calibration when there is one.
+
+    `n_train` is the size of the training split (see training_count); without it every
+    example in the profile counts as a training example.
+    """
     lengths = profile["lengths"] or [1]
-    steps = total_steps(len(lengths), config)
+    steps = total_steps(len(lengths) if n_train is None else n_train, config, int(os.environ.get("STUDIO_GPUS", "1") or 1))
     static = static_memory_mb(model_path, config, max(lengths))
     available, where = available_memory_mb()
     estimate = {"steps": steps, "static": static, "available_mb": available, "where": where, "measured": calibration is not None}

@@ -40,7 +40,7 @@ class DeviceRecipe:
     padding_free: bool
     batching: str  # "padding-free" or "length-grouped padded"
     learning_rate: float
-    max_steps: int  # 0: train for the config's epochs
+    max_steps: int  # the optimizer steps the run takes (studio.training.total_steps)
     parameters: int  # the base model's parameter count (estimated from its config)
     why: str
 
@@ -49,9 +49,12 @@ class DeviceRecipe:
 
 
 def device_recipe(config, cuda: bool, parameters: int, n_train: int) -> DeviceRecipe:
-    """The recipe for `config` (a TrainConfig) on this device, for a model of `parameters` and `n_train` rows."""
+    """The recipe for `config` (a TrainConfig) on this device, for a model of `parameters` and `n_train` rows
+    (the training split, before the validation slice is carved)."""
+    from studio.training import total_steps
+
     rate = config.learning_rate or auto_learning_rate(parameters)
-    steps = minimum_steps(config, n_train)
+    steps = total_steps(n_train, config)
     if cuda or not config.cpu_recipe:
         return DeviceRecipe(
             "cuda" if cuda else "cpu", "4-bit NF4, double quantization", "nf4 (bf16 compute)",
@@ -68,14 +71,6 @@ def device_recipe(config, cuda: bool, parameters: int, n_train: int) -> DeviceRe
 
 def auto_learning_rate(parameters: int) -> float:
     return next(rate for size, rate in LEARNING_RATES if parameters <= size)
-
-
-def minimum_steps(config, n_train: int) -> int:
-    """max_steps for the trainer: the config's own, or min_steps when the epochs would give fewer; else 0."""
-    if config.max_steps > 0:
-        return config.max_steps
-    per_epoch = math.ceil(max(n_train, 1) / config.batch_size / config.gradient_accumulation)
-    return config.min_steps if math.ceil(per_epoch * config.epochs) < config.min_steps else 0
 
 
 def estimate_parameters(shape) -> int:

@@ -36,7 +36,8 @@ def render_report(board: dict) -> str:
 def _verdict(verdict: dict) -> str:
     steps = "".join(f"<li>{escape(step)}</li>" for step in verdict["next_steps"])
     css = verdict["decision"].replace(" ", "-")
-    return f"<div class='verdict {css}'><strong>{escape(verdict['headline'])}</strong><ul>{steps}</ul></div>"
+    warned = "".join(f"<p><strong>{escape(warning)}</strong></p>" for warning in verdict.get("warnings", []))
+    return f"<div class='verdict {css}'><strong>{escape(verdict['headline'])}</strong>{warned}<ul>{steps}</ul></div>"
 
 
 def _leaderboard(board: dict) -> str:

@@ -1,4 +1,4 @@
-"""Slices: each model's score per tag and per input-length bucket of the held-out set.
+"""Slices: each model's score per tag, per input-length bucket and per input cluster of the held-out set.
 
 A fine-tune can win on average and still lose on the inputs a team cares about most;
 slices show where, and tell the expert which kinds of examples to add.
@@ -17,17 +17,20 @@ def length_bucket(text: str) -> str:
     return next(label for limit, label in LENGTH_BUCKETS if limit is None or words <= limit)
 
 
-def slice_scores(predictions: list[dict], metric: str) -> list[dict]:
+def slice_scores(predictions: list[dict], metric: str, clusters: dict | None = None) -> list[dict]:
     """Rows of {dimension, slice, model, n, score, <every metric>}: means per slice and model.
 
     `score` is the mean of `metric` (the one the leaderboard ranks by); every other
-    per-example metric is there too under its own name.
+    per-example metric is there too under its own name. `clusters` maps an example id to
+    the name of its input's cluster (studio/coverage.py), for the "input cluster" slices.
     """
     groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for row in predictions:
         for tag in row.get("tags") or ["(untagged)"]:
             groups[("tag", tag, row["model"])].append(row["scores"])
         groups[("input length", length_bucket(row.get("input", "")), row["model"])].append(row["scores"])
+        if clusters and row["example_id"] in clusters:
+            groups[("input cluster", clusters[row["example_id"]], row["model"])].append(row["scores"])
     return [
         {"dimension": dimension, "slice": name, "model": model, "n": len(scores),
          **{m: fmean(s.get(m, 0.0) for s in scores) for m in sorted({m for s in scores for m in s})},

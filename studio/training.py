@@ -24,33 +24,34 @@ from studio.monitoring import progress_callback, validation_callback
 from studio.sequences import encode_rows
 
 
-def _help(text: str, default):
-    return field(default=default, metadata={"help": text})
+def _help(text: str, default, label: str = ""):
+    """A setting's default, the words a form shows for it (label), and what it does (help)."""
+    return field(default=default, metadata={"help": text, "label": label})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Every training setting, with a default fit for a few hundred expert examples."""
 
-    lora_r: int = _help("LoRA rank: capacity of the adapter (8 to 32 is typical)", 16)
-    lora_alpha: int = _help("LoRA alpha: scale of the adapter's update (usually 2 x rank)", 32)
-    lora_dropout: float = _help("dropout on the LoRA path, against overfitting small sets", 0.05)
-    learning_rate: float = _help("peak learning rate; 0 picks by the model's size (1e-3 under 0.5B parameters, 5e-4 to 3B, 2e-4 above)", 0.0)
-    epochs: float = _help("passes over the training split (about 3 is typical)", 3.0)
-    max_steps: int = _help("stop after this many optimizer steps; 0 trains for `epochs`", 0)
-    min_steps: int = _help("at least this many optimizer steps: a tiny set trains more epochs rather than stopping before it learns", 0)
-    batch_size: int = _help("examples per device per step", 8)
-    gradient_accumulation: int = _help("steps whose gradients add up before one update", 1)
-    max_length: int = _help("longest rendered example in tokens; longer ones are truncated", 512)
-    warmup_ratio: float = _help("share of steps spent ramping the learning rate up", 0.03)
-    weight_decay: float = _help("decoupled weight decay on the adapter weights", 0.0)
-    gradient_checkpointing: bool = _help("GPU recipe: recompute activations to save memory (about a third slower); the CPU recipe keeps them", True)
-    padding_free: bool = _help("GPU recipe: train on flat, pad-free batches (same loss as padding); the CPU recipe groups padded batches by length", True)
-    cpu_recipe: bool = _help("on a CPU, train an fp32 base without 4-bit or checkpointing (faster and better there); off trains 4-bit QLoRA on CPU too", True)
-    validation_share: float = _help("share of the training split held back to keep the checkpoint best by the task metric; 0 keeps the last", 0.0)
-    save_steps: int = _help("steps between checkpoints (and validation scores); a killed run resumes from the last", 20)
-    merge_model: bool = _help("also write a merged full model to run_dir/merged (large; the adapter is always written)", False)
-    seed: int = _help("seed for the data order, the validation slice and adapter initialisation", 0)
+    lora_r: int = _help("LoRA rank: capacity of the adapter (8 to 32 is typical)", 16, "Adapter size (LoRA rank)")
+    lora_alpha: int = _help("LoRA alpha: scale of the adapter's update (usually 2 x rank)", 32, "Adapter strength (LoRA alpha)")
+    lora_dropout: float = _help("dropout on the LoRA path, against overfitting small sets", 0.05, "Adapter dropout")
+    learning_rate: float = _help("peak learning rate; 0 picks by the model's size (1e-3 under 0.5B parameters, 5e-4 to 3B, 2e-4 above)", 0.0, "Learning rate (0: by model size)")
+    epochs: float = _help("passes over the training split (about 3 is typical)", 3.0, "Passes over the examples (epochs)")
+    max_steps: int = _help("stop after this many optimizer steps; 0 trains for `epochs`", 0, "Stop after this many steps (0: no cap)")
+    min_steps: int = _help("at least this many optimizer steps: a tiny set trains more epochs rather than stopping before it learns", 0, "Train at least this many steps")
+    batch_size: int = _help("examples per device per step", 8, "Examples per step (batch size)")
+    gradient_accumulation: int = _help("steps whose gradients add up before one update", 1, "Steps per update (gradient accumulation)")
+    max_length: int = _help("longest rendered example in tokens; longer ones are truncated", 512, "Longest example, in tokens")
+    warmup_ratio: float = _help("share of steps spent ramping the learning rate up", 0.03, "Share of steps warming up")
+    weight_decay: float = _help("decoupled weight decay on the adapter weights", 0.0, "Weight decay")
+    gradient_checkpointing: bool = _help("GPU recipe: recompute activations to save memory (about a third slower); the CPU recipe keeps them", True, "Save memory, train slower (gradient checkpointing, GPU)")
+    padding_free: bool = _help("GPU recipe: train on flat, pad-free batches (same loss as padding); the CPU recipe groups padded batches by length", True, "Pack examples without padding (GPU)")
+    cpu_recipe: bool = _help("on a CPU, train an fp32 base without 4-bit or checkpointing (faster and better there); off trains 4-bit QLoRA on CPU too", True, "On a CPU, train without 4-bit (faster there)")
+    validation_share: float = _help("share of the training split held back to keep the checkpoint best by the task metric; 0 keeps the last", 0.0, "Share set aside to pick the best checkpoint")
+    save_steps: int = _help("steps between checkpoints (and validation scores); a killed run resumes from the last", 20, "Steps between checkpoints")
+    merge_model: bool = _help("also write a merged full model to run_dir/merged (large; the adapter is always written)", False, "Also save a merged full model")
+    seed: int = _help("seed for the data order, the validation slice and adapter initialisation", 0, "Random seed")
 
 
 def training_rows(system_prompt: str, rows: list[dict]) -> list[dict]:
@@ -73,6 +74,22 @@ def carve_validation(rows: list[dict], share: float, seed: int) -> tuple[list[di
     return [r for i, r in enumerate(rows) if i not in held], [r for i, r in enumerate(rows) if i in held]
 
 
+def total_steps(n_train: int, config: TrainConfig, devices: int = 1) -> int:
+    """Optimizer steps a run on n_train training examples takes (after the validation slice is carved).
+
+    The one count: the pre-flight shows it and the trainer is told it (SFTConfig.max_steps),
+    so the two cannot disagree. `devices` is the number of GPUs sharing each step's batches.
+    """
+    import math
+
+    if config.max_steps > 0:
+        return config.max_steps
+    train, _ = carve_validation(list(range(n_train)), config.validation_share, config.seed)
+    per_epoch = math.ceil(max(len(train), 1) / config.batch_size / config.gradient_accumulation / max(devices, 1))
+    # min_steps: a tiny set trains more epochs rather than stopping before the adapter has learnt
+    return max(1, math.ceil(per_epoch * config.epochs), config.min_steps)
+
+
 def build_trainer(
     model_path: str, system_prompt: str, rows: list[dict], config: TrainConfig, run_dir: Path,
     should_stop: Callable[[], bool] = lambda: False, output_spec: dict | None = None, trust_remote_code: bool = False,
@@ -89,14 +106,14 @@ def build_trainer(
     tokenizer = load_tokenizer(model_path, trust_remote_code)
     train_rows, validation_rows = carve_validation(rows, config.validation_share, config.seed)
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(Path(run_dir) / "tensorboard")
-    recipe = recipe_for(model_path, config, len(train_rows), trust_remote_code)
+    recipe = recipe_for(model_path, config, len(rows), trust_remote_code)
     callbacks = [progress_callback(run_dir, should_stop)]
     if validation_rows:
         callbacks.append(validation_callback(run_dir, system_prompt, validation_rows, output_spec or {"kind": "text"}, tokenizer))
     trainer_class = SFTTrainer if recipe.padding_free else _answer_head_trainer()
     return trainer_class(
         model=load_base(model_path, recipe.quantization != "none", trust_remote_code),
-        args=_sft_config(config, recipe, run_dir, bool(validation_rows)),
+        args=_sft_config(config, recipe, run_dir, bool(validation_rows), len(rows)),
         train_dataset=_dataset(tokenizer, system_prompt, train_rows, config.max_length),
         eval_dataset=_dataset(tokenizer, system_prompt, validation_rows, config.max_length) if validation_rows else None,
         processing_class=tokenizer,
@@ -197,7 +214,7 @@ def reporters() -> list[str]:
     return wanted
 
 
-def _sft_config(config: TrainConfig, recipe, run_dir: Path, validating: bool):
+def _sft_config(config: TrainConfig, recipe, run_dir: Path, validating: bool, n_rows: int):
     import torch
     from trl import SFTConfig
 
@@ -206,7 +223,7 @@ def _sft_config(config: TrainConfig, recipe, run_dir: Path, validating: bool):
     return SFTConfig(
         output_dir=str(Path(run_dir) / "trainer"),
         num_train_epochs=config.epochs,
-        max_steps=recipe.max_steps if recipe.max_steps > 0 else -1,
+        max_steps=total_steps(n_rows, config, int(os.environ.get("WORLD_SIZE", "1") or 1)),
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size,
         gradient_accumulation_steps=config.gradient_accumulation,

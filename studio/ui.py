@@ -344,6 +344,26 @@ if (!window.studioLabelKeys) {
 """
 
 
+_CHECK_AS_TYPED = """
+<script>
+window.studioLiveLabels = %s;
+if (!window.studioLiveFields) {
+  window.studioLiveFields = true;
+  const timers = new WeakMap();
+  document.addEventListener("input", (event) => {
+    const field = event.target;
+    if (!field || field.tagName !== "TEXTAREA" || !window.studioLiveLabels.includes(field.getAttribute("aria-label"))) return;
+    clearTimeout(timers.get(field));
+    // Ctrl+Enter is how a Streamlit text area hands its text to the script without losing the focus
+    timers.set(field, setTimeout(() => field.dispatchEvent(new KeyboardEvent("keydown", {
+      key: "Enter", code: "Enter", keyCode: 13, which: 13, ctrlKey: true, bubbles: true, cancelable: true,
+    })), %d));
+  }, true);
+}
+</script>
+"""
+
+
 def answer_input(spec: OutputSpec, value: str, key: str) -> str:
     """The answer editor the format calls for: a label set as radio buttons (keys 1 to 9 pick one), else a text area."""
     if spec.kind == "labels":
@@ -400,3 +420,13 @@ def _json_form(schema: dict, value: str, key: str) -> str:
             answer.update({name: text} if text or name in required else {})
     kept = {k: v for k, v in current.items() if k not in schema["properties"]}
     return json.dumps({**kept, **answer}, ensure_ascii=False)
+
+
+def check_as_typed(labels: list[str], pause_ms: int = 300) -> None:
+    """Send the text of these text areas (by label) to the page as the user types, after a short pause.
+
+    st.text_area reruns the page only when the field loses the focus, so a check drawn
+    from its text lagged one edit behind the text in the box."""
+    import json
+
+    st.html(_CHECK_AS_TYPED % (json.dumps(labels), pause_ms), unsafe_allow_javascript=True)

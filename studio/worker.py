@@ -5,7 +5,8 @@ Never opens DuckDB.
 Run it as `python -m studio.worker RUN_DIR`. It reads RUN_DIR/config.json and the frozen
 train and eval JSONL files, writes RUN_DIR/manifest.json, appends progress to
 RUN_DIR/events.jsonl, writes the model card RUN_DIR/README.md and RUN_DIR/status.json
-when it ends. SIGTERM cancels it at the next step. Started again on a run folder that
+when it ends. SIGTERM cancels it within moments, even in the middle of a long step (never
+while a checkpoint is being written, which would leave it half-saved). Started again on a run folder that
 holds checkpoints, it resumes from the last one. On several GPUs run it under
 `accelerate launch -m studio.worker RUN_DIR` (see the user guide); only the main
 process writes events and files.
@@ -33,33 +34,57 @@ from studio.roundtrip import check_round_trip
 from studio.training import TrainConfig, carve_validation, last_checkpoint, train_adapter
 
 
-class Cancelled(Exception):
-    pass
+class Cancelled(BaseException):
+    """A cancel request: a BaseException, so that no `except Exception` on its way swallows it."""
 
 
 class NoExamples(ValueError):
     """A snapshot with nothing to train on."""
 
 
-def _cancel_flag():
-    requested = {"stop": False}
+class CancelSignal:
+    """SIGTERM asks the run to stop. Called, it says whether a stop was asked for.
 
-    def handle(signum, frame):
-        requested["stop"] = True
+    Waiting for the end of the step made a cancel take as long as one step (75 s seen on a
+    CPU), so the signal raises Cancelled at once, wherever the worker is, unless it lands
+    while a checkpoint is written (`hold`): then it waits for the checkpoint to be complete.
+    Every other file the worker writes is written whole or not at all (a .partial renamed).
+    """
 
-    signal.signal(signal.SIGTERM, handle)
-    return lambda: requested["stop"]
+    def __init__(self) -> None:
+        self.requested = False
+        self.held = False
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            return  # a second signal must not break off the cancelled run's own last words
+        self.requested = True
+        if not self.held:
+            raise Cancelled
+
+    def hold(self, held: bool) -> None:
+        """Defer the stop while a checkpoint is being saved; a stop asked for meanwhile happens on release."""
+        self.held = held
+        if not held and self.requested:
+            raise Cancelled
 
 
 def run(run_dir: Path) -> str:
     """Train and evaluate one run folder; return the final status it wrote."""
     config = json.loads((run_dir / "config.json").read_text())
-    should_stop = _cancel_flag()
+    should_stop = CancelSignal()
     resume = last_checkpoint(run_dir)
     append_event(run_dir, "started", pid=os.getpid(), device=device_name(), resumed_from=resume)
     if not is_main_process():  # under `accelerate launch`, the other ranks only train
-        train_adapter(config["model_path"], config["system_prompt"], read_jsonl(run_dir / "train.jsonl"),
-                      TrainConfig(**config["train"]), run_dir, should_stop, config.get("output_spec"), _trusted(config))
+        try:
+            train_adapter(config["model_path"], config["system_prompt"], read_jsonl(run_dir / "train.jsonl"),
+                          TrainConfig(**config["train"]), run_dir, should_stop, config.get("output_spec"), _trusted(config))
+        except Cancelled:
+            return "cancelled"
         return "succeeded"
     try:
         rows = read_jsonl(run_dir / "train.jsonl")

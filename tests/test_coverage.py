@@ -67,3 +67,23 @@ def test_a_sample_is_read_from_text_csv_or_jsonl_naming_the_rows_it_skips():
     assert jsonl.inputs == ["a", "b"]
     assert jsonl.problems[0].startswith("row 3: not valid JSON") and jsonl.problems[1].startswith("row 4: no input found")
     assert read_sample("s.csv", b"a,b\n1,2\n", column="c").problems == ["the CSV has no column 'c' (columns: a, b)"]
+
+
+def test_the_same_inputs_give_the_same_clusters_whatever_their_order(db, demo):
+    import random
+
+    from studio.coverage import cluster_count, cluster_vectors
+    from studio.examples import list_examples
+    from studio.messages import input_text
+    from studio.similarity import cached_vectors
+
+    texts = [input_text(e["messages"]) for e in list_examples(db, demo)]
+    vectors = cached_vectors(db, texts).matrix
+    k = cluster_count(len(texts))
+    first = cluster_vectors(vectors, k)
+    order = list(range(len(texts)))
+    random.Random(1).shuffle(order)  # the same examples, listed in another order (other ids, another import)
+    again = cluster_vectors(vectors[order], k)
+    groups = lambda labels, rows: sorted(sorted(texts[r] for r, label in zip(rows, labels) if label == c) for c in set(labels))
+    assert groups(first, range(len(texts))) == groups(again, order)
+    assert list(cluster_vectors(vectors, k)) == list(first)  # and the same numbers on the next visit

@@ -126,5 +126,29 @@ def test_evaluate_page_ranks_a_finished_run(db, demo, tiny_llama):
     assert list(board["rank"]) == [1, 2, 3]
     assert "field_accuracy" in board.columns and "95% interval" in board.columns
     assert app.success or app.warning or app.error  # the verdict
+    verdict = " ".join(box.value for box in (*app.success, *app.warning, *app.error))
+    assert "cut short: it trained 1 step," in verdict  # a max-steps cap is said in the verdict
+    assert "input cluster" in app.radio(key="slice_dimension").options  # slices by the coverage engine's clusters
+    assert not any("arrive with the coverage engine" in c.value for c in app.caption)
+    assert not any("None" in m.value for m in app.markdown)  # the round trip says where the merged model is in words
     app = open_page("pages/train.py")
     assert any("succeeded" in s.value for s in app.subheader)
+
+
+def test_quality_names_each_kind_once_and_says_what_a_score_means(demo):
+    app = open_page("pages/quality.py")
+    app.button(key="run_checks").click().run()
+    titles = {m.label for m in app.metric}
+    assert set(app.multiselect[0].options) == titles  # the filter uses the headings' names, not slugs
+    assert "suspect-output" not in app.multiselect[0].options
+    contradiction = next(m.value for m in app.markdown if "**Contradictions**" in m.value)
+    assert "how alike the two inputs are" in contradiction
+    assert any("score" in c.value and "how sure" in c.value for c in app.caption)
+
+
+def test_train_settings_speak_words_and_the_memory_guess_says_it_is_rough(demo):
+    app = open_page("pages/train.py")
+    labels = [w.label for w in (*app.number_input, *app.checkbox)]
+    assert "Adapter size (LoRA rank)" in labels and "Pack examples without padding (faster)" in labels
+    assert not {"Lora r", "Padding free", "Lora alpha"} & set(labels)
+    assert any(m.label == "Peak memory (rough guess)" for m in app.metric)

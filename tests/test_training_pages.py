@@ -32,6 +32,11 @@ def test_playground_answers_with_the_tuned_and_the_base_model(db, demo, tiny_lla
     app.chat_input(key="playground_input").set_value("My invoice was charged twice.").run()
     assert not app.exception
     assert len(app.chat_message) == 4  # the question and an answer on each side
+    # drawn in the run that received the question (no rerun after the answers): the question shows while they are made
+    assert [m.name for m in app.chat_message] == ["user", "assistant", "user", "assistant"]
+    assert all(m.children for m in app.chat_message)
+    app.chat_input(key="playground_input").set_value("And the second invoice?").run()
+    assert not app.exception and len(app.chat_message) == 8  # the conversation goes on
 
 
 def test_train_page_names_a_base_model_that_cannot_load(db, demo, tmp_path):

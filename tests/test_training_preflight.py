@@ -126,3 +126,27 @@ def test_calibration_measures_real_steps_once_and_caches_them(home, tiny_llama):
     measured = calibrate(str(tiny_llama), SYSTEM, config, rows, lengths)
     assert measured["tokens_per_second"] > 0 and measured["peak_mb"] > 0 and measured["device"] == "cpu"
     assert cached_calibration(str(tiny_llama), config, rows, lengths) == measured
+
+
+def test_the_pre_flight_shows_the_step_count_the_trainer_is_given(db, demo, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from studio.examples import list_examples
+    from studio.paths import APP_SCRIPT, SOURCE_ROOT
+    from studio.presets import DEFAULT_PRESET, preset_named
+    from studio.snapshots import freeze_snapshot
+    from studio.recipe import device_recipe
+    from studio.training import _sft_config
+
+    approved = list_examples(db, demo, status="approved")
+    n_train = len(freeze_snapshot(approved, demo.output_spec, demo.split_seed).train)
+    config = preset_named(DEFAULT_PRESET).config
+    app = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
+    app.run()
+    app.switch_page(str(SOURCE_ROOT / "pages" / "train.py"))
+    app.run()
+    shown = int(next(m.value for m in app.metric if m.label == "Steps"))
+    assert shown == total_steps(n_train, config) != total_steps(len(approved), config)  # held-out examples are not trained on
+    recipe = device_recipe(config, False, 135_000_000, n_train)
+    assert recipe.max_steps == shown  # the manifest records the same count
+    assert _sft_config(config, recipe, tmp_path, False, n_train).max_steps == shown  # the trainer runs exactly that many

@@ -111,3 +111,13 @@ def test_a_typed_path_outside_the_allowed_folders_is_refused(db, demo, tmp_path)
         assert "is outside the folders the app may use" in app.error[0].value and str(import_roots()[0]) in app.error[0].value
         assert not [b for b in app.button if b.key == "run_import"]
     assert count_by_status(db, demo)["approved"] == 223
+
+
+def test_the_preview_leaves_the_external_id_blank_for_rows_without_one(demo):
+    path = import_roots()[0] / "no_ids.jsonl"
+    path.write_text(json.dumps({"prompt": "Charged twice, please refund", "completion": GOOD}) + "\n")
+    app = open_transfer_page()
+    app.text_input(key="import_path").input(str(path)).run()
+    assert not app.exception, app.exception
+    preview = app.dataframe[-1].value
+    assert list(preview["external id"]) == [""]  # never the word None

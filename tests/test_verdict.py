@@ -106,3 +106,68 @@ def test_the_dashboard_knows_whether_the_baselines_were_instructed(tmp_path):
                                                         {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}])
     assert baselines_instructed(run)
     assert baselines_instructed({"config": {"system_prompt": "Label it."}, "run_dir": str(tmp_path / "none")})
+
+
+def _run(max_steps: int = 0, n_train: int = 200) -> dict:
+    from dataclasses import asdict
+
+    from studio.training import TrainConfig
+
+    return {"n_train": n_train, "config": {"train": asdict(TrainConfig(max_steps=max_steps))}}
+
+
+def _json_spec():
+    from studio.formats import parse_output_spec
+
+    return parse_output_spec({"kind": "json", "schema": {"type": "object", "required": ["category"]}})
+
+
+def _answered(rows: list[dict], tuned_outputs: list[str]) -> list[dict]:
+    tuned = iter(tuned_outputs)
+    return [{**r, "output": next(tuned)} if r["model"] == "tuned" else r for r in rows]
+
+
+def test_a_tuned_model_with_no_valid_answer_is_said_first_and_never_sent_to_add_examples():
+    from studio.verdict import run_health
+
+    rows = _answered(predictions([0.0] * 30, [1.0] * 15 + [0.0] * 15, tags=["billing"] * 30), ["I think billing"] * 30)
+    weak = weakest_slices(slice_scores(rows, "exact_match"), "tuned")
+    health = run_health(rows, _json_spec(), _run(max_steps=3))
+    verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, weak, 0, 120, health)
+    assert verdict["decision"] == "do not ship"
+    assert verdict["headline"] == "Do not ship: none of the tuned model's 30 answers fits the json format (30 are not valid JSON)."
+    assert "cut short: it trained 3 steps" in verdict["warnings"][0] and "of the 150 its epochs take" in verdict["warnings"][0]
+    advice = " ".join(verdict["next_steps"])
+    assert "Train the full 150 steps" in advice
+    assert "Add examples" not in advice and "approved examples" not in advice and "more examples" not in advice
+
+
+def test_some_broken_answers_are_counted_before_the_scores():
+    from studio.verdict import run_health
+
+    outputs = ['{"category": "billing"}'] * 20 + ["billing"] * 3 + ['{"priority": "low"}'] * 2
+    rows = _answered(predictions([1.0] * 20 + [0.0] * 5, [1.0] * 10 + [0.0] * 15), outputs)
+    health = run_health(rows, _json_spec(), _run())
+    verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 600, health)
+    assert verdict["warnings"][0].startswith("20 of the tuned model's 25 answers fit the project's json format: 5 break it (3 not valid JSON)")
+    assert not health.cut_short and not any("cut short" in w for w in verdict["warnings"])
+
+
+def test_a_failed_template_round_trip_is_a_warning_in_words_without_none():
+    from studio.verdict import run_health
+
+    rows = predictions([1.0] * 90 + [0.0] * 10, [1.0] * 50 + [0.0] * 50)
+    trip = {"checked": 3, "matches": 1, "mismatches": [], "template_ok": False, "merged_dir": None}
+    verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 600,
+                     run_health(rows, _json_spec(), _run(), trip))
+    said = " ".join(verdict["warnings"])
+    assert "Template round trip failed" in said and "end-of-sequence token" in said
+    assert "2 of 3 checked examples differently" in said and "None" not in said
+
+
+def test_slices_by_input_cluster_when_the_clusters_are_known():
+    rows = predictions([1.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 0.0])
+    clusters = {0: "refund · charge", 1: "refund · charge", 2: "password · reset", 3: "password · reset"}
+    tuned = {r["slice"]: (r["score"], r["n"]) for r in slice_scores(rows, "exact_match", clusters)
+             if r["model"] == "tuned" and r["dimension"] == "input cluster"}
+    assert tuned == {"refund · charge": (0.5, 2), "password · reset": (1.0, 2)}
