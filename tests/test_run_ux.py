@@ -10,15 +10,15 @@ import psutil
 from streamlit.testing.v1 import AppTest
 
 from studio.jobs import get_run, launch_run, run_progress, wait_for_run
-from studio.paths import SOURCE_ROOT
+from studio.paths import APP_SCRIPT, SOURCE_ROOT
 from studio.progress import append_event, read_events
 from studio.training import TrainConfig
 
 
 def _open_train_page() -> AppTest:
-    app = AppTest.from_file(str(SOURCE_ROOT / "app.py"), default_timeout=180)
+    app = AppTest.from_file(str(APP_SCRIPT), default_timeout=180)
     app.run()
-    app.switch_page("pages/train.py")
+    app.switch_page(str(SOURCE_ROOT / "pages" / "train.py"))
     app.run()
     assert not app.exception, app.exception
     return app
