@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -55,7 +56,8 @@ def served(in_home):
     """The finished run served on loopback, stopped after the test."""
     from studio.serving.process import start_server, stop_server
 
-    server, token = start_server(in_home["run"]["id"])
+    # A long batching window: the held-out inputs sent together are answered in one call, as at evaluation.
+    server, token = start_server(in_home["run"]["id"], batch_window_ms=3000)
     assert token is None  # localhost needs none
     yield server
     stop_server(server.run_id)
@@ -73,13 +75,23 @@ def ask(client, model: str, text: str, **extra):
     return client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}], **extra)
 
 
+def ask_together(client, model: str, texts: list[str], **extra) -> list:
+    """Every text at once, each from its own thread, sent in order (a few ms apart) so that the
+    server's batch holds them in the order evaluation answered them."""
+    with ThreadPoolExecutor(len(texts)) as pool:
+        futures = []
+        for text in texts:
+            futures.append(pool.submit(lambda text=text: ask(client, model, text, **extra)))
+            time.sleep(0.03)
+        return [f.result() for f in futures]
+
+
 def test_served_answers_are_the_evaluated_answers_with_their_band(served, in_home):
     client = openai.OpenAI(base_url=served.url, api_key="unused-on-localhost", max_retries=0)
     name = model_name(in_home["project"].name, served.run_id)
     assert [m.id for m in client.models.list().data] == [name]
     pairs = evaluated(in_home["run"])
-    with ThreadPoolExecutor(len(pairs)) as pool:  # together, so the server batches them
-        answers = list(pool.map(lambda pair: ask(client, name, pair[0]), pairs))
+    answers = ask_together(client, name, [text for text, _ in pairs])
     for (text, prediction), answer in zip(pairs, answers):
         choice = answer.choices[0]
         assert choice.message.content == prediction["output"], text
@@ -88,12 +100,13 @@ def test_served_answers_are_the_evaluated_answers_with_their_band(served, in_hom
         assert routing["band"] in ("auto", "review", "human") and (routing["high"], routing["low"]) == (0.9, 0.7)
         assert routing["band"] == band_of(routing["confidence"], RoutingConfig())
         assert answer.usage.completion_tokens == prediction["new_tokens"]
-    text, prediction = pairs[0]
-    chunks = list(ask(client, name, text, stream=True, stream_options={"include_usage": True}))
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == prediction["output"]
-    last = [c for c in chunks if c.choices][-1]
-    assert last.choices[0].finish_reason in ("stop", "length") and last.choices[0].model_extra["routing"]["band"]
-    assert chunks[-1].usage.completion_tokens == prediction["new_tokens"]
+    streams = ask_together(client, name, [text for text, _ in pairs], stream=True, stream_options={"include_usage": True})
+    for (text, prediction), stream in zip(pairs, streams):
+        chunks = list(stream)
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == prediction["output"], text
+        last = [c for c in chunks if c.choices][-1]
+        assert last.choices[0].finish_reason in ("stop", "length") and last.choices[0].model_extra["routing"]["band"]
+        assert chunks[-1].usage.completion_tokens == prediction["new_tokens"]
 
 
 def raw(url: str, body: bytes | None = None, method: str = "POST", headers: dict | None = None) -> tuple[int, dict]:
@@ -117,7 +130,7 @@ def test_bad_requests_get_json_errors_never_a_traceback(served, in_home):
         (json.dumps({"model": name, "messages": user, "n": 3}).encode(), 400, "n=1"),
         (json.dumps({"model": "other", "messages": user}).encode(), 404, "no model 'other'"),
         (json.dumps({"model": name, "messages": [{"role": "user", "content": "word " * 5000}]}).encode(), 400, "tokens"),
-        (b"[" * 100_000 + b"]" * 100_000, 413, "at most"),
+        (b"[" * 150_000 + b"]" * 150_000, 413, "at most"),
         (json.dumps({"model": name, "messages": user}).encode()[:-1] + b"\xff}", 400, "UTF-8"),
     ]
     for body, status, words in cases:
@@ -147,6 +160,49 @@ def test_off_localhost_a_bearer_token_is_required_and_shown_once(in_home):
         assert ask(openai.OpenAI(base_url=server.url, api_key=token, max_retries=0), name, "hello").choices[0].message
     finally:
         stop_server(server.run_id)
+
+
+def open_page(path: str, project, db):
+    """One page run as the app runs it, with the project chosen and the local admin working."""
+    from streamlit.testing.v1 import AppTest
+
+    from studio.paths import SOURCE_ROOT
+    from studio.people import ensure_local_admin
+
+    app = AppTest.from_file(str(SOURCE_ROOT / path), default_timeout=300)
+    app.session_state["project"] = project
+    app.session_state["acting_as"] = ensure_local_admin(db).name
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_the_deploy_page_starts_a_server_that_answers_then_stops_it(in_home):
+    from studio.serving.process import running_server
+
+    run_id = in_home["run"]["id"]
+    app = open_page("pages/deploy.py", in_home["project"], in_home["db"])
+    assert app.title[0].value == "Deploy"
+    assert any("--lora-modules" in block.value and "vllm serve" in block.value for block in app.code)
+    assert not app.toggle(key="deploy_record").value  # recording is off by default
+    app.number_input(key="deploy_window_ms").set_value(3000)  # batch the held-out inputs as evaluation did (see `served`)
+    app.button(key="deploy_start").click().run()
+    assert not app.exception, app.exception
+    server = running_server(run_id)
+    try:
+        assert server and server.url in app.success[0].value and not server.record
+        name = model_name(in_home["project"].name, run_id)
+        client = openai.OpenAI(base_url=server.url, api_key="x", max_retries=0)
+        pairs = evaluated(in_home["run"])
+        answers = ask_together(client, name, [text for text, _ in pairs])
+        assert [a.choices[0].message.content for a in answers] == [p["output"] for _, p in pairs]
+        assert all(a.choices[0].model_extra["routing"]["band"] in ("auto", "review", "human") for a in answers)
+        app.button(key="deploy_stop").click().run()
+        assert running_server(run_id) is None
+    finally:
+        from studio.serving.process import stop_server
+
+        stop_server(run_id)
 
 
 def test_exports_load_with_plain_transformers_and_answer_as_evaluated(in_home, tmp_path):
@@ -179,10 +235,11 @@ def test_exports_load_with_plain_transformers_and_answer_as_evaluated(in_home, t
 
 
 def test_the_loop_a_recorded_low_confidence_answer_becomes_a_draft_then_training_data(in_home):
-    from studio.examples import edit_example, get_example
+    from studio.examples import edit_example
     from studio.jobs import cancel_run, launch_run
     from studio.serving.process import start_server, stop_server
-    from studio.serving.recording import draft_from_recorded, waiting_answers
+    from studio.examples import list_examples
+    from studio.serving.drafts import waiting_answers
 
     db, project, run = in_home["db"], in_home["project"], in_home["run"]
     # Thresholds above any confidence: every answer lands in the human band.
@@ -195,9 +252,14 @@ def test_the_loop_a_recorded_low_confidence_answer_becomes_a_draft_then_training
         stop_server(server.run_id)
     waiting = waiting_answers(db, project, [Path(run["run_dir"])])
     assert [w.answer for w in waiting] == [answer.choices[0].message.content]
-    draft_id = draft_from_recorded(db, project, waiting[0], "expert")
-    draft = get_example(db, draft_id)
+    review = open_page("pages/review.py", project, db)
+    assert "1 served answer(s) the model was unsure of" in review.expander[0].label
+    review.button(key="served_0").click().run()
+    assert not review.exception and "holds the model's answer" in review.success[0].value
+    draft = next(e for e in list_examples(db, project) if e["external_id"] == waiting[0].id)
+    draft_id = draft["id"]
     assert draft["status"] == "draft" and draft["messages"][-1]["content"] == waiting[0].answer
+    assert draft["tags"] == ["from-production", "band-human"] and draft["source"] == "served"
     assert waiting_answers(db, project, [Path(run["run_dir"])]) == []  # offered once
     corrected = '{"category": "billing", "priority": "high", "needs_human": true}'
     messages = [*draft["messages"][:-1], {"role": "assistant", "content": corrected}]

@@ -2,8 +2,9 @@
 
 Every HTTP request thread puts its conversation on the queue and waits for its future.
 The batching thread takes the first waiting request, gathers whatever else arrives within
-a short window (up to a batch's worth), and answers them in one call, grouped by their
-token budget. One thread owns the model, so two requests never generate on it at once.
+a short window (up to max_batch), and answers them in one call per token budget; the
+generation path sorts that call's prompts by length and splits them into batches as it
+did at evaluation, so the same inputs arriving together get exactly the evaluated answers. One thread owns the model, so two requests never generate on it at once.
 A full queue refuses new work at once instead of letting latency grow without bound.
 """
 
@@ -46,7 +47,7 @@ class BatchStats:
 class Batcher:
     """Collects requests into batches for `answer_many(conversations, max_new_tokens)`."""
 
-    def __init__(self, answer_many: AnswerMany, max_batch: int = 16, window_s: float = 0.02, max_waiting: int = 256):
+    def __init__(self, answer_many: AnswerMany, max_batch: int = 64, window_s: float = 0.02, max_waiting: int = 256):
         self._answer_many = answer_many
         self._max_batch, self._window_s = max_batch, window_s
         self._queue: queue.Queue[Pending | None] = queue.Queue(maxsize=max_waiting)

@@ -70,7 +70,8 @@ def cmd_serve(args) -> int:
     options = ServeOptions(
         address=args.address, port=args.port, routing=RoutingConfig(args.high, args.low),
         limits=Limits(max_prompt_tokens=args.max_prompt_tokens, max_new_tokens=args.max_tokens),
-        token_digest=_token_digest(args), record=args.record,
+        token_digest=_token_digest(args), record=args.record, max_batch=args.max_batch,
+        batch_window_s=args.batch_window_ms / 1000,
     )
 
     def ready(url: str) -> None:
@@ -125,6 +126,9 @@ def add_model_commands(commands, add) -> None:
     sub.add_argument("--require-token", action="store_true", help="require the bearer token on localhost too")
     sub.add_argument("--max-tokens", type=int, default=1024, help="the most tokens one answer may have")
     sub.add_argument("--max-prompt-tokens", type=int, default=2048, help="the longest prompt served, in tokens")
+    sub.add_argument("--max-batch", type=int, default=64, help="the most requests answered in one generation call")
+    sub.add_argument("--batch-window-ms", type=float, default=20,
+                     help="how long the first waiting request waits for others to batch with (milliseconds)")
     sub = action("commands", cmd_commands, "Print the commands that serve a run elsewhere: vLLM (adapter as a LoRA module), "
                  "Ollama, and the studio's own server.")
     sub.add_argument("--port", type=int, default=8000, help="port in the printed commands")

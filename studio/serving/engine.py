@@ -49,6 +49,7 @@ class ServedRun:
     system_prompt: str
     trust_remote_code: bool
     output_kind: str
+    batch_size: int  # prompts per generate call, as evaluation batched them
 
     @property
     def adapter_dir(self) -> Path:
@@ -69,6 +70,7 @@ def served_run(run_dir: Path) -> ServedRun:
         run_dir=run_dir, model_path=config["model_path"], system_prompt=config.get("system_prompt") or "",
         trust_remote_code=config.get("trust_remote_code") is True,
         output_kind=(config.get("output_spec") or {}).get("kind", "text"),
+        batch_size=int((config.get("eval") or {}).get("batch_size") or 16),
     )
 
 

@@ -51,7 +51,7 @@ def free_port(address: str = "127.0.0.1") -> int:
 
 
 def start_server(run_id: str, port: int = 0, address: str = "127.0.0.1", high: float = 0.9, low: float = 0.7,
-                 record: bool = False, wait_s: float = 300.0) -> tuple[RunningServer, str | None]:
+                 record: bool = False, wait_s: float = 300.0, batch_window_ms: float = 20) -> tuple[RunningServer, str | None]:
     """Start `studio model serve RUN` and wait until it answers; return it and a new token (shown once) or None.
 
     Off localhost a token is required: the first server creates one; later ones reuse its hash.
@@ -62,7 +62,8 @@ def start_server(run_id: str, port: int = 0, address: str = "127.0.0.1", high: f
     port = port or free_port(address)
     log = serving_dir() / f"{run_id}.log"
     command = [sys.executable, "-m", "studio.cli", "model", "serve", run_id, "--port", str(port), "--address", address,
-               "--high", str(high), "--low", str(low), *(["--record"] if record else [])]
+               "--high", str(high), "--low", str(low), "--batch-window-ms", str(batch_window_ms),
+               *(["--record"] if record else [])]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     with open(log, "ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -146,3 +147,13 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def export_in_subprocess(run_id: str, format: str, timeout_s: float = 1800.0) -> dict:
+    """`studio model export RUN --format F --json` in a child process (the app never loads torch); its result."""
+    done = subprocess.run([sys.executable, "-m", "studio.cli", "model", "export", run_id, "--format", format, "--json"],
+                          cwd=SOURCE_ROOT, capture_output=True, text=True, timeout=timeout_s,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+    if done.returncode != 0:
+        raise RuntimeError("the export failed: " + "\n".join((done.stderr or done.stdout).strip().splitlines()[-6:]))
+    return json.loads(done.stdout)

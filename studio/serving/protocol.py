@@ -57,9 +57,11 @@ class ChatRequest:
 def parse_chat_request(raw: bytes, limits: Limits) -> ChatRequest:
     """Read a /v1/chat/completions body, or raise ApiError saying what is wrong with it."""
     try:
-        body = load_json(raw)
-    except (UnicodeDecodeError, NotJson) as error:
-        raise ApiError(400, f"the request body is {'not UTF-8' if isinstance(error, UnicodeDecodeError) else error}") from None
+        body = load_json(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ApiError(400, f"the request body is not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except NotJson as error:
+        raise ApiError(400, f"the request body is {error}") from None
     if not isinstance(body, dict):
         raise ApiError(400, "the request body must be a JSON object")
     model = body.get("model")

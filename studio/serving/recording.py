@@ -3,10 +3,8 @@
 When recording is on (`studio model serve --record`, or the switch on the Deploy page),
 the server appends every answer in the review or human band to the run's
 served/recorded.jsonl: the conversation, the model's answer, its confidence and band. It
-never opens the database (the app and the CLI own it). The Review page reads those files
-and turns each record into a draft example pre-filled with the model's answer, so an
-expert corrects exactly where the model is unsure; the record's id becomes the draft's
-external id, so a record becomes a draft once however often the page asks.
+never opens the database, nor imports the storage layer (the app and the CLI own it):
+studio.serving.drafts turns the records into draft examples for the Review page.
 """
 
 from __future__ import annotations
@@ -18,13 +16,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from studio.examples import add_example, list_examples
 from studio.jsonl import read_jsonl
-from studio.projects import Project
 from studio.serving.engine import AUTO, Answer
 
 RECORDED = Path("served") / "recorded.jsonl"
-SOURCE = "served"
 
 
 @dataclass(frozen=True)
@@ -72,18 +67,6 @@ def recorded_answers(run_dirs: list[Path]) -> list[Recorded]:
     return sorted(seen.values(), key=lambda r: r.time)
 
 
-def waiting_answers(db: Path, project: Project, run_dirs: list[Path]) -> list[Recorded]:
-    """The recorded answers not yet turned into examples of the project."""
-    taken = {e["external_id"] for e in list_examples(db, project) if e["source"] == SOURCE}
-    return [r for r in recorded_answers(run_dirs) if r.id not in taken]
-
-
-def draft_from_recorded(db: Path, project: Project, recorded: Recorded, author: str) -> int:
-    """A draft example: the served conversation with the model's answer, for an expert to correct.
-
-    The system prompt is left out: a project's examples are answered under its task description.
-    Raises InvalidExample for a conversation no example can hold (an empty input)."""
-    turns = [m for m in recorded.messages if m["role"] != "system"]
-    messages = [*turns, {"role": "assistant", "content": recorded.answer}]
-    tags = ["from-production", f"band-{recorded.band}"]
-    return add_example(db, project, messages, author, "draft", tags, external_id=recorded.id, source=SOURCE)
+def recorded_inputs(run_dirs: list[Path]) -> list[str]:
+    """The last user message of each recorded answer: a production sample for the Coverage page."""
+    return [next((m["content"] for m in reversed(r.messages) if m["role"] == "user"), "") for r in recorded_answers(run_dirs)]

@@ -47,7 +47,7 @@ class ServeOptions:
     limits: Limits = Limits()
     token_digest: str | None = None  # required on every request when set
     record: bool = False  # append review/human-band answers to the run's served/recorded.jsonl
-    max_batch: int = 16
+    max_batch: int = 64  # requests gathered into one call; generation splits it into the run's evaluation batches
     batch_window_s: float = 0.02
     request_timeout_s: float = 600.0
 
@@ -66,7 +66,7 @@ class Served:
         self.recorder = Recorder(run.run_dir, run.run_id, options.record)
         self.batcher = Batcher(
             lambda conversations, budget: answer_conversations(model, tokenizer, conversations, budget, options.routing,
-                                                               options.max_batch),
+                                                               run.batch_size),
             options.max_batch, options.batch_window_s,
         ).start()
 
