@@ -43,7 +43,8 @@ def finished_run(model: str, steps: int) -> dict:
     if model == "tiny":
         project = update_project_settings(db_path(), project, base_model=str(tiny_llama(Path(os.environ["STUDIO_HOME"]))))
     began = time.perf_counter()
-    run = wait_for_run(db_path(), launch_run(db_path(), project, TrainConfig(max_steps=steps)), poll_seconds=1.0)
+    config = TrainConfig(max_steps=steps, validation_share=0.0)
+    run = wait_for_run(db_path(), launch_run(db_path(), project, config), poll_seconds=1.0)
     if run["status"] != "succeeded":
         raise SystemExit(f"the run failed: {run['error']}")
     print(f"run {run['id']} trained and evaluated in {time.perf_counter() - began:.0f} s", file=sys.stderr)
@@ -103,6 +104,34 @@ def load(url: str, model: str, texts: list[str], clients: int, seconds: float) -
     return {"results": results, "wall_s": time.perf_counter() - began}
 
 
+def fidelity(url: str, model: str, run_dir: Path) -> dict:
+    """How many held-out inputs get exactly their evaluated answer: asked one at a time, and all together."""
+    import openai
+
+    from studio.answering import TUNED
+    from studio.jsonl import read_jsonl
+    from studio.messages import input_text
+
+    held_out = {row["id"]: row for row in read_jsonl(run_dir / "eval.jsonl")}
+    pairs = [(input_text(held_out[p["example_id"]]["messages"]), p["output"])
+             for p in read_jsonl(run_dir / "predictions.jsonl") if p["model"] == TUNED]
+    client = openai.OpenAI(base_url=url, api_key="local", max_retries=0, timeout=600)
+
+    def ask(text: str) -> str:
+        return client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}]).choices[0].message.content
+
+    alone = sum(ask(text) == expected for text, expected in pairs)
+    results: dict[int, str] = {}
+    threads = [threading.Thread(target=lambda n=n, text=text: results.__setitem__(n, ask(text))) for n, (text, _) in enumerate(pairs)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.03)  # in held-out order, as evaluation batched them
+    for thread in threads:
+        thread.join()
+    together = sum(results[n] == expected for n, (_, expected) in enumerate(pairs))
+    return {"held_out": len(pairs), "identical_alone": alone, "identical_together": together}
+
+
 def summarise(outcome: dict, cpu_seconds: float) -> dict:
     results, wall = outcome["results"], outcome["wall_s"]
     latencies = sorted(r["latency_s"] for r in results if r["ok"])
@@ -126,6 +155,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--window-ms", type=float, default=20, help="the loaded server's batching window (its default)")
+    parser.add_argument("--export-check", action="store_true", help="also export the merged model and re-answer every held-out input")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ["STUDIO_HOME"] = tempfile.mkdtemp(prefix="bench-serve-")
@@ -141,23 +172,39 @@ def main() -> int:
     run = made["run"]
     run_dir = Path(run["run_dir"])
     texts = [input_text(row["messages"]) for row in read_jsonl(run_dir / "eval.jsonl") + read_jsonl(run_dir / "train.jsonl")]
-    server, _ = start_server(run["id"])
+    name = model_name(made["project"].name, run["id"])
+    server, _ = start_server(run["id"], batch_window_ms=3000)  # inputs sent together land in one batch
+    try:
+        same = fidelity(server.url, name, run_dir)
+    finally:
+        stop_server(run["id"])
+    print(f"identical to the evaluated answers: {same}", file=sys.stderr)
+    server, _ = start_server(run["id"], batch_window_ms=args.window_ms)
     try:
         process = psutil.Process(server.pid)
         before = sum(process.cpu_times()[:2])
-        outcome = load(server.url, model_name(made["project"].name, run["id"]), texts, args.clients, args.seconds)
+        outcome = load(server.url, name, texts, args.clients, args.seconds)
         cpu = sum(process.cpu_times()[:2]) - before
     finally:
         stop_server(run["id"])
     result = {"machine": describe_machine(), "model": args.model, "clients": args.clients, "seconds": args.seconds,
-              "steps": args.steps, **summarise(outcome, cpu)}
+              "steps": args.steps, "window_ms": args.window_ms, "fidelity": same, **summarise(outcome, cpu)}
+    if args.export_check:
+        from studio.serving.export import export_run
+
+        began = time.perf_counter()
+        check = export_run(run_dir, "merged", check=same["held_out"]).check
+        result["merged_export"] = {k: check[k] for k in ("checked", "matches", "template_ok")} | {
+            "seconds": time.perf_counter() - began}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(f"{result['clients']} clients for {result['seconds']:.0f} s on the {args.model} model: "
               f"{result['answered']} of {result['requests']} answered, p50 {result['p50_s']:.2f} s, p95 {result['p95_s']:.2f} s, "
               f"{result['requests_per_s']:.2f} requests/s, {result['answer_tokens_per_s']:.1f} answer tokens/s, "
-              f"server cores busy {result['server_cores_busy']:.2f}, bands {result['bands']}")
+              f"server cores busy {result['server_cores_busy']:.2f}, bands {result['bands']}; identical to evaluation "
+              f"{same['identical_alone']}/{same['held_out']} asked alone, {same['identical_together']}/{same['held_out']} together"
+              + (f"; merged export {result['merged_export']}" if "merged_export" in result else ""))
     return 0 if result["answered"] == result["requests"] else 1
 
 

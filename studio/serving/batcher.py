@@ -4,8 +4,9 @@ Every HTTP request thread puts its conversation on the queue and waits for its f
 The batching thread takes the first waiting request, gathers whatever else arrives within
 a short window (up to max_batch), and answers them in one call per token budget; the
 generation path sorts that call's prompts by length and splits them into batches as it
-did at evaluation, so the same inputs arriving together get exactly the evaluated answers. One thread owns the model, so two requests never generate on it at once.
-A full queue refuses new work at once instead of letting latency grow without bound.
+did at evaluation, so the same inputs arriving together get exactly the evaluated answers.
+One thread owns the model, so two requests never generate on it at once. A full queue
+refuses new work at once instead of letting latency grow without bound.
 """
 
 from __future__ import annotations
