@@ -33,6 +33,7 @@ PAGES = {
         st.Page(PAGES_DIR / "train.py", title="Train", icon=":material/model_training:"),
         st.Page(PAGES_DIR / "evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
         st.Page(PAGES_DIR / "playground.py", title="Playground", icon=":material/forum:"),
+        st.Page(PAGES_DIR / "deploy.py", title="Deploy", icon=":material/rocket_launch:"),
     ],
     "Admin": [
         st.Page(PAGES_DIR / "project.py", title="Project", icon=":material/assignment:"),

@@ -1,5 +1,7 @@
 """Coverage page: clusters of inputs on a map, counts against targets, and production inputs no example covers."""
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -8,8 +10,10 @@ from studio.checks import load_findings
 from studio.coverage import (
     COVERED_SIMILARITY, coverage_map, draft_from_production, map_figure, production_gaps, set_coverage_targets,
 )
+from studio.jobs import list_runs
 from studio.people import NotAllowed
-from studio.production import read_sample
+from studio.production import ProductionSample, read_sample
+from studio.serving.recording import recorded_inputs
 
 project = ui.require_project()
 db = ui.db()
@@ -52,6 +56,9 @@ st.header("Production coverage")
 st.caption("Upload real, unlabelled inputs (a .txt with one per line, a .csv column, or .jsonl); "
            "the studio shows which are far from every example.")
 upload = st.file_uploader("Production sample", type=["txt", "csv", "jsonl"], key="production_file")
+served = recorded_inputs([Path(r["run_dir"]) for r in list_runs(db, project)])
+use_served = bool(served) and st.toggle(f"Compare the {len(served)} inputs the served model was unsure of instead",
+                                        key="production_served", help="Recorded by `studio model serve --record` (Deploy page).")
 column, threshold_column = st.columns(2)
 field = column.text_input("CSV column or JSONL field (optional)", key="production_field")
 threshold = threshold_column.slider("Covered when the nearest example is at least this alike", 0.2, 0.9,
@@ -63,8 +70,8 @@ def make_draft(text: str) -> None:
     ui.flash(f"Draft example {new_id} created from a production input: answer it on the Examples page.")
 
 
-if upload is not None:
-    sample = read_sample(upload.name, upload.getvalue(), field.strip() or None)
+if upload is not None or use_served:
+    sample = ProductionSample(served, []) if use_served else read_sample(upload.name, upload.getvalue(), field.strip() or None)
     for problem in sample.problems[:10]:
         st.warning(f"Skipped {problem}")
     if sample.inputs:

@@ -3,12 +3,16 @@
 Keyboard: Alt+A approve, Alt+X reject, Alt+N next, Alt+P previous.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from studio import ui
 from studio.examples import InvalidExample, NotAllowed, StaleRevision, get_example, list_comments
+from studio.jobs import list_runs
 from studio.people import can
 from studio.review import DECISIONS, decide, neighbour, open_findings, review_queue
+from studio.serving.drafts import draft_from_recorded, waiting_answers
 
 project = ui.require_project()
 db = ui.db()
@@ -18,6 +22,27 @@ st.title("Review")
 ui.show_flash()
 ui.shortcuts_in_text_fields()
 ui.show_guidelines(project)
+
+
+def take_served(recorded) -> None:
+    """A served answer the model was unsure of, as a draft pre-filled with that answer."""
+    try:
+        new_id = draft_from_recorded(db, project, recorded, ui.current_user())
+    except (InvalidExample, NotAllowed) as error:
+        ui.flash(f"Not taken: {error}", "error")
+        return
+    ui.flash(f"Draft example {new_id} holds the model's answer: [correct it in the editor](/write?id={new_id}), then submit it.")
+
+
+served = waiting_answers(db, project, [Path(r["run_dir"]) for r in list_runs(db, project)])
+if served:
+    with st.expander(f"From production: {len(served)} served answer(s) the model was unsure of", expanded=True):
+        for number, recorded in enumerate(served[:20]):
+            text, button = st.columns([5, 1], vertical_alignment="center")
+            asked = next((m["content"] for m in reversed(recorded.messages) if m["role"] == "user"), "")
+            text.markdown(f"**{recorded.band}** · confidence {recorded.confidence:.2f} · {asked}  \n"
+                          f":gray[model: {recorded.answer}]")
+            button.button("Take as draft", key=f"served_{number}", on_click=take_served, args=(recorded,))
 
 queue = review_queue(db, project)
 if not queue:

@@ -352,6 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("serve", cmd_serve, "Serve the studio in the browser (http://localhost:8501).")
     sub.add_argument("--port", type=int, default=8501, help="port to serve on")
     sub.add_argument("--address", help="address to listen on (default localhost); any other address turns sign-in on (docs/security.md)")
+    from studio.serving.cli import add_model_commands
+
+    add_model_commands(commands, add)
     return parser
 
 

@@ -1,0 +1,143 @@
+"""The served model of a run, and the one function that answers conversations with it.
+
+`answer_conversations` is the single place where serving meets the studio's decoding:
+it calls the same generation path that answered the held-out set at evaluation
+(studio.generation.generate_answers on the 4-bit base with the run's adapter), so what is
+served is what was measured. When the studio's decoding changes (label likelihood
+scoring, constrained decoding), this is the function to switch.
+
+Each answer carries its confidence and its routing band (auto / review / human) at the
+two thresholds of studio.routing.RoutingConfig.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.jsonl import read_jsonl
+from studio.prompts import prompt_messages
+from studio.routing import RoutingConfig
+
+AUTO, REVIEW, HUMAN = "auto", "review", "human"
+BANDS = (AUTO, REVIEW, HUMAN)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One generated answer, as the server returns it."""
+
+    text: str
+    confidence: float
+    band: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str  # "stop" when the model ended the answer, "length" when the budget did
+
+
+@dataclass(frozen=True)
+class ServedRun:
+    """What serving needs to know about a finished run, read from its folder."""
+
+    run_id: str
+    project: str
+    model_name: str  # the id clients ask for: project and run
+    run_dir: Path
+    model_path: str
+    system_prompt: str
+    trust_remote_code: bool
+    output_kind: str
+    batch_size: int  # prompts per generate call, as evaluation batched them
+
+    @property
+    def adapter_dir(self) -> Path:
+        return self.run_dir / "adapter"
+
+
+def served_run(run_dir: Path) -> ServedRun:
+    """The run in `run_dir`, refused with a clear message unless it left an adapter."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.json"
+    if not config_path.exists():
+        raise FileNotFoundError(f"{run_dir} is not a run folder (no config.json)")
+    config = json.loads(config_path.read_text())
+    if not (run_dir / "adapter" / "adapter_config.json").exists():
+        raise FileNotFoundError(f"run {config['run_id']} has no adapter in {run_dir / 'adapter'}: did it finish?")
+    return ServedRun(
+        run_id=config["run_id"], project=config["project"], model_name=model_name(config["project"], config["run_id"]),
+        run_dir=run_dir, model_path=config["model_path"], system_prompt=config.get("system_prompt") or "",
+        trust_remote_code=config.get("trust_remote_code") is True,
+        output_kind=(config.get("output_spec") or {}).get("kind", "text"),
+        batch_size=int((config.get("eval") or {}).get("batch_size") or 16),
+    )
+
+
+def model_name(project: str, run_id: str) -> str:
+    """A name safe in URLs, Ollama tags and vLLM's --lora-modules: the project's slug and the run id."""
+    slug = re.sub(r"[^a-z0-9]+", "-", project.lower()).strip("-") or "project"
+    return f"{slug}-{run_id}"
+
+
+def band_of(confidence: float, routing: RoutingConfig) -> str:
+    """auto at or above routing.high, review at or above routing.low, human below (as studio.routing bands)."""
+    if confidence >= routing.high:
+        return AUTO
+    return REVIEW if confidence >= routing.low else HUMAN
+
+
+def with_system_prompt(run: ServedRun, messages: list[dict]) -> list[dict]:
+    """The conversation as the model saw it at evaluation: the project's task description as the
+    system prompt, unless the client sent its own."""
+    if any(m["role"] == "system" for m in messages):
+        return list(messages)
+    return prompt_messages(run.system_prompt, messages)
+
+
+def load_served_model(run: ServedRun):
+    """The 4-bit base model with the run's adapter, and the adapter's tokenizer: the evaluated model."""
+    from peft import PeftModel
+
+    from studio.models import load_quantized, load_tokenizer
+
+    tokenizer = load_tokenizer(str(run.adapter_dir), run.trust_remote_code)
+    model = PeftModel.from_pretrained(load_quantized(run.model_path, run.trust_remote_code), str(run.adapter_dir))
+    model.eval()
+    return model, tokenizer
+
+
+def default_max_tokens(run: ServedRun, tokenizer) -> int:
+    """The answer budget evaluation used for this run, so an answer is cut where it was cut there."""
+    from studio.answering import _answer_budget
+
+    config = json.loads((run.run_dir / "config.json").read_text())
+    return int(config["eval"].get("max_new_tokens") or 0) or _answer_budget(tokenizer, read_jsonl(run.run_dir / "train.jsonl"))
+
+
+def count_prompt_tokens(tokenizer, conversation: list[dict]) -> int:
+    """The prompt's length in tokens, through the chat template, as generation will see it."""
+    from studio.generation import prompt_token_ids
+
+    return len(prompt_token_ids(tokenizer, [conversation])[0])
+
+
+def answer_conversations(
+    model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, routing: RoutingConfig = RoutingConfig(),
+    batch_size: int = 16,
+) -> list[Answer]:
+    """Answer each conversation (already with its system prompt) through the studio's generation path."""
+    from studio.generation import generate_answers, prompt_token_ids
+
+    if not conversations:
+        return []
+    lengths = [len(ids) for ids in prompt_token_ids(tokenizer, conversations)]
+    answers = generate_answers(model, tokenizer, conversations, max_new_tokens, batch_size)
+    return [
+        Answer(
+            text=answer["output"], confidence=float(answer["confidence"]), band=band_of(answer["confidence"], routing),
+            prompt_tokens=length, completion_tokens=answer["new_tokens"],
+            finish_reason="length" if answer["new_tokens"] >= max_new_tokens else "stop",
+        )
+        for answer, length in zip(answers, lengths)
+    ]
