@@ -2,7 +2,7 @@
 
 Set STUDIO_SCREENSHOTS=docs/screenshots to refresh docs/screenshots/cold-*.png from the walk.
 Each server runs with a fresh data home and an empty HOME (so no cache of an earlier run
-helps). One walk opens the ten pages and `/write?id=N` in turn; then, for every page, a
+helps). One walk opens every page and `/write?id=N` in turn; then, for every page, a
 server of its own gets that page's address as its very first request, which must run
 through the entry script (sign-in gate, sidebar, data home prepared) like any other visit.
 """
@@ -18,7 +18,7 @@ pytestmark = BROWSER_MARKS
 PAGES = {
     "": "Examples", "write": "Write", "review": "Review", "quality": "Quality", "coverage": "Coverage",
     "transfer": "Import & export", "train": "Train", "evaluate": "Evaluate", "playground": "Playground",
-    "settings": "Settings",
+    "deploy": "Deploy", "project": "Project", "new_project": "New project", "settings": "Settings",
 }
 BROKEN_TEXT = ("Traceback (most recent call last)", "Error:", "Exception:")
 # the script is running (any running icon), an element is stale, or a spinner turns

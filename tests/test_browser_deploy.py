@@ -11,13 +11,8 @@ from pathlib import Path
 import pytest
 from browser_kit import BROWSER_MARKS, Server, assert_no_exception, new_tab, settle, shot
 
-from studio.paths import SOURCE_ROOT
 
-pytestmark = [
-    *BROWSER_MARKS,
-    pytest.mark.skipif("pages/deploy.py" not in (SOURCE_ROOT / "app.py").read_text(),
-                       reason="app.py's navigation does not list the Deploy page yet"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
