@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from studio import ui
+from app import ui
 from studio.paths import data_home
 
 st.set_page_config(page_title="Fine-Tuning Studio", page_icon=":material/tune:", layout="wide")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from studio import ui
+from app import ui
 from studio.checks import load_findings
 from studio.coverage import (
     COVERED_SIMILARITY, coverage_map, draft_from_production, map_figure, production_gaps, set_coverage_targets,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from studio import ui
+from app import ui
 from studio.jobs import list_runs, sync_runs
 from studio.people import can
 from studio.serving import commands

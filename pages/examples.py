@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from studio import ui
+from app import ui
 from studio.bulk import ACTIONS, apply_bulk
 from studio.examples import STATUSES, NotAllowed, restore_examples
 from studio.messages import answer_text, input_text

@@ -3,7 +3,7 @@ then write the first example or import a file."""
 
 import streamlit as st
 
-from studio import ui
+from app import editors, ui
 from studio.formats import parse_output_spec
 from studio.paths import DEFAULT_MODEL_NAME
 from studio.people import NotAllowed, can
@@ -23,7 +23,7 @@ st.text_area(
     placeholder="What the model should do, as you would tell a new colleague. It is the system prompt of training, "
                 "the tuned model and the baselines.")
 try:
-    spec = ui.output_spec_editor("new_spec", parse_output_spec(None))
+    spec = editors.output_spec_editor("new_spec", parse_output_spec(None))
     problem = None
 except ValueError as error:
     spec, problem = None, str(error)

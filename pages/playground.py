@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from studio import ui
+from app import ui
 from studio.jobs import list_runs
 from studio.playground import answer_one, load_chat_model, playable_runs
 

@@ -3,7 +3,7 @@ merges, the project's name, and archiving (soft) or restoring projects."""
 
 import streamlit as st
 
-from studio import ui
+from app import editors, ui
 from studio.people import NotAllowed, can
 from studio.projects import archive_project, list_projects, rename_project
 from studio.taskdef import merge_labels, set_task
@@ -21,7 +21,7 @@ st.subheader("Task")
 key = f"task_{project.id}"
 description = st.text_area("Task description (the system prompt)", project.description, key=f"{key}_description", height=110)
 try:
-    spec, problem = ui.output_spec_editor(f"{key}_spec", project.output_spec), None
+    spec, problem = editors.output_spec_editor(f"{key}_spec", project.output_spec), None
 except ValueError as error:
     spec, problem = None, str(error)
 guidelines = st.text_area("Annotation guidelines (markdown)", project.guidelines, key=f"{key}_guidelines", height=160)

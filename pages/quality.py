@@ -9,7 +9,7 @@ import html
 
 import streamlit as st
 
-from studio import ui
+from app import ui
 from studio.adjudication import (
     FindingNotOpen, dismiss_finding, edit_answer, highlight_differences, keep_example, reject_examples,
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from studio import ui
+from app import editors, ui
 from studio.examples import InvalidExample, NotAllowed, StaleRevision, get_example, list_comments
 from studio.jobs import list_runs
 from studio.people import can
@@ -20,8 +20,8 @@ state = st.session_state
 person = ui.current_person()
 st.title("Review")
 ui.show_flash()
-ui.shortcuts_in_text_fields()
-ui.show_guidelines(project)
+editors.shortcuts_in_text_fields()
+editors.show_guidelines(project)
 
 
 def take_served(recorded) -> None:

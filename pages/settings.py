@@ -4,7 +4,7 @@ targets; whether the base model may run its own code."""
 import pandas as pd
 import streamlit as st
 
-from studio import ui
+from app import ui
 from studio.people import ROLES, NotAllowed, can, list_people, save_person
 from studio.projects import update_project_settings
 from studio.search import tag_progress

@@ -6,7 +6,7 @@ from html import escape
 import plotly.graph_objects as go
 import streamlit as st
 
-from studio import ui
+from app import ui
 from studio.calibration import cached_calibration, calibrate
 from studio.endpoint import EndpointConfig
 from studio.examples import list_examples

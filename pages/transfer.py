@@ -7,7 +7,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from studio import ui
+from app import ui
 from studio.confinement import OutsideAllowedFolders, import_roots
 from studio.examples import STATUSES
 from studio.exporters import EXPORT_FORMATS, count_selected, download_mime, download_name, export_bytes, project_tags

@@ -6,7 +6,7 @@ Examples page's current filter), Alt+E a new example.
 
 import streamlit as st
 
-from studio import ui
+from app import editors, ui
 from studio.examples import InvalidExample, NotAllowed, StaleRevision, add_comment, add_example, edit_example, get_example, list_comments
 from studio.formats import answer_problems
 from studio.history import describe_revisions, restore_revision
@@ -20,9 +20,9 @@ db = ui.db()
 state = st.session_state
 st.title("Write")
 ui.show_flash()
-ui.shortcuts_in_text_fields()
-ui.show_guidelines(project)
-ui.check_as_typed(["User message", "Expected answer"])  # the format check follows every edit, not the last blur
+editors.shortcuts_in_text_fields()
+editors.show_guidelines(project)
+editors.check_as_typed(["User message", "Expected answer"])  # the format check follows every edit, not the last blur
 
 linked = st.query_params.get("id")  # /write?id=N opens example N (a link to share)
 if linked and linked.isdigit() and int(linked) != state.get("editing_id"):
@@ -64,7 +64,7 @@ for earlier in (example["messages"][:-2] if example and len(example["messages"])
     st.chat_message(earlier["role"]).markdown(earlier["content"])
 user = st.text_area("User message", last_user_text(example["messages"]) if example else "", key=f"user_{base}",
                     placeholder="What the user sends", height=120)
-answer = ui.answer_input(project.output_spec, answer_text(example["messages"]) if example else "", base)
+answer = editors.answer_input(project.output_spec, answer_text(example["messages"]) if example else "", base)
 tags = st.text_input("Tags (comma separated)", ", ".join(example["tags"]) if example else "", key=f"tags_{base}")
 
 

@@ -5,7 +5,7 @@ Sign-in is required whenever the server listens beyond this machine (any address
 localhost, 127.0.0.1 or ::1) and cannot be turned off then; on localhost it is on when
 STUDIO_SIGN_IN=1. With single sign-on (Streamlit's OIDC, an [auth] section in
 .streamlit/secrets.toml) a provider's identity maps to the person whose name is that
-e-mail address; nobody else gets in. The Streamlit side lives in studio/ui.py.
+e-mail address; nobody else gets in. The Streamlit side lives in app/ui.py.
 """
 
 from __future__ import annotations
