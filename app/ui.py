@@ -13,13 +13,12 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from storage.db import DatabaseLocked
 from studio.demo import load_demo_if_empty
 from studio.jobs import sync_runs
 from studio.models import ModelUnavailable, ensure_default_model
 from studio.paths import SOURCE_ROOT, db_path
 from studio.people import Person, ensure_local_admin, find_person, list_people
-from studio.projects import Project, list_projects
+from studio.projects import DatabaseLocked, Project, list_projects
 from studio.signin import (
     FIRST_ADMIN, WRONG, SignInFailed, anyone_can_sign_in, has_password, local_address, person_for_identity, sign_in, sign_in_required,
 )

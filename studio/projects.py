@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage import projects as project_table
+from storage.db import DatabaseLocked as DatabaseLocked  # for the web app: any action, while another process holds the file
 from storage.db import connect
 from studio.formats import OutputSpec, parse_output_spec
 from studio.paths import DEFAULT_MODEL_NAME
