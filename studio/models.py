@@ -150,10 +150,13 @@ def load_base(model_path: str, quantized: bool, trust_remote_code: bool = False)
 
 
 def quantized_for(train_config: dict) -> bool:
-    """Whether a run with these training settings trains (and so answers) on a 4-bit base here."""
+    """Whether a run with these training settings trains (and so answers) on a 4-bit base here.
+
+    Settings without `cpu_recipe` come from a run made before the CPU recipe existed: it
+    trained on the 4-bit base everywhere."""
     import torch
 
-    return torch.cuda.is_available() or not train_config.get("cpu_recipe", True)
+    return torch.cuda.is_available() or not train_config.get("cpu_recipe", False)
 
 
 def load_tokenizer(model_path: str, trust_remote_code: bool = False):

@@ -23,13 +23,15 @@ from pathlib import Path
 def check_round_trip(
     run_dir: Path, base_model_path: str, conversations: list[list[dict]], adapter_answers: list[str],
     example_ids: list, max_new_tokens: int, n: int = 3, trust_remote_code: bool = False,
+    output_spec: dict | None = None,
 ) -> dict:
     """Merge, save, reload and re-answer the first n conversations; compare with the adapter's answers.
 
     Returns {"checked", "matches", "mismatches": [{"example_id", "adapter", "merged"}],
-    "template_ok", "merged_dir"}.
+    "template_ok", "merged_dir"}. The merged model answers through the same decoding as
+    evaluation (`output_spec`: labels scored, JSON under its schema, else greedy).
     """
-    from studio.generation import generate_answers
+    from studio.generation import answer_in_format
 
     checked = min(n, len(conversations))
     if len(adapter_answers) < checked or len(example_ids) < checked:
@@ -37,7 +39,7 @@ def check_round_trip(
     run_dir = Path(run_dir)
     merged_dir = merge_adapter(run_dir, base_model_path, trust_remote_code)
     model, tokenizer = _load_merged(merged_dir, trust_remote_code)
-    answers = generate_answers(model, tokenizer, conversations[:checked], max_new_tokens)
+    answers = answer_in_format(model, tokenizer, conversations[:checked], output_spec, max_new_tokens)
     mismatches = [
         {"example_id": example_id, "adapter": expected, "merged": answer["output"]}
         for example_id, expected, answer in zip(example_ids, adapter_answers, answers)
@@ -54,19 +56,26 @@ def check_round_trip(
 
 
 def merge_adapter(run_dir: Path, base_model_path: str, trust_remote_code: bool = False) -> Path:
-    """Merge run_dir/adapter into the dequantized 4-bit base model; save it, with the
-    adapter's tokenizer, to run_dir/merged and return that folder."""
+    """Merge run_dir/adapter into the base it was trained on (the dequantized 4-bit base under
+    QLoRA, the full-precision base under the CPU recipe); save it, with the adapter's
+    tokenizer, to run_dir/merged and return that folder."""
+    import json
+
     from peft import PeftModel
     from transformers import AutoTokenizer
 
-    from studio.models import load_quantized
+    from studio.models import load_base, quantized_for
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     adapter_dir, merged_dir = Path(run_dir) / "adapter", Path(run_dir) / "merged"
+    config_path = Path(run_dir) / "config.json"
+    train = json.loads(config_path.read_text()).get("train", {}) if config_path.exists() else {}
     # QLoRA trained the adapter against the 4-bit weights, and learned around their rounding:
     # merging it into the original full-precision weights changes the answers (seen here on
     # SmolLM2: 0 of 3 the same), merging into the dequantized 4-bit weights keeps them.
-    base = load_quantized(base_model_path, trust_remote_code).dequantize()
+    quantized = quantized_for(train)
+    base = load_base(base_model_path, quantized, trust_remote_code)
+    base = base.dequantize() if quantized else base
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     partial = merged_dir.with_name(merged_dir.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -89,10 +98,11 @@ def _load_merged(merged_dir: Path, trust_remote_code: bool = False):
     """The merged folder loaded fresh, as a server that knows nothing of the run would load it."""
     from transformers import AutoModelForCausalLM
 
-    from studio.models import compute_dtype, load_tokenizer
+    from studio.models import load_tokenizer
 
+    # "auto": the dtype the merge saved (full precision under the CPU recipe), as a server would load it
     model = AutoModelForCausalLM.from_pretrained(
-        merged_dir, dtype=compute_dtype(), device_map=_device_map(), trust_remote_code=trust_remote_code
+        merged_dir, dtype="auto", device_map=_device_map(), trust_remote_code=trust_remote_code
     )
     return model, load_tokenizer(str(merged_dir), trust_remote_code)
 

@@ -142,7 +142,7 @@ def round_trip(run_dir: Path, config: dict, n: int = 3) -> None:
             [prompt_messages(config["system_prompt"], held_out[p["example_id"]]["messages"]) for p in tuned],
             [p["output"] for p in tuned], [p["example_id"] for p in tuned],
             max_new_tokens=2 * max((p.get("new_tokens") or 0 for p in tuned), default=16) + 16, n=len(tuned),
-            trust_remote_code=_trusted(config),
+            trust_remote_code=_trusted(config), output_spec=config.get("output_spec"),
         )
     except Exception as error:  # noqa: BLE001 - recorded for the user, the run itself succeeded
         traceback.print_exc()

@@ -116,3 +116,22 @@ def test_too_few_adapter_answers_are_refused(run):
     run_dir, base_dir, answers = run
     with pytest.raises(ValueError):
         check_round_trip(run_dir, str(base_dir), conversations(), answers[:1], IDS, BUDGET)
+
+
+def test_a_cpu_recipe_run_merges_into_the_full_precision_base_it_trained_on(run, tmp_path):
+    """Under the CPU recipe the adapter learnt against the fp32 base: the merge must use that base too."""
+    import json
+    import shutil
+
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    run_dir, base_dir, _ = run
+    cpu_run = tmp_path / "cpu-run"
+    shutil.copytree(run_dir / "adapter", cpu_run / "adapter")
+    (cpu_run / "config.json").write_text(json.dumps({"train": {"cpu_recipe": True}}))
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base_dir), str(cpu_run / "adapter"))
+    answers = [a["output"] for a in generate_answers(model, tokenizer, conversations(), BUDGET)]
+    result = check_round_trip(cpu_run, str(base_dir), conversations(), answers, IDS, BUDGET)
+    assert result["matches"] == 3, result["mismatches"]

@@ -1,10 +1,10 @@
 """The served model of a run, and the one function that answers conversations with it.
 
 `answer_conversations` is the single place where serving meets the studio's decoding:
-it calls the same generation path that answered the held-out set at evaluation
-(studio.generation.generate_answers on the 4-bit base with the run's adapter), so what is
-served is what was measured. When the studio's decoding changes (label likelihood
-scoring, constrained decoding), this is the function to switch.
+it calls the same decoding that answered the held-out set at evaluation
+(studio.generation.answer_in_format: labels scored by likelihood, JSON decoded under its
+schema, else greedy; on the base the run trained on, with its adapter), so what is served
+is what was measured.
 
 Each answer carries its confidence and its routing band (auto / review / human) at the
 two thresholds of studio.routing.RoutingConfig.
@@ -50,6 +50,8 @@ class ServedRun:
     trust_remote_code: bool
     output_kind: str
     batch_size: int  # prompts per generate call, as evaluation batched them
+    output_spec: dict | None = None  # the project's format, which decides the decoding
+    quantized: bool = True  # the run trained on a 4-bit base (QLoRA), not the CPU recipe's full-precision one
 
     @property
     def adapter_dir(self) -> Path:
@@ -71,7 +73,14 @@ def served_run(run_dir: Path) -> ServedRun:
         trust_remote_code=config.get("trust_remote_code") is True,
         output_kind=(config.get("output_spec") or {}).get("kind", "text"),
         batch_size=int((config.get("eval") or {}).get("batch_size") or 16),
+        output_spec=config.get("output_spec"), quantized=_trained_quantized(config),
     )
+
+
+def _trained_quantized(config: dict) -> bool:
+    from studio.models import quantized_for
+
+    return quantized_for(config.get("train") or {})
 
 
 def model_name(project: str, run_id: str) -> str:
@@ -96,13 +105,14 @@ def with_system_prompt(run: ServedRun, messages: list[dict]) -> list[dict]:
 
 
 def load_served_model(run: ServedRun):
-    """The 4-bit base model with the run's adapter, and the adapter's tokenizer: the evaluated model."""
+    """The base the run trained on with the run's adapter, and the adapter's tokenizer: the evaluated model."""
     from peft import PeftModel
 
-    from studio.models import load_quantized, load_tokenizer
+    from studio.models import load_base, load_tokenizer
 
     tokenizer = load_tokenizer(str(run.adapter_dir), run.trust_remote_code)
-    model = PeftModel.from_pretrained(load_quantized(run.model_path, run.trust_remote_code), str(run.adapter_dir))
+    base = load_base(run.model_path, run.quantized, run.trust_remote_code)
+    model = PeftModel.from_pretrained(base, str(run.adapter_dir))
     model.eval()
     return model, tokenizer
 
@@ -124,15 +134,15 @@ def count_prompt_tokens(tokenizer, conversation: list[dict]) -> int:
 
 def answer_conversations(
     model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, routing: RoutingConfig = RoutingConfig(),
-    batch_size: int = 16,
+    batch_size: int = 16, output_spec: dict | None = None,
 ) -> list[Answer]:
-    """Answer each conversation (already with its system prompt) through the studio's generation path."""
-    from studio.generation import generate_answers, prompt_token_ids
+    """Answer each conversation (already with its system prompt) in the project's format, as evaluation did."""
+    from studio.generation import answer_in_format, prompt_token_ids
 
     if not conversations:
         return []
     lengths = [len(ids) for ids in prompt_token_ids(tokenizer, conversations)]
-    answers = generate_answers(model, tokenizer, conversations, max_new_tokens, batch_size)
+    answers = answer_in_format(model, tokenizer, conversations, output_spec, max_new_tokens, batch_size)
     return [
         Answer(
             text=answer["output"], confidence=float(answer["confidence"]), band=band_of(answer["confidence"], routing),

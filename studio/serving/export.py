@@ -149,17 +149,16 @@ def check_export(run: ServedRun, folder: Path, n: int = 3) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from studio.answering import TUNED
-    from studio.generation import generate_answers
-    from studio.models import compute_dtype
+    from studio.generation import answer_in_format
     from studio.roundtrip import same_chat_template
 
     tuned = [p for p in read_jsonl(run.run_dir / "predictions.jsonl") if p["model"] == TUNED][:n]
     held_out = {row["id"]: row for row in read_jsonl(run.run_dir / "eval.jsonl")}
     conversations = [prompt_messages(run.system_prompt, held_out[p["example_id"]]["messages"]) for p in tuned]
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=compute_dtype(), device_map=_device_map())
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype="auto", device_map=_device_map())  # as merged
     tokenizer = AutoTokenizer.from_pretrained(folder)
     budget = model.generation_config.max_new_tokens
-    answers = generate_answers(model, tokenizer, conversations, budget) if conversations else []
+    answers = answer_in_format(model, tokenizer, conversations, run.output_spec, budget) if conversations else []
     mismatches = [{"example_id": p["example_id"], "evaluated": p["output"], "export": a["output"]}
                   for p, a in zip(tuned, answers) if p["output"] != a["output"]]
     return {"checked": len(answers), "matches": len(answers) - len(mismatches), "mismatches": mismatches,

@@ -66,7 +66,7 @@ class Served:
         self.recorder = Recorder(run.run_dir, run.run_id, options.record)
         self.batcher = Batcher(
             lambda conversations, budget: answer_conversations(model, tokenizer, conversations, budget, options.routing,
-                                                               run.batch_size),
+                                                               run.batch_size, run.output_spec),
             options.max_batch, options.batch_window_s,
         ).start()
 
