@@ -49,6 +49,7 @@ def test_the_deploy_page_exports_a_merged_model_and_serves_the_evaluated_answers
     page = new_tab(browser)
     page.set_default_timeout(300_000)
     page.goto(shipped["studio"].url)
+    page.get_by_role("heading", name="Examples").wait_for()  # app.py has drawn its navigation
     page.get_by_role("link", name="Deploy").click()
     page.get_by_role("heading", name="Deploy").wait_for()
     page.get_by_text("vllm serve").first.wait_for()

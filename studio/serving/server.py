@@ -78,6 +78,7 @@ class Served:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FineTuningStudio"
+    timeout = 60  # seconds a connection may sit idle or half-sent before its thread gives up on it
     served: Served  # set on the subclass that build_server makes
 
     def do_GET(self) -> None:
