@@ -13,30 +13,19 @@ from app import ui
 from studio.adjudication import (
     FindingNotOpen, dismiss_finding, edit_answer, highlight_differences, keep_example, reject_examples,
 )
-from studio.checks import CHECKS, KINDS, CheckConfig, load_findings, run_project_checks
+from studio.checks import CHECK_KINDS, KINDS, CheckConfig, load_findings, run_project_checks
 from studio.examples import InvalidExample, StaleRevision
 from studio.findings import SEVERITIES
 
 SHOWN = 40
-TITLES = {"contradiction": "Contradictions", "suspect-output": "Suspect outputs", "duplicate": "Duplicates",
-          "near-duplicate": "Near duplicates", "leakage": "Leakage", "format": "Format breaks",
-          "length": "Length outliers", "pii": "Personal data", "size": "Dataset size"}
-# what a finding's score (0 to 1) measures, per kind; the list shows the surest first
-SCORE_MEANS = {
-    "contradiction": "how alike the two inputs are (cosine similarity; 1 for the same input)",
-    "suspect-output": "how much more the nearest examples agree with each other than with this answer",
-    "duplicate": "1: the inputs are identical", "near-duplicate": "how alike the inputs are (cosine similarity)",
-    "leakage": "how alike the held-out input and the training input are (cosine similarity)",
-    "format": "1 breaks the project's format; 0.8 to 0.9 differs from the shape the other answers share",
-    "length": "1 is over the training length; below, how far the length lies from the rest (robust z-score / 10)",
-    "pii": "1: a pattern of personal data matched", "size": "how far the count lies below what is needed (1 is none)",
-}
+TITLES = {kind.name: kind.title for kind in CHECK_KINDS}
+SCORE_MEANS = {kind.name: kind.score_means for kind in CHECK_KINDS}  # the list shows the surest first
 
 project = ui.require_project()
 db = ui.db()
 st.title("Quality")
 ui.show_flash()
-st.caption("Checks: " + " · ".join(check.__doc__.splitlines()[0].split(":")[0] for check in CHECKS))
+st.caption("Checks: " + " · ".join(kind.title for kind in CHECK_KINDS))
 
 with st.expander("Thresholds"):
     near = st.slider("Near duplicates: inputs at least this alike", 0.7, 1.0, CheckConfig.near_duplicate_similarity, 0.01,

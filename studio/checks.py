@@ -15,6 +15,7 @@ from pathlib import Path
 
 from storage import findings as finding_table
 from storage.db import connect
+from studio.check_kinds import CHECK_KINDS, KINDS
 from studio.examples import list_examples
 from studio.findings import CheckConfig, CheckInput, Finding, canonical_answer
 from studio.messages import answer_text, input_text
@@ -26,7 +27,7 @@ from studio.similarity import build_graph, cached_vectors, text_hash
 from studio.splits import split_examples
 from studio.suspects import find_suspect_outputs
 
-__all__ = ["CHECKS", "CheckConfig", "CheckInput", "Finding", "canonical_answer", "check_project", "load_findings"]
+__all__ = ["CHECKS", "CHECK_KINDS", "KINDS", "CheckConfig", "CheckInput", "Finding", "canonical_answer", "check_project", "load_findings"]
 
 CHECKS = [
     find_exact_duplicates, find_near_duplicates, find_contradictions, find_suspect_outputs, find_format_breaks,
@@ -34,7 +35,6 @@ CHECKS = [
 ]
 # Bytes a chat template adds around three messages, generously (SmolLM2's adds about 60).
 TEMPLATE_BYTES = 200
-KINDS = ("contradiction", "suspect-output", "duplicate", "near-duplicate", "leakage", "format", "length", "pii", "size")
 
 
 def run_checks(data: CheckInput) -> list[Finding]:

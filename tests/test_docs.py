@@ -29,6 +29,20 @@ def test_every_check_has_a_docstring_and_a_line_in_the_guide():
         assert f"`{check.__name__}`" in GUIDE, check.__name__
 
 
+def test_every_kind_of_check_is_typed_once_and_named_in_the_guide():
+    from dataclasses import fields as dataclass_fields
+
+    from studio.check_kinds import CHECK_KINDS, KINDS
+    from studio.findings import SEVERITIES, CheckConfig
+
+    settings = {spec.name for spec in dataclass_fields(CheckConfig)}
+    assert len(set(KINDS)) == len(KINDS) == len(CHECK_KINDS)
+    for kind in CHECK_KINDS:
+        assert f"**{kind.title}**" in GUIDE, kind.title
+        assert kind.finds and kind.score_means and set(kind.severities) <= set(SEVERITIES), kind.name
+        assert set(kind.settings) <= settings, kind.name
+
+
 def test_every_training_setting_has_help_and_a_row_in_the_guide():
     for spec in fields(TrainConfig):
         assert spec.metadata.get("help"), spec.name
