@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from studio import charts, ui
+from app import ui
+from studio import charts
 from studio.dashboard import SIDE_FILTERS, build_dashboard, side_by_side
 from studio.evaluation import describe_metric
 from studio.examples import draft_from_failure
@@ -29,27 +30,27 @@ with st.sidebar.expander("Routing thresholds", expanded=False):
     low = st.slider("Human review at confidence ≥", 0.0, 1.0, 0.7, 0.01, key="route_low",
                     help="Kept at or below the straight-through threshold.")
 board = build_dashboard(db, project, run, RoutingConfig(high=high, low=min(low, high)))
-metric = board["metric"]
+metric = board.metric
 
-verdict = board["verdict"]
+verdict = board.verdict
 show = {"ship": st.success, "do not ship": st.error}.get(verdict["decision"], st.warning)
 show(f"**{verdict['headline']}**\n\n" + "".join(f"**{warning}**\n\n" for warning in verdict["warnings"])
      + "\n".join(f"- {step}" for step in verdict["next_steps"]))
 
 st.subheader("Leaderboard")
-st.caption(f"Ranked by **{metric}**: {describe_metric(metric)}. Held-out set {board['held_out_hash']}; "
+st.caption(f"Ranked by **{metric}**: {describe_metric(metric)}. Held-out set {board.held_out_hash}; "
            f"ship margin {100 * project.ship_margin:.0f} points.")
 st.dataframe(pd.DataFrame([
     {"rank": r["rank"], "model": r["label"], metric: round(r["primary_value"], 3),
      "95% interval": f"{r['low']:.3f} – {r['high']:.3f}", "n": r["n"],
      "tokens/s": round(r["metrics"]["tokens_per_second"] or 0, 1), "latency s": round(r["metrics"]["latency_s"], 3)}
-    for r in board["leaderboard"]
+    for r in board.leaderboard
 ]), hide_index=True, width="stretch")
-st.plotly_chart(charts.leaderboard_chart(board["leaderboard"]), width="stretch", key="leaderboard_chart")
-for other in board["not_ranked"]:
+st.plotly_chart(charts.leaderboard_chart(board.leaderboard), width="stretch", key="leaderboard_chart")
+for other in board.not_ranked:
     st.caption(f"Not ranked here: run {other['run_id']}, {other['why']} ({other['held_out_hash']}).")
-if board["comparison"]:
-    c = board["comparison"]
+if board.comparison:
+    c = board.comparison
     mcnemar = f" · McNemar p = {c['mcnemar']['p_value']:.3f}" if "mcnemar" in c else ""
     st.caption(f"Paired difference, tuned − {c['baseline']}: {100 * c['difference']:+.1f} points "
                f"(95% interval {100 * c['low']:+.1f} to {100 * c['high']:+.1f}){mcnemar}, on {c['n']} examples.")
@@ -57,17 +58,17 @@ if board["comparison"]:
 slices_tab, side_tab, routing_tab, detail_tab = st.tabs(["Slices", "Side by side", "Confidence routing", "Details"])
 with slices_tab:
     left, right = st.columns(2)
-    dimensions = [d for d in ("tag", "input length", "input cluster") if any(row["dimension"] == d for row in board["slices"])]
+    dimensions = [d for d in ("tag", "input length", "input cluster") if any(row["dimension"] == d for row in board.slices)]
     dimension = left.radio("Slice by", dimensions, horizontal=True, key="slice_dimension",
                            help="Input clusters group the held-out inputs by meaning, named by their most telling words, "
                                 "as on the Coverage page.")
-    metrics = sorted({k for row in board["slices"] for k in row} - {"dimension", "slice", "model", "n", "score"})
+    metrics = sorted({k for row in board.slices for k in row} - {"dimension", "slice", "model", "n", "score"})
     shown = right.selectbox("Metric", metrics, index=metrics.index(metric), key="slice_metric")
-    st.plotly_chart(charts.slice_chart(board["slices"], dimension, shown), width="stretch", key="slice_chart")
+    st.plotly_chart(charts.slice_chart(board.slices, dimension, shown), width="stretch", key="slice_chart")
 
 with side_tab:
     show_rows = st.radio("Show", SIDE_FILTERS, horizontal=True, key="side_filter")
-    rows = side_by_side(board["predictions"], metric, board["comparison"], show_rows)
+    rows = side_by_side(board.predictions, metric, board.comparison, show_rows)
     st.caption(f"{len(rows)} held-out examples.")
     table = pd.DataFrame(rows).drop(columns=["example_id", "tags"], errors="ignore")
     st.dataframe(table, hide_index=True, width="stretch", key="side_table")
@@ -80,7 +81,7 @@ with side_tab:
         st.rerun()
 
 with routing_tab:
-    routing = board["routing"]
+    routing = board.routing
     if not routing["bands"]:
         st.info("This run's predictions carry no confidences.")
     else:
@@ -92,12 +93,12 @@ with routing_tab:
         st.plotly_chart(charts.coverage_chart(routing["curve"], high, low), width="stretch", key="coverage_chart")
 
 with detail_tab:
-    for row in board["leaderboard"]:
+    for row in board.leaderboard:
         with st.expander(f"{row['label']}: every metric"):
             st.json({name: value for name, value in row["metrics"].items() if name != "confusion"}, expanded=False)
             if row["model"] == "tuned" and row["metrics"].get("confusion"):
                 st.plotly_chart(charts.confusion_chart(row["metrics"]["confusion"]), width="stretch", key=f"confusion_{row['run_id']}")
-    trip = board["round_trip"]
+    trip = board.round_trip
     if trip and "error" in trip:
         st.warning(f"The template round-trip check could not run: {trip['error']}")
     elif trip:

@@ -188,9 +188,9 @@ def cmd_eval(args) -> int:
         print(f"report written to {args.html}", file=sys.stderr)
     table = "\n".join(
         f"{r['rank']}. {r['label']:32} {r['primary_metric']} {r['primary_value']:.3f} [{r['low']:.3f}, {r['high']:.3f}] (n={r['n']})"
-        for r in board["leaderboard"]
+        for r in board.leaderboard
     )
-    _emit(args, board, "\n".join([table, board["verdict"]["headline"], *board["verdict"]["warnings"]]))
+    _emit(args, board.to_dict(), "\n".join([table, board.verdict["headline"], *board.verdict["warnings"]]))
     return 0
 
 

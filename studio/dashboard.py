@@ -1,12 +1,13 @@
-"""Everything the evaluation dashboard shows for one run, in one plain dict.
+"""Everything the evaluation dashboard shows for one run, as one frozen Dashboard.
 
-The Evaluate page, `studio eval RUN --json` and the HTML report all read this, so the
-three never disagree.
+The Evaluate page, `studio eval RUN --json` (Dashboard.to_dict) and the HTML report all
+read this, so the three never disagree.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from studio.checks import load_findings
@@ -21,7 +22,29 @@ from studio.slices import slice_scores, weakest_slices
 from studio.verdict import compare_with_best_baseline, decide, run_health
 
 
-def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfig = RoutingConfig()) -> dict:
+@dataclass(frozen=True)
+class Dashboard:
+    """One run's evaluation: the ranked models, the paired comparison and verdict, and the detail under them."""
+
+    run_id: str
+    project: str
+    held_out_hash: str
+    metric: str | None  # the task's primary metric (exact_match, field accuracy, chrF, ...)
+    leaderboard: list[dict]  # one row per model, best first, with its interval
+    comparison: dict | None  # tuned against the best baseline, paired, with its interval
+    verdict: dict  # decision, headline, warnings, next_steps, caveat (studio.verdict.decide)
+    slices: list[dict]  # the metric per tag, input length and input cluster
+    routing: dict  # confidence bands and the accuracy-against-coverage curve
+    not_ranked: list[dict]  # other runs of the project, and why they are not on this board
+    round_trip: dict | None  # the merged model's template round trip (studio.roundtrip)
+    predictions: list[dict]  # every held-out answer of every model
+
+    def to_dict(self) -> dict:
+        """The dashboard as JSON-ready data (what `studio eval --json` prints)."""
+        return asdict(self)
+
+
+def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfig = RoutingConfig()) -> Dashboard:
     """Leaderboard with intervals, paired comparison, verdict, slices, routing bands, predictions."""
     board = leaderboard(db, project, run)
     metric = board[0]["primary_metric"] if board else None
@@ -33,13 +56,12 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
     verdict = decide(comparison, project.ship_margin, weakest_slices(slices, TUNED), contradictions,
                      count_by_status(db, project)["approved"], run_health(predictions, project.output_spec, run, round_trip),
                      baselines_instructed(run))
-    return {
-        "run_id": run["id"], "project": project.name, "held_out_hash": run["config"]["held_out_hash"],
-        "metric": metric, "leaderboard": board, "comparison": comparison, "verdict": verdict,
-        "slices": slices, "routing": routing_view(predictions, metric, routing),
-        "not_ranked": unranked_runs(db, project, run), "round_trip": round_trip,
-        "predictions": predictions,
-    }
+    return Dashboard(
+        run_id=run["id"], project=project.name, held_out_hash=run["config"]["held_out_hash"], metric=metric,
+        leaderboard=board, comparison=comparison, verdict=verdict, slices=slices,
+        routing=routing_view(predictions, metric, routing), not_ranked=unranked_runs(db, project, run),
+        round_trip=round_trip, predictions=predictions,
+    )
 
 
 def baselines_instructed(run: dict) -> bool:
