@@ -34,5 +34,6 @@ PAGES = {
 }
 if not ui.sign_in_gate(PAGES):
     st.stop()
+page = st.navigation(PAGES)  # before the sidebar: its "New project" link needs the pages registered
 st.session_state["project"] = ui.sidebar()
-ui.run_page(st.navigation(PAGES))
+ui.run_page(page)
