@@ -72,7 +72,14 @@ def output_spec_editor(key: str, spec: OutputSpec) -> dict:
 
 
 def _schema_editor(key: str, schema: dict) -> dict:
-    if st.toggle("Edit the schema as raw JSON", key=f"{key}_raw"):
+    """Raw JSON, or a field list; a schema the field list cannot hold exactly (descriptions, nesting, ...) opens raw,
+    and an untouched field list gives back the schema as it was."""
+    rows = fields_of_schema(schema)
+    try:
+        exact = not rows or schema_from_fields(rows) == schema
+    except ValueError:
+        exact = False
+    if st.toggle("Edit the schema as raw JSON", value=not exact, key=f"{key}_raw"):
         text = st.text_area("JSON Schema", json.dumps(schema, indent=2), key=f"{key}_schema", height=220)
         try:
             return json.loads(text)
@@ -80,11 +87,11 @@ def _schema_editor(key: str, schema: dict) -> dict:
             raise ValueError(f"the schema is not valid JSON: {error.msg} at line {error.lineno}") from None
     st.caption("One row per field: allowed values (comma separated) make a string field a choice.")
     fields = st.data_editor(
-        fields_of_schema(schema) or [{"name": "", "type": "string", "allowed": "", "required": True}],
+        rows or [{"name": "", "type": "string", "allowed": "", "required": True}],
         num_rows="dynamic", key=f"{key}_fields", width="stretch",
         column_config={"type": st.column_config.SelectboxColumn(options=list(FIELD_TYPES), required=True),
                        "required": st.column_config.CheckboxColumn()})
-    return schema_from_fields(list(fields))
+    return schema if list(fields) == rows else schema_from_fields(list(fields))
 
 
 def show_guidelines(project: Project) -> None:

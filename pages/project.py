@@ -73,7 +73,10 @@ if row.button("Rename", key="rename_project", disabled=not is_admin or new_name.
 if row.button("Archive this project", key="archive_project", disabled=not is_admin,
               help="Soft: its examples, runs and findings stay, and Restore brings it back."):
     archive_project(db, project, True, person)
-    ui.flash(f"{project.name} archived; restore it below.")
+    others = [p.name for p in list_projects(db)]
+    if others:
+        ui.choose_project(others[0])
+    ui.flash(f"{project.name} archived; restore it on this page.")
     st.rerun()
 archived = [p for p in list_projects(db, include_archived=True) if p.archived]
 for old in archived:

@@ -105,3 +105,16 @@ def test_a_json_answer_from_form_fields(db, demo):
     app.button(key="submit").click().run()
     [mine] = [e for e in list_examples(db, demo) if e["messages"][-2]["content"].startswith("I was charged twice for March")]
     assert json.loads(mine["messages"][-1]["content"]) == {"category": "billing", "priority": "high", "needs_human": True}
+
+
+def test_the_project_page_edits_a_json_schema_as_a_field_list(db, demo):
+    app = open_page("pages/project.py")
+    assert not app.exception, app.exception
+    key = f"task_{demo.id}"
+    assert app.radio(key=f"{key}_spec_kind").value == "json"
+    app.text_area(key=f"{key}_guidelines").input("Escalate anything about security.").run()
+    app.button(key="save_task").click().run()
+    assert not app.exception, app.exception
+    saved = get_project(db, "demo")
+    assert saved.guidelines == "Escalate anything about security." and saved.output_spec.kind == "json"
+    assert saved.output_spec == demo.output_spec  # the schema is untouched, not rebuilt from a field list
