@@ -28,7 +28,7 @@ person = ui.current_person()
 trusted = remote_code_allowed(db, project.base_model)
 st.title("Train")
 ui.show_flash()
-top = st.container()  # the live run goes here while one is active, above the settings and the pre-flight
+top = st.container()  # while a run is active, a link to it, above the settings and the pre-flight
 approved = list_examples(db, project, status="approved")
 st.markdown(
     f"Fine-tune with QLoRA (4-bit NF4 base, LoRA on every linear layer) on the **{len(approved)} approved examples** "
@@ -147,7 +147,7 @@ def fit_estimate(model_path: str, config: TrainConfig, profile: dict) -> None:
                 st.error(str(error))
     fit = estimate_fit(model_path, config, profile, calibration, training_count(approved, project.output_spec, project.split_seed))
     memory, duration, steps = st.columns(3)
-    memory.metric("Peak memory" + (" (measured)" if fit["measured"] else " (rough guess)"), f"{fit['peak_mb'] / 1024:.2f} GB",
+    memory.metric("Peak memory" + ("" if fit["measured"] else " (rough guess)"), f"{fit['peak_mb'] / 1024:.2f} GB",
                   help=f"{fit['where']} available: {fit['available_mb'] / 1024:.1f} GB." + ("" if fit["measured"] else
                        " A rough guess from the model's size alone: the real peak can be several times higher "
                        "(seen 4.5 times on a CPU). Measure on this machine for a real figure."))
@@ -219,7 +219,7 @@ def live_run() -> None:
         return
     run = runs[0]
     progress = run_progress(run)
-    st.subheader(f"Run {run['id']} · {progress['phase']}")
+    st.subheader(f"Run {run['id']} · {progress['phase']}", anchor="live-run")
     total = max(progress["total"], 1)
     st.progress(min(progress["step"] / total, 1.0), text=f"step {progress['step']}/{progress['total']}")
     elapsed, remaining, speed, memory = st.columns(4)
@@ -250,8 +250,17 @@ def live_run() -> None:
         st.code(progress["log_tail"] or "(empty)")
 
 
-with top if any(r["status"] in ("queued", "running") for r in list_runs(db, project)) else st.container():
-    live_run()
+@st.fragment(run_every=2)
+def live_run_link() -> None:
+    """While a run is active, a link from the top of the page to it (the live run below redraws in place)."""
+    active = [r for r in list_runs(db, project) if r["status"] in ("queued", "running")]
+    if active:
+        st.info(f"Run {active[0]['id']} is {active[0]['status']}: [watch it live below](#live-run).", icon=":material/model_training:")
+
+
+with top:
+    live_run_link()
+live_run()
 
 with st.expander("All runs"):
     st.dataframe(

@@ -75,9 +75,9 @@ def launch_watch_and_cancel(page, home: Path) -> None:
     page.locator("[data-testid='stRadio']").get_by_text("Quick", exact=True).click()  # no validation slice: short tiny runs
     page.wait_for_timeout(800)
     page.get_by_text("Advanced settings").click()
-    set_number(page, "Max steps", 200)
-    set_number(page, "Save steps", 2)
-    set_number(page, "Batch size", 2)
+    set_number(page, "Stop after this many steps (0: no cap)", 200)
+    set_number(page, "Steps between checkpoints", 2)
+    set_number(page, "Examples per step (batch size)", 2)
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Cancel run").wait_for(timeout=120_000)
     page.get_by_text("step ").first.wait_for()
@@ -96,7 +96,7 @@ def launch_watch_and_cancel(page, home: Path) -> None:
 
 def kill_and_resume(page, home: Path) -> None:
     # long enough that the kill lands mid-run even where the tiny model trains a step in 50 ms
-    set_number(page, "Max steps", 60)
+    set_number(page, "Stop after this many steps (0: no cap)", 60)
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Cancel run").wait_for(timeout=120_000)
     run_dir = newest_run_dir(home)
