@@ -144,12 +144,13 @@ def score_checkpoint(checkpoint: Path) -> dict:
     from studio.metrics import primary_metric, score_answer
     from studio.verdict import compare_with_best_baseline, decide
 
-    run_dir = checkpoint.resolve().parents[1]
+    checkpoint = checkpoint.resolve()
+    run_dir = checkpoint.parents[1] if checkpoint.parent.name == "trainer" else checkpoint.parent  # or RUN_DIR/adapter
     config = json.loads((run_dir / "config.json").read_text())
     work = Path(tempfile.mkdtemp(prefix="checkpoint-"))
     for name in ("config.json", "train.jsonl", "eval.jsonl"):
         shutil.copy2(run_dir / name, work / name)
-    (work / "adapter").symlink_to(checkpoint.resolve())
+    (work / "adapter").symlink_to(checkpoint)
     began = time.perf_counter()
     predictions = read_jsonl(answer_held_out(work, config))
     spec = parse_output_spec(config["output_spec"])
