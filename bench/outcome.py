@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/outcome.py --clinc ../shared/datasets/clinc150/data_full.json [--json]
     .venv/bin/python bench/outcome.py --demo [--json]
+    .venv/bin/python bench/outcome.py --score-checkpoint RUN_DIR/trainer/checkpoint-N
 
 With --clinc: a seeded pick of 10 intents from CLINC150's banking domain (its most
 confusable intents), 40 training examples each, written as a chat JSONL whose system
@@ -128,15 +129,63 @@ def run_outcome(env: dict, home: Path, project: str, preset: str) -> dict:
     }
 
 
+def score_checkpoint(checkpoint: Path) -> dict:
+    """Answer a run's held-out set with one of its checkpoints (the studio's answering code), scored as `studio eval` scores.
+
+    For a run that the shared machine slows past the time there is: the figures are the same
+    kind as a finished run's, for the adapter as it stood at that checkpoint.
+    """
+    import shutil
+
+    from studio.answering import answer_held_out
+    from studio.evaluation import summarise_model
+    from studio.formats import parse_output_spec
+    from studio.jsonl import read_jsonl
+    from studio.metrics import primary_metric, score_answer
+    from studio.verdict import compare_with_best_baseline, decide
+
+    checkpoint = checkpoint.resolve()
+    run_dir = checkpoint.parents[1] if checkpoint.parent.name == "trainer" else checkpoint.parent  # or RUN_DIR/adapter
+    config = json.loads((run_dir / "config.json").read_text())
+    work = Path(tempfile.mkdtemp(prefix="checkpoint-"))
+    for name in ("config.json", "train.jsonl", "eval.jsonl"):
+        shutil.copy2(run_dir / name, work / name)
+    (work / "adapter").symlink_to(checkpoint)
+    began = time.perf_counter()
+    predictions = read_jsonl(answer_held_out(work, config))
+    spec = parse_output_spec(config["output_spec"])
+    for row in predictions:
+        row["scores"] = score_answer(spec, row["expected"], row["output"])
+    metric = primary_metric(spec)
+    models = sorted({p["model"] for p in predictions})
+    summaries = [summarise_model(spec, m, [p for p in predictions if p["model"] == m]) for m in models]
+    comparison = compare_with_best_baseline(predictions, metric)
+    verdict = decide(comparison, 0.05, [], 0, len(read_jsonl(run_dir / "train.jsonl")) + len(predictions) // len(models))
+    return {
+        "checkpoint": str(checkpoint), "metric": metric, "eval_s": round(time.perf_counter() - began, 1),
+        "models": [{"model": s["model"], "exact_match": round(s["primary_value"], 3),
+                    "low": round(s["metrics"]["means"][metric]["low"], 3), "high": round(s["metrics"]["means"][metric]["high"], 3),
+                    "n": s["n"]} for s in summaries],
+        "difference": {k: round(comparison[k], 3) for k in ("difference", "low", "high")}, "best_baseline": comparison["baseline"],
+        "verdict": verdict["decision"], "headline": verdict["headline"],
+        "all_answers_are_labels": all(p["output"] in spec.labels for p in predictions) if spec.kind == "labels" else None,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--clinc", type=Path, help="CLINC150's data_full.json (domains.json beside it)")
     source.add_argument("--demo", action="store_true", help="the packaged demo project instead")
+    source.add_argument("--score-checkpoint", type=Path, metavar="RUN_DIR/trainer/checkpoint-N",
+                        help="only answer and score a run's held-out set with this checkpoint (for a run still training)")
     parser.add_argument("--preset", default="Balanced", help="training preset (default: the studio's default, Balanced)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the intent pick and the example sample")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
+    if args.score_checkpoint:
+        print(json.dumps(score_checkpoint(args.score_checkpoint), indent=2))
+        return 0
     home = Path(tempfile.mkdtemp(prefix="outcome-"))
     env = {**os.environ, "STUDIO_HOME": str(home), "HF_HUB_OFFLINE": "1",
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}

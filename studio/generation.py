@@ -254,7 +254,9 @@ def _label_log_probs(model, suffix: list[int], continuations: list[list[int]], c
     device = model.device
     past = cache.get_seq_length() if cache is not None else 0
     with torch.inference_mode():
-        out = model(input_ids=torch.tensor([suffix], device=device), past_key_values=cache, use_cache=True)
+        # Only the prompt's last position predicts a label token: skip projecting the others onto the vocabulary.
+        keep = {"logits_to_keep": 1} if getattr(model, "_supports_logits_to_keep", lambda: False)() else {}
+        out = model(input_ids=torch.tensor([suffix], device=device), past_key_values=cache, use_cache=True, **keep)
         first = out.logits[0, -1].float().log_softmax(-1)
         cache = out.past_key_values
         width = max(len(c) for c in continuations)
