@@ -57,17 +57,33 @@ def output_spec_editor(key: str, spec: OutputSpec) -> dict:
     """The output format's editors: labels one per line, a JSON schema as a field list or raw JSON, a regex, or
     free text. Returns the spec as a dict (checked when saved); a raw schema that is not JSON raises ValueError."""
     kinds = list(FORMAT_NAMES)
-    kind = st.radio("Output format", kinds, index=kinds.index(spec.kind), format_func=FORMAT_NAMES.get, horizontal=True,
-                    key=f"{key}_kind", help="What every answer must look like; Write checks it as you type.")
+    kind = st.radio(
+        "Output format",
+        kinds,
+        index=kinds.index(spec.kind),
+        format_func=FORMAT_NAMES.get,
+        horizontal=True,
+        key=f"{key}_kind",
+        help="What every answer must look like; Write checks it as you type.",
+    )
     if kind == "labels":
-        text = st.text_area("Labels, one per line", "\n".join(spec.labels), key=f"{key}_labels", height=140,
-                            help="Each answer is exactly one of these. The keys 1 to 9 pick the first nine on Write.")
+        text = st.text_area(
+            "Labels, one per line",
+            "\n".join(spec.labels),
+            key=f"{key}_labels",
+            height=140,
+            help="Each answer is exactly one of these. The keys 1 to 9 pick the first nine on Write.",
+        )
         return {"kind": "labels", "labels": [line.strip() for line in text.splitlines() if line.strip()]}
     if kind == "json":
         return {"kind": "json", "schema": _schema_editor(key, spec.schema or {"type": "object", "properties": {}})}
     if kind == "regex":
-        return {"kind": "regex", "pattern": st.text_input("Regular expression (the whole answer must match)", spec.pattern,
-                                                          key=f"{key}_pattern")}
+        return {
+            "kind": "regex",
+            "pattern": st.text_input(
+                "Regular expression (the whole answer must match)", spec.pattern, key=f"{key}_pattern"
+            ),
+        }
     return {"kind": "text"}
 
 
@@ -88,9 +104,14 @@ def _schema_editor(key: str, schema: dict) -> dict:
     st.caption("One row per field: allowed values (comma separated) make a string field a choice.")
     fields = st.data_editor(
         rows or [{"name": "", "type": "string", "allowed": "", "required": True}],
-        num_rows="dynamic", key=f"{key}_fields", width="stretch",
-        column_config={"type": st.column_config.SelectboxColumn(options=list(FIELD_TYPES), required=True),
-                       "required": st.column_config.CheckboxColumn()})
+        num_rows="dynamic",
+        key=f"{key}_fields",
+        width="stretch",
+        column_config={
+            "type": st.column_config.SelectboxColumn(options=list(FIELD_TYPES), required=True),
+            "required": st.column_config.CheckboxColumn(),
+        },
+    )
     return schema if list(fields) == rows else schema_from_fields(list(fields))
 
 
@@ -149,24 +170,37 @@ def answer_input(spec: OutputSpec, value: str, key: str) -> str:
         if value.strip() and value.strip() not in labels:
             st.warning(f"The current answer {value.strip()!r} is not one of the labels; pick one.")
         st.html(_LABEL_KEYS, unsafe_allow_javascript=True)
-        picked = st.radio("Expected answer", labels, index=labels.index(value.strip()) if value.strip() in labels else None,
-                          key=f"answer_label_{key}", horizontal=True,
-                          captions=None, help="Keys 1 to 9 pick the first nine labels (outside a text field).")
+        picked = st.radio(
+            "Expected answer",
+            labels,
+            index=labels.index(value.strip()) if value.strip() in labels else None,
+            key=f"answer_label_{key}",
+            horizontal=True,
+            captions=None,
+            help="Keys 1 to 9 pick the first nine labels (outside a text field).",
+        )
         st.caption("Keys: " + " · ".join(f"**{n}** {label}" for n, label in enumerate(labels[:9], start=1)))
         return picked or ""
-    if spec.kind == "json" and _form_fits(spec.schema) and st.toggle(
-            "Answer with form fields", key=f"answer_form_{key}", help="One field per key of the schema; off: raw JSON"):
+    if (
+        spec.kind == "json"
+        and _form_fits(spec.schema)
+        and st.toggle(
+            "Answer with form fields", key=f"answer_form_{key}", help="One field per key of the schema; off: raw JSON"
+        )
+    ):
         return _json_form(spec.schema, value, key)
     height = 220 if spec.kind == "json" else 140
-    return st.text_area("Expected answer", value, key=f"answer_{key}", placeholder="What the model should answer",
-                        height=height)
+    return st.text_area(
+        "Expected answer", value, key=f"answer_{key}", placeholder="What the model should answer", height=height
+    )
 
 
 def _form_fits(schema: dict) -> bool:
     """Whether every top-level field of the schema has a form widget (a choice, a boolean, a number or a string)."""
     properties = schema.get("properties") or {}
-    return bool(properties) and all(isinstance(p, dict) and ("enum" in p or p.get("type") in FIELD_TYPES)
-                                    for p in properties.values())
+    return bool(properties) and all(
+        isinstance(p, dict) and ("enum" in p or p.get("type") in FIELD_TYPES) for p in properties.values()
+    )
 
 
 def _json_form(schema: dict, value: str, key: str) -> str:
@@ -180,11 +214,17 @@ def _json_form(schema: dict, value: str, key: str) -> str:
     required, answer = set(schema.get("required", [])), {}
     columns = st.columns(2)
     for number, (name, prop) in enumerate(schema["properties"].items()):
-        column, label, widget = columns[number % 2], name + (" *" if name in required else ""), f"answer_field_{key}_{name}"
+        column, label, widget = (
+            columns[number % 2],
+            name + (" *" if name in required else ""),
+            f"answer_field_{key}_{name}",
+        )
         given = current.get(name)
         if "enum" in prop:
             options = list(prop["enum"])
-            picked = column.selectbox(label, options, index=options.index(given) if given in options else None, key=widget)
+            picked = column.selectbox(
+                label, options, index=options.index(given) if given in options else None, key=widget
+            )
             answer.update({name: picked} if picked is not None else {})
         elif prop.get("type") == "boolean":
             answer[name] = column.checkbox(label, bool(given), key=widget)

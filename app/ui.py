@@ -20,7 +20,15 @@ from studio.paths import SOURCE_ROOT, db_path
 from studio.people import Person, ensure_local_admin, find_person, list_people
 from studio.projects import DatabaseLocked, Project, list_projects
 from studio.signin import (
-    FIRST_ADMIN, WRONG, SignInFailed, anyone_can_sign_in, has_password, local_address, person_for_identity, sign_in, sign_in_required,
+    FIRST_ADMIN,
+    WRONG,
+    SignInFailed,
+    anyone_can_sign_in,
+    has_password,
+    local_address,
+    person_for_identity,
+    sign_in,
+    sign_in_required,
 )
 
 
@@ -109,8 +117,10 @@ def _sign_in_page() -> None:
     if sign_on_configured():
         _single_sign_on()
     if not anyone_can_sign_in(db()):
-        st.error(f"Sign-in is required, and nobody has a password yet. On the server, create the first admin with "
-                 f"`{FIRST_ADMIN}`, then sign in here.")
+        st.error(
+            f"Sign-in is required, and nobody has a password yet. On the server, create the first admin with "
+            f"`{FIRST_ADMIN}`, then sign in here."
+        )
         return
     with st.form("sign_in"):
         name = st.text_input("Name", key="sign_in_name")
@@ -131,8 +141,10 @@ def _single_sign_on() -> None:
     if not st.user.is_logged_in:
         st.button("Sign in with single sign-on", on_click=st.login, key="single_sign_on")
         return
-    st.error(f"{st.user.get('email') or st.user.get('name')} is signed in with single sign-on but is not a person of this "
-             "studio. Ask an admin to add you under your e-mail address.")
+    st.error(
+        f"{st.user.get('email') or st.user.get('name')} is signed in with single sign-on but is not a person of this "
+        "studio. Ask an admin to add you under your e-mail address."
+    )
     st.button("Sign out", on_click=st.logout, key="single_sign_out")
 
 
@@ -178,7 +190,10 @@ def _person_picker() -> None:
     if st.session_state.get("user") not in people:
         st.session_state["user"] = ensure_local_admin(db()).name if names else None
     st.session_state["acting_as"] = st.selectbox(
-        "You are", names, key="user", format_func=lambda name: f"{name} ({people[name].role})",
+        "You are",
+        names,
+        key="user",
+        format_func=lambda name: f"{name} ({people[name].role})",
         help="Every change is recorded under this name; your role decides what you may do. Admins add people on the Settings page.",
     )
 
@@ -216,7 +231,11 @@ def duration(seconds: float | None) -> str:
     if seconds is None:
         return "–"
     seconds = int(seconds)
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m {seconds % 60:02d}s"
+    return (
+        f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+        if seconds >= 3600
+        else f"{seconds // 60}m {seconds % 60:02d}s"
+    )
 
 
 def flash(message: str, kind: str = "success") -> None:

@@ -36,11 +36,15 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-
 from machine import describe_machine
 
-PARAPHRASES = [lambda t: f"{t} please", lambda t: f"hey, {t}", lambda t: f"can you tell me {t}",
-               lambda t: f"{t}, thanks", lambda t: f"i was wondering, {t}"]
+PARAPHRASES = [
+    lambda t: f"{t} please",
+    lambda t: f"hey, {t}",
+    lambda t: f"can you tell me {t}",
+    lambda t: f"{t}, thanks",
+    lambda t: f"i was wondering, {t}",
+]
 
 
 def load_clinc(path: Path, intents: int = 0) -> tuple[list[list[str]], list[str]]:
@@ -55,15 +59,23 @@ def load_clinc(path: Path, intents: int = 0) -> tuple[list[list[str]], list[str]
 def perturb(text: str, rng: random.Random) -> str:
     """The same input as far as the checks go: only its case and whitespace change."""
     cases = [str.upper, str.title, str.swapcase, lambda t: t[:1].upper() + t[1:]]
-    spaces = [lambda t: f"  {t} ", lambda t: t.replace(" ", "  ", 1), lambda t: t.replace(" ", "\t", 1), lambda t: t + "\n"]
+    spaces = [
+        lambda t: f"  {t} ",
+        lambda t: t.replace(" ", "  ", 1),
+        lambda t: t.replace(" ", "\t", 1),
+        lambda t: t + "\n",
+    ]
     changed = text
     while changed == text:
         changed = rng.choice(spaces)(rng.choice(cases)(text))
     return changed
 
 
-def plant_noise(rows: list[list[str]], intents: list[str], rng: random.Random, swap_share: float, conflicts: int, paraphrases: int) -> tuple[list[dict], dict]:
+def plant_noise(
+    rows: list[list[str]], intents: list[str], rng: random.Random, swap_share: float, conflicts: int, paraphrases: int
+) -> tuple[list[dict], dict]:
     """JSONL-shaped rows with planted noise, and the ground truth by external id."""
+
     def other(intent: str) -> str:
         return rng.choice([i for i in intents if i != intent])
 
@@ -71,7 +83,7 @@ def plant_noise(rows: list[list[str]], intents: list[str], rng: random.Random, s
     rng.shuffle(order)
     n_swap = round(swap_share * len(rows))
     swapped = set(order[:n_swap])
-    sources = order[n_swap: n_swap + conflicts + paraphrases]
+    sources = order[n_swap : n_swap + conflicts + paraphrases]
     out, truth = [], {"swapped": [], "conflicts": [], "paraphrases": []}
     for index, (text, intent) in enumerate(rows):
         label = other(intent) if index in swapped else intent
@@ -90,8 +102,11 @@ def plant_noise(rows: list[list[str]], intents: list[str], rng: random.Random, s
 
 
 def _row(external_id: str, text: str, intent: str) -> dict:
-    return {"id": external_id, "messages": [{"role": "user", "content": text}, {"role": "assistant", "content": intent}],
-            "tags": [intent]}
+    return {
+        "id": external_id,
+        "messages": [{"role": "user", "content": text}, {"role": "assistant", "content": intent}],
+        "tags": [intent],
+    }
 
 
 def pair_recall(findings: list[dict], kind: str, pairs: list[tuple[str, str]]) -> dict:
@@ -111,8 +126,11 @@ def ranking_quality(scores: dict[str, float], positives: set[str], universe: lis
     at_09 = recall[precision >= 0.9].max() if (precision >= 0.9).any() else 0.0
     flagged = {e for e, s in scores.items() if s > 0}
     return {
-        "positives": int(y_true.sum()), "flagged": len(flagged), "flagged_true": len(flagged & positives),
-        "average_precision": float(average_precision_score(y_true, y_score)), "recall_at_precision_0_9": float(at_09),
+        "positives": int(y_true.sum()),
+        "flagged": len(flagged),
+        "flagged_true": len(flagged & positives),
+        "average_precision": float(average_precision_score(y_true, y_score)),
+        "recall_at_precision_0_9": float(at_09),
     }
 
 
@@ -125,8 +143,12 @@ def contradiction_precision(findings: list[dict], noisy: set[str]) -> dict:
     if not len(ranked) or not truth.any():
         return {"findings": len(ranked), "right": int(truth.sum()) if len(ranked) else 0}
     scores = np.array([f["score"] for f in ranked])
-    return {"findings": len(ranked), "right": int(truth.sum()), "precision": float(truth.mean()),
-            "average_precision": float(average_precision_score(truth, scores))}
+    return {
+        "findings": len(ranked),
+        "right": int(truth.sum()),
+        "precision": float(truth.mean()),
+        "average_precision": float(average_precision_score(truth, scores)),
+    }
 
 
 def suspect_scores(findings: list[dict]) -> dict[str, float]:
@@ -150,8 +172,9 @@ def edit_ten(db: Path, project, rng: random.Random) -> None:
     from studio.messages import with_last_turn
 
     for example in rng.sample(list_examples(db, project), 10):
-        messages = with_last_turn(example["messages"], example["messages"][0]["content"] + " asap",
-                                  example["messages"][-1]["content"])
+        messages = with_last_turn(
+            example["messages"], example["messages"][0]["content"] + " asap", example["messages"][-1]["content"]
+        )
         edit_example(db, project, example["id"], example["revision"], "bench", messages=messages)
 
 
@@ -170,16 +193,23 @@ def import_as_user(db: Path, path: Path, noisy: list[dict]):
     return get_project(db, "clinc"), done["inferred"]
 
 
-def run_clinc(clinc: Path, seed: int, swap_share: float, conflicts: int, paraphrases: int, as_user: bool = False,
-              intents_wanted: int = 0) -> dict:
+def run_clinc(
+    clinc: Path,
+    seed: int,
+    swap_share: float,
+    conflicts: int,
+    paraphrases: int,
+    as_user: bool = False,
+    intents_wanted: int = 0,
+) -> dict:
     """Import the noisy copy into a fresh project, run the checks cold and incrementally, score them."""
     import os
 
     os.environ["STUDIO_HOME"] = tempfile.mkdtemp(prefix="bench-checks-")
     from studio.checks import run_project_checks
+    from studio.jsonl import write_jsonl
     from studio.paths import db_path
     from studio.projects import ensure_project
-    from studio.jsonl import write_jsonl
     from studio.transfer import import_jsonl
 
     rows, intents = load_clinc(clinc, intents_wanted)
@@ -203,16 +233,35 @@ def run_clinc(clinc: Path, seed: int, swap_share: float, conflicts: int, paraphr
     in_conflicts = {e for pair in truth["conflicts"] for e in pair}
     universe = [r["id"] for r in noisy if r["id"] not in in_conflicts]
     return {
-        "examples": len(noisy), "intents": len(intents), "planted": {k: len(v) for k, v in truth.items()},
+        "examples": len(noisy),
+        "intents": len(intents),
+        "planted": {k: len(v) for k, v in truth.items()},
         "mode": "as a user imports it (task inferred)" if as_user else "label set declared",
-        "inferred": None if inferred is None else {"kind": inferred["output_spec"]["kind"],
-                                                   "labels": len(inferred["label_counts"]), "reason": inferred["reason"]},
+        "inferred": None
+        if inferred is None
+        else {
+            "kind": inferred["output_spec"]["kind"],
+            "labels": len(inferred["label_counts"]),
+            "reason": inferred["reason"],
+        },
         "import_s": import_seconds,
-        "cold": {"seconds": cold.seconds, **cold.timings, "cores_busy": cold_cpu / cold.seconds,
-                 "embedded": cold.embedded, "findings": len(cold.findings)},
-        "incremental": {"seconds": incremental.seconds, **incremental.timings, "cores_busy": incremental_cpu / incremental.seconds,
-                        "embedded": incremental.embedded, "compared": incremental.compared},
-        "kinds": {kind: sum(f["kind"] == kind for f in cold.findings) for kind in sorted({f["kind"] for f in cold.findings})},
+        "cold": {
+            "seconds": cold.seconds,
+            **cold.timings,
+            "cores_busy": cold_cpu / cold.seconds,
+            "embedded": cold.embedded,
+            "findings": len(cold.findings),
+        },
+        "incremental": {
+            "seconds": incremental.seconds,
+            **incremental.timings,
+            "cores_busy": incremental_cpu / incremental.seconds,
+            "embedded": incremental.embedded,
+            "compared": incremental.compared,
+        },
+        "kinds": {
+            kind: sum(f["kind"] == kind for f in cold.findings) for kind in sorted({f["kind"] for f in cold.findings})
+        },
         "exact_conflicts": pair_recall(cold.findings, "contradiction", truth["conflicts"]),
         "contradictions": contradiction_precision(cold.findings, set(truth["swapped"]) | conflict_copies),
         "swapped_labels": ranking_quality(suspect_scores(cold.findings), set(truth["swapped"]), universe),
@@ -228,7 +277,7 @@ def measure_memory(sizes: list[int], seed: int) -> list[dict]:
     for n in sizes:
         rng = np.random.default_rng(seed)
         vectors = rng.standard_normal((n, 384)).astype(np.float32)
-        vectors[n // 2: n // 2 + 100] = vectors[:100] + 0.05 * rng.standard_normal((100, 384)).astype(np.float32)
+        vectors[n // 2 : n // 2 + 100] = vectors[:100] + 0.05 * rng.standard_normal((100, 384)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         tracemalloc.start()
         began = time.perf_counter()
@@ -237,9 +286,16 @@ def measure_memory(sizes: list[int], seed: int) -> list[dict]:
         seconds = time.perf_counter() - began
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        results.append({"examples": n, "seconds": seconds, "peak_traced_mb": peak / 2**20,
-                        "all_pairs_matrix_mb": n * n * 4 / 2**20, "near_pairs_found": len(pairs),
-                        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+        results.append(
+            {
+                "examples": n,
+                "seconds": seconds,
+                "peak_traced_mb": peak / 2**20,
+                "all_pairs_matrix_mb": n * n * 4 / 2**20,
+                "near_pairs_found": len(pairs),
+                "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
     return results
 
 
@@ -264,8 +320,10 @@ def render(result: dict) -> str:
             f"near-duplicate paraphrases: recall {c['paraphrases']['recall']:.3f}",
         ]
     for row in result.get("memory", []):
-        lines.append(f"neighbour graph of {row['examples']:,} vectors: {row['seconds']:.1f} s, peak traced "
-                     f"{row['peak_traced_mb']:.0f} MB (an all-pairs matrix would be {row['all_pairs_matrix_mb']:,.0f} MB)")
+        lines.append(
+            f"neighbour graph of {row['examples']:,} vectors: {row['seconds']:.1f} s, peak traced "
+            f"{row['peak_traced_mb']:.0f} MB (an all-pairs matrix would be {row['all_pairs_matrix_mb']:,.0f} MB)"
+        )
     return "\n".join(lines)
 
 
@@ -275,10 +333,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--swap-share", type=float, default=0.05, help="share of labels swapped to another intent")
     parser.add_argument("--conflicts", type=int, default=100, help="exact-input conflicts to plant")
     parser.add_argument("--paraphrases", type=int, default=100, help="near-duplicate paraphrases to plant")
-    parser.add_argument("--memory-sizes", default="15000,100000", help="comma-separated synthetic sizes for the memory check ('' to skip)")
+    parser.add_argument(
+        "--memory-sizes",
+        default="15000,100000",
+        help="comma-separated synthetic sizes for the memory check ('' to skip)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for the planted noise")
-    parser.add_argument("--as-user", action="store_true",
-                        help="import as a user would: a chat JSONL into a new project, no label set declared (the import infers it)")
+    parser.add_argument(
+        "--as-user",
+        action="store_true",
+        help="import as a user would: a chat JSONL into a new project, no label set declared (the import infers it)",
+    )
     parser.add_argument("--intents", type=int, default=0, help="use only the first N intents (0: all 150)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
     return parser.parse_args(argv)
@@ -288,8 +353,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     result: dict = {"machine": describe_machine()}
     if args.clinc:
-        result["clinc"] = run_clinc(args.clinc, args.seed, args.swap_share, args.conflicts, args.paraphrases,
-                                    args.as_user, args.intents)
+        result["clinc"] = run_clinc(
+            args.clinc, args.seed, args.swap_share, args.conflicts, args.paraphrases, args.as_user, args.intents
+        )
     sizes = [int(s) for s in args.memory_sizes.split(",") if s.strip()]
     result["memory"] = measure_memory(sizes, args.seed)
     print(json.dumps(result, indent=2) if args.json else render(result))

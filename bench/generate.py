@@ -26,6 +26,7 @@ import time
 from importlib.metadata import version
 
 from machine import describe_machine
+
 from studio.demo import DEMO_DIR
 from studio.generation import generate_answers, prompt_token_ids, shared_prefix
 from studio.models import device_name, ensure_default_model, load_quantized, load_tokenizer
@@ -63,13 +64,20 @@ def time_generation(model, tokenizer, conversations: list[list[dict]], max_new_t
     """One timed generate_answers call: wall seconds, answers, tokens generated and tokens per second."""
     label, batch_size, reuse_prefix = side
     began, cpu_began = time.perf_counter(), time.process_time()
-    answers = generate_answers(model, tokenizer, conversations, max_new_tokens, batch_size=batch_size,
-                               reuse_prefix=reuse_prefix)
+    answers = generate_answers(
+        model, tokenizer, conversations, max_new_tokens, batch_size=batch_size, reuse_prefix=reuse_prefix
+    )
     seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu_began
     tokens = sum(a["new_tokens"] for a in answers)
     return {
-        "side": label, "batch_size": batch_size, "reuse_prefix": reuse_prefix, "seconds": seconds,
-        "cpu_seconds": cpu_seconds, "answers": answers, "new_tokens": tokens, "tokens_per_s": tokens / seconds,
+        "side": label,
+        "batch_size": batch_size,
+        "reuse_prefix": reuse_prefix,
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "answers": answers,
+        "new_tokens": tokens,
+        "tokens_per_s": tokens / seconds,
     }
 
 
@@ -89,16 +97,21 @@ def combine_runs(runs: list[dict]) -> dict:
     cpu_seconds = sum(r["cpu_seconds"] for r in runs)
     return {
         **{k: runs[0][k] for k in ("side", "batch_size", "reuse_prefix")},
-        "seconds": seconds, "new_tokens": tokens, "tokens_per_s": tokens / seconds,
-        "cpu_seconds": cpu_seconds, "cores_busy": cpu_seconds / seconds,
+        "seconds": seconds,
+        "new_tokens": tokens,
+        "tokens_per_s": tokens / seconds,
+        "cpu_seconds": cpu_seconds,
+        "cores_busy": cpu_seconds / seconds,
         "answers": [a for r in runs for a in r["answers"]],
     }
 
 
 def shared_prefix_tokens(tokenizer, conversations: list[list[dict]]) -> list[int]:
     """Per round, how many prompt tokens the studio reads once for the whole round (0: none)."""
-    return [len(shared_prefix(prompt_token_ids(tokenizer, conversations[start : start + BATCHED])))
-            for start in range(0, len(conversations), BATCHED)]
+    return [
+        len(shared_prefix(prompt_token_ids(tokenizer, conversations[start : start + BATCHED])))
+        for start in range(0, len(conversations), BATCHED)
+    ]
 
 
 def load_model() -> tuple[object, object, float]:
@@ -114,7 +127,8 @@ def software() -> dict:
     import torch
 
     return {
-        "device": device_name(), "torch_threads": torch.get_num_threads(),
+        "device": device_name(),
+        "torch_threads": torch.get_num_threads(),
         **{name: version(name) for name in ("torch", "transformers", "bitsandbytes")},
     }
 
@@ -131,15 +145,23 @@ def run_benchmark(n: int, max_new_tokens: int) -> dict:
         raise SystemExit(f"answer counts differ: {[len(run['answers']) for run in runs]} for {n} prompts")
     for run in runs:
         run["speedup"] = run["tokens_per_s"] / reference["tokens_per_s"]
-        run["speedup_per_round"] = [r[run["side"]]["tokens_per_s"] / r[reference["side"]]["tokens_per_s"] for r in rounds]
+        run["speedup_per_round"] = [
+            r[run["side"]]["tokens_per_s"] / r[reference["side"]]["tokens_per_s"] for r in rounds
+        ]
         run["identical_outputs"] = sum(a["output"] == b["output"] for a, b in zip(run["answers"], reference["answers"]))
     return {
-        "model": ensure_default_model().name, "quantization": "4-bit NF4, double quantization",
-        "prompts": n, "max_new_tokens": max_new_tokens, "prompt_tokens": prompt_lengths(tokenizer, conversations),
+        "model": ensure_default_model().name,
+        "quantization": "4-bit NF4, double quantization",
+        "prompts": n,
+        "max_new_tokens": max_new_tokens,
+        "prompt_tokens": prompt_lengths(tokenizer, conversations),
         "shared_prefix_tokens": shared_prefix_tokens(tokenizer, conversations),
-        "load_s": load_seconds, "machine": describe_machine(), "software": software(),
+        "load_s": load_seconds,
+        "machine": describe_machine(),
+        "software": software(),
         "runs": [{k: v for k, v in run.items() if k != "answers"} for run in runs],
-        "speedup": runs[0]["speedup"], "answers_each": n,
+        "speedup": runs[0]["speedup"],
+        "answers_each": n,
     }
 
 

@@ -54,15 +54,24 @@ def clinc_rows(path: Path, seed: int) -> tuple[list[str], list[dict]]:
     rows = []
     for label in labels:
         for text, _ in [p for p in pairs if p[1] == label][:PER_INTENT]:
-            rows.append({"messages": [{"role": "system", "content": system}, {"role": "user", "content": text},
-                                      {"role": "assistant", "content": label}]})
+            rows.append(
+                {
+                    "messages": [
+                        {"role": "system", "content": system},
+                        {"role": "user", "content": text},
+                        {"role": "assistant", "content": label},
+                    ]
+                }
+            )
     random.Random(seed).shuffle(rows)
     return labels, rows
 
 
 def system_message(labels: list[str]) -> str:
-    return ("You sort a bank customer's message into the intent it expresses. Answer with exactly one of these labels "
-            f"and nothing else: {', '.join(labels)}.")
+    return (
+        "You sort a bank customer's message into the intent it expresses. Answer with exactly one of these labels "
+        f"and nothing else: {', '.join(labels)}."
+    )
 
 
 def studio(*args: str, env: dict) -> dict:
@@ -115,16 +124,32 @@ def run_outcome(env: dict, home: Path, project: str, preset: str) -> dict:
     board = studio("eval", trained["run_id"], env=env)
     run_dir = home / "runs" / trained["run_id"]
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    models = [{"model": r["label"], "exact_match": round(r["primary_value"], 3), "low": round(r["low"], 3),
-               "high": round(r["high"], 3), "n": r["n"]} for r in board["leaderboard"]]
+    models = [
+        {
+            "model": r["label"],
+            "exact_match": round(r["primary_value"], 3),
+            "low": round(r["low"], 3),
+            "high": round(r["high"], 3),
+            "n": r["n"],
+        }
+        for r in board["leaderboard"]
+    ]
     comparison = board["comparison"] or {}
     tuned = [p for p in board["predictions"] if p["model"] == "tuned"]
     return {
-        "run_id": trained["run_id"], "preset": preset, "metric": board["metric"], "models": models,
+        "run_id": trained["run_id"],
+        "preset": preset,
+        "metric": board["metric"],
+        "models": models,
         "difference": {k: round(comparison[k], 3) for k in ("difference", "low", "high") if k in comparison},
-        "best_baseline": comparison.get("baseline"), "verdict": board["verdict"]["decision"],
-        "headline": board["verdict"]["headline"], **phase_times(run_dir), "run_wall_s": round(wall, 1),
-        "cores_busy_before": busy_before, "cores_busy_during": busy, "recipe": manifest.get("recipe"),
+        "best_baseline": comparison.get("baseline"),
+        "verdict": board["verdict"]["decision"],
+        "headline": board["verdict"]["headline"],
+        **phase_times(run_dir),
+        "run_wall_s": round(wall, 1),
+        "cores_busy_before": busy_before,
+        "cores_busy_during": busy,
+        "recipe": manifest.get("recipe"),
         "tuned_mean_confidence": round(sum(p.get("confidence") or 0 for p in tuned) / max(len(tuned), 1), 3),
     }
 
@@ -160,15 +185,30 @@ def score_checkpoint(checkpoint: Path) -> dict:
     models = sorted({p["model"] for p in predictions})
     summaries = [summarise_model(spec, m, [p for p in predictions if p["model"] == m]) for m in models]
     comparison = compare_with_best_baseline(predictions, metric)
-    verdict = decide(comparison, 0.05, [], 0, len(read_jsonl(run_dir / "train.jsonl")) + len(predictions) // len(models))
+    verdict = decide(
+        comparison, 0.05, [], 0, len(read_jsonl(run_dir / "train.jsonl")) + len(predictions) // len(models)
+    )
     return {
-        "checkpoint": str(checkpoint), "metric": metric, "eval_s": round(time.perf_counter() - began, 1),
-        "models": [{"model": s["model"], "exact_match": round(s["primary_value"], 3),
-                    "low": round(s["metrics"]["means"][metric]["low"], 3), "high": round(s["metrics"]["means"][metric]["high"], 3),
-                    "n": s["n"]} for s in summaries],
-        "difference": {k: round(comparison[k], 3) for k in ("difference", "low", "high")}, "best_baseline": comparison["baseline"],
-        "verdict": verdict["decision"], "headline": verdict["headline"],
-        "all_answers_are_labels": all(p["output"] in spec.labels for p in predictions) if spec.kind == "labels" else None,
+        "checkpoint": str(checkpoint),
+        "metric": metric,
+        "eval_s": round(time.perf_counter() - began, 1),
+        "models": [
+            {
+                "model": s["model"],
+                "exact_match": round(s["primary_value"], 3),
+                "low": round(s["metrics"]["means"][metric]["low"], 3),
+                "high": round(s["metrics"]["means"][metric]["high"], 3),
+                "n": s["n"],
+            }
+            for s in summaries
+        ],
+        "difference": {k: round(comparison[k], 3) for k in ("difference", "low", "high")},
+        "best_baseline": comparison["baseline"],
+        "verdict": verdict["decision"],
+        "headline": verdict["headline"],
+        "all_answers_are_labels": all(p["output"] in spec.labels for p in predictions)
+        if spec.kind == "labels"
+        else None,
     }
 
 
@@ -177,9 +217,15 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--clinc", type=Path, help="CLINC150's data_full.json (domains.json beside it)")
     source.add_argument("--demo", action="store_true", help="the packaged demo project instead")
-    source.add_argument("--score-checkpoint", type=Path, metavar="RUN_DIR/trainer/checkpoint-N",
-                        help="only answer and score a run's held-out set with this checkpoint (for a run still training)")
-    parser.add_argument("--preset", default="Balanced", help="training preset (default: the studio's default, Balanced)")
+    source.add_argument(
+        "--score-checkpoint",
+        type=Path,
+        metavar="RUN_DIR/trainer/checkpoint-N",
+        help="only answer and score a run's held-out set with this checkpoint (for a run still training)",
+    )
+    parser.add_argument(
+        "--preset", default="Balanced", help="training preset (default: the studio's default, Balanced)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the intent pick and the example sample")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
@@ -187,8 +233,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(score_checkpoint(args.score_checkpoint), indent=2))
         return 0
     home = Path(tempfile.mkdtemp(prefix="outcome-"))
-    env = {**os.environ, "STUDIO_HOME": str(home), "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "STUDIO_HOME": str(home),
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]),
+    }
     result: dict = {"machine": describe_machine(), "home": str(home)}
     if args.demo:
         project = "demo"
@@ -199,8 +249,11 @@ def main(argv: list[str] | None = None) -> int:
         data = home / "clinc-banking.jsonl"
         data.write_text("".join(json.dumps(row) + "\n" for row in rows))
         imported = studio("import", str(data), "--project", project, "--status", "approved", env=env)
-        result.update(labels=labels, imported=imported.get("imported"),
-                      task_set_by_bench=define_task_if_missing(home, project, system_message(labels), labels))
+        result.update(
+            labels=labels,
+            imported=imported.get("imported"),
+            task_set_by_bench=define_task_if_missing(home, project, system_message(labels), labels),
+        )
     result.update(run_outcome(env, home, project, args.preset))
     if args.json:
         print(json.dumps(result, indent=2))
@@ -210,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _table(result: dict) -> str:
-    lines = [f"{m['model']:32} exact match {m['exact_match']:.3f} [{m['low']:.3f}, {m['high']:.3f}] (n={m['n']})" for m in result["models"]]
+    lines = [
+        f"{m['model']:32} exact match {m['exact_match']:.3f} [{m['low']:.3f}, {m['high']:.3f}] (n={m['n']})"
+        for m in result["models"]
+    ]
     d = result["difference"]
     lines += [
         f"tuned - {result['best_baseline']}: {d.get('difference', float('nan')):+.3f} [{d.get('low', float('nan')):+.3f}, {d.get('high', float('nan')):+.3f}]",

@@ -41,7 +41,9 @@ def finished_run(model: str, steps: int) -> dict:
 
     project, _ = load_demo(db_path())
     if model == "tiny":
-        project = update_project_settings(db_path(), project, base_model=str(tiny_llama(Path(os.environ["STUDIO_HOME"]))))
+        project = update_project_settings(
+            db_path(), project, base_model=str(tiny_llama(Path(os.environ["STUDIO_HOME"])))
+        )
     began = time.perf_counter()
     config = TrainConfig(max_steps=steps, validation_share=0.0)
     run = wait_for_run(db_path(), launch_run(db_path(), project, config), poll_seconds=1.0)
@@ -59,10 +61,18 @@ def tiny_llama(home: Path) -> Path:
 
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(ensure_default_model())
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     path = home / "tiny-llama"
     LlamaForCausalLM(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
@@ -87,8 +97,11 @@ def load(url: str, model: str, texts: list[str], clients: int, seconds: float) -
             try:
                 answer = client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}])
                 choice = answer.choices[0]
-                outcome = {"ok": bool(choice.model_extra.get("routing", {}).get("band")),
-                           "tokens": answer.usage.completion_tokens, "band": choice.model_extra["routing"]["band"]}
+                outcome = {
+                    "ok": bool(choice.model_extra.get("routing", {}).get("band")),
+                    "tokens": answer.usage.completion_tokens,
+                    "band": choice.model_extra["routing"]["band"],
+                }
             except Exception as error:  # noqa: BLE001 - a lost request is the figure this bench exists for
                 outcome = {"ok": False, "error": f"{type(error).__name__}: {error}"[:200], "tokens": 0}
             outcome["latency_s"] = time.perf_counter() - began
@@ -113,16 +126,26 @@ def fidelity(url: str, model: str, run_dir: Path) -> dict:
     from studio.messages import input_text
 
     held_out = {row["id"]: row for row in read_jsonl(run_dir / "eval.jsonl")}
-    pairs = [(input_text(held_out[p["example_id"]]["messages"]), p["output"])
-             for p in read_jsonl(run_dir / "predictions.jsonl") if p["model"] == TUNED]
+    pairs = [
+        (input_text(held_out[p["example_id"]]["messages"]), p["output"])
+        for p in read_jsonl(run_dir / "predictions.jsonl")
+        if p["model"] == TUNED
+    ]
     client = openai.OpenAI(base_url=url, api_key="local", max_retries=0, timeout=600)
 
     def ask(text: str) -> str:
-        return client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}]).choices[0].message.content
+        return (
+            client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}])
+            .choices[0]
+            .message.content
+        )
 
     alone = sum(ask(text) == expected for text, expected in pairs)
     results: dict[int, str] = {}
-    threads = [threading.Thread(target=lambda n=n, text=text: results.__setitem__(n, ask(text))) for n, (text, _) in enumerate(pairs)]
+    threads = [
+        threading.Thread(target=lambda n=n, text=text: results.__setitem__(n, ask(text)))
+        for n, (text, _) in enumerate(pairs)
+    ]
     for thread in threads:
         thread.start()
         time.sleep(0.03)  # in held-out order, as evaluation batched them
@@ -141,11 +164,16 @@ def summarise(outcome: dict, cpu_seconds: float) -> dict:
         if r.get("band"):
             bands[r["band"]] = bands.get(r["band"], 0) + 1
     return {
-        "requests": len(results), "answered": sum(r["ok"] for r in results),
-        "lost": [r["error"] for r in results if not r["ok"]][:5], "wall_s": wall,
-        "p50_s": statistics.median(latencies) if latencies else None, "p95_s": cut[18] if cut else None,
-        "requests_per_s": len(latencies) / wall, "answer_tokens_per_s": sum(r["tokens"] for r in results) / wall,
-        "server_cores_busy": cpu_seconds / wall, "bands": bands,
+        "requests": len(results),
+        "answered": sum(r["ok"] for r in results),
+        "lost": [r["error"] for r in results if not r["ok"]][:5],
+        "wall_s": wall,
+        "p50_s": statistics.median(latencies) if latencies else None,
+        "p95_s": cut[18] if cut else None,
+        "requests_per_s": len(latencies) / wall,
+        "answer_tokens_per_s": sum(r["tokens"] for r in results) / wall,
+        "server_cores_busy": cpu_seconds / wall,
+        "bands": bands,
     }
 
 
@@ -156,7 +184,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--window-ms", type=float, default=20, help="the loaded server's batching window (its default)")
-    parser.add_argument("--export-check", action="store_true", help="also export the merged model and re-answer every held-out input")
+    parser.add_argument(
+        "--export-check", action="store_true", help="also export the merged model and re-answer every held-out input"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ["STUDIO_HOME"] = tempfile.mkdtemp(prefix="bench-serve-")
@@ -171,7 +201,9 @@ def main() -> int:
     made = finished_run(args.model, args.steps)
     run = made["run"]
     run_dir = Path(run["run_dir"])
-    texts = [input_text(row["messages"]) for row in read_jsonl(run_dir / "eval.jsonl") + read_jsonl(run_dir / "train.jsonl")]
+    texts = [
+        input_text(row["messages"]) for row in read_jsonl(run_dir / "eval.jsonl") + read_jsonl(run_dir / "train.jsonl")
+    ]
     name = model_name(made["project"].name, run["id"])
     server, _ = start_server(run["id"], batch_window_ms=3000)  # inputs sent together land in one batch
     try:
@@ -187,24 +219,35 @@ def main() -> int:
         cpu = sum(process.cpu_times()[:2]) - before
     finally:
         stop_server(run["id"])
-    result = {"machine": describe_machine(), "model": args.model, "clients": args.clients, "seconds": args.seconds,
-              "steps": args.steps, "window_ms": args.window_ms, "fidelity": same, **summarise(outcome, cpu)}
+    result = {
+        "machine": describe_machine(),
+        "model": args.model,
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "steps": args.steps,
+        "window_ms": args.window_ms,
+        "fidelity": same,
+        **summarise(outcome, cpu),
+    }
     if args.export_check:
         from studio.serving.export import export_run
 
         began = time.perf_counter()
         check = export_run(run_dir, "merged", check=same["held_out"]).check
         result["merged_export"] = {k: check[k] for k in ("checked", "matches", "template_ok")} | {
-            "seconds": time.perf_counter() - began}
+            "seconds": time.perf_counter() - began
+        }
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{result['clients']} clients for {result['seconds']:.0f} s on the {args.model} model: "
-              f"{result['answered']} of {result['requests']} answered, p50 {result['p50_s']:.2f} s, p95 {result['p95_s']:.2f} s, "
-              f"{result['requests_per_s']:.2f} requests/s, {result['answer_tokens_per_s']:.1f} answer tokens/s, "
-              f"server cores busy {result['server_cores_busy']:.2f}, bands {result['bands']}; identical to evaluation "
-              f"{same['identical_alone']}/{same['held_out']} asked alone, {same['identical_together']}/{same['held_out']} together"
-              + (f"; merged export {result['merged_export']}" if "merged_export" in result else ""))
+        print(
+            f"{result['clients']} clients for {result['seconds']:.0f} s on the {args.model} model: "
+            f"{result['answered']} of {result['requests']} answered, p50 {result['p50_s']:.2f} s, p95 {result['p95_s']:.2f} s, "
+            f"{result['requests_per_s']:.2f} requests/s, {result['answer_tokens_per_s']:.1f} answer tokens/s, "
+            f"server cores busy {result['server_cores_busy']:.2f}, bands {result['bands']}; identical to evaluation "
+            f"{same['identical_alone']}/{same['held_out']} asked alone, {same['identical_together']}/{same['held_out']} together"
+            + (f"; merged export {result['merged_export']}" if "merged_export" in result else "")
+        )
     return 0 if result["answered"] == result["requests"] else 1
 
 

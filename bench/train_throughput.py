@@ -44,7 +44,9 @@ from machine import cpu_times, describe_machine  # noqa: E402
 # The most the two sides' own cores-busy figures may differ, relative, for a ratio to mean something.
 COMPARABLE_CORES = 0.15
 
-SYSTEM = "Name the intent of the user's request with one of the 150 CLINC150 intent labels, in snake_case, nothing else."
+SYSTEM = (
+    "Name the intent of the user's request with one of the 150 CLINC150 intent labels, in snake_case, nothing else."
+)
 
 
 def load_rows(path: Path, n: int, seed: int) -> list[dict]:
@@ -83,7 +85,11 @@ class Meter:
 
         class Timer(TrainerCallback):
             def on_step_begin(self, args, state, control, **kwargs):
-                meter.began, meter.cpu_began, meter.machine_began = time.perf_counter(), time.process_time(), cpu_times()
+                meter.began, meter.cpu_began, meter.machine_began = (
+                    time.perf_counter(),
+                    time.process_time(),
+                    cpu_times(),
+                )
 
             def on_step_end(self, args, state, control, **kwargs):
                 meter.seconds.append(time.perf_counter() - meter.began)
@@ -124,9 +130,14 @@ class Meter:
 
         tokens, seconds = sum(self.tokens[warmup : len(self.seconds)]), sum(self.seconds[warmup:])
         busy, total = (sum(x[i] for x in self.machine[warmup:]) for i in (0, 1))
-        return {"tokens": tokens, "seconds": seconds, "tokens_per_second": tokens / seconds, "peak_memory_mb": self.peak_mb,
-                "own_cores_busy": round(sum(self.cpu_seconds[warmup:]) / seconds, 2),
-                "machine_cores_busy": round((os.cpu_count() or 1) * busy / total, 2) if total else None}
+        return {
+            "tokens": tokens,
+            "seconds": seconds,
+            "tokens_per_second": tokens / seconds,
+            "peak_memory_mb": self.peak_mb,
+            "own_cores_busy": round(sum(self.cpu_seconds[warmup:]) / seconds, 2),
+            "machine_cores_busy": round((os.cpu_count() or 1) * busy / total, 2) if total else None,
+        }
 
 
 def studio_round(model_path: str, rows: list[dict], config, meter: Meter) -> None:
@@ -151,27 +162,57 @@ def reference_round(model_path: str, rows: list[dict], config, meter: Meter) -> 
 
     tokenizer = load_tokenizer(model_path)
     sequences = encode_rows(tokenizer, SYSTEM, rows, config.max_length)
-    dataset = Dataset.from_list([
-        {"input_ids": s.input_ids, "attention_mask": [1] * len(s.input_ids),
-         "labels": [t if m else -100 for t, m in zip(s.input_ids, s.completion_mask)]}
-        for s in sequences
-    ])
+    dataset = Dataset.from_list(
+        [
+            {
+                "input_ids": s.input_ids,
+                "attention_mask": [1] * len(s.input_ids),
+                "labels": [t if m else -100 for t, m in zip(s.input_ids, s.completion_mask)],
+            }
+            for s in sequences
+        ]
+    )
     cuda = torch.cuda.is_available()
     checkpointing = config.gradient_checkpointing and cuda
     model = load_base(model_path, quantized=cuda)
     if cuda:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
-    model = get_peft_model(model, LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                                             target_modules="all-linear", task_type="CAUSAL_LM"))
+    model = get_peft_model(
+        model,
+        LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        ),
+    )
     with tempfile.TemporaryDirectory() as out:
         args = TrainingArguments(
-            output_dir=out, max_steps=config.max_steps, per_device_train_batch_size=config.batch_size,
-            learning_rate=config.learning_rate, lr_scheduler_type="cosine", gradient_checkpointing=checkpointing,
-            optim="paged_adamw_8bit" if cuda else "adamw_torch", bf16=cuda and torch.cuda.is_bf16_supported(), use_cpu=not cuda,
-            seed=config.seed, logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True, remove_unused_columns=False,
+            output_dir=out,
+            max_steps=config.max_steps,
+            per_device_train_batch_size=config.batch_size,
+            learning_rate=config.learning_rate,
+            lr_scheduler_type="cosine",
+            gradient_checkpointing=checkpointing,
+            optim="paged_adamw_8bit" if cuda else "adamw_torch",
+            bf16=cuda and torch.cuda.is_bf16_supported(),
+            use_cpu=not cuda,
+            seed=config.seed,
+            logging_steps=1,
+            save_strategy="no",
+            report_to=[],
+            disable_tqdm=True,
+            remove_unused_columns=False,
         )
         collator = DataCollatorForSeq2Seq(tokenizer, padding="longest", label_pad_token_id=-100)
-        trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=meter.collator(collator), callbacks=[meter.callback()])
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=dataset,
+            data_collator=meter.collator(collator),
+            callbacks=[meter.callback()],
+        )
         meter.watch(trainer.train)
 
 
@@ -179,7 +220,9 @@ def run(args) -> dict:
     from studio.training import TrainConfig
 
     rows = load_rows(Path(args.clinc), args.examples, args.seed)
-    config = TrainConfig(max_steps=args.steps, batch_size=args.batch_size, save_steps=10**6, seed=args.seed, learning_rate=1e-3)
+    config = TrainConfig(
+        max_steps=args.steps, batch_size=args.batch_size, save_steps=10**6, seed=args.seed, learning_rate=1e-3
+    )
     results = {"studio": [], "reference": []}
     for _ in range(args.rounds):
         for name, one_round in (("studio", studio_round), ("reference", reference_round)):
@@ -196,18 +239,28 @@ def summarise(results: dict, args) -> dict:
 
     def side(name):
         rounds = results[name]
-        return {"tokens_per_second": statistics.median(r["tokens_per_second"] for r in rounds),
-                "peak_memory_mb": max(r["peak_memory_mb"] for r in rounds),
-                "own_cores_busy": statistics.median(r["own_cores_busy"] for r in rounds),
-                "machine_cores_busy": statistics.median(r["machine_cores_busy"] or 0 for r in rounds), "rounds": rounds}
+        return {
+            "tokens_per_second": statistics.median(r["tokens_per_second"] for r in rounds),
+            "peak_memory_mb": max(r["peak_memory_mb"] for r in rounds),
+            "own_cores_busy": statistics.median(r["own_cores_busy"] for r in rounds),
+            "machine_cores_busy": statistics.median(r["machine_cores_busy"] or 0 for r in rounds),
+            "rounds": rounds,
+        }
 
     studio, reference = side("studio"), side("reference")
-    per_round = [s["tokens_per_second"] / r["tokens_per_second"] for s, r in zip(results["studio"], results["reference"])]
+    per_round = [
+        s["tokens_per_second"] / r["tokens_per_second"] for s, r in zip(results["studio"], results["reference"])
+    ]
     comparable = comparable_cpu(studio["own_cores_busy"], reference["own_cores_busy"])
     return {
-        "model": args.model, "examples": args.examples, "steps_per_round": args.steps, "batch_size": args.batch_size,
-        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu", "machine": describe_machine(),
-        "studio": studio, "reference": reference,
+        "model": args.model,
+        "examples": args.examples,
+        "steps_per_round": args.steps,
+        "batch_size": args.batch_size,
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        "machine": describe_machine(),
+        "studio": studio,
+        "reference": reference,
         "comparable_cpu": comparable,
         "ratio": studio["tokens_per_second"] / reference["tokens_per_second"] if comparable else None,
         "ratio_per_round": per_round if comparable else None,
@@ -225,7 +278,11 @@ def main() -> int:
     from studio.paths import DEFAULT_MODEL_NAME, models_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clinc", default=str(Path(__file__).resolve().parents[2] / "shared" / "datasets" / "clinc150" / "data_full.json"), help="CLINC150 data_full.json (default: ../shared/datasets beside the checkout)")
+    parser.add_argument(
+        "--clinc",
+        default=str(Path(__file__).resolve().parents[2] / "shared" / "datasets" / "clinc150" / "data_full.json"),
+        help="CLINC150 data_full.json (default: ../shared/datasets beside the checkout)",
+    )
     parser.add_argument("--model", default=str(models_dir() / DEFAULT_MODEL_NAME), help="base model folder or hub id")
     parser.add_argument("--examples", type=int, default=512, help="CLINC150 rows to train on")
     parser.add_argument("--steps", type=int, default=6, help="optimizer steps per round (the first is warm-up)")
@@ -240,13 +297,19 @@ def main() -> int:
     else:
         for name in ("studio", "reference"):
             side = result[name]
-            print(f"{name:9} {side['tokens_per_second']:8.1f} tok/s  peak {side['peak_memory_mb']:.0f} MB  "
-                  f"own cores busy {side['own_cores_busy']:.2f}, machine {side['machine_cores_busy']:.2f} of {result['machine']['cpu_cores']}")
+            print(
+                f"{name:9} {side['tokens_per_second']:8.1f} tok/s  peak {side['peak_memory_mb']:.0f} MB  "
+                f"own cores busy {side['own_cores_busy']:.2f}, machine {side['machine_cores_busy']:.2f} of {result['machine']['cpu_cores']}"
+            )
         if result["ratio"] is None:
-            print("no ratio: the two sides did not get comparable CPU (own cores busy "
-                  f"{result['studio']['own_cores_busy']:.2f} against {result['reference']['own_cores_busy']:.2f}); rerun on a quieter machine")
+            print(
+                "no ratio: the two sides did not get comparable CPU (own cores busy "
+                f"{result['studio']['own_cores_busy']:.2f} against {result['reference']['own_cores_busy']:.2f}); rerun on a quieter machine"
+            )
         else:
-            print(f"ratio {result['ratio']:.2f}x (per round {', '.join(f'{r:.2f}' for r in result['ratio_per_round'])}); memory {result['memory_ratio']:.2f}x")
+            print(
+                f"ratio {result['ratio']:.2f}x (per round {', '.join(f'{r:.2f}' for r in result['ratio_per_round'])}); memory {result['memory_ratio']:.2f}x"
+            )
     return 0
 
 

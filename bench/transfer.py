@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-
 from machine import describe_machine
 
 
@@ -70,7 +69,9 @@ def run(clinc: Path, rows: int) -> dict:
         for format in EXPORT_FORMATS:
             out = Path(folder) / ("export" if format == "hf" else f"export.{format}")
             results[f"export_{format}_s"], written = timed(lambda: export_examples(db, project, out, format))
-            results[f"plan_{format}_s"], back = timed(lambda: plan_import(db, empty, out, ImportOptions(status="from-file")))
+            results[f"plan_{format}_s"], back = timed(
+                lambda: plan_import(db, empty, out, ImportOptions(status="from-file"))
+            )
             assert written == len(back.new) == len(frame) and not back.bad_rows
         return results
 

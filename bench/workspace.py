@@ -56,12 +56,19 @@ def build_project(db: Path, n: int):
         ticket = tickets[i % len(tickets)]
         messages = [dict(m) for m in ticket["messages"]]
         messages[-2]["content"] += f" (case {i})"
-        rows.append({"messages": messages, "tags": [*ticket.get("tags", []), f"batch-{i % 10}"],
-                     "status": STATUS_CYCLE[i % len(STATUS_CYCLE)], "external_id": f"B-{i:06d}", "source": "bench"})
+        rows.append(
+            {
+                "messages": messages,
+                "tags": [*ticket.get("tags", []), f"batch-{i % 10}"],
+                "status": STATUS_CYCLE[i % len(STATUS_CYCLE)],
+                "external_id": f"B-{i:06d}",
+                "source": "bench",
+            }
+        )
     started = time.perf_counter()
     with connect(db) as con:
         for start in range(0, n, 20_000):
-            example_table.insert_examples(con, project.id, rows[start:start + 20_000], "bench")
+            example_table.insert_examples(con, project.id, rows[start : start + 20_000], "bench")
     return project, time.perf_counter() - started
 
 
@@ -96,8 +103,15 @@ def time_pages(db: Path, project, repeats: int) -> list[dict]:
         script, script_cpu = median_seconds(lambda: app.run(), repeats)
         assert not app.exception, app.exception
         total = find_examples(db, project, chosen, page_size=1).total
-        results.append({"filter": name, "matching": total, "page_script_ms": round(script * 1000, 1),
-                        "page_script_cpu_ms": round(script_cpu * 1000, 1), "find_examples_ms": round(call * 1000, 1)})
+        results.append(
+            {
+                "filter": name,
+                "matching": total,
+                "page_script_ms": round(script * 1000, 1),
+                "page_script_cpu_ms": round(script_cpu * 1000, 1),
+                "find_examples_ms": round(call * 1000, 1),
+            }
+        )
     return results
 
 
@@ -130,12 +144,26 @@ def time_bulk(db: Path, project, n_bulk: int) -> list[dict]:
     for action, value in (("add tag", "reviewed-2026"), ("set status", "approved"), ("delete", "")):
         started = time.perf_counter()
         result = apply_bulk(db, project, chosen, action, value, "bench")
-        results.append({"action": f"{action} {value}".strip(), "selected": result.selected, "changed": result.changed,
-                        "skipped": len(result.skipped), "seconds": round(time.perf_counter() - started, 2)})
+        results.append(
+            {
+                "action": f"{action} {value}".strip(),
+                "selected": result.selected,
+                "changed": result.changed,
+                "skipped": len(result.skipped),
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+        )
     started = time.perf_counter()
     restored = restore_examples(db, project, matching_ids(db, project, ExampleFilter(deleted=True)), "bench")
-    results.append({"action": "restore from the trash", "selected": restored, "changed": restored, "skipped": 0,
-                    "seconds": round(time.perf_counter() - started, 2)})
+    results.append(
+        {
+            "action": "restore from the trash",
+            "selected": restored,
+            "changed": restored,
+            "skipped": 0,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+    )
     return results
 
 
@@ -156,24 +184,35 @@ def main() -> None:
     find_examples(db, project, ExampleFilter(text="warm up the index"))
     index_seconds = time.perf_counter() - started
     report = {
-        "machine": describe_machine(), "examples": args.examples, "insert_seconds": round(build_seconds, 2),
-        "fts_index_seconds": round(index_seconds, 2), "database_mb": round(db.stat().st_size / 2**20, 1),
-        "pages": time_pages(db, project, args.repeats), "bulk": time_bulk(db, project, args.bulk),
+        "machine": describe_machine(),
+        "examples": args.examples,
+        "insert_seconds": round(build_seconds, 2),
+        "fts_index_seconds": round(index_seconds, 2),
+        "database_mb": round(db.stat().st_size / 2**20, 1),
+        "pages": time_pages(db, project, args.repeats),
+        "bulk": time_bulk(db, project, args.bulk),
     }
     print(json.dumps(report, indent=2) if args.json else render(report))
 
 
 def render(report: dict) -> str:
-    lines = [f"{report['examples']:,} examples inserted in {report['insert_seconds']} s; full-text index built in "
-             f"{report['fts_index_seconds']} s; database {report['database_mb']} MB",
-             f"machine: {report['machine']['cpu_cores']} cores, {report['machine']['cpu_model']}", "",
-             f"{'filter':58} {'matching':>9} {'page ms':>8} {'page cpu ms':>12} {'query ms':>9}"]
+    lines = [
+        f"{report['examples']:,} examples inserted in {report['insert_seconds']} s; full-text index built in "
+        f"{report['fts_index_seconds']} s; database {report['database_mb']} MB",
+        f"machine: {report['machine']['cpu_cores']} cores, {report['machine']['cpu_model']}",
+        "",
+        f"{'filter':58} {'matching':>9} {'page ms':>8} {'page cpu ms':>12} {'query ms':>9}",
+    ]
     for row in report["pages"]:
-        lines.append(f"{row['filter']:58} {row['matching']:>9,} {row['page_script_ms']:>8} "
-                     f"{row['page_script_cpu_ms']:>12} {row['find_examples_ms']:>9}")
+        lines.append(
+            f"{row['filter']:58} {row['matching']:>9,} {row['page_script_ms']:>8} "
+            f"{row['page_script_cpu_ms']:>12} {row['find_examples_ms']:>9}"
+        )
     lines += ["", f"{'bulk action':28} {'selected':>9} {'changed':>8} {'skipped':>8} {'seconds':>8}"]
     for row in report["bulk"]:
-        lines.append(f"{row['action']:28} {row['selected']:>9,} {row['changed']:>8,} {row['skipped']:>8} {row['seconds']:>8}")
+        lines.append(
+            f"{row['action']:28} {row['selected']:>9,} {row['changed']:>8,} {row['skipped']:>8} {row['seconds']:>8}"
+        )
     return "\n".join(lines)
 
 

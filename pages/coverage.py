@@ -8,7 +8,12 @@ import streamlit as st
 from app import ui
 from studio.checks import load_findings
 from studio.coverage import (
-    COVERED_SIMILARITY, coverage_map, draft_from_production, map_figure, production_gaps, set_coverage_targets,
+    COVERED_SIMILARITY,
+    coverage_map,
+    draft_from_production,
+    map_figure,
+    production_gaps,
+    set_coverage_targets,
 )
 from studio.jobs import list_runs
 from studio.people import NotAllowed
@@ -34,16 +39,26 @@ with left:
     st.dataframe(view.clusters, hide_index=True, width="stretch")
 with right:
     st.subheader("Tags against targets")
-    edited = st.data_editor(view.tags, hide_index=True, width="stretch", key="tag_targets", num_rows="dynamic",
-                            disabled=["examples", "approved", "missing"],
-                            column_config={"target": st.column_config.NumberColumn(min_value=0, step=1)})
+    edited = st.data_editor(
+        view.tags,
+        hide_index=True,
+        width="stretch",
+        key="tag_targets",
+        num_rows="dynamic",
+        disabled=["examples", "approved", "missing"],
+        column_config={"target": st.column_config.NumberColumn(min_value=0, step=1)},
+    )
 
 
 def save_targets() -> None:
     rows = edited.dropna(subset=["tag"])
     try:
-        set_coverage_targets(db, project, {row.tag: row.target if pd.notna(row.target) else 0 for row in rows.itertuples()},
-                             ui.current_person())
+        set_coverage_targets(
+            db,
+            project,
+            {row.tag: row.target if pd.notna(row.target) else 0 for row in rows.itertuples()},
+            ui.current_person(),
+        )
     except (NotAllowed, ValueError) as error:
         ui.flash(f"Not saved: {error}", "error")
         return
@@ -53,16 +68,27 @@ def save_targets() -> None:
 right.button("Save targets", on_click=save_targets, key="save_targets")
 
 st.header("Production coverage")
-st.caption("Upload real, unlabelled inputs (a .txt with one per line, a .csv column, or .jsonl); "
-           "the studio shows which are far from every example.")
+st.caption(
+    "Upload real, unlabelled inputs (a .txt with one per line, a .csv column, or .jsonl); "
+    "the studio shows which are far from every example."
+)
 upload = st.file_uploader("Production sample", type=["txt", "csv", "jsonl"], key="production_file")
 served = recorded_inputs([Path(r["run_dir"]) for r in list_runs(db, project)])
-use_served = bool(served) and st.toggle(f"Compare the {len(served)} inputs the served model was unsure of instead",
-                                        key="production_served", help="Recorded by `studio model serve --record` (Deploy page).")
+use_served = bool(served) and st.toggle(
+    f"Compare the {len(served)} inputs the served model was unsure of instead",
+    key="production_served",
+    help="Recorded by `studio model serve --record` (Deploy page).",
+)
 column, threshold_column = st.columns(2)
 field = column.text_input("CSV column or JSONL field (optional)", key="production_field")
-threshold = threshold_column.slider("Covered when the nearest example is at least this alike", 0.2, 0.9,
-                                    COVERED_SIMILARITY, 0.05, key="covered_threshold")
+threshold = threshold_column.slider(
+    "Covered when the nearest example is at least this alike",
+    0.2,
+    0.9,
+    COVERED_SIMILARITY,
+    0.05,
+    key="covered_threshold",
+)
 
 
 def make_draft(text: str) -> None:
@@ -71,7 +97,11 @@ def make_draft(text: str) -> None:
 
 
 if upload is not None or use_served:
-    sample = ProductionSample(served, []) if use_served else read_sample(upload.name, upload.getvalue(), field.strip() or None)
+    sample = (
+        ProductionSample(served, [])
+        if use_served
+        else read_sample(upload.name, upload.getvalue(), field.strip() or None)
+    )
     for problem in sample.problems[:10]:
         st.warning(f"Skipped {problem}")
     if sample.inputs:
@@ -86,8 +116,10 @@ if upload is not None or use_served:
                 st.markdown(f"**{cluster.cluster}** · {cluster.inputs} uncovered inputs")
                 for index, row in uncovered[uncovered["cluster"] == cluster.cluster].head(5).iterrows():
                     text, button = st.columns([5, 1], vertical_alignment="center")
-                    text.markdown(f"{row['input']}  \n:gray[nearest example {row['nearest example']}, "
-                                  f"similarity {row['similarity']:.2f}]")
+                    text.markdown(
+                        f"{row['input']}  \n:gray[nearest example {row['nearest example']}, "
+                        f"similarity {row['similarity']:.2f}]"
+                    )
                     button.button("Make draft", key=f"draft_{index}", on_click=make_draft, args=(row["input"],))
         with st.expander("Every production input"):
             st.dataframe(gaps.inputs, hide_index=True, width="stretch")

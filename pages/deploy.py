@@ -31,9 +31,11 @@ run = next(r for r in finished if r["id"] == st.selectbox("Run", [r["id"] for r 
 run_dir, name = Path(run["run_dir"]), model_name(project.name, run["id"])
 
 st.subheader("Export")
-st.caption("**merged**: one model folder (safetensors, tokenizer, chat template, greedy generation config, model card, "
-           "Ollama Modelfile) that plain transformers loads; checked by reloading it and re-answering held-out inputs. "
-           "**adapter**: the small PEFT folder to put on the base model.")
+st.caption(
+    "**merged**: one model folder (safetensors, tokenizer, chat template, greedy generation config, model card, "
+    "Ollama Modelfile) that plain transformers loads; checked by reloading it and re-answering held-out inputs. "
+    "**adapter**: the small PEFT folder to put on the base model."
+)
 format = st.radio("Format", FORMATS, index=1, horizontal=True, key="deploy_format")
 if st.button("Export", key="deploy_export"):
     with st.spinner(f"Exporting the {format} model..."):
@@ -47,11 +49,18 @@ if done:
     check = done.get("check")
     st.success(f"Exported to `{folder}`: {', '.join(done['files'])}")
     if check:
-        st.markdown(f"Reloaded with plain transformers: **{check['matches']} of {check['checked']}** held-out answers "
-                    f"as evaluated; chat template kept: **{'yes' if check['template_ok'] else 'no'}**.")
+        st.markdown(
+            f"Reloaded with plain transformers: **{check['matches']} of {check['checked']}** held-out answers "
+            f"as evaluated; chat template kept: **{'yes' if check['template_ok'] else 'no'}**."
+        )
     # Zipped only when clicked (a merged model is hundreds of MB), on Streamlit's download thread.
-    st.download_button("Download the export (.zip)", lambda: zip_folder(folder, folder.with_suffix(".zip")).read_bytes(),
-                       file_name=f"{name}-{format}.zip", mime="application/zip", key="deploy_download")
+    st.download_button(
+        "Download the export (.zip)",
+        lambda: zip_folder(folder, folder.with_suffix(".zip")).read_bytes(),
+        file_name=f"{name}-{format}.zip",
+        mime="application/zip",
+        key="deploy_download",
+    )
 
 st.subheader("Serve")
 server = running_server(run["id"])
@@ -62,30 +71,50 @@ if server:
     if token:
         st.warning("The bearer token, shown this once (only its hash is kept):")
         st.code(token, language=None)
-    st.code(f'from openai import OpenAI\nclient = OpenAI(base_url="{server.url}", api_key="TOKEN or anything on localhost")\n'
-            f'answer = client.chat.completions.create(model="{name}", messages=[{{"role": "user", "content": "..."}}])\n'
-            'print(answer.choices[0].message.content, answer.choices[0].model_extra["routing"])', language="python")
+    st.code(
+        f'from openai import OpenAI\nclient = OpenAI(base_url="{server.url}", api_key="TOKEN or anything on localhost")\n'
+        f'answer = client.chat.completions.create(model="{name}", messages=[{{"role": "user", "content": "..."}}])\n'
+        'print(answer.choices[0].message.content, answer.choices[0].model_extra["routing"])',
+        language="python",
+    )
     if st.button("Stop the server", key="deploy_stop"):
         stop_server(run["id"])
         st.rerun()
 else:
     high = st.session_state.get("route_high", 0.9)
     low = min(st.session_state.get("route_low", 0.7), high)
-    st.caption(f"Routing thresholds from the Evaluate page: auto at confidence ≥ {high:.2f}, review at ≥ {low:.2f}, "
-               "human below.")
+    st.caption(
+        f"Routing thresholds from the Evaluate page: auto at confidence ≥ {high:.2f}, review at ≥ {low:.2f}, "
+        "human below."
+    )
     left, right = st.columns(2)
-    address = left.text_input("Address", "127.0.0.1", key="deploy_address",
-                              help="127.0.0.1 serves this machine only; any other address requires a bearer token.")
+    address = left.text_input(
+        "Address",
+        "127.0.0.1",
+        key="deploy_address",
+        help="127.0.0.1 serves this machine only; any other address requires a bearer token.",
+    )
     port = right.number_input("Port (0: any free port)", 0, 65535, 0, key="deploy_port")
-    record = st.toggle("Record review- and human-band inputs for the experts", value=False, key="deploy_record",
-                       help="The Review page offers them as drafts pre-filled with the model's answer.")
-    window = st.number_input("Batching window (ms)", 0, 5000, 20, key="deploy_window_ms",
-                             help="How long a request waits for others to be answered in the same batch.")
+    record = st.toggle(
+        "Record review- and human-band inputs for the experts",
+        value=False,
+        key="deploy_record",
+        help="The Review page offers them as drafts pre-filled with the model's answer.",
+    )
+    window = st.number_input(
+        "Batching window (ms)",
+        0,
+        5000,
+        20,
+        key="deploy_window_ms",
+        help="How long a request waits for others to be answered in the same batch.",
+    )
     if st.button("Start the server", type="primary", key="deploy_start"):
         with st.spinner("Loading the model and starting the server..."):
             try:
-                _, token = start_server(run["id"], int(port), address.strip(), high, low, record,
-                                        batch_window_ms=window)
+                _, token = start_server(
+                    run["id"], int(port), address.strip(), high, low, record, batch_window_ms=window
+                )
             except (RuntimeError, OSError, ValueError) as error:
                 st.error(str(error))
                 st.stop()
@@ -96,10 +125,15 @@ st.subheader("Serve it elsewhere")
 adapter_dir = run_dir / "adapter"
 merged_dir = default_export_dir(run_dir, "merged")
 st.markdown("**vLLM** (GPUs), the adapter as a LoRA module on the base model:")
-st.code(commands.vllm_lora_command(run["config"]["model_path"], name, adapter_dir, commands.adapter_rank(adapter_dir)), language="bash")
+st.code(
+    commands.vllm_lora_command(run["config"]["model_path"], name, adapter_dir, commands.adapter_rank(adapter_dir)),
+    language="bash",
+)
 st.markdown("**Ollama**, from the merged export (its Modelfile is in the folder):")
 st.code(commands.ollama_create_command(name, merged_dir), language="bash")
 st.markdown("**The studio's own server**, with confidence and routing band:")
 st.code(commands.studio_serve_command(run["id"]), language="bash")
-st.caption("GGUF for llama.cpp: the studio does not convert (no well-kept offline converter on PyPI); run llama.cpp's "
-           "convert_hf_to_gguf.py on the merged export.")
+st.caption(
+    "GGUF for llama.cpp: the studio does not convert (no well-kept offline converter on PyPI); run llama.cpp's "
+    "convert_hf_to_gguf.py on the merged export."
+)

@@ -27,41 +27,74 @@ labels = {r["id"]: f"{r['id']} · {r['n_train']} train / {r['n_eval']} held-out"
 run = next(r for r in finished if r["id"] == st.selectbox("Run", list(labels), format_func=labels.get, key="eval_run"))
 with st.sidebar.expander("Routing thresholds", expanded=False):
     high = st.slider("Straight through at confidence ≥", 0.0, 1.0, 0.9, 0.01, key="route_high")
-    low = st.slider("Human review at confidence ≥", 0.0, 1.0, 0.7, 0.01, key="route_low",
-                    help="Kept at or below the straight-through threshold.")
+    low = st.slider(
+        "Human review at confidence ≥",
+        0.0,
+        1.0,
+        0.7,
+        0.01,
+        key="route_low",
+        help="Kept at or below the straight-through threshold.",
+    )
 board = build_dashboard(db, project, run, RoutingConfig(high=high, low=min(low, high)))
 metric = board.metric
 
 verdict = board.verdict
 show = {"ship": st.success, "do not ship": st.error}.get(verdict["decision"], st.warning)
-show(f"**{verdict['headline']}**\n\n" + "".join(f"**{warning}**\n\n" for warning in verdict["warnings"])
-     + "\n".join(f"- {step}" for step in verdict["next_steps"]))
+show(
+    f"**{verdict['headline']}**\n\n"
+    + "".join(f"**{warning}**\n\n" for warning in verdict["warnings"])
+    + "\n".join(f"- {step}" for step in verdict["next_steps"])
+)
 
 st.subheader("Leaderboard")
-st.caption(f"Ranked by **{metric}**: {describe_metric(metric)}. Held-out set {board.held_out_hash}; "
-           f"ship margin {100 * project.ship_margin:.0f} points.")
-st.dataframe(pd.DataFrame([
-    {"rank": r["rank"], "model": r["label"], metric: round(r["primary_value"], 3),
-     "95% interval": f"{r['low']:.3f} – {r['high']:.3f}", "n": r["n"],
-     "tokens/s": round(r["metrics"]["tokens_per_second"] or 0, 1), "latency s": round(r["metrics"]["latency_s"], 3)}
-    for r in board.leaderboard
-]), hide_index=True, width="stretch")
+st.caption(
+    f"Ranked by **{metric}**: {describe_metric(metric)}. Held-out set {board.held_out_hash}; "
+    f"ship margin {100 * project.ship_margin:.0f} points."
+)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "rank": r["rank"],
+                "model": r["label"],
+                metric: round(r["primary_value"], 3),
+                "95% interval": f"{r['low']:.3f} – {r['high']:.3f}",
+                "n": r["n"],
+                "tokens/s": round(r["metrics"]["tokens_per_second"] or 0, 1),
+                "latency s": round(r["metrics"]["latency_s"], 3),
+            }
+            for r in board.leaderboard
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
 st.plotly_chart(charts.leaderboard_chart(board.leaderboard), width="stretch", key="leaderboard_chart")
 for other in board.not_ranked:
     st.caption(f"Not ranked here: run {other['run_id']}, {other['why']} ({other['held_out_hash']}).")
 if board.comparison:
     c = board.comparison
     mcnemar = f" · McNemar p = {c['mcnemar']['p_value']:.3f}" if "mcnemar" in c else ""
-    st.caption(f"Paired difference, tuned − {c['baseline']}: {100 * c['difference']:+.1f} points "
-               f"(95% interval {100 * c['low']:+.1f} to {100 * c['high']:+.1f}){mcnemar}, on {c['n']} examples.")
+    st.caption(
+        f"Paired difference, tuned − {c['baseline']}: {100 * c['difference']:+.1f} points "
+        f"(95% interval {100 * c['low']:+.1f} to {100 * c['high']:+.1f}){mcnemar}, on {c['n']} examples."
+    )
 
 slices_tab, side_tab, routing_tab, detail_tab = st.tabs(["Slices", "Side by side", "Confidence routing", "Details"])
 with slices_tab:
     left, right = st.columns(2)
-    dimensions = [d for d in ("tag", "input length", "input cluster") if any(row["dimension"] == d for row in board.slices)]
-    dimension = left.radio("Slice by", dimensions, horizontal=True, key="slice_dimension",
-                           help="Input clusters group the held-out inputs by meaning, named by their most telling words, "
-                                "as on the Coverage page.")
+    dimensions = [
+        d for d in ("tag", "input length", "input cluster") if any(row["dimension"] == d for row in board.slices)
+    ]
+    dimension = left.radio(
+        "Slice by",
+        dimensions,
+        horizontal=True,
+        key="slice_dimension",
+        help="Input clusters group the held-out inputs by meaning, named by their most telling words, "
+        "as on the Coverage page.",
+    )
     metrics = sorted({k for row in board.slices for k in row} - {"dimension", "slice", "model", "n", "score"})
     shown = right.selectbox("Metric", metrics, index=metrics.index(metric), key="slice_metric")
     st.plotly_chart(charts.slice_chart(board.slices, dimension, shown), width="stretch", key="slice_chart")
@@ -85,11 +118,19 @@ with routing_tab:
     if not routing["bands"]:
         st.info("This run's predictions carry no confidences.")
     else:
-        st.table(pd.DataFrame([
-            {"band": b["band"], "share": f"{100 * b['share']:.0f}%", "count": b["count"],
-             "accuracy": "–" if b["accuracy"] is None else f"{b['accuracy']:.2f}"}
-            for b in routing["bands"]
-        ]).set_index("band"))
+        st.table(
+            pd.DataFrame(
+                [
+                    {
+                        "band": b["band"],
+                        "share": f"{100 * b['share']:.0f}%",
+                        "count": b["count"],
+                        "accuracy": "–" if b["accuracy"] is None else f"{b['accuracy']:.2f}",
+                    }
+                    for b in routing["bands"]
+                ]
+            ).set_index("band")
+        )
         st.plotly_chart(charts.coverage_chart(routing["curve"], high, low), width="stretch", key="coverage_chart")
 
 with detail_tab:
@@ -97,17 +138,35 @@ with detail_tab:
         with st.expander(f"{row['label']}: every metric"):
             st.json({name: value for name, value in row["metrics"].items() if name != "confusion"}, expanded=False)
             if row["model"] == "tuned" and row["metrics"].get("confusion"):
-                st.plotly_chart(charts.confusion_chart(row["metrics"]["confusion"]), width="stretch", key=f"confusion_{row['run_id']}")
+                st.plotly_chart(
+                    charts.confusion_chart(row["metrics"]["confusion"]),
+                    width="stretch",
+                    key=f"confusion_{row['run_id']}",
+                )
     trip = board.round_trip
     if trip and "error" in trip:
         st.warning(f"The template round-trip check could not run: {trip['error']}")
     elif trip:
-        kept = f"kept in `{trip['merged_dir']}`" if trip.get("merged_dir") else "checked, then removed (the Merge model setting keeps it)"
-        template = ("the chat template survived and every answer ended with the end-of-sequence token" if trip["template_ok"]
-                    else "it did not keep the chat template or end its answers with the end-of-sequence token (see the verdict)")
-        st.markdown(f"**Template round trip**: the adapter merged into the base model, saved, and loaded fresh ({kept}): "
-                    f"{template}. Same answers as the 4-bit adapter on {trip['matches']} of {trip['checked']}; "
-                    "rounding the merged weights can change a token here and there.")
+        kept = (
+            f"kept in `{trip['merged_dir']}`"
+            if trip.get("merged_dir")
+            else "checked, then removed (the Merge model setting keeps it)"
+        )
+        template = (
+            "the chat template survived and every answer ended with the end-of-sequence token"
+            if trip["template_ok"]
+            else "it did not keep the chat template or end its answers with the end-of-sequence token (see the verdict)"
+        )
+        st.markdown(
+            f"**Template round trip**: the adapter merged into the base model, saved, and loaded fresh ({kept}): "
+            f"{template}. Same answers as the 4-bit adapter on {trip['matches']} of {trip['checked']}; "
+            "rounding the merged weights can change a token here and there."
+        )
 
-st.download_button("Download the HTML report", render_report(board), file_name=f"evaluation-{run['id']}.html",
-                   mime="text/html", key="download_report")
+st.download_button(
+    "Download the HTML report",
+    render_report(board),
+    file_name=f"evaluation-{run['id']}.html",
+    mime="text/html",
+    key="download_report",
+)

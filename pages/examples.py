@@ -13,16 +13,29 @@ project = ui.require_project()
 db = ui.db()
 st.title("Examples")
 ui.show_flash()
-st.caption(f"Project **{project.name}** · answers must be **{project.output_spec.kind}** · base model {project.base_model}")
+st.caption(
+    f"Project **{project.name}** · answers must be **{project.output_spec.kind}** · base model {project.base_model}"
+)
 
 
 def table_of(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame([
-        {"id": r["id"], "external id": r["external_id"], "status": r["status"], "input": input_text(r["messages"]),
-         "answer": answer_text(r["messages"]), "tags": ", ".join(r["tags"]), "author": r["author"],
-         "revision": r["revision"], "updated": r["updated_at"]}
-        for r in rows
-    ], columns=["id", "external id", "status", "input", "answer", "tags", "author", "revision", "updated"])
+    return pd.DataFrame(
+        [
+            {
+                "id": r["id"],
+                "external id": r["external_id"],
+                "status": r["status"],
+                "input": input_text(r["messages"]),
+                "answer": answer_text(r["messages"]),
+                "tags": ", ".join(r["tags"]),
+                "author": r["author"],
+                "revision": r["revision"],
+                "updated": r["updated_at"],
+            }
+            for r in rows
+        ],
+        columns=["id", "external id", "status", "input", "answer", "tags", "author", "revision", "updated"],
+    )
 
 
 def chosen_filter() -> tuple[ExampleFilter, str, bool, int]:
@@ -30,19 +43,27 @@ def chosen_filter() -> tuple[ExampleFilter, str, bool, int]:
     so that one database visit serves the whole page)."""
     state = st.session_state
     chosen = ExampleFilter(
-        status=_none(state.get("filter_status", "all")), tag=_none(state.get("filter_tag", "all")),
-        author=_none(state.get("filter_author", "all")), finding_kind=_none(state.get("filter_finding", "all")),
+        status=_none(state.get("filter_status", "all")),
+        tag=_none(state.get("filter_tag", "all")),
+        author=_none(state.get("filter_author", "all")),
+        finding_kind=_none(state.get("filter_finding", "all")),
         text=state.get("search_text", ""),
     )
     return chosen, state.get("sort_by", "id"), state.get("sort_desc", False), state.get("page_size", 25)
 
 
 def filter_bar(summary: Overview) -> None:
-    st.text_input("Search", key="search_text", placeholder="words that must all appear (input, answer, external id)",
-                         help=f"Search mode: {summary.search_mode}.")
+    st.text_input(
+        "Search",
+        key="search_text",
+        placeholder="words that must all appear (input, answer, external id)",
+        help=f"Search mode: {summary.search_mode}.",
+    )
     if summary.search_mode != "full-text":
-        st.caption(":material/info: Full-text search is unavailable on this machine (the duckdb-extension-fts "
-                   "package did not load), so search matches words as substrings: slower on large projects.")
+        st.caption(
+            ":material/info: Full-text search is unavailable on this machine (the duckdb-extension-fts "
+            "package did not load), so search matches words as substrings: slower on large projects."
+        )
     status, tag, author, kind, sort, size = st.columns([1, 1, 1, 1, 1, 1])
     status.selectbox("Status", ["all", *STATUSES], key="filter_status")
     tag.selectbox("Tag", ["all", *(row["tag"] for row in summary.tags)], key="filter_tag")
@@ -66,8 +87,15 @@ def show_page(found: Page) -> None:
 
 def show_table(rows: list[dict]) -> None:
     """The rows, one selectable; the selected one opens in the editor."""
-    picked = st.dataframe(table_of(rows), hide_index=True, width="stretch", key="example_table",
-                          height=min(38 + 35 * len(rows), 460), on_select="rerun", selection_mode="single-row")
+    picked = st.dataframe(
+        table_of(rows),
+        hide_index=True,
+        width="stretch",
+        key="example_table",
+        height=min(38 + 35 * len(rows), 460),
+        on_select="rerun",
+        selection_mode="single-row",
+    )
     selected = [i for i in picked.selection.rows if i < len(rows)]
     if selected and st.button("Open in the editor", type="primary", key="open_editor"):
         st.switch_page(ui.page_file("write.py"), query_params={"id": rows[selected[0]]["id"]})
@@ -85,7 +113,9 @@ def bulk_bar(chosen: ExampleFilter, total: int) -> None:
             value = value_column.text_input("Value", "moves them to the trash", disabled=True, key="bulk_none")
         else:
             value = value_column.text_input("Tag", key="bulk_tag")
-        sure = st.checkbox(f"Yes, {action} {value if action != 'delete' else ''} on all {total} examples", key="bulk_sure")
+        sure = st.checkbox(
+            f"Yes, {action} {value if action != 'delete' else ''} on all {total} examples", key="bulk_sure"
+        )
         if st.button("Apply", disabled=not sure or total == 0, key="bulk_apply"):
             run_bulk(chosen, action, value)
 
@@ -111,8 +141,9 @@ def trash() -> None:
         return
     st.caption(f"{found.total} examples in the trash (newest first; showing up to 200).")
     table = table_of(found.rows).assign(**{"deleted at": [r["deleted_at"] for r in found.rows]})
-    picked = st.dataframe(table, hide_index=True, width="stretch", key="trash_table",
-                          on_select="rerun", selection_mode="multi-row")
+    picked = st.dataframe(
+        table, hide_index=True, width="stretch", key="trash_table", on_select="rerun", selection_mode="multi-row"
+    )
     chosen_ids = [found.rows[i]["id"] for i in picked.selection.rows]
     if st.button(f"Restore {len(chosen_ids)} selected", disabled=not chosen_ids, key="restore_selected"):
         try:
@@ -131,12 +162,18 @@ summary, found = browse(db, project, chosen, order, descending, st.session_state
 for column, status in zip(st.columns(len(STATUSES)), STATUSES):
     column.metric(status.capitalize(), summary.counts[status])
 with st.expander("Examples per tag, against the project's targets"):
-    st.dataframe(pd.DataFrame(summary.tags, columns=["tag", "examples", "approved", "target", "progress"]),
-                 hide_index=True, width="stretch",
-                 column_config={"progress": st.column_config.ProgressColumn("approved / target", min_value=0, max_value=1)})
+    st.dataframe(
+        pd.DataFrame(summary.tags, columns=["tag", "examples", "approved", "target", "progress"]),
+        hide_index=True,
+        width="stretch",
+        column_config={"progress": st.column_config.ProgressColumn("approved / target", min_value=0, max_value=1)},
+    )
     st.caption("Admins set targets per tag on the Settings page.")
 
-if st.segmented_control("View", ["Browse", "Trash"], default="Browse", key="view", label_visibility="collapsed") == "Trash":
+if (
+    st.segmented_control("View", ["Browse", "Trash"], default="Browse", key="view", label_visibility="collapsed")
+    == "Trash"
+):
     trash()
 else:
     filter_bar(summary)

@@ -19,18 +19,29 @@ if not can(person, "manage"):
 
 st.text_input("Name", key="new_name", placeholder="e.g. ticket-intents")
 st.text_area(
-    "Task description", key="new_description", height=110,
+    "Task description",
+    key="new_description",
+    height=110,
     placeholder="What the model should do, as you would tell a new colleague. It is the system prompt of training, "
-                "the tuned model and the baselines.")
+    "the tuned model and the baselines.",
+)
 try:
     spec = editors.output_spec_editor("new_spec", parse_output_spec(None))
     problem = None
 except ValueError as error:
     spec, problem = None, str(error)
-st.text_input("Base model", DEFAULT_MODEL_NAME, key="new_base_model",
-              help="The default folder name, a Hugging Face model folder, or a hub id in the local cache.")
-st.text_area("Annotation guidelines (markdown)", key="new_guidelines", height=140,
-             help="Shown beside every example on Write and Review.")
+st.text_input(
+    "Base model",
+    DEFAULT_MODEL_NAME,
+    key="new_base_model",
+    help="The default folder name, a Hugging Face model folder, or a hub id in the local cache.",
+)
+st.text_area(
+    "Annotation guidelines (markdown)",
+    key="new_guidelines",
+    height=140,
+    help="Shown beside every example on Write and Review.",
+)
 if problem:
     st.error(problem)
 
@@ -39,8 +50,15 @@ def create(then: str) -> None:
     # the widgets' values as sent with the click (a value typed just before it is not in this run's variables yet)
     typed = st.session_state
     try:
-        project = create_project(db, typed["new_name"], typed["new_description"], spec, typed["new_base_model"],
-                                 typed["new_guidelines"], actor=person)
+        project = create_project(
+            db,
+            typed["new_name"],
+            typed["new_description"],
+            spec,
+            typed["new_base_model"],
+            typed["new_guidelines"],
+            actor=person,
+        )
     except (ValueError, NotAllowed) as error:
         ui.flash(f"Not created: {error}", "error")
         return
@@ -50,11 +68,19 @@ def create(then: str) -> None:
 
 row = st.container(horizontal=True)
 disabled = spec is None or not can(person, "manage")
-row.button("Create and write the first example", type="primary", key="create_write", on_click=create, args=("write",),
-           disabled=disabled)
+row.button(
+    "Create and write the first example",
+    type="primary",
+    key="create_write",
+    on_click=create,
+    args=("write",),
+    disabled=disabled,
+)
 row.button("Create and import a file", key="create_import", on_click=create, args=("import",), disabled=disabled)
 after = st.session_state.pop("_after_create", None)
 if after:  # the flash is kept for the next page (this run already drew its own)
     then, created = after
-    ui.flash(f"Project {created} created: " + ("write its first example." if then == "write" else "import a file into it."))
+    ui.flash(
+        f"Project {created} created: " + ("write its first example." if then == "write" else "import a file into it.")
+    )
     st.switch_page(ui.page_file("write.py" if then == "write" else "transfer.py"))

@@ -9,8 +9,10 @@ from studio.playground import answer_one, load_chat_model, playable_runs
 project = ui.require_project()
 db = ui.db()
 st.title("Playground")
-st.markdown("Ask both models the same thing: the **tuned** model (base + the run's adapter) and the **base** model with "
-            "the adapter switched off, both under the project's task description as the system prompt.")
+st.markdown(
+    "Ask both models the same thing: the **tuned** model (base + the run's adapter) and the **base** model with "
+    "the adapter switched off, both under the project's task description as the system prompt."
+)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model...")
@@ -40,13 +42,21 @@ if message:
     for column in (tuned_column, base_column):
         column.chat_message("user").write(message)
     # each side continues its own conversation, so the tuned side never sees the base model's answers
-    tuned_turns = [m for t in history for m in ({"role": "user", "content": t["user"]}, {"role": "assistant", "content": t["tuned"]})]
+    tuned_turns = [
+        m
+        for t in history
+        for m in ({"role": "user", "content": t["user"]}, {"role": "assistant", "content": t["tuned"]})
+    ]
     turns, answers = tuned_turns + [{"role": "user", "content": message}], {}
     for column, side in ((tuned_column, "tuned"), (base_column, "base")):
         with column.chat_message("assistant"):
             with st.spinner(f"The {side} model is answering..."):
-                model, tokenizer = chat_model(run["run_dir"], run["config"]["model_path"], run["config"].get("trust_remote_code") is True)
-                answers[side] = answer_one(model, tokenizer, project.description, turns, max_new_tokens, tuned=side == "tuned")
+                model, tokenizer = chat_model(
+                    run["run_dir"], run["config"]["model_path"], run["config"].get("trust_remote_code") is True
+                )
+                answers[side] = answer_one(
+                    model, tokenizer, project.description, turns, max_new_tokens, tuned=side == "tuned"
+                )
             st.write(answers[side])
     history.append({"user": message, **answers})
 if history and st.button("Clear the conversation", key="playground_clear"):

@@ -19,7 +19,9 @@ if not is_admin:
 
 st.subheader("Task")
 key = f"task_{project.id}"
-description = st.text_area("Task description (the system prompt)", project.description, key=f"{key}_description", height=110)
+description = st.text_area(
+    "Task description (the system prompt)", project.description, key=f"{key}_description", height=110
+)
 try:
     spec, problem = editors.output_spec_editor(f"{key}_spec", project.output_spec), None
 except ValueError as error:
@@ -37,15 +39,20 @@ if st.button("Save the task", type="primary", key="save_task", disabled=spec is 
     except (ValueError, NotAllowed) as error:
         st.error(f"Not saved: {error}")
     else:
-        breaks = f" {change.format_breaks} example(s) break the new format: see the format findings on the Quality page." \
-            if "output_spec" in changes else ""
+        breaks = (
+            f" {change.format_breaks} example(s) break the new format: see the format findings on the Quality page."
+            if "output_spec" in changes
+            else ""
+        )
         ui.flash(f"Task saved.{breaks}", "error" if change.format_breaks else "success")
         st.rerun()
 
 if project.output_spec.kind == "labels":
     st.subheader("Rename or merge labels")
-    st.caption("Every example that uses a renamed label is rewritten, as a new revision. Renaming to a label that "
-               "exists merges the two.")
+    st.caption(
+        "Every example that uses a renamed label is rewritten, as a new revision. Renaming to a label that "
+        "exists merges the two."
+    )
     left, right = st.columns(2)
     sources = left.multiselect("Labels", list(project.output_spec.labels), key="merge_sources")
     target = right.text_input("New name", key="merge_target")
@@ -70,8 +77,12 @@ if row.button("Rename", key="rename_project", disabled=not is_admin or new_name.
         ui.choose_project(renamed.name)
         ui.flash(f"Renamed to {renamed.name}.")
         st.rerun()
-if row.button("Archive this project", key="archive_project", disabled=not is_admin,
-              help="Soft: its examples, runs and findings stay, and Restore brings it back."):
+if row.button(
+    "Archive this project",
+    key="archive_project",
+    disabled=not is_admin,
+    help="Soft: its examples, runs and findings stay, and Restore brings it back.",
+):
     archive_project(db, project, True, person)
     others = [p.name for p in list_projects(db)]
     if others:

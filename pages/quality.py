@@ -11,7 +11,12 @@ import streamlit as st
 
 from app import ui
 from studio.adjudication import (
-    FindingNotOpen, dismiss_finding, edit_answer, highlight_differences, keep_example, reject_examples,
+    FindingNotOpen,
+    dismiss_finding,
+    edit_answer,
+    highlight_differences,
+    keep_example,
+    reject_examples,
 )
 from studio.checks import CHECK_KINDS, KINDS, CheckConfig, load_findings, run_project_checks
 from studio.examples import InvalidExample, StaleRevision
@@ -28,16 +33,34 @@ ui.show_flash()
 st.caption("Checks: " + " · ".join(kind.title for kind in CHECK_KINDS))
 
 with st.expander("Thresholds"):
-    near = st.slider("Near duplicates: inputs at least this alike", 0.7, 1.0, CheckConfig.near_duplicate_similarity, 0.01,
-                     key="near_threshold", help=CheckConfig.__dataclass_fields__["near_duplicate_similarity"].metadata["help"])
-    contra = st.slider("Contradictions: inputs at least this alike", 0.7, 1.0, CheckConfig.contradiction_similarity, 0.01,
-                       key="contradiction_threshold", help=CheckConfig.__dataclass_fields__["contradiction_similarity"].metadata["help"])
+    near = st.slider(
+        "Near duplicates: inputs at least this alike",
+        0.7,
+        1.0,
+        CheckConfig.near_duplicate_similarity,
+        0.01,
+        key="near_threshold",
+        help=CheckConfig.__dataclass_fields__["near_duplicate_similarity"].metadata["help"],
+    )
+    contra = st.slider(
+        "Contradictions: inputs at least this alike",
+        0.7,
+        1.0,
+        CheckConfig.contradiction_similarity,
+        0.01,
+        key="contradiction_threshold",
+        help=CheckConfig.__dataclass_fields__["contradiction_similarity"].metadata["help"],
+    )
 
 if st.button("Run checks", type="primary", key="run_checks"):
     with st.spinner("Checking every example..."):
-        run = run_project_checks(db, project, CheckConfig(near_duplicate_similarity=near, contradiction_similarity=contra))
-    st.toast(f"{len(run.findings)} open findings · {run.embedded} texts embedded · "
-             f"{run.compared} examples compared again · {run.seconds:.1f} s")
+        run = run_project_checks(
+            db, project, CheckConfig(near_duplicate_similarity=near, contradiction_similarity=contra)
+        )
+    st.toast(
+        f"{len(run.findings)} open findings · {run.embedded} texts embedded · "
+        f"{run.compared} examples compared again · {run.seconds:.1f} s"
+    )
 
 
 def act(action, *args, done: str) -> None:
@@ -60,30 +83,40 @@ if not findings:
 
 left, right = st.columns(2)
 # keyed by the kinds present, so kinds that appear after a check are shown, not filtered out
-kinds = left.multiselect("Kind", present, default=present, key=f"finding_kinds_{'_'.join(present)}", format_func=TITLES.get)
+kinds = left.multiselect(
+    "Kind", present, default=present, key=f"finding_kinds_{'_'.join(present)}", format_func=TITLES.get
+)
 severities = right.multiselect("Severity", SEVERITIES, default=list(SEVERITIES), key="finding_severities")
 chosen = [f for f in findings if f["kind"] in kinds and f["severity"] in severities]
 if len(chosen) > SHOWN:
     st.caption(f"Showing the {SHOWN} surest of {len(chosen)}; narrow the filters to see others.")
 if chosen:
-    st.caption("Each finding's **score**, from 0 to 1, says how sure the check is, the surest first; "
-               "what it measures depends on the kind and is said beside it.")
+    st.caption(
+        "Each finding's **score**, from 0 to 1, says how sure the check is, the surest first; "
+        "what it measures depends on the kind and is said beside it."
+    )
 
 
 def show_examples(finding: dict) -> None:
     examples = finding["examples"]
     marked = [(e["input"], e["answer"]) for e in examples]
     if len(examples) == 2:
-        inputs, answers = highlight_differences(examples[0]["input"], examples[1]["input"]), \
-            highlight_differences(examples[0]["answer"], examples[1]["answer"])
+        inputs, answers = (
+            highlight_differences(examples[0]["input"], examples[1]["input"]),
+            highlight_differences(examples[0]["answer"], examples[1]["answer"]),
+        )
         marked = list(zip(inputs, answers))
     else:
         marked = [(html.escape(i), html.escape(a)) for i, a in marked]
     for column, example, (question, answer) in zip(st.columns(len(examples)), examples, marked):
         with column, st.container(border=True, key=f"side_{finding['id']}_{example['id']}"):
-            st.markdown(f"**{example['external_id'] or example['id']}** · {example['status']} · revision {example['revision']}")
-            st.html(f"<div class='finding-input'>{question}</div>"
-                    f"<pre class='finding-answer' style='white-space: pre-wrap'>{answer}</pre>")
+            st.markdown(
+                f"**{example['external_id'] or example['id']}** · {example['status']} · revision {example['revision']}"
+            )
+            st.html(
+                f"<div class='finding-input'>{question}</div>"
+                f"<pre class='finding-answer' style='white-space: pre-wrap'>{answer}</pre>"
+            )
             if finding["state"] == "open" and len(examples) > 1:
                 show_decisions(finding, example)
 
@@ -91,29 +124,61 @@ def show_examples(finding: dict) -> None:
 def show_decisions(finding: dict, example: dict) -> None:
     key = f"{finding['id']}_{example['id']}"
     one, two = st.columns(2)
-    one.button("Keep this one", key=f"keep_{key}", on_click=act, args=(keep_example, finding["id"], example["id"], ui.current_user()),
-               kwargs={"done": f"Kept {example['external_id'] or example['id']}; the others are rejected."})
-    two.button("Reject", key=f"reject_{key}", on_click=act, args=(reject_examples, finding["id"], [example["id"]], ui.current_user()),
-               kwargs={"done": f"Rejected {example['external_id'] or example['id']}."})
+    one.button(
+        "Keep this one",
+        key=f"keep_{key}",
+        on_click=act,
+        args=(keep_example, finding["id"], example["id"], ui.current_user()),
+        kwargs={"done": f"Kept {example['external_id'] or example['id']}; the others are rejected."},
+    )
+    two.button(
+        "Reject",
+        key=f"reject_{key}",
+        on_click=act,
+        args=(reject_examples, finding["id"], [example["id"]], ui.current_user()),
+        kwargs={"done": f"Rejected {example['external_id'] or example['id']}."},
+    )
     with st.popover("Edit answer"):
         st.text_area("Answer", example["answer"], key=f"answer_{key}")
-        st.button("Save answer", key=f"save_{key}", on_click=lambda: act(
-            edit_answer, finding["id"], example["id"], example["revision"], st.session_state[f"answer_{key}"],
-            ui.current_user(), done=f"Saved a new answer for {example['external_id'] or example['id']}."))
+        st.button(
+            "Save answer",
+            key=f"save_{key}",
+            on_click=lambda: act(
+                edit_answer,
+                finding["id"],
+                example["id"],
+                example["revision"],
+                st.session_state[f"answer_{key}"],
+                ui.current_user(),
+                done=f"Saved a new answer for {example['external_id'] or example['id']}.",
+            ),
+        )
 
 
 for finding in chosen[:SHOWN]:
     icon = {"error": ":material/error:", "warning": ":material/warning:"}.get(finding["severity"], ":material/info:")
     with st.container(border=True, key=f"fbox_{finding['id']}"):
-        st.markdown(f"{icon} **{TITLES[finding['kind']]}** · {finding['severity']} · "
-                    f"score {finding['score']:.2f} ({SCORE_MEANS[finding['kind']]}) · {finding['explanation']}")
+        st.markdown(
+            f"{icon} **{TITLES[finding['kind']]}** · {finding['severity']} · "
+            f"score {finding['score']:.2f} ({SCORE_MEANS[finding['kind']]}) · {finding['explanation']}"
+        )
         if finding["state"] != "open":
             st.caption(f"{finding['state'].capitalize()} by {finding['decided_by']}: {finding['reason']}")
         if finding["examples"]:
             show_examples(finding)
         if finding["state"] == "open":
             reason_column, button_column = st.columns([4, 1], vertical_alignment="bottom")
-            reason_column.text_input("Reason to dismiss", key=f"reason_{finding['id']}", placeholder="e.g. both answers are right")
-            button_column.button("Dismiss", key=f"dismiss_{finding['id']}", on_click=lambda f=finding: act(
-                dismiss_finding, f["id"], st.session_state.get(f"reason_{f['id']}", ""), ui.current_user(),
-                done="Dismissed: it stays dismissed while its examples are unchanged."))
+            reason_column.text_input(
+                "Reason to dismiss", key=f"reason_{finding['id']}", placeholder="e.g. both answers are right"
+            )
+            button_column.button(
+                "Dismiss",
+                key=f"dismiss_{finding['id']}",
+                on_click=lambda f=finding: act(
+                    dismiss_finding,
+                    f["id"],
+                    st.session_state.get(f"reason_{f['id']}", ""),
+                    ui.current_user(),
+                    done="Dismissed: it stays dismissed while its examples are unchanged.",
+                ),
+            )

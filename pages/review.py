@@ -31,7 +31,9 @@ def take_served(recorded) -> None:
     except (InvalidExample, NotAllowed) as error:
         ui.flash(f"Not taken: {error}", "error")
         return
-    ui.flash(f"Draft example {new_id} holds the model's answer: [correct it in the editor](/write?id={new_id}), then submit it.")
+    ui.flash(
+        f"Draft example {new_id} holds the model's answer: [correct it in the editor](/write?id={new_id}), then submit it."
+    )
 
 
 served = waiting_answers(db, project, [Path(r["run_dir"]) for r in list_runs(db, project)])
@@ -40,8 +42,10 @@ if served:
         for number, recorded in enumerate(served[:20]):
             text, button = st.columns([5, 1], vertical_alignment="center")
             asked = next((m["content"] for m in reversed(recorded.messages) if m["role"] == "user"), "")
-            text.markdown(f"**{recorded.band}** · confidence {recorded.confidence:.2f} · {asked}  \n"
-                          f":gray[model: {recorded.answer}]")
+            text.markdown(
+                f"**{recorded.band}** · confidence {recorded.confidence:.2f} · {asked}  \n"
+                f":gray[model: {recorded.answer}]"
+            )
             button.button("Take as draft", key=f"served_{number}", on_click=take_served, args=(recorded,))
 
 queue = review_queue(db, project)
@@ -71,15 +75,19 @@ def decide_shown(decision: str, example_id: int, revision: int) -> None:
 
 
 may_review = can(person, "review")
-st.caption(f"{len(queue)} submitted example(s) wait · this is number {queue.index(current) + 1} · "
-           "keys: Alt+A approve, Alt+X reject, Alt+N next, Alt+P previous")
+st.caption(
+    f"{len(queue)} submitted example(s) wait · this is number {queue.index(current) + 1} · "
+    "keys: Alt+A approve, Alt+X reject, Alt+N next, Alt+P previous"
+)
 if not may_review:
     st.info(f"You are {person.name}, an {person.role}: you can read and comment; a reviewer or admin approves.")
 
 left, right = st.columns([3, 2])
 with left, st.container(border=True):
-    st.markdown(f"**Example {example['id']}** · {example['external_id'] or 'written in the studio'} · by "
-                f"**{example['author']}** · revision {example['revision']} · tags: {', '.join(example['tags']) or '–'}")
+    st.markdown(
+        f"**Example {example['id']}** · {example['external_id'] or 'written in the studio'} · by "
+        f"**{example['author']}** · revision {example['revision']} · tags: {', '.join(example['tags']) or '–'}"
+    )
     for message in example["messages"]:
         with st.chat_message(message["role"]):
             if message["role"] == "assistant" and project.output_spec.kind == "json":
@@ -97,16 +105,30 @@ with right:
     st.markdown("**Comments**")
     for comment in list_comments(db, example["id"]):
         st.markdown(f"**{comment['author']}** · {comment['created_at']:%m-%d %H:%M}: {comment['body']}")
-    st.text_input("Comment with your decision (optional)", key="review_comment",
-                  placeholder="why: the author sees this in the example's thread")
+    st.text_input(
+        "Comment with your decision (optional)",
+        key="review_comment",
+        placeholder="why: the author sees this in the example's thread",
+    )
 
 row = st.container(horizontal=True)
-row.button("Approve", key="approve", type="primary", shortcut="Alt+A", on_click=decide_shown,
-           args=("approve", example["id"], example["revision"]),
-           disabled=not may_review)
-row.button("Reject", key="reject", shortcut="Alt+X", on_click=decide_shown,
-           args=("reject", example["id"], example["revision"]),
-           disabled=not may_review)
+row.button(
+    "Approve",
+    key="approve",
+    type="primary",
+    shortcut="Alt+A",
+    on_click=decide_shown,
+    args=("approve", example["id"], example["revision"]),
+    disabled=not may_review,
+)
+row.button(
+    "Reject",
+    key="reject",
+    shortcut="Alt+X",
+    on_click=decide_shown,
+    args=("reject", example["id"], example["revision"]),
+    disabled=not may_review,
+)
 row.button("Previous", key="review_prev", shortcut="Alt+P", on_click=step, args=(-1,))
 row.button("Next", key="review_next", shortcut="Alt+N", on_click=step, args=(1,))
 if row.button("Edit", key="review_edit"):

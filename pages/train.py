@@ -8,14 +8,30 @@ import streamlit as st
 
 from app import ui
 from studio.calibration import cached_calibration, calibrate
+from studio.confinement import OutsideAllowedFolders
 from studio.endpoint import EndpointConfig
 from studio.examples import list_examples
-from studio.jobs import FEW_SHOT_K, LaunchRefused, can_resume, cancel_run, launch_run, list_runs, resume_run, run_progress, sync_runs
-from studio.confinement import OutsideAllowedFolders
+from studio.jobs import (
+    FEW_SHOT_K,
+    LaunchRefused,
+    can_resume,
+    cancel_run,
+    launch_run,
+    list_runs,
+    resume_run,
+    run_progress,
+    sync_runs,
+)
 from studio.models import ModelUnavailable, resolve_allowed_model, resolve_model
 from studio.people import NotAllowed
 from studio.preflight import (
-    blocking_findings, check_model, estimate_fit, length_profile, loss_view, tokenizer_for, training_count,
+    blocking_findings,
+    check_model,
+    estimate_fit,
+    length_profile,
+    loss_view,
+    tokenizer_for,
+    training_count,
 )
 from studio.presets import DEFAULT_PRESET, PRESETS, preset_named
 from studio.projects import update_project_settings
@@ -40,8 +56,12 @@ st.markdown(
 def base_model_setting() -> str | None:
     """The project's base model: a folder under data/models, a model folder path, or a cached hub id."""
     with st.form("base_model_form", border=False):
-        name = st.text_input("Base model", project.base_model, key="base_model",
-                             help="A folder under data/models or a folder an admin allowed (STUDIO_ALLOWED_DIRS), or a hub id in the local cache.")
+        name = st.text_input(
+            "Base model",
+            project.base_model,
+            key="base_model",
+            help="A folder under data/models or a folder an admin allowed (STUDIO_ALLOWED_DIRS), or a hub id in the local cache.",
+        )
         if st.form_submit_button("Use this base model") and name.strip() != project.base_model:
             try:
                 check_model(resolve_allowed_model(name.strip()), remote_code_allowed(db, name.strip()))
@@ -74,28 +94,48 @@ def chosen_config() -> TrainConfig:
             if isinstance(default, bool):
                 values[spec.name] = column.checkbox(label, default, help=help_text, key=key)
             elif isinstance(default, int):
-                values[spec.name] = int(column.number_input(label, min_value=0, value=default, step=1, help=help_text, key=key))
+                values[spec.name] = int(
+                    column.number_input(label, min_value=0, value=default, step=1, help=help_text, key=key)
+                )
             else:
-                values[spec.name] = float(column.number_input(label, min_value=0.0, value=default, format="%g", help=help_text, key=key))
+                values[spec.name] = float(
+                    column.number_input(label, min_value=0.0, value=default, format="%g", help=help_text, key=key)
+                )
     return TrainConfig(**values)
 
 
 def baseline_settings() -> tuple[int, EndpointConfig | None]:
     """The prompted baselines: k retrieved examples, and optionally a hosted model with the same prompts."""
     with st.expander("Baselines to compare against"):
-        k = int(st.number_input("Few-shot examples per prompt (k)", 0, 16, FEW_SHOT_K, key="few_shot_k",
-                                help="The baseline sees the k training examples nearest to each held-out input."))
-        url = st.text_input("OpenAI-compatible URL (optional)", key="endpoint_url", placeholder="http://localhost:8000/v1")
+        k = int(
+            st.number_input(
+                "Few-shot examples per prompt (k)",
+                0,
+                16,
+                FEW_SHOT_K,
+                key="few_shot_k",
+                help="The baseline sees the k training examples nearest to each held-out input.",
+            )
+        )
+        url = st.text_input(
+            "OpenAI-compatible URL (optional)", key="endpoint_url", placeholder="http://localhost:8000/v1"
+        )
         model = st.text_input("Model name", key="endpoint_model")
-        key_env = st.text_input("Environment variable with the API key", "OPENAI_API_KEY", key="endpoint_key_env",
-                                help="The key itself is never stored; the worker reads it from this variable.")
+        key_env = st.text_input(
+            "Environment variable with the API key",
+            "OPENAI_API_KEY",
+            key="endpoint_key_env",
+            help="The key itself is never stored; the worker reads it from this variable.",
+        )
     return k, EndpointConfig(url.strip(), model.strip(), key_env.strip()) if url.strip() else None
 
 
 def segments_html(segments) -> str:
     spans = "".join(
-        f'<span style="background:#c8f7c5;border-bottom:2px solid #2e7d32">{escape(s.text)}</span>' if s.trained
-        else f'<span style="color:#777">{escape(s.text)}</span>' for s in segments
+        f'<span style="background:#c8f7c5;border-bottom:2px solid #2e7d32">{escape(s.text)}</span>'
+        if s.trained
+        else f'<span style="color:#777">{escape(s.text)}</span>'
+        for s in segments
     )
     return f'<pre style="white-space:pre-wrap;font-size:0.8rem;padding:0.5rem;border:1px solid #ddd">{spans}</pre>'
 
@@ -103,8 +143,13 @@ def segments_html(segments) -> str:
 def length_histogram(profile: dict) -> go.Figure:
     figure = go.Figure(go.Histogram(x=profile["lengths"], nbinsx=40, name="examples"))
     figure.add_vline(x=profile["max_length"], line_dash="dash", line_color="red", annotation_text="max length")
-    figure.update_layout(height=260, margin=dict(t=30, b=30), xaxis_title="tokens per example", yaxis_title="examples",
-                         title="Token lengths of the approved examples")
+    figure.update_layout(
+        height=260,
+        margin=dict(t=30, b=30),
+        xaxis_title="tokens per example",
+        yaxis_title="examples",
+        title="Token lengths of the approved examples",
+    )
     return figure
 
 
@@ -113,17 +158,21 @@ def preflight(model_path: str, config: TrainConfig) -> None:
     st.subheader("Pre-flight")
     findings = blocking_findings(db, project)
     if findings:
-        st.warning(f"{len(findings)} open problem(s) the checks rate severe; a contradictory pair teaches the model noise. Fix them first:\n\n"
-                   + "\n".join(f"- **{f['kind']}**: {f['message']}" for f in findings[:5]))
+        st.warning(
+            f"{len(findings)} open problem(s) the checks rate severe; a contradictory pair teaches the model noise. Fix them first:\n\n"
+            + "\n".join(f"- **{f['kind']}**: {f['message']}" for f in findings[:5])
+        )
         st.page_link(ui.page_file("quality.py"), label="Open the Quality page", icon=":material/fact_check:")
     if not approved:
         st.info("No approved examples yet: approve some on the Examples page.")
         return
     tokenizer = tokenizer_for(model_path, trusted)
     profile = length_profile(tokenizer, project.description, approved, config.max_length)
-    st.markdown("**What the model is trained on** — the chat template renders each example; "
-                "<span style='background:#c8f7c5'>highlighted tokens</span> carry the loss, grey ones are context only.",
-                unsafe_allow_html=True)
+    st.markdown(
+        "**What the model is trained on** — the chat template renders each example; "
+        "<span style='background:#c8f7c5'>highlighted tokens</span> carry the loss, grey ones are context only.",
+        unsafe_allow_html=True,
+    )
     for example in approved[:3]:
         st.html(segments_html(loss_view(tokenizer, project.description, example["messages"], config.max_length)))
     st.plotly_chart(length_histogram(profile), width="stretch", key="length_histogram")
@@ -131,31 +180,47 @@ def preflight(model_path: str, config: TrainConfig) -> None:
     (st.warning if cut else st.caption)(
         f"{cut} of {len(profile['lengths'])} examples are longer than the max length ({config.max_length} tokens) and would be truncated"
         + (f": {', '.join(profile['truncated_examples'][:10])}" if cut else ".")
-        + (f" {len(profile['answer_lost'])} would lose their whole answer." if profile["answer_lost"] else ""))
+        + (f" {len(profile['answer_lost'])} would lose their whole answer." if profile["answer_lost"] else "")
+    )
     fit_estimate(model_path, config, profile)
 
 
 def fit_estimate(model_path: str, config: TrainConfig, profile: dict) -> None:
     calibration = cached_calibration(model_path, config, approved, profile["lengths"])
-    if st.button("Measure on this machine" if calibration is None else "Measured", key="calibrate", disabled=calibration is not None,
-                 help="Trains three real steps on the longest examples in a separate process (cached per model and settings)."):
+    if st.button(
+        "Measure on this machine" if calibration is None else "Measured",
+        key="calibrate",
+        disabled=calibration is not None,
+        help="Trains three real steps on the longest examples in a separate process (cached per model and settings).",
+    ):
         with st.spinner("Measuring a few real training steps..."):
             try:
                 calibrate(model_path, project.description, config, approved, profile["lengths"])
                 st.rerun()
             except (RuntimeError, OSError) as error:
                 st.error(str(error))
-    fit = estimate_fit(model_path, config, profile, calibration, training_count(approved, project.output_spec, project.split_seed))
+    fit = estimate_fit(
+        model_path, config, profile, calibration, training_count(approved, project.output_spec, project.split_seed)
+    )
     memory, duration, steps = st.columns(3)
-    memory.metric("Peak memory" + ("" if fit["measured"] else " (rough guess)"), f"{fit['peak_mb'] / 1024:.2f} GB",
-                  help=f"{fit['where']} available: {fit['available_mb'] / 1024:.1f} GB." + ("" if fit["measured"] else
-                       " A rough guess from the model's size alone: the real peak can be several times higher "
-                       "(seen 4.5 times on a CPU). Measure on this machine for a real figure."))
+    memory.metric(
+        "Peak memory" + ("" if fit["measured"] else " (rough guess)"),
+        f"{fit['peak_mb'] / 1024:.2f} GB",
+        help=f"{fit['where']} available: {fit['available_mb'] / 1024:.1f} GB."
+        + (
+            ""
+            if fit["measured"]
+            else " A rough guess from the model's size alone: the real peak can be several times higher "
+            "(seen 4.5 times on a CPU). Measure on this machine for a real figure."
+        ),
+    )
     duration.metric("Run time", ui.duration(fit["seconds"]) if fit["seconds"] else "measure first")
     steps.metric("Steps", fit["steps"])
     if not fit["fits"]:
-        st.error(f"This will likely not fit: about {fit['peak_mb'] / 1024:.1f} GB needed, {fit['available_mb'] / 1024:.1f} GB of "
-                 f"{fit['where']} available. Lower the batch size or max length, or turn gradient checkpointing on.")
+        st.error(
+            f"This will likely not fit: about {fit['peak_mb'] / 1024:.1f} GB needed, {fit['available_mb'] / 1024:.1f} GB of "
+            f"{fit['where']} available. Lower the batch size or max length, or turn gradient checkpointing on."
+        )
 
 
 model_path = base_model_setting()
@@ -172,8 +237,13 @@ if st.button("Start training", type="primary", key="start_training", disabled=mo
 
 
 def series_chart(title: str, series: dict[str, list[tuple]], y_title: str) -> go.Figure:
-    figure = go.Figure([go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers", name=name)
-                        for name, points in series.items() if points])
+    figure = go.Figure(
+        [
+            go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers", name=name)
+            for name, points in series.items()
+            if points
+        ]
+    )
     figure.update_layout(height=280, margin=dict(t=30, b=30), xaxis_title="step", yaxis_title=y_title, title=title)
     return figure
 
@@ -197,7 +267,13 @@ def cancel_clicked(run_id: str) -> None:
 def run_actions(run: dict, progress: dict) -> None:
     if run["status"] in ("queued", "running"):
         label = "Cancelling..." if progress["cancel_requested"] else "Cancel run"
-        st.button(label, key=f"cancel_{run['id']}", disabled=progress["cancel_requested"], on_click=cancel_clicked, args=(run["id"],))
+        st.button(
+            label,
+            key=f"cancel_{run['id']}",
+            disabled=progress["cancel_requested"],
+            on_click=cancel_clicked,
+            args=(run["id"],),
+        )
     elif run["status"] == "succeeded":
         st.success("Training and evaluation finished.")
         st.page_link(ui.page_file("evaluate.py"), label="See the leaderboard", icon=":material/leaderboard:")
@@ -226,25 +302,40 @@ def live_run() -> None:
     elapsed.metric("Elapsed", ui.duration(progress["elapsed"]))
     answering = progress["answering"]
     if progress["phase"] == "evaluating" and answering:  # training is over: count answers, not training time
-        remaining.metric("Evaluation", f"{answering['done']}/{answering['total']}",
-                         help=f"held-out examples answered by {answering['model']}; each model answers them all")
+        remaining.metric(
+            "Evaluation",
+            f"{answering['done']}/{answering['total']}",
+            help=f"held-out examples answered by {answering['model']}; each model answers them all",
+        )
     else:
         remaining.metric("Remaining", ui.duration(progress["eta"]))
     speed.metric("Tokens/s", f"{progress['tokens_per_second']:.0f}" if progress["tokens_per_second"] else "–")
     memory.metric("Memory", f"{progress['memory_mb'] / 1024:.2f} GB" if progress["memory_mb"] else "–")
     if progress["answering"] and run["status"] == "running":
         a = progress["answering"]
-        st.progress(a["done"] / max(a["total"], 1), text=f"answering held-out examples with {a['model']}: {a['done']}/{a['total']}")
+        st.progress(
+            a["done"] / max(a["total"], 1),
+            text=f"answering held-out examples with {a['model']}: {a['done']}/{a['total']}",
+        )
     if progress["losses"]:
         loss, rate = st.columns(2)
-        loss.plotly_chart(series_chart("Loss", {"train loss": progress["losses"], "eval loss": progress["eval_losses"]}, "loss"),
-                          width="stretch", key=f"loss_{run['id']}")
-        rate.plotly_chart(series_chart("Learning rate", {"learning rate": progress["learning_rates"]}, "rate"),
-                          width="stretch", key=f"lr_{run['id']}")
+        loss.plotly_chart(
+            series_chart("Loss", {"train loss": progress["losses"], "eval loss": progress["eval_losses"]}, "loss"),
+            width="stretch",
+            key=f"loss_{run['id']}",
+        )
+        rate.plotly_chart(
+            series_chart("Learning rate", {"learning rate": progress["learning_rates"]}, "rate"),
+            width="stretch",
+            key=f"lr_{run['id']}",
+        )
     if progress["validation"]:
         best = max(progress["validation"], key=lambda v: v[1])
-        st.caption(f"Validation {best[2]} by checkpoint: " + ", ".join(f"step {s}: {v:.3f}" for s, v, _ in progress["validation"])
-                   + f" — the run keeps step {best[0]}.")
+        st.caption(
+            f"Validation {best[2]} by checkpoint: "
+            + ", ".join(f"step {s}: {v:.3f}" for s, v, _ in progress["validation"])
+            + f" — the run keeps step {best[0]}."
+        )
     run_actions(run, progress)
     with st.expander("Worker log"):
         st.code(progress["log_tail"] or "(empty)")
@@ -255,7 +346,10 @@ def live_run_link() -> None:
     """While a run is active, a link from the top of the page to it (the live run below redraws in place)."""
     active = [r for r in list_runs(db, project) if r["status"] in ("queued", "running")]
     if active:
-        st.info(f"Run {active[0]['id']} is {active[0]['status']}: [watch it live below](#live-run).", icon=":material/model_training:")
+        st.info(
+            f"Run {active[0]['id']} is {active[0]['status']}: [watch it live below](#live-run).",
+            icon=":material/model_training:",
+        )
 
 
 with top:
@@ -264,7 +358,22 @@ live_run()
 
 with st.expander("All runs"):
     st.dataframe(
-        [{k: r[k] for k in ("id", "status", "n_train", "n_eval", "device", "tokens_per_second", "created_at", "finished_at")}
-         for r in list_runs(db, project)],
-        hide_index=True, width="stretch",
+        [
+            {
+                k: r[k]
+                for k in (
+                    "id",
+                    "status",
+                    "n_train",
+                    "n_eval",
+                    "device",
+                    "tokens_per_second",
+                    "created_at",
+                    "finished_at",
+                )
+            }
+            for r in list_runs(db, project)
+        ],
+        hide_index=True,
+        width="stretch",
     )

@@ -16,7 +16,15 @@ from studio.mapping import PART_HELP, PARTS, ColumnMapping, guess_mapping
 from studio.messages import answer_text, input_text
 from studio.people import NotAllowed
 from studio.transfer import (
-    FROM_FILE, ImportOptions, ImportRefused, app_import_path, apply_proposal, import_file, plan_source, propose_for_plan, stage_upload,
+    FROM_FILE,
+    ImportOptions,
+    ImportRefused,
+    app_import_path,
+    apply_proposal,
+    import_file,
+    plan_source,
+    propose_for_plan,
+    stage_upload,
 )
 
 project = ui.require_project()
@@ -26,13 +34,22 @@ ui.show_flash()
 
 st.subheader("Import")
 uploaded = st.file_uploader(
-    "A file to import", type=["jsonl", "json", "ndjson", "csv", "tsv", "parquet", "zip"], key="import_upload",
+    "A file to import",
+    type=["jsonl", "json", "ndjson", "csv", "tsv", "parquet", "zip"],
+    key="import_upload",
     help="OpenAI chat, prompt/completion or Alpaca JSONL (or a JSON array), CSV, Parquet, or a zipped datasets folder.",
 )
-typed_path = st.text_input("…or a path on this machine (a file, or a Hugging Face datasets folder)", key="import_path",
-                           help=f"In {import_roots()[0]} (a name alone looks there) or a folder an admin allowed.")
+typed_path = st.text_input(
+    "…or a path on this machine (a file, or a Hugging Face datasets folder)",
+    key="import_path",
+    help=f"In {import_roots()[0]} (a name alone looks there) or a folder an admin allowed.",
+)
 try:
-    path = stage_upload(uploaded.name, uploaded.getvalue()) if uploaded else (typed_path.strip() and app_import_path(typed_path))
+    path = (
+        stage_upload(uploaded.name, uploaded.getvalue())
+        if uploaded
+        else (typed_path.strip() and app_import_path(typed_path))
+    )
 except OutsideAllowedFolders as error:
     st.error(str(error))
     path = None
@@ -47,7 +64,9 @@ def run_import(options: ImportOptions, proposal=None) -> None:
         return
     status = "their own status" if options.status == FROM_FILE else options.status
     task = f" The project's format is now {target.output_spec.kind}." if proposal else ""
-    ui.flash(f"Imported {counts['imported']} examples into {project.name} as {status}; {counts['skipped']} were already there.{task}")
+    ui.flash(
+        f"Imported {counts['imported']} examples into {project.name} as {status}; {counts['skipped']} were already there.{task}"
+    )
 
 
 def show_proposal(plan, key: str):
@@ -59,15 +78,27 @@ def show_proposal(plan, key: str):
         st.markdown("**The data suggests this task** (set when you import, unless you untick it)")
         st.caption(proposal.reason)
         if proposal.label_counts:
-            st.dataframe(pd.DataFrame([{"label": k, "examples": n} for k, n in proposal.label_counts.items()]),
-                         hide_index=True, height=min(400, 38 + 35 * len(proposal.label_counts)))
+            st.dataframe(
+                pd.DataFrame([{"label": k, "examples": n} for k, n in proposal.label_counts.items()]),
+                hide_index=True,
+                height=min(400, 38 + 35 * len(proposal.label_counts)),
+            )
         description = project.description
         if not project.description.strip():
-            description = st.text_area("Task description (the system message most rows share)", proposal.description,
-                                       key=f"proposal_description_{key}", height=100)
-        spec_text = st.text_area("Output format", json.dumps(proposal.output_spec, indent=2), key=f"proposal_spec_{key}",
-                                 height=160, help='{"kind": "labels", "labels": [...]}, {"kind": "json", "schema": {...}}, '
-                                                  '{"kind": "regex", "pattern": "..."} or {"kind": "text"}')
+            description = st.text_area(
+                "Task description (the system message most rows share)",
+                proposal.description,
+                key=f"proposal_description_{key}",
+                height=100,
+            )
+        spec_text = st.text_area(
+            "Output format",
+            json.dumps(proposal.output_spec, indent=2),
+            key=f"proposal_spec_{key}",
+            height=160,
+            help='{"kind": "labels", "labels": [...]}, {"kind": "json", "schema": {...}}, '
+            '{"kind": "regex", "pattern": "..."} or {"kind": "text"}',
+        )
         if not st.checkbox("Set this task when importing", True, key=f"proposal_apply_{key}"):
             return None
     try:
@@ -97,30 +128,58 @@ def show_preview(source, options: ImportOptions) -> None:
     if plan.bad_rows:
         n_bad = len(plan.bad_rows)
         st.error(f"{n_bad} bad row{'s' * (n_bad != 1)}: nothing will be imported until every one is fixed.")
-        st.dataframe(pd.DataFrame([{"where": f"{b.where} {b.number}", "reason": b.reason} for b in plan.bad_rows]),
-                     hide_index=True, width="stretch", column_config={"where": st.column_config.TextColumn(width="small")})
+        st.dataframe(
+            pd.DataFrame([{"where": f"{b.where} {b.number}", "reason": b.reason} for b in plan.bad_rows]),
+            hide_index=True,
+            width="stretch",
+            column_config={"where": st.column_config.TextColumn(width="small")},
+        )
     if plan.new:
         st.caption(f"The first {min(len(plan.new), 10)} of {len(plan.new)} new examples")
-        st.dataframe(pd.DataFrame([
-            {"external id": e["external_id"] or "", "input": input_text(e["messages"]), "answer": answer_text(e["messages"]),
-             "turns": len(e["messages"]), "tags": ", ".join(e["tags"]), "status": e["status"]}
-            for e in plan.new[:10]
-        ]), hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "external id": e["external_id"] or "",
+                        "input": input_text(e["messages"]),
+                        "answer": answer_text(e["messages"]),
+                        "turns": len(e["messages"]),
+                        "tags": ", ".join(e["tags"]),
+                        "status": e["status"],
+                    }
+                    for e in plan.new[:10]
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     proposal = show_proposal(plan, f"{source.path.name}_{len(plan.new)}")
-    st.button(f"Import {len(plan.new)} examples", type="primary", key="run_import", on_click=run_import, args=(options, proposal),
-              disabled=bool(plan.bad_rows) or not plan.new)
+    st.button(
+        f"Import {len(plan.new)} examples",
+        type="primary",
+        key="run_import",
+        on_click=run_import,
+        args=(options, proposal),
+        disabled=bool(plan.bad_rows) or not plan.new,
+    )
 
 
 def show_import() -> None:
     left, middle, right = st.columns(3)
     chosen_format = left.selectbox("File format", ["detect", *FORMATS], key="import_format")
     split = middle.text_input("Split (datasets folder)", "train", key="import_split")
-    status = right.selectbox("Status of the new examples", [*STATUSES, FROM_FILE], key="import_status",
-                             format_func=lambda s: "as in the file" if s == FROM_FILE else s)
+    status = right.selectbox(
+        "Status of the new examples",
+        [*STATUSES, FROM_FILE],
+        key="import_status",
+        format_func=lambda s: "as in the file" if s == FROM_FILE else s,
+    )
     try:
         source = read_source(path, None if chosen_format == "detect" else chosen_format, split)
-        st.caption(f"Read as **{source.format}** · columns: {', '.join(source.columns) or 'none'}"
-                   + (f" · splits: {', '.join(source.splits)}" if source.splits else ""))
+        st.caption(
+            f"Read as **{source.format}** · columns: {', '.join(source.columns) or 'none'}"
+            + (f" · splits: {', '.join(source.splits)}" if source.splits else "")
+        )
         with st.expander("Column mapping", expanded=True):
             mapping = mapping_widgets(source.columns, f"{source.path.name}_{source.format}")
         show_preview(source, ImportOptions(format=source.format, mapping=mapping, split=split, status=status))
@@ -133,9 +192,20 @@ if path:
 
 st.subheader("Export")
 left, middle, right = st.columns(3)
-export_format = left.selectbox("Export format", EXPORT_FORMATS, key="export_format", format_func={
-    "jsonl": "OpenAI chat JSONL", "hf": "Hugging Face datasets folder (zip)", "parquet": "Parquet", "csv": "CSV"}.get)
-export_status = middle.selectbox("Status", ["approved", "all", *[s for s in STATUSES if s != "approved"]], key="export_status")
+export_format = left.selectbox(
+    "Export format",
+    EXPORT_FORMATS,
+    key="export_format",
+    format_func={
+        "jsonl": "OpenAI chat JSONL",
+        "hf": "Hugging Face datasets folder (zip)",
+        "parquet": "Parquet",
+        "csv": "CSV",
+    }.get,
+)
+export_status = middle.selectbox(
+    "Status", ["approved", "all", *[s for s in STATUSES if s != "approved"]], key="export_status"
+)
 export_tag = right.selectbox("Tag", ["any", *project_tags(db, project)], key="export_tag")
 status_filter = None if export_status == "all" else export_status
 tag_filter = None if export_tag == "any" else export_tag
@@ -143,7 +213,10 @@ selected = count_selected(db, project, status_filter, tag_filter)
 file_name = download_name(project, export_format, status_filter, tag_filter)
 st.caption(f"{selected} examples match · {file_name}")
 st.download_button(
-    f"Download {selected} examples", key="export_download", disabled=not selected,
+    f"Download {selected} examples",
+    key="export_download",
+    disabled=not selected,
     data=functools.partial(export_bytes, db, project, export_format, status_filter, tag_filter),
-    file_name=file_name, mime=download_mime(export_format),
+    file_name=file_name,
+    mime=download_mime(export_format),
 )

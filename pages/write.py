@@ -7,7 +7,16 @@ Examples page's current filter), Alt+E a new example.
 import streamlit as st
 
 from app import editors, ui
-from studio.examples import InvalidExample, NotAllowed, StaleRevision, add_comment, add_example, edit_example, get_example, list_comments
+from studio.examples import (
+    InvalidExample,
+    NotAllowed,
+    StaleRevision,
+    add_comment,
+    add_example,
+    edit_example,
+    get_example,
+    list_comments,
+)
 from studio.formats import answer_problems
 from studio.history import describe_revisions, restore_revision
 from studio.messages import answer_text, last_user_text, single_turn, with_last_turn
@@ -54,16 +63,23 @@ nav.button("Previous", key="prev", shortcut="Alt+P", on_click=go, args=(-1,))
 nav.button("Next", key="next", shortcut="Alt+N", on_click=go, args=(1,))
 nav.button("New example", key="new", shortcut="Alt+E", on_click=start_new)
 if example:
-    nav.markdown(f"**Example {example['id']}** · {example['external_id'] or 'written here'} · **{example['status']}** · "
-                    f"revision {example['revision']} · by {example['author']}"
-                    + (f" · reviewed by {example['reviewer']}" if example["reviewer"] else ""))
+    nav.markdown(
+        f"**Example {example['id']}** · {example['external_id'] or 'written here'} · **{example['status']}** · "
+        f"revision {example['revision']} · by {example['author']}"
+        + (f" · reviewed by {example['reviewer']}" if example["reviewer"] else "")
+    )
 else:
     nav.markdown("**A new example** · saved as a draft or submitted for review")
 
-for earlier in (example["messages"][:-2] if example and len(example["messages"]) > 2 else []):
+for earlier in example["messages"][:-2] if example and len(example["messages"]) > 2 else []:
     st.chat_message(earlier["role"]).markdown(earlier["content"])
-user = st.text_area("User message", last_user_text(example["messages"]) if example else "", key=f"user_{base}",
-                    placeholder="What the user sends", height=120)
+user = st.text_area(
+    "User message",
+    last_user_text(example["messages"]) if example else "",
+    key=f"user_{base}",
+    placeholder="What the user sends",
+    height=120,
+)
 answer = editors.answer_input(project.output_spec, answer_text(example["messages"]) if example else "", base)
 tags = st.text_input("Tags (comma separated)", ", ".join(example["tags"]) if example else "", key=f"tags_{base}")
 
@@ -75,10 +91,15 @@ def show_format_check(left, user: str, answer: str) -> bool:
     if not user.strip():
         left.warning("Write the user message first.", icon=":material/edit:")
     elif problems:
-        left.error(f"The answer breaks the {project.output_spec.kind} format: {problem}. "
-                   "It can be saved as a draft, not submitted.", icon=":material/block:")
+        left.error(
+            f"The answer breaks the {project.output_spec.kind} format: {problem}. "
+            "It can be saved as a draft, not submitted.",
+            icon=":material/block:",
+        )
     else:
-        left.success(f"The answer fits the project's {project.output_spec.kind} format.", icon=":material/check_circle:")
+        left.success(
+            f"The answer fits the project's {project.output_spec.kind} format.", icon=":material/check_circle:"
+        )
     return bool(user.strip()) and not problem
 
 
@@ -129,12 +150,16 @@ def show_conflict() -> None:
     mine = opened[example["id"]]
     theirs = [r for r in describe_revisions(db, example["id"]) if r["revision"] > mine]
     with st.container(border=True):
-        st.error(f"Someone else saved example {example['id']} after you opened it (you started from revision "
-                 f"{mine}; it is now at {example['revision']}). Saving now is refused so that nothing is overwritten; "
-                 "your text stays in the editor. Their change:")
+        st.error(
+            f"Someone else saved example {example['id']} after you opened it (you started from revision "
+            f"{mine}; it is now at {example['revision']}). Saving now is refused so that nothing is overwritten; "
+            "your text stays in the editor. Their change:"
+        )
         for revision in theirs:
-            st.markdown(f"**Revision {revision['revision']}** by **{revision['author']}** at {revision['changed_at']:%H:%M:%S}: "
-                        f"{revision['summary']}")
+            st.markdown(
+                f"**Revision {revision['revision']}** by **{revision['author']}** at {revision['changed_at']:%H:%M:%S}: "
+                f"{revision['summary']}"
+            )
             st.code(revision["diff"], language="diff")
         if st.button("Load their version (discard my edits)", key="take_theirs"):
             opened[example["id"]] = example["revision"]
@@ -148,11 +173,14 @@ if example:
     history_tab, comments_tab = st.tabs(["History", f"Comments ({len(list_comments(db, example['id']))})"])
     with history_tab:
         for revision in describe_revisions(db, example["id"]):
-            with st.expander(f"Revision {revision['revision']} · {revision['author']} · "
-                             f"{revision['changed_at']:%Y-%m-%d %H:%M} · {revision['summary']}"):
+            with st.expander(
+                f"Revision {revision['revision']} · {revision['author']} · "
+                f"{revision['changed_at']:%Y-%m-%d %H:%M} · {revision['summary']}"
+            ):
                 st.code(revision["diff"] or "(no change to the text)", language="diff")
                 if revision["revision"] != example["revision"] and st.button(
-                        f"Restore revision {revision['revision']}", key=f"restore_{revision['revision']}"):
+                    f"Restore revision {revision['revision']}", key=f"restore_{revision['revision']}"
+                ):
                     try:
                         new = restore_revision(db, project, example["id"], revision["revision"], ui.current_user())
                         opened[example["id"]] = new
@@ -163,7 +191,8 @@ if example:
     with comments_tab:
         for comment in list_comments(db, example["id"]):
             st.chat_message("user", avatar=":material/person:").markdown(
-                f"**{comment['author']}** · {comment['created_at']:%Y-%m-%d %H:%M}\n\n{comment['body']}")
+                f"**{comment['author']}** · {comment['created_at']:%Y-%m-%d %H:%M}\n\n{comment['body']}"
+            )
         with st.form("comment", clear_on_submit=True):
             body = st.text_area("Add a comment", key="comment_body", height=80)
             if st.form_submit_button("Post comment"):

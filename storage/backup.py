@@ -38,9 +38,13 @@ def copy_database(con: duckdb.DuckDBPyConnection, destination: Path) -> Path:
 
 def count_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows per table of the main schema (what a backup's manifest records)."""
-    names = [row[0] for row in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
-        "ORDER BY table_name").fetchall()]
+    names = [
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+            "ORDER BY table_name"
+        ).fetchall()
+    ]
     return {name: con.execute(f"SELECT count(*) FROM main.{_identifier(name)}").fetchone()[0] for name in names}
 
 

@@ -16,8 +16,15 @@ from storage.examples import SNAPSHOT_SQL, record_revisions
 def set_status(con: duckdb.DuckDBPyConnection, example_ids: list[int], status: str, author: str) -> int:
     """Move examples to `status`; approving or rejecting records `author` as the reviewer."""
     if status in ("approved", "rejected"):
-        return _change(con, example_ids, "status <> ?", "status = ?, reviewer = ?, reviewed_at = current_timestamp",
-                       [status], [status, author], author)
+        return _change(
+            con,
+            example_ids,
+            "status <> ?",
+            "status = ?, reviewer = ?, reviewed_at = current_timestamp",
+            [status],
+            [status, author],
+            author,
+        )
     return _change(con, example_ids, "status <> ?", "status = ?", [status], [status], author)
 
 
@@ -26,12 +33,19 @@ def add_tag(con: duckdb.DuckDBPyConnection, example_ids: list[int], tag: str, au
 
 
 def remove_tag(con: duckdb.DuckDBPyConnection, example_ids: list[int], tag: str, author: str) -> int:
-    return _change(con, example_ids, "list_contains(tags, ?)", "tags = list_filter(tags, t -> t <> ?)", [tag], [tag], author)
+    return _change(
+        con, example_ids, "list_contains(tags, ?)", "tags = list_filter(tags, t -> t <> ?)", [tag], [tag], author
+    )
 
 
 def _change(
-    con: duckdb.DuckDBPyConnection, example_ids: list[int], condition: str, assignments: str,
-    condition_params: list, assignment_params: list, author: str,
+    con: duckdb.DuckDBPyConnection,
+    example_ids: list[int],
+    condition: str,
+    assignments: str,
+    condition_params: list,
+    assignment_params: list,
+    author: str,
 ) -> int:
     """Apply `assignments` to the live examples among `example_ids` that meet `condition`; one revision each."""
     con.execute(

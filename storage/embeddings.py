@@ -56,8 +56,10 @@ def update_graph(con: duckdb.DuckDBPyConnection, project_id: int, rows: list[dic
     if stale:
         con.register("stale_ids", pd.DataFrame({"example_id": stale}))
         try:
-            con.execute("DELETE FROM neighbours WHERE project_id = ? AND example_id IN (SELECT example_id FROM stale_ids)",
-                        [project_id])
+            con.execute(
+                "DELETE FROM neighbours WHERE project_id = ? AND example_id IN (SELECT example_id FROM stale_ids)",
+                [project_id],
+            )
         finally:
             con.unregister("stale_ids")
     if not rows:

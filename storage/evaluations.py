@@ -11,7 +11,9 @@ from storage.rows import fetch_dicts
 _DETAIL_KEYS = ("new_tokens", "few_shot_ids", "embedding_similarity", "tags", "input", "label_probabilities")
 
 
-def replace_evaluation(con: duckdb.DuckDBPyConnection, run_id: str, predictions: list[dict], summaries: list[dict]) -> None:
+def replace_evaluation(
+    con: duckdb.DuckDBPyConnection, run_id: str, predictions: list[dict], summaries: list[dict]
+) -> None:
     """Store a run's per-example predictions and per-model summaries, replacing older ones."""
     con.execute("DELETE FROM predictions WHERE run_id = ?", [run_id])
     con.execute("DELETE FROM evaluations WHERE run_id = ?", [run_id])
@@ -19,15 +21,27 @@ def replace_evaluation(con: duckdb.DuckDBPyConnection, run_id: str, predictions:
         "INSERT INTO predictions (run_id, model, example_id, external_id, expected, output, scores, latency_s, "
         "confidence, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            [run_id, row["model"], row["example_id"], row.get("external_id"), row["expected"], row["output"],
-             json.dumps(row["scores"]), row.get("latency_s"), row.get("confidence"),
-             json.dumps({key: row[key] for key in _DETAIL_KEYS if key in row})]
+            [
+                run_id,
+                row["model"],
+                row["example_id"],
+                row.get("external_id"),
+                row["expected"],
+                row["output"],
+                json.dumps(row["scores"]),
+                row.get("latency_s"),
+                row.get("confidence"),
+                json.dumps({key: row[key] for key in _DETAIL_KEYS if key in row}),
+            ]
             for row in predictions
         ],
     )
     con.executemany(
         "INSERT INTO evaluations (run_id, model, metrics, primary_metric, primary_value, n) VALUES (?, ?, ?, ?, ?, ?)",
-        [[run_id, s["model"], json.dumps(s["metrics"]), s["primary_metric"], s["primary_value"], s["n"]] for s in summaries],
+        [
+            [run_id, s["model"], json.dumps(s["metrics"]), s["primary_metric"], s["primary_value"], s["n"]]
+            for s in summaries
+        ],
     )
 
 

@@ -29,15 +29,23 @@ SORTS = {
     "author": "e.author",
     "external id": "e.external_id",
 }
-_TEXT_SQL = "array_to_string(json_extract_string(e.messages, '$[*].content'), ' ') || ' ' || coalesce(e.external_id, '')"
+_TEXT_SQL = (
+    "array_to_string(json_extract_string(e.messages, '$[*].content'), ' ') || ' ' || coalesce(e.external_id, '')"
+)
 _LIST_COLUMNS = (
     "e.id, e.external_id, e.messages, e.tags, e.status, e.author, e.reviewer, e.updated_at, e.revision, e.deleted_at"
 )
 
 
 def where_clause(
-    con: duckdb.DuckDBPyConnection, project_id: int, status: str | None = None, tag: str | None = None,
-    author: str | None = None, finding_kind: str | None = None, text: str = "", deleted: bool = False,
+    con: duckdb.DuckDBPyConnection,
+    project_id: int,
+    status: str | None = None,
+    tag: str | None = None,
+    author: str | None = None,
+    finding_kind: str | None = None,
+    text: str = "",
+    deleted: bool = False,
 ) -> tuple[str, list]:
     """The WHERE clause (over `examples e`) and its parameters for one filter."""
     clauses = ["e.project_id = ?", "e.deleted_at IS NOT NULL" if deleted else "e.deleted_at IS NULL"]
@@ -63,8 +71,12 @@ def where_clause(
 
 
 def fetch_page(
-    con: duckdb.DuckDBPyConnection, where: tuple[str, list], sort: str = "id", descending: bool = False,
-    limit: int = 50, offset: int = 0,
+    con: duckdb.DuckDBPyConnection,
+    where: tuple[str, list],
+    sort: str = "id",
+    descending: bool = False,
+    limit: int = 50,
+    offset: int = 0,
 ) -> list[dict]:
     """One page of the examples a filter selects, sorted in SQL.
 
@@ -75,11 +87,14 @@ def fetch_page(
         raise ValueError(f"cannot sort by {sort!r}; choose one of {', '.join(SORTS)}")
     direction = "DESC" if descending else "ASC"
     sql, params = where
-    ids = [row[0] for row in con.execute(
-        f"SELECT e.id FROM examples e WHERE {sql} ORDER BY {order} {direction} NULLS LAST, e.id {direction} "
-        "LIMIT ? OFFSET ?",
-        [*params, limit, offset],
-    ).fetchall()]
+    ids = [
+        row[0]
+        for row in con.execute(
+            f"SELECT e.id FROM examples e WHERE {sql} ORDER BY {order} {direction} NULLS LAST, e.id {direction} "
+            "LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).fetchall()
+    ]
     rows = fetch_dicts(
         con, f"SELECT {_LIST_COLUMNS} FROM examples e WHERE e.id IN (SELECT unnest(?))", [ids], ("messages",)
     )

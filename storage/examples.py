@@ -34,15 +34,17 @@ def insert_examples(con: duckdb.DuckDBPyConnection, project_id: int, rows: list[
     if not rows:
         return []
     ids = [row[0] for row in con.execute("SELECT nextval('example_ids') FROM range(?)", [len(rows)]).fetchall()]
-    incoming = pa.table({
-        "id": ids,
-        "external_id": [row.get("external_id") for row in rows],
-        "messages": [json.dumps(row["messages"]) for row in rows],
-        "tags": pa.array([list(row.get("tags") or []) for row in rows], pa.list_(pa.string())),
-        "source": [row.get("source", "editor") for row in rows],
-        "status": [row.get("status", "draft") for row in rows],
-        "reviewer": pa.array([row.get("reviewer") for row in rows], pa.string()),
-    })
+    incoming = pa.table(
+        {
+            "id": ids,
+            "external_id": [row.get("external_id") for row in rows],
+            "messages": [json.dumps(row["messages"]) for row in rows],
+            "tags": pa.array([list(row.get("tags") or []) for row in rows], pa.list_(pa.string())),
+            "source": [row.get("source", "editor") for row in rows],
+            "status": [row.get("status", "draft") for row in rows],
+            "reviewer": pa.array([row.get("reviewer") for row in rows], pa.string()),
+        }
+    )
     con.register("incoming_examples", incoming)
     try:
         con.execute(
@@ -117,13 +119,22 @@ def update_example(
     con.execute(
         "UPDATE examples SET messages = ?, tags = ?, status = ?, reviewer = ?, revision = ?, "
         f"updated_at = current_timestamp, reviewed_at = {reviewed} WHERE id = ?",
-        [json.dumps(after["messages"]), list(after["tags"]), after["status"], after["reviewer"], new_revision, example_id],
+        [
+            json.dumps(after["messages"]),
+            list(after["tags"]),
+            after["status"],
+            after["reviewer"],
+            new_revision,
+            example_id,
+        ],
     )
     _insert_revision(con, example_id, new_revision, author, _snapshot_of(before), _snapshot_of(after))
     return new_revision
 
 
-def set_deleted(con: duckdb.DuckDBPyConnection, project_id: int, example_ids: list[int], author: str, deleted: bool) -> int:
+def set_deleted(
+    con: duckdb.DuckDBPyConnection, project_id: int, example_ids: list[int], author: str, deleted: bool
+) -> int:
     """Move a project's examples to the trash (or back), one revision each; return how many changed."""
     state = "deleted_at IS NULL" if deleted else "deleted_at IS NOT NULL"
     con.execute(
@@ -168,5 +179,11 @@ def _snapshot_of(row: dict) -> dict:
 def _insert_revision(con, example_id: int, revision: int, author: str, before: dict | None, after: dict) -> None:
     con.execute(
         "INSERT INTO revisions (example_id, revision, author, before, after) VALUES (?, ?, ?, ?, ?)",
-        [example_id, revision, author, json.dumps(before, default=list) if before else None, json.dumps(after, default=list)],
+        [
+            example_id,
+            revision,
+            author,
+            json.dumps(before, default=list) if before else None,
+            json.dumps(after, default=list),
+        ],
     )

@@ -12,21 +12,24 @@ import pandas as pd
 
 from storage.rows import fetch_dicts
 
-_COLUMNS = (
-    "id, kind, severity, example_ids, score, explanation, state, fingerprint, reason, decided_by, decided_at, created_at"
-)
+_COLUMNS = "id, kind, severity, example_ids, score, explanation, state, fingerprint, reason, decided_by, decided_at, created_at"
 
 
-def replace_open_findings(con: duckdb.DuckDBPyConnection, project_id: int, findings: list[dict], kind: str | None = None) -> int:
+def replace_open_findings(
+    con: duckdb.DuckDBPyConnection, project_id: int, findings: list[dict], kind: str | None = None
+) -> int:
     """Swap a project's open findings (of one `kind`, or all) for a fresh set, skipping those already decided.
 
     Each finding is a dict with kind, severity, example_ids, score, explanation and
     fingerprint. Returns how many were skipped because an expert had decided them.
     """
     only = " AND kind = ?" if kind else ""
-    con.execute(f"DELETE FROM findings WHERE project_id = ? AND state = 'open'{only}", [project_id, *([kind] if kind else [])])
+    con.execute(
+        f"DELETE FROM findings WHERE project_id = ? AND state = 'open'{only}", [project_id, *([kind] if kind else [])]
+    )
     decided = {
-        row[0] for row in con.execute(
+        row[0]
+        for row in con.execute(
             "SELECT fingerprint FROM findings WHERE project_id = ? AND state <> 'open' AND fingerprint IS NOT NULL",
             [project_id],
         ).fetchall()

@@ -36,7 +36,11 @@ def fetch_password_hash(con: duckdb.DuckDBPyConnection, name: str) -> str | None
 
 def update_password_hash(con: duckdb.DuckDBPyConnection, name: str, password_hash: str | None) -> int:
     """Set (or with None, clear) a person's password hash; return how many people matched."""
-    return len(con.execute("UPDATE people SET password_hash = ? WHERE name = ? RETURNING name", [password_hash, name]).fetchall())
+    return len(
+        con.execute(
+            "UPDATE people SET password_hash = ? WHERE name = ? RETURNING name", [password_hash, name]
+        ).fetchall()
+    )
 
 
 def count_passwords(con: duckdb.DuckDBPyConnection) -> int:

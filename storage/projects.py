@@ -16,7 +16,12 @@ _JSON_FIELDS = ("output_spec", "coverage_targets")
 
 
 def insert_project(
-    con: duckdb.DuckDBPyConnection, name: str, description: str, output_spec: dict, base_model: str, guidelines: str = ""
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    description: str,
+    output_spec: dict,
+    base_model: str,
+    guidelines: str = "",
 ) -> int:
     row = con.execute(
         "INSERT INTO projects (name, description, output_spec, base_model, guidelines) VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -36,8 +41,15 @@ def fetch_projects(con: duckdb.DuckDBPyConnection) -> list[dict]:
 
 def update_project(con: duckdb.DuckDBPyConnection, project_id: int, **fields) -> None:
     allowed = {
-        "description", "output_spec", "base_model", "split_seed", "ship_margin", "coverage_targets", "reviewer_must_differ",
-        "guidelines", "name",
+        "description",
+        "output_spec",
+        "base_model",
+        "split_seed",
+        "ship_margin",
+        "coverage_targets",
+        "reviewer_must_differ",
+        "guidelines",
+        "name",
     }
     for key, value in fields.items():
         if key not in allowed:

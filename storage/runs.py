@@ -20,8 +20,16 @@ def insert_run(con: duckdb.DuckDBPyConnection, run: dict) -> None:
     con.execute(
         "INSERT INTO runs (id, project_id, status, config, snapshot_hash, n_train, n_eval, run_dir) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [run["id"], run["project_id"], run["status"], json.dumps(run["config"]), run["snapshot_hash"],
-         run["n_train"], run["n_eval"], run["run_dir"]],
+        [
+            run["id"],
+            run["project_id"],
+            run["status"],
+            json.dumps(run["config"]),
+            run["snapshot_hash"],
+            run["n_train"],
+            run["n_eval"],
+            run["run_dir"],
+        ],
     )
 
 
@@ -33,7 +41,9 @@ def update_run(con: duckdb.DuckDBPyConnection, run_id: str, **fields) -> None:
         con.execute(f"UPDATE runs SET {key} = ? WHERE id = ?", [value, run_id])
 
 
-def fetch_runs(con: duckdb.DuckDBPyConnection, project_id: int | None = None, statuses: tuple[str, ...] = ()) -> list[dict]:
+def fetch_runs(
+    con: duckdb.DuckDBPyConnection, project_id: int | None = None, statuses: tuple[str, ...] = ()
+) -> list[dict]:
     """Runs, newest first, optionally of one project and some statuses."""
     sql = f"SELECT {_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id WHERE true"
     params: list = []
@@ -48,6 +58,9 @@ def fetch_runs(con: duckdb.DuckDBPyConnection, project_id: int | None = None, st
 
 def fetch_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict | None:
     rows = fetch_dicts(
-        con, f"SELECT {_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.id = ?", [run_id], ("config",)
+        con,
+        f"SELECT {_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.id = ?",
+        [run_id],
+        ("config",),
     )
     return rows[0] if rows else None

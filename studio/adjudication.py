@@ -75,7 +75,9 @@ def _reject(con, project: Project, finding: dict, reject_ids: list[int], author:
         change_example(con, project, example_id, None, author, status="rejected")
 
 
-def edit_answer(db: Path, project: Project, finding_id: int, example_id: int, revision: int, answer: str, author: str) -> int:
+def edit_answer(
+    db: Path, project: Project, finding_id: int, example_id: int, revision: int, answer: str, author: str
+) -> int:
     """Resolve a finding by rewriting one example's answer; return the example's new revision."""
     with connect(db) as con:
         finding = _open_finding(con, project, finding_id)

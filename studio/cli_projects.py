@@ -53,9 +53,15 @@ def _show(args, project, extra: dict | None = None) -> int:
 
     document = {**project.summary(), **(extra or {})}
     spec = project.output_spec
-    shape = {"labels": ", ".join(spec.labels), "json": "a JSON schema", "regex": spec.pattern, "text": "free text"}[spec.kind]
-    lines = [f"{project.name}{' (archived)' if project.archived else ''}", f"  format: {spec.kind}: {shape}",
-             f"  base model: {project.base_model}", f"  description: {project.description or '(none)'}"]
+    shape = {"labels": ", ".join(spec.labels), "json": "a JSON schema", "regex": spec.pattern, "text": "free text"}[
+        spec.kind
+    ]
+    lines = [
+        f"{project.name}{' (archived)' if project.archived else ''}",
+        f"  format: {spec.kind}: {shape}",
+        f"  base model: {project.base_model}",
+        f"  description: {project.description or '(none)'}",
+    ]
     if project.guidelines:
         lines.append(f"  guidelines: {len(project.guidelines.splitlines())} lines")
     lines += [f"  {key}: {value}" for key, value in (extra or {}).items()]
@@ -74,8 +80,12 @@ def cmd_project(args) -> int:
         return _show(args, create_project(db, args.name, actor=None, **changes))
     if args.action == "list":
         projects = list_projects(db, include_archived=args.all)
-        _emit(args, [p.summary() for p in projects],
-              "\n".join(f"{p.name}\t{p.output_spec.kind}{'  (archived)' if p.archived else ''}" for p in projects) or "no projects")
+        _emit(
+            args,
+            [p.summary() for p in projects],
+            "\n".join(f"{p.name}\t{p.output_spec.kind}{'  (archived)' if p.archived else ''}" for p in projects)
+            or "no projects",
+        )
         return 0
     project = get_project(db, args.name)
     if args.action == "show":
@@ -102,26 +112,37 @@ def cmd_project(args) -> int:
 
 def add_project_parser(add) -> None:
     """Register `studio project` and its actions through the CLI's `add` (which gives --json and help)."""
-    sub = add("project", cmd_project, "Create, change, show and list projects: the task description, output format, "
-                                      "guidelines and base model.")
+    sub = add(
+        "project",
+        cmd_project,
+        "Create, change, show and list projects: the task description, output format, guidelines and base model.",
+    )
     actions = sub.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
         parser = actions.add_parser(name, help=help_text, description=help_text)
         # SUPPRESS: a --json given before the action is not reset by the action's own default
-        parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON document on stdout")
+        parser.add_argument(
+            "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON document on stdout"
+        )
         return parser
 
-    for name, help_text in (("create", "Create a project with its task."),
-                            ("set", "Change a project's task, name or archive state.")):
+    for name, help_text in (
+        ("create", "Create a project with its task."),
+        ("set", "Change a project's task, name or archive state."),
+    ):
         parser = action(name, help_text)
         parser.add_argument("name", help="the project's name")
         _task_options(parser)
         if name == "set":
             parser.add_argument("--rename", metavar="NEW", help="give the project a new name")
-            parser.add_argument("--rename-label", action="append", metavar="OLD=NEW",
-                                help="rename a label, rewriting the examples that use it as revisions; a NEW that is "
-                                     "already a label merges OLD into it (repeatable)")
+            parser.add_argument(
+                "--rename-label",
+                action="append",
+                metavar="OLD=NEW",
+                help="rename a label, rewriting the examples that use it as revisions; a NEW that is "
+                "already a label merges OLD into it (repeatable)",
+            )
             state = parser.add_mutually_exclusive_group()
             state.add_argument("--archive", action="store_true", help="archive the project (soft: nothing is deleted)")
             state.add_argument("--restore", action="store_true", help="bring an archived project back")
@@ -132,11 +153,17 @@ def add_project_parser(add) -> None:
 
 
 def _task_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--description", help="the task description: the system prompt every example without its own gets")
+    parser.add_argument(
+        "--description", help="the task description: the system prompt every example without its own gets"
+    )
     spec = parser.add_mutually_exclusive_group()
     spec.add_argument("--labels", metavar="A,B,C", help="answers are exactly one of these labels (comma separated)")
     spec.add_argument("--json-schema", metavar="FILE", help="answers are JSON valid under the JSON Schema in FILE")
     spec.add_argument("--regex", metavar="PATTERN", help="answers match this regular expression in full")
     spec.add_argument("--text", action="store_true", help="answers are free text")
-    parser.add_argument("--base-model", help="the base model: the default folder name, an HF model folder or a cached hub id")
-    parser.add_argument("--guidelines", metavar="FILE", help="annotation guidelines (markdown) shown beside every example")
+    parser.add_argument(
+        "--base-model", help="the base model: the default folder name, an HF model folder or a cached hub id"
+    )
+    parser.add_argument(
+        "--guidelines", metavar="FILE", help="annotation guidelines (markdown) shown beside every example"
+    )

@@ -31,8 +31,9 @@ def _tokenizer_data(tokenizer):
         # Decoding after a "0" keeps a leading space that decoding the token alone drops.
         after_zero = tokenizer.decode([zero, index])[1:]
         regular.append((index, after_zero, len(after_zero) > len(tokenizer.decode([index]))))
-    return TokenEnforcerTokenizerData(regular, lambda ids: tokenizer.decode(ids).rstrip("\ufffd"),
-                                      tokenizer.eos_token_id, False, len(tokenizer))
+    return TokenEnforcerTokenizerData(
+        regular, lambda ids: tokenizer.decode(ids).rstrip("\ufffd"), tokenizer.eos_token_id, False, len(tokenizer)
+    )
 
 
 def json_schema_processor(tokenizer, schema: dict, rows: int):

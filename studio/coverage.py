@@ -47,7 +47,11 @@ def cluster_vectors(vectors: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     if k <= 1 or len(vectors) <= k:
         return np.zeros(len(vectors), dtype=int) if k <= 1 else np.arange(len(vectors))
     order = sorted(range(len(vectors)), key=lambda i: vectors[i].tobytes())
-    model = MiniBatchKMeans(k, random_state=seed, n_init=3) if len(vectors) > 5000 else KMeans(k, random_state=seed, n_init=3)
+    model = (
+        MiniBatchKMeans(k, random_state=seed, n_init=3)
+        if len(vectors) > 5000
+        else KMeans(k, random_state=seed, n_init=3)
+    )
     with threadpool_limits(1):
         found = model.fit_predict(vectors[order])
     numbers: dict[int, int] = {}  # clusters numbered by their first row in that fixed order
@@ -108,12 +112,18 @@ def coverage_map(db: Path, project: Project, findings: list[dict] | None = None)
     names = name_clusters(texts, labels) if texts else {}
     xy = project_to_plane(vectors)
     flagged = Counter(e["id"] for f in findings or [] for e in f["examples"])
-    points = pd.DataFrame({
-        "x": xy[:, 0] if len(xy) else [], "y": xy[:, 1] if len(xy) else [],
-        "cluster": [names[c] for c in labels], "tag": [", ".join(e["tags"]) or "(none)" for e in examples],
-        "status": [e["status"] for e in examples], "findings": [flagged[e["id"]] for e in examples],
-        "example": [e["external_id"] or str(e["id"]) for e in examples], "input": [t[:120] for t in texts],
-    })
+    points = pd.DataFrame(
+        {
+            "x": xy[:, 0] if len(xy) else [],
+            "y": xy[:, 1] if len(xy) else [],
+            "cluster": [names[c] for c in labels],
+            "tag": [", ".join(e["tags"]) or "(none)" for e in examples],
+            "status": [e["status"] for e in examples],
+            "findings": [flagged[e["id"]] for e in examples],
+            "example": [e["external_id"] or str(e["id"]) for e in examples],
+            "input": [t[:120] for t in texts],
+        }
+    )
     return CoverageMap(points, _cluster_table(points), tag_table(examples, coverage_targets(db, project)))
 
 
@@ -121,10 +131,17 @@ def _cluster_table(points: pd.DataFrame) -> pd.DataFrame:
     if points.empty:
         return pd.DataFrame(columns=["cluster", "examples", "approved", "with findings"])
     grouped = points.groupby("cluster")
-    return pd.DataFrame({
-        "examples": grouped.size(), "approved": grouped["status"].apply(lambda s: int((s == "approved").sum())),
-        "with findings": grouped["findings"].apply(lambda f: int((f > 0).sum())),
-    }).reset_index().sort_values("examples", ascending=False, ignore_index=True)
+    return (
+        pd.DataFrame(
+            {
+                "examples": grouped.size(),
+                "approved": grouped["status"].apply(lambda s: int((s == "approved").sum())),
+                "with findings": grouped["findings"].apply(lambda f: int((f > 0).sum())),
+            }
+        )
+        .reset_index()
+        .sort_values("examples", ascending=False, ignore_index=True)
+    )
 
 
 def tag_table(examples: list[dict], targets: dict[str, int]) -> pd.DataFrame:
@@ -132,11 +149,15 @@ def tag_table(examples: list[dict], targets: dict[str, int]) -> pd.DataFrame:
     approved = Counter(tag for e in examples if e["status"] == "approved" for tag in e["tags"])
     every = Counter(tag for e in examples for tag in e["tags"])
     tags = sorted(set(every) | set(targets))
-    return pd.DataFrame({
-        "tag": tags, "examples": [every[t] for t in tags], "approved": [approved[t] for t in tags],
-        "target": [int(targets.get(t, 0)) for t in tags],
-        "missing": [max(int(targets.get(t, 0)) - approved[t], 0) for t in tags],
-    })
+    return pd.DataFrame(
+        {
+            "tag": tags,
+            "examples": [every[t] for t in tags],
+            "approved": [approved[t] for t in tags],
+            "target": [int(targets.get(t, 0)) for t in tags],
+            "missing": [max(int(targets.get(t, 0)) - approved[t], 0) for t in tags],
+        }
+    )
 
 
 def coverage_targets(db: Path, project: Project) -> dict[str, int]:
@@ -159,16 +180,23 @@ class ProductionGaps:
     clusters: pd.DataFrame
 
 
-def production_gaps(db: Path, project: Project, inputs: list[str], threshold: float = COVERED_SIMILARITY) -> ProductionGaps:
+def production_gaps(
+    db: Path, project: Project, inputs: list[str], threshold: float = COVERED_SIMILARITY
+) -> ProductionGaps:
     """Which production inputs are far from every example (nearest less alike than `threshold`), grouped."""
     examples = [e for e in list_examples(db, project) if e["status"] != "rejected"]
     example_vectors = cached_vectors(db, [input_text(e["messages"]) for e in examples]).matrix
     vectors = cached_vectors(db, inputs).matrix
     nearest, similarity = search(vectors, example_vectors, 1)
-    table = pd.DataFrame({
-        "input": inputs, "similarity": similarity[:, 0].round(3),
-        "nearest example": [examples[i]["external_id"] or str(examples[i]["id"]) if i >= 0 else "" for i in nearest[:, 0]],
-    })
+    table = pd.DataFrame(
+        {
+            "input": inputs,
+            "similarity": similarity[:, 0].round(3),
+            "nearest example": [
+                examples[i]["external_id"] or str(examples[i]["id"]) if i >= 0 else "" for i in nearest[:, 0]
+            ],
+        }
+    )
     table["covered"] = table["similarity"] >= threshold
     table["cluster"] = ""
     far = np.nonzero(~table["covered"].to_numpy())[0]
@@ -184,15 +212,23 @@ def _gap_clusters(table: pd.DataFrame) -> pd.DataFrame:
     if far.empty:
         return pd.DataFrame(columns=["cluster", "inputs", "samples"])
     grouped = far.sort_values("similarity").groupby("cluster")
-    return pd.DataFrame({
-        "inputs": grouped.size(), "samples": grouped["input"].apply(lambda s: list(s)[:3]),
-    }).reset_index().sort_values("inputs", ascending=False, ignore_index=True)
+    return (
+        pd.DataFrame(
+            {
+                "inputs": grouped.size(),
+                "samples": grouped["input"].apply(lambda s: list(s)[:3]),
+            }
+        )
+        .reset_index()
+        .sort_values("inputs", ascending=False, ignore_index=True)
+    )
 
 
 def draft_from_production(db: Path, project: Project, text: str, author: str) -> int:
     """A draft example from an uncovered production input, for an expert to answer."""
-    return add_example(db, project, [{"role": "user", "content": text}], author, "draft",
-                       ["from-production"], source="production")
+    return add_example(
+        db, project, [{"role": "user", "content": text}], author, "draft", ["from-production"], source="production"
+    )
 
 
 def map_figure(points: pd.DataFrame, colour: str):
@@ -200,10 +236,18 @@ def map_figure(points: pd.DataFrame, colour: str):
     import plotly.express as px
 
     frame = points.assign(findings=points["findings"].map(lambda n: f"{n} finding{'s' * (n != 1)}" if n else "none"))
-    figure = px.scatter(frame, x="x", y="y", color=colour, hover_name="example", hover_data={"input": True, "cluster": True,
-                        "tag": True, "status": True, "x": False, "y": False}, height=520,
-                        color_discrete_sequence=px.colors.qualitative.Dark24)
+    figure = px.scatter(
+        frame,
+        x="x",
+        y="y",
+        color=colour,
+        hover_name="example",
+        hover_data={"input": True, "cluster": True, "tag": True, "status": True, "x": False, "y": False},
+        height=520,
+        color_discrete_sequence=px.colors.qualitative.Dark24,
+    )
     figure.update_traces(marker={"size": 7, "opacity": 0.8})
-    figure.update_layout(xaxis={"visible": False}, yaxis={"visible": False}, margin={"t": 20, "b": 10},
-                         legend={"title": colour})
+    figure.update_layout(
+        xaxis={"visible": False}, yaxis={"visible": False}, margin={"t": 20, "b": 10}, legend={"title": colour}
+    )
     return figure

@@ -53,14 +53,28 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
     slices = slice_scores(predictions, metric, held_out_clusters(db, predictions)) if metric else []
     contradictions = sum(f["kind"] == "contradiction" for f in load_findings(db, project))
     round_trip = read_round_trip(run)
-    verdict = decide(comparison, project.ship_margin, weakest_slices(slices, TUNED), contradictions,
-                     count_by_status(db, project)["approved"], run_health(predictions, project.output_spec, run, round_trip),
-                     baselines_instructed(run))
+    verdict = decide(
+        comparison,
+        project.ship_margin,
+        weakest_slices(slices, TUNED),
+        contradictions,
+        count_by_status(db, project)["approved"],
+        run_health(predictions, project.output_spec, run, round_trip),
+        baselines_instructed(run),
+    )
     return Dashboard(
-        run_id=run["id"], project=project.name, held_out_hash=run["config"]["held_out_hash"], metric=metric,
-        leaderboard=board, comparison=comparison, verdict=verdict, slices=slices,
-        routing=routing_view(predictions, metric, routing), not_ranked=unranked_runs(db, project, run),
-        round_trip=round_trip, predictions=predictions,
+        run_id=run["id"],
+        project=project.name,
+        held_out_hash=run["config"]["held_out_hash"],
+        metric=metric,
+        leaderboard=board,
+        comparison=comparison,
+        verdict=verdict,
+        slices=slices,
+        routing=routing_view(predictions, metric, routing),
+        not_ranked=unranked_runs(db, project, run),
+        round_trip=round_trip,
+        predictions=predictions,
     )
 
 
@@ -104,8 +118,11 @@ def unranked_runs(db: Path, project: Project, run: dict) -> list[dict]:
     """Finished runs on a different held-out set, which the leaderboard must not rank."""
     mine = run["config"]["held_out_hash"]
     return [
-        {"run_id": r["id"], "held_out_hash": r["config"]["held_out_hash"],
-         "why": "evaluated on a different held-out set (the approved examples or the split seed changed)"}
+        {
+            "run_id": r["id"],
+            "held_out_hash": r["config"]["held_out_hash"],
+            "why": "evaluated on a different held-out set (the approved examples or the split seed changed)",
+        }
         for r in list_runs(db, project)
         if r["status"] == "succeeded" and r["config"].get("held_out_hash") != mine
     ]
@@ -123,10 +140,16 @@ def side_by_side(predictions: list[dict], metric: str, comparison: dict | None, 
     """One row per held-out example: input, expected, every model's answer and score, filtered."""
     rows: dict[int, dict] = {}
     for p in predictions:
-        row = rows.setdefault(p["example_id"], {
-            "example_id": p["example_id"], "example": p["external_id"] or str(p["example_id"]),
-            "input": p.get("input", ""), "expected": p["expected"], "tags": p.get("tags", []),
-        })
+        row = rows.setdefault(
+            p["example_id"],
+            {
+                "example_id": p["example_id"],
+                "example": p["external_id"] or str(p["example_id"]),
+                "input": p.get("input", ""),
+                "expected": p["expected"],
+                "tags": p.get("tags", []),
+            },
+        )
         row[p["model"]] = p["output"]
         row[f"{p['model']} differs in"] = difference(p["expected"], p["output"])
         row[f"{p['model']} score"] = round(p["scores"].get(metric, 0.0), 3)

@@ -41,14 +41,18 @@ class EndpointError(RuntimeError):
 
 
 def answer_with_endpoint(
-    config: EndpointConfig, conversations: list[list[dict]], max_new_tokens: int,
+    config: EndpointConfig,
+    conversations: list[list[dict]],
+    max_new_tokens: int,
     on_batch: Callable[[int, int], None] = lambda done, total: None,
 ) -> list[dict]:
     """Answer each conversation greedily; [{"output", "latency_s", "new_tokens", "confidence"}] in order."""
     answers = []
     for done, messages in enumerate(conversations, start=1):
         began = time.perf_counter()
-        response = _post(config, {"model": config.model, "messages": messages, "max_tokens": max_new_tokens, "temperature": 0})
+        response = _post(
+            config, {"model": config.model, "messages": messages, "max_tokens": max_new_tokens, "temperature": 0}
+        )
         answers.append(_answer(config, response, time.perf_counter() - began))
         on_batch(done, len(conversations))
     return answers
@@ -59,7 +63,9 @@ def _post(config: EndpointConfig, payload: dict) -> dict:
     key = os.environ.get(config.api_key_env, "")
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(config.completions_url, data=json.dumps(payload).encode(), headers=headers, method="POST")
+    request = urllib.request.Request(
+        config.completions_url, data=json.dumps(payload).encode(), headers=headers, method="POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=config.timeout_s) as reply:
             return json.loads(reply.read())

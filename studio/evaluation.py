@@ -55,7 +55,13 @@ def summarise_model(spec: OutputSpec, model: str, rows: list[dict]) -> dict:
         "tokens_per_second": sum(row.get("new_tokens") or 0 for row in rows) / seconds if seconds else None,
     }
     name = primary_metric(spec)
-    return {"model": model, "metrics": metrics, "primary_metric": name, "primary_value": means[name]["mean"], "n": len(rows)}
+    return {
+        "model": model,
+        "metrics": metrics,
+        "primary_metric": name,
+        "primary_value": means[name]["mean"],
+        "n": len(rows),
+    }
 
 
 def leaderboard(db: Path, project: Project, run: dict) -> list[dict]:

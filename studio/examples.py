@@ -22,8 +22,17 @@ STATUSES = ("draft", "submitted", "approved", "rejected")
 REVIEWED = ("approved", "rejected")
 
 __all__ = [
-    "StaleRevision", "NotAllowed", "STATUSES", "InvalidExample", "add_example", "edit_example", "list_examples",
-    "delete_examples", "restore_examples", "add_comment", "list_comments",
+    "StaleRevision",
+    "NotAllowed",
+    "STATUSES",
+    "InvalidExample",
+    "add_example",
+    "edit_example",
+    "list_examples",
+    "delete_examples",
+    "restore_examples",
+    "add_comment",
+    "list_comments",
 ]
 
 
@@ -43,8 +52,14 @@ def check_example(project: Project, messages: list[dict], status: str) -> None:
 
 
 def add_example(
-    db: Path, project: Project, messages: list[dict], author: str, status: str = "draft",
-    tags: list[str] | None = None, external_id: str | None = None, source: str = "editor",
+    db: Path,
+    project: Project,
+    messages: list[dict],
+    author: str,
+    status: str = "draft",
+    tags: list[str] | None = None,
+    external_id: str | None = None,
+    source: str = "editor",
 ) -> int:
     """Validate and store one new example; return its id."""
     check_example(project, messages, status)
@@ -125,7 +140,9 @@ def list_comments(db: Path, example_id: int) -> list[dict]:
         return comment_table.fetch_comments(con, example_id)
 
 
-def list_examples(db: Path, project: Project, status: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
+def list_examples(
+    db: Path, project: Project, status: str | None = None, limit: int | None = None, offset: int = 0
+) -> list[dict]:
     with connect(db) as con:
         return example_table.fetch_examples(con, project.id, status, limit, offset)
 
@@ -153,4 +170,6 @@ def draft_from_failure(db: Path, project: Project, row: dict, author: str) -> in
     expert should reword it into a new example that teaches the pattern.
     """
     tags = [*row.get("tags", []), "from-evaluation"]
-    return add_example(db, project, single_turn(row["input"], row["expected"]), author, "draft", tags, source="evaluation")
+    return add_example(
+        db, project, single_turn(row["input"], row["expected"]), author, "draft", tags, source="evaluation"
+    )

@@ -35,7 +35,12 @@ EXPORT_FORMATS = ("jsonl", "hf", "parquet", "csv")
 _SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".csv": "csv", "": "hf"}
 CSV_COLUMNS = ["id", "system", "input", "output", "messages", "tags", "status"]
 CSV_MAPPING = ColumnMapping(**{column: column for column in CSV_COLUMNS})
-_MIME = {"jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet", "csv": "text/csv", "hf": "application/zip"}
+_MIME = {
+    "jsonl": "application/jsonl",
+    "parquet": "application/vnd.apache.parquet",
+    "csv": "text/csv",
+    "hf": "application/zip",
+}
 
 
 class ExportFailed(RuntimeError):
@@ -46,7 +51,9 @@ def export_format_of(path: Path) -> str:
     """The format a path's suffix asks for: .jsonl, .parquet, .csv, or a folder (no suffix) for hf."""
     suffix = Path(path).suffix.lower()
     if suffix not in _SUFFIXES:
-        raise ValueError(f"cannot tell the export format from {Path(path).name!r}; pass one of {', '.join(EXPORT_FORMATS)}")
+        raise ValueError(
+            f"cannot tell the export format from {Path(path).name!r}; pass one of {', '.join(EXPORT_FORMATS)}"
+        )
     return _SUFFIXES[suffix]
 
 
@@ -62,7 +69,12 @@ def count_selected(db: Path, project: Project, status: str | None = "approved", 
 
 
 def export_examples(
-    db: Path, project: Project, path: Path, format: str | None = None, status: str | None = "approved", tag: str | None = None,
+    db: Path,
+    project: Project,
+    path: Path,
+    format: str | None = None,
+    status: str | None = "approved",
+    tag: str | None = None,
 ) -> int:
     """Write the selected examples to `path` in `format` (None: from the suffix); return how many."""
     format = format or export_format_of(path)
@@ -83,13 +95,17 @@ def _write_or_clean_up(writer, path: Path, rows: list[dict]) -> None:
             partial.unlink(missing_ok=True)
         full = error.errno == errno.ENOSPC or "No space left" in str(error)
         reason = "disk full (no space left on the device)" if full else (error.strerror or str(error))
-        raise ExportFailed(f"could not write the export to {path}: {reason}; no partial file was left and "
-                           "the studio's data is unchanged") from error
+        raise ExportFailed(
+            f"could not write the export to {path}: {reason}; no partial file was left and "
+            "the studio's data is unchanged"
+        ) from error
 
 
 def download_name(project: Project, format: str, status: str | None = "approved", tag: str | None = None) -> str:
     """The file name a browser download of this export gets (a datasets folder comes as a .zip)."""
-    stem = re.sub(r"[^\w.-]+", "-", "-".join(filter(None, (project.name, status or "all", tag)))).strip("-.") or "export"
+    stem = (
+        re.sub(r"[^\w.-]+", "-", "-".join(filter(None, (project.name, status or "all", tag)))).strip("-.") or "export"
+    )
     return f"{stem}.zip" if format == "hf" else f"{stem}.{format}"
 
 
@@ -97,7 +113,9 @@ def download_mime(format: str) -> str:
     return _MIME[format]
 
 
-def export_bytes(db: Path, project: Project, format: str, status: str | None = "approved", tag: str | None = None) -> bytes:
+def export_bytes(
+    db: Path, project: Project, format: str, status: str | None = "approved", tag: str | None = None
+) -> bytes:
     """The export as one file's bytes, for a browser download; a datasets folder comes zipped."""
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / Path(download_name(project, format, status, tag)).stem
@@ -130,7 +148,9 @@ def _arrow_table(rows: list[dict]):
     import pyarrow as pa
 
     message = pa.struct([("role", pa.string()), ("content", pa.string())])
-    schema = pa.schema([("id", pa.string()), ("messages", pa.list_(message)), ("tags", pa.list_(pa.string())), ("status", pa.string())])
+    schema = pa.schema(
+        [("id", pa.string()), ("messages", pa.list_(message)), ("tags", pa.list_(pa.string())), ("status", pa.string())]
+    )
     return pa.Table.from_pylist(rows, schema=schema)
 
 
@@ -175,8 +195,12 @@ def _flat_row(row: dict) -> dict:
         exact = row_to_example(flat, CSV_MAPPING)["messages"] == messages
     except BadValue:
         exact = False
-    return {**flat, "messages": "" if exact else json.dumps(messages, ensure_ascii=False),
-            "tags": tags_as_text(row["tags"]), "status": row["status"]}
+    return {
+        **flat,
+        "messages": "" if exact else json.dumps(messages, ensure_ascii=False),
+        "tags": tags_as_text(row["tags"]),
+        "status": row["status"],
+    }
 
 
 WRITERS = {"jsonl": write_jsonl, "hf": _write_datasets, "parquet": _write_parquet, "csv": _write_csv}

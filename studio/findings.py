@@ -27,16 +27,23 @@ class CheckConfig:
 
     near_duplicate_similarity: float = _help(
         "how alike two inputs' meanings must be (cosine of their embeddings, 1.0 = same wording) to count as "
-        "near duplicates; 0.95 catches rewordings of one sentence, 0.85 also catches looser paraphrases", 0.92)
+        "near duplicates; 0.95 catches rewordings of one sentence, 0.85 also catches looser paraphrases",
+        0.92,
+    )
     contradiction_similarity: float = _help(
-        "inputs at least this alike with different answers are reported as a contradiction", 0.92)
+        "inputs at least this alike with different answers are reported as a contradiction", 0.92
+    )
     different_answer_similarity: float = _help(
-        "free-text answers less alike than this (cosine) count as different answers; rewordings of one answer score about 0.7 to 0.95", 0.6)
+        "free-text answers less alike than this (cosine) count as different answers; rewordings of one answer score about 0.7 to 0.95",
+        0.6,
+    )
     neighbours: int = _help("how many nearest inputs each example is compared with", 10)
     length_outlier_z: float = _help(
-        "robust z-score of an input's or answer's log length beyond which it may be an outlier", 4.0)
+        "robust z-score of an input's or answer's log length beyond which it may be an outlier", 4.0
+    )
     length_outlier_ratio: float = _help(
-        "an outlier must also be this many times longer (or shorter) than the median length", 4.0)
+        "an outlier must also be this many times longer (or shorter) than the median length", 4.0
+    )
     max_tokens: int = _help("the training sequence length: longer examples would be truncated", 512)
     too_few_examples: int = _help("fewer approved examples than this is too few to fine-tune on", 50)
     prompting_may_do: int = _help("under this many approved examples a prompted baseline may do as well", 500)

@@ -58,7 +58,7 @@ def _labels(labels) -> tuple[str, ...]:
     if not all(isinstance(label, str) and label.strip() for label in labels):
         raise ValueError("every label must be non-empty text")
     if len(set(labels)) != len(labels):
-        raise ValueError(f"the labels repeat {sorted({l for l in labels if labels.count(l) > 1})!r}")
+        raise ValueError(f"the labels repeat {sorted({label for label in labels if labels.count(label) > 1})!r}")
     return tuple(labels)
 
 
@@ -87,7 +87,9 @@ def _schema(schema) -> dict:
         raise ValueError("the JSON Schema is nested too deeply") from None
     outside = next((ref for ref in _refs(schema) if not ref.startswith("#")), None)
     if outside is not None:
-        raise ValueError(f"the JSON Schema refers outside itself ($ref {outside!r}); only '#...' references are allowed")
+        raise ValueError(
+            f"the JSON Schema refers outside itself ($ref {outside!r}); only '#...' references are allowed"
+        )
     return schema
 
 
@@ -128,7 +130,9 @@ def _json_problem(schema: dict, text: str) -> str | None:
     except ValueError as error:
         return f"not readable as JSON: {error}"
     try:
-        errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(map(str, e.path)))
+        errors = sorted(
+            jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(map(str, e.path))
+        )
     except RecursionError:
         return "the answer is nested too deeply to check against the schema"
     except (referencing.exceptions.Unresolvable, jsonschema.exceptions.SchemaError) as error:
@@ -192,7 +196,14 @@ def fields_of_schema(schema: dict) -> list[dict]:
     for name, prop in (schema.get("properties") or {}).items():
         prop = prop if isinstance(prop, dict) else {}
         kind = prop.get("type") if prop.get("type") in FIELD_TYPES else "string"
-        rows.append({"name": name, "type": kind, "allowed": ", ".join(map(str, prop.get("enum", []))), "required": name in required})
+        rows.append(
+            {
+                "name": name,
+                "type": kind,
+                "allowed": ", ".join(map(str, prop.get("enum", []))),
+                "required": name in required,
+            }
+        )
     return rows
 
 
@@ -205,7 +216,9 @@ def answer_problems(spec: OutputSpec, text: str) -> list[str]:
 
     try:
         value = json.loads(text)
-        errors = sorted(jsonschema.Draft202012Validator(spec.schema).iter_errors(value), key=lambda e: list(map(str, e.path)))
+        errors = sorted(
+            jsonschema.Draft202012Validator(spec.schema).iter_errors(value), key=lambda e: list(map(str, e.path))
+        )
     except (ValueError, RecursionError, jsonschema.exceptions.SchemaError):
         return [first]
     return [f"{'/'.join(str(part) for part in e.path) or 'the answer'}: {e.message}" for e in errors] or [first]

@@ -51,8 +51,14 @@ class ChosenTokenLogProbs:
 
 
 def generate_answers(
-    model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, batch_size: int = 16,
-    on_batch: Callable[[int, int], None] = lambda done, total: None, reuse_prefix: bool = True, schema: dict | None = None,
+    model,
+    tokenizer,
+    conversations: list[list[dict]],
+    max_new_tokens: int,
+    batch_size: int = 16,
+    on_batch: Callable[[int, int], None] = lambda done, total: None,
+    reuse_prefix: bool = True,
+    schema: dict | None = None,
 ) -> list[dict]:
     """Answer each conversation greedily; return [{"output", "latency_s", "new_tokens", "confidence"}] in order.
 
@@ -74,7 +80,9 @@ def generate_answers(
         batch = order[start : start + batch_size]
         began = time.perf_counter()
         encoded = left_padded(tokenizer, prefix, [prompts[i][len(prefix) :] for i in batch], model.device)
-        new, log_probs = generate_batch(model, tokenizer, encoded, max_new_tokens, expanded(prefix_cache, len(batch)), schema)
+        new, log_probs = generate_batch(
+            model, tokenizer, encoded, max_new_tokens, expanded(prefix_cache, len(batch)), schema
+        )
         latency = (time.perf_counter() - began) / len(batch) + prefix_share
         for row, index in enumerate(batch):
             results[index] = _answer(tokenizer, new[row].tolist(), log_probs[row].tolist(), latency)
@@ -111,8 +119,11 @@ def encode_prefix(model, prefix: list[int]):
     # Only the cache is wanted: skip projecting every prefix position onto the vocabulary.
     supports = getattr(model, "_supports_logits_to_keep", lambda: False)()
     with torch.inference_mode():
-        out = model(input_ids=torch.tensor([prefix], device=model.device), use_cache=True,
-                    **({"logits_to_keep": 1} if supports else {}))
+        out = model(
+            input_ids=torch.tensor([prefix], device=model.device),
+            use_cache=True,
+            **({"logits_to_keep": 1} if supports else {}),
+        )
     return out.past_key_values
 
 
@@ -164,8 +175,13 @@ def generate_batch(model, tokenizer, encoded, max_new_tokens: int, prefix_cache=
     cached = {} if prefix_cache is None else {"past_key_values": prefix_cache}
     with torch.inference_mode():
         generated = model.generate(
-            **encoded, **cached, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
-            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+            **encoded,
+            **cached,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            use_cache=True,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
             logits_processor=LogitsProcessorList(processors),
         )
     new = generated[:, encoded["input_ids"].shape[1] :]
@@ -201,7 +217,9 @@ def label_continuations(tokenizer, conversation: list[dict], prompt: list[int], 
 
     continuations = []
     for label in labels:
-        full = _ids(tokenizer.apply_chat_template(conversation + [{"role": "assistant", "content": label}], tokenize=True))
+        full = _ids(
+            tokenizer.apply_chat_template(conversation + [{"role": "assistant", "content": label}], tokenize=True)
+        )
         tail = full[_common_prefix(prompt, full) :]
         if tokenizer.eos_token_id in tail:
             tail = tail[: tail.index(tokenizer.eos_token_id) + 1]
@@ -210,8 +228,12 @@ def label_continuations(tokenizer, conversation: list[dict], prompt: list[int], 
 
 
 def score_labels(
-    model, tokenizer, conversations: list[list[dict]], labels: list[str],
-    on_batch: Callable[[int, int], None] = lambda done, total: None, reuse_prefix: bool = True,
+    model,
+    tokenizer,
+    conversations: list[list[dict]],
+    labels: list[str],
+    on_batch: Callable[[int, int], None] = lambda done, total: None,
+    reuse_prefix: bool = True,
 ) -> list[dict]:
     """Answer each conversation with the label the model finds likeliest; [{"output", ..., "confidence"}] in order.
 
@@ -235,14 +257,20 @@ def score_labels(
     for index, (conversation, prompt) in enumerate(zip(conversations, prompts)):
         began = time.perf_counter()
         continuations = label_continuations(tokenizer, conversation, prompt, labels)
-        scores = _label_log_probs(model, prompt[len(prefix) :], continuations, expanded(prefix_cache, 1), tokenizer.pad_token_id)
+        scores = _label_log_probs(
+            model, prompt[len(prefix) :], continuations, expanded(prefix_cache, 1), tokenizer.pad_token_id
+        )
         shares = torch.softmax(scores, dim=0).tolist()
         best = max(range(len(labels)), key=lambda i: scores[i])
-        results.append({
-            "output": labels[best], "latency_s": time.perf_counter() - began + prefix_share,
-            "new_tokens": len(continuations[best]), "confidence": shares[best],
-            "label_probabilities": dict(zip(labels, shares)),
-        })
+        results.append(
+            {
+                "output": labels[best],
+                "latency_s": time.perf_counter() - began + prefix_share,
+                "new_tokens": len(continuations[best]),
+                "confidence": shares[best],
+                "label_probabilities": dict(zip(labels, shares)),
+            }
+        )
         on_batch(index + 1, len(prompts))
     return results
 
@@ -266,16 +294,30 @@ def _label_log_probs(model, suffix: list[int], continuations: list[list[int]], c
         cache.batch_repeat_interleave(len(continuations))
         ids = [c[:-1] + [pad_token_id] * (width - len(c)) for c in continuations]
         mask = [[1] * (past + len(suffix)) + [1] * (len(c) - 1) + [0] * (width - len(c)) for c in continuations]
-        out = model(input_ids=torch.tensor(ids, device=device), attention_mask=torch.tensor(mask, device=device),
-                    past_key_values=cache, use_cache=True)
+        out = model(
+            input_ids=torch.tensor(ids, device=device),
+            attention_mask=torch.tensor(mask, device=device),
+            past_key_values=cache,
+            use_cache=True,
+        )
         log_probs = out.logits.float().log_softmax(-1)
-    return torch.tensor([score + sum(log_probs[row, j, c[j + 1]].item() for j in range(len(c) - 1))
-                         for row, (score, c) in enumerate(zip(scores, continuations))])
+    return torch.tensor(
+        [
+            score + sum(log_probs[row, j, c[j + 1]].item() for j in range(len(c) - 1))
+            for row, (score, c) in enumerate(zip(scores, continuations))
+        ]
+    )
 
 
 def answer_in_format(
-    model, tokenizer, conversations: list[list[dict]], output_spec: dict | None, max_new_tokens: int,
-    batch_size: int = 16, on_batch: Callable[[int, int], None] = lambda done, total: None, reuse_prefix: bool = True,
+    model,
+    tokenizer,
+    conversations: list[list[dict]],
+    output_spec: dict | None,
+    max_new_tokens: int,
+    batch_size: int = 16,
+    on_batch: Callable[[int, int], None] = lambda done, total: None,
+    reuse_prefix: bool = True,
 ) -> list[dict]:
     """Every model's one way of answering: labels scored for a label set, JSON decoded under its schema, else greedy.
 

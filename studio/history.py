@@ -19,10 +19,16 @@ def describe_revisions(db: Path, example_id: int) -> list[dict]:
     described = []
     for revision in example_history(db, example_id):
         before, after = revision["before"] or {}, revision["after"]
-        described.append({
-            "revision": revision["revision"], "author": revision["author"], "changed_at": revision["changed_at"],
-            "summary": summarise_change(before, after), "diff": diff_snapshots(before, after), "after": after,
-        })
+        described.append(
+            {
+                "revision": revision["revision"],
+                "author": revision["author"],
+                "changed_at": revision["changed_at"],
+                "summary": summarise_change(before, after),
+                "diff": diff_snapshots(before, after),
+                "after": after,
+            }
+        )
     return described[::-1]
 
 
@@ -31,8 +37,11 @@ def summarise_change(before: dict, after: dict) -> str:
         return f"created as {after['status']}"
     changes = []
     if before.get("messages") != after.get("messages"):
-        parts = [name for name, read in (("input", input_text), ("answer", answer_text))
-                 if read(before["messages"]) != read(after["messages"])]
+        parts = [
+            name
+            for name, read in (("input", input_text), ("answer", answer_text))
+            if read(before["messages"]) != read(after["messages"])
+        ]
         changes.append(" and ".join(parts or ["messages"]) + " edited")
     if before.get("status") != after.get("status"):
         changes.append(f"{before.get('status')} → {after.get('status')}")
@@ -45,9 +54,16 @@ def summarise_change(before: dict, after: dict) -> str:
 
 def diff_snapshots(before: dict, after: dict) -> str:
     """A unified diff of the example as text (input, answer, tags, status)."""
-    return "\n".join(difflib.unified_diff(
-        _as_lines(before), _as_lines(after), "before", "after", lineterm="", n=2,
-    ))
+    return "\n".join(
+        difflib.unified_diff(
+            _as_lines(before),
+            _as_lines(after),
+            "before",
+            "after",
+            lineterm="",
+            n=2,
+        )
+    )
 
 
 def restore_revision(db: Path, project: Project, example_id: int, revision: int, author: str) -> int:
@@ -59,8 +75,9 @@ def restore_revision(db: Path, project: Project, example_id: int, revision: int,
     if chosen is None:
         raise InvalidExample(f"example {example_id} has no revision {revision}")
     snapshot = chosen["after"]
-    return edit_example(db, project, example_id, current["revision"], author,
-                        messages=snapshot["messages"], tags=snapshot["tags"])
+    return edit_example(
+        db, project, example_id, current["revision"], author, messages=snapshot["messages"], tags=snapshot["tags"]
+    )
 
 
 def _as_lines(snapshot: dict) -> list[str]:

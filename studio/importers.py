@@ -27,8 +27,16 @@ from studio.jsonl import NotJson, load_json
 JSON_FORMATS = ("chat", "prompt-completion", "alpaca")
 FORMATS = (*JSON_FORMATS, "csv", "parquet", "hf")
 CSV_CELL_LIMIT = 64 * 1024 * 1024  # the csv module's default (128 KiB) refuses long answers
-_SUFFIXES = {".jsonl": "chat", ".ndjson": "chat", ".json": "chat", ".csv": "csv", ".tsv": "csv",
-             ".parquet": "parquet", ".pq": "parquet", ".zip": "hf"}
+_SUFFIXES = {
+    ".jsonl": "chat",
+    ".ndjson": "chat",
+    ".json": "chat",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".zip": "hf",
+}
 
 
 class UnreadableFile(ValueError):
@@ -77,7 +85,9 @@ def detect_format(path: Path) -> str:
         return _SUFFIXES[path.suffix.lower()]
     except KeyError:
         known = ", ".join(sorted(_SUFFIXES))
-        raise UnreadableFile(f"{path.name}: cannot tell the format from the name (known: {known}); pass a format") from None
+        raise UnreadableFile(
+            f"{path.name}: cannot tell the format from the name (known: {known}); pass a format"
+        ) from None
 
 
 def read_source(path: Path, format: str | None = None, split: str = "train") -> SourceFile:
@@ -152,7 +162,13 @@ def _read_jsonl(path: Path) -> tuple[list[Record], list[BadRow]]:
             try:
                 line = raw.decode("utf-8").lstrip("\ufeff")
             except UnicodeDecodeError as error:
-                bad.append(BadRow("line", number, f"not UTF-8 text (byte 0x{raw[error.start]:02x} at column {error.start + 1}); save the file as UTF-8"))
+                bad.append(
+                    BadRow(
+                        "line",
+                        number,
+                        f"not UTF-8 text (byte 0x{raw[error.start]:02x} at column {error.start + 1}); save the file as UTF-8",
+                    )
+                )
                 continue
             if not line.strip():
                 continue
@@ -208,7 +224,9 @@ def _read_csv(path: Path) -> tuple[tuple[str, ...], list[Record], list[BadRow]]:
             if not any(cell.strip() for cell in fields):
                 continue
             if len(fields) != len(header):
-                bad.append(BadRow("row", number, f"{len(fields)} fields, but the header has {len(header)}; check the quoting"))
+                bad.append(
+                    BadRow("row", number, f"{len(fields)} fields, but the header has {len(header)}; check the quoting")
+                )
                 continue
             records.append(Record("row", number, dict(zip(header, fields))))
     except csv.Error as error:
@@ -261,7 +279,9 @@ def _read_datasets(path: Path, split: str) -> SourceFile:
         raise
     # A damaged folder fails in many ways inside datasets and pyarrow; each means the same to the user.
     except (OSError, ValueError, LookupError, TypeError, AttributeError, pa.ArrowException) as error:
-        raise UnreadableFile(f"{path.name} is not a Hugging Face datasets folder saved with save_to_disk, or is damaged ({error})") from error
+        raise UnreadableFile(
+            f"{path.name} is not a Hugging Face datasets folder saved with save_to_disk, or is damaged ({error})"
+        ) from error
 
 
 def _unzipped(path: Path, folder: Path, split: str) -> SourceFile:

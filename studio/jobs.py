@@ -53,8 +53,12 @@ class LaunchRefused(ValueError):
 
 
 def launch_run(
-    db: Path, project: Project, config: TrainConfig = TrainConfig(), few_shot_k: int = FEW_SHOT_K,
-    endpoint: EndpointConfig | None = None, actor: Person | None = None,
+    db: Path,
+    project: Project,
+    config: TrainConfig = TrainConfig(),
+    few_shot_k: int = FEW_SHOT_K,
+    endpoint: EndpointConfig | None = None,
+    actor: Person | None = None,
 ) -> str:
     """Freeze a snapshot of the approved examples, queue a run, start it if the GPU is free.
 
@@ -78,26 +82,42 @@ def launch_run(
     run_dir.mkdir(parents=True)
     write_snapshot(snapshot, run_dir)
     run_config = {
-        "run_id": run_id, "project": project.name, "base_model": project.base_model, "model_path": model_path,
-        "system_prompt": project.description, "output_spec": project.output_spec.to_dict(),
-        "train": asdict(config), "eval": _eval_settings(few_shot_k, endpoint),
-        "snapshot_hash": snapshot.snapshot_hash, "held_out_hash": snapshot.held_out_hash,
+        "run_id": run_id,
+        "project": project.name,
+        "base_model": project.base_model,
+        "model_path": model_path,
+        "system_prompt": project.description,
+        "output_spec": project.output_spec.to_dict(),
+        "train": asdict(config),
+        "eval": _eval_settings(few_shot_k, endpoint),
+        "snapshot_hash": snapshot.snapshot_hash,
+        "held_out_hash": snapshot.held_out_hash,
         "trust_remote_code": trusted,
     }
     (run_dir / "config.json").write_text(json.dumps(run_config, indent=2))
     with connect(db) as con:
-        run_table.insert_run(con, {
-            "id": run_id, "project_id": project.id, "status": "queued", "config": run_config,
-            "snapshot_hash": snapshot.snapshot_hash, "n_train": len(snapshot.train),
-            "n_eval": len(snapshot.held_out), "run_dir": str(run_dir),
-        })
+        run_table.insert_run(
+            con,
+            {
+                "id": run_id,
+                "project_id": project.id,
+                "status": "queued",
+                "config": run_config,
+                "snapshot_hash": snapshot.snapshot_hash,
+                "n_train": len(snapshot.train),
+                "n_eval": len(snapshot.held_out),
+                "run_dir": str(run_dir),
+            },
+        )
     sync_runs(db)
     return run_id
 
 
 def _eval_settings(few_shot_k: int, endpoint: EndpointConfig | None) -> dict:
     settings = {
-        "few_shot_k": max(0, int(few_shot_k)), "batch_size": 16, "max_new_tokens": 0,
+        "few_shot_k": max(0, int(few_shot_k)),
+        "batch_size": 16,
+        "max_new_tokens": 0,
         "cache_dir": str(data_home() / "cache" / "predictions"),
     }
     if endpoint is not None:
@@ -136,7 +156,10 @@ def _settle(db: Path, run: dict) -> None:
     if status is None:
         if _alive(run["pid"]):
             return
-        status = {"status": "failed", "error": "the worker stopped without a word. Its last lines:\n" + log_tail(run_dir)}
+        status = {
+            "status": "failed",
+            "error": "the worker stopped without a word. Its last lines:\n" + log_tail(run_dir),
+        }
     fields = _figures(read_events(run_dir))
     if status["status"] == "succeeded":
         try:
@@ -174,8 +197,12 @@ def _start_worker(db: Path, run: dict) -> None:
     with open(run_dir / "worker.log", "ab") as log:
         process = subprocess.Popen(
             worker_command(run_dir),
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=SOURCE_ROOT, env=env, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=SOURCE_ROOT,
+            env=env,
+            start_new_session=True,
         )
     (run_dir / WORKER_PID).write_text(str(process.pid))  # before the database knows: see live_worker
     # Wait for the worker in the background so its exit status is collected the moment it
@@ -203,7 +230,16 @@ def worker_command(run_dir: Path) -> list[str]:
     """`python -m studio.worker RUN_DIR`, under `accelerate launch` across STUDIO_GPUS GPUs when above 1."""
     gpus = int(os.environ.get("STUDIO_GPUS", "1") or 1)
     if gpus > 1:
-        return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(gpus), "-m", "studio.worker", str(run_dir)]
+        return [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--num_processes",
+            str(gpus),
+            "-m",
+            "studio.worker",
+            str(run_dir),
+        ]
     return [sys.executable, "-m", "studio.worker", str(run_dir)]
 
 
@@ -297,8 +333,13 @@ def run_progress(run: dict) -> dict:
     phase = _phase(run, events)
     return {
         "learning_rates": [(e["step"], e.get("learning_rate", 0.0)) for e in steps],
-        "eval_losses": [(e["step"], e["eval_loss"]) for e in _latest_per_step([e for e in events if e["event"] == "eval"])],
-        "validation": [(e["step"], e["value"], e["metric"]) for e in _latest_per_step([e for e in events if e["event"] == "validation"])],
+        "eval_losses": [
+            (e["step"], e["eval_loss"]) for e in _latest_per_step([e for e in events if e["event"] == "eval"])
+        ],
+        "validation": [
+            (e["step"], e["value"], e["metric"])
+            for e in _latest_per_step([e for e in events if e["event"] == "validation"])
+        ],
         "memory_mb": last.get("memory_mb") if last else None,
         "resumes": sum(e["event"] == "resume_requested" for e in events),
         "phase": phase,

@@ -31,6 +31,7 @@ def library_versions() -> dict[str, str | None]:
 
 def git_commit() -> dict:
     """The source tree's commit and whether it had uncommitted changes (None outside git)."""
+
     def git(*args):
         done = subprocess.run(["git", *args], cwd=SOURCE_ROOT, capture_output=True, text=True, timeout=10)
         return done.stdout.strip() if done.returncode == 0 else None

@@ -39,14 +39,24 @@ class BadValue(ValueError):
 class ColumnMapping:
     """Which column of an import file holds each part of an example (None: the file has none)."""
 
-    messages: str | None = field(default=None, metadata={"help": "a whole conversation: a list of {role, content} (JSON text in a CSV cell)"})
-    instruction: str | None = field(default=None, metadata={"help": "Alpaca's instruction: the start of the user message"})
-    input: str | None = field(default=None, metadata={"help": "the user message (after the instruction when there is one)"})
+    messages: str | None = field(
+        default=None, metadata={"help": "a whole conversation: a list of {role, content} (JSON text in a CSV cell)"}
+    )
+    instruction: str | None = field(
+        default=None, metadata={"help": "Alpaca's instruction: the start of the user message"}
+    )
+    input: str | None = field(
+        default=None, metadata={"help": "the user message (after the instruction when there is one)"}
+    )
     output: str | None = field(default=None, metadata={"help": "the expected answer: the assistant message"})
     system: str | None = field(default=None, metadata={"help": "an optional system message"})
     tags: str | None = field(default=None, metadata={"help": "tags: a list, or text separated by commas"})
-    id: str | None = field(default=None, metadata={"help": "the row's own id, kept as its external id (re-imports match on it)"})
-    status: str | None = field(default=None, metadata={"help": "the row's status, used when importing 'as in the file'"})
+    id: str | None = field(
+        default=None, metadata={"help": "the row's own id, kept as its external id (re-imports match on it)"}
+    )
+    status: str | None = field(
+        default=None, metadata={"help": "the row's status, used when importing 'as in the file'"}
+    )
 
     def to_dict(self) -> dict[str, str]:
         return {spec.name: getattr(self, spec.name) for spec in fields(self) if getattr(self, spec.name)}
@@ -73,7 +83,9 @@ def parse_mapping(text: str, base: ColumnMapping, columns: tuple[str, ...] | lis
         if part not in PARTS:
             raise ValueError(f"--map: unknown part {part!r} (parts: {', '.join(PARTS)})")
         if column and columns and column not in columns:
-            raise ValueError(f"--map {part}={column}: the file has no column {column!r} (columns: {', '.join(columns)})")
+            raise ValueError(
+                f"--map {part}={column}: the file has no column {column!r} (columns: {', '.join(columns)})"
+            )
         changes[part] = column or None
     return replace(base, **changes)
 
@@ -134,8 +146,10 @@ def _conversation(value, column: str) -> list[dict]:
         isinstance(m, dict) and m.get("role") in ROLES and isinstance(m.get("content"), str) for m in value
     ):
         raise BadValue(f"{column!r} must be a list of {{role: system|user|assistant, content: text}}")
-    return [{"role": m["role"], "content": checked_text(m["content"], f"{column!r}, message {n}")}
-            for n, m in enumerate(value, start=1)]
+    return [
+        {"role": m["role"], "content": checked_text(m["content"], f"{column!r}, message {n}")}
+        for n, m in enumerate(value, start=1)
+    ]
 
 
 def checked_text(text: str, what: str) -> str:
@@ -145,8 +159,10 @@ def checked_text(text: str, what: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
-        raise BadValue(f"{what} holds a lone surrogate (U+{ord(text[error.start]):04X}) at position {error.start + 1}, "
-                       "which is not text; check the file's encoding") from None
+        raise BadValue(
+            f"{what} holds a lone surrogate (U+{ord(text[error.start]):04X}) at position {error.start + 1}, "
+            "which is not text; check the file's encoding"
+        ) from None
     return text
 
 

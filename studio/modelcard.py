@@ -23,7 +23,7 @@ def render_model_card(manifest: dict, leaderboard: list[dict] | None = None, rou
         f"# {config['project']} · run {manifest['run_id']}",
         "",
         f"A LoRA adapter ({_recipe_words(manifest.get('recipe'))}) for **{manifest['base_model']}**, trained by the Fine-Tuning Studio "
-        f"on project *{config['project']}*. Load it with `PeftModel.from_pretrained(base, \"adapter\")`.",
+        f'on project *{config["project"]}*. Load it with `PeftModel.from_pretrained(base, "adapter")`.',
         "",
         "## Task",
         "",
@@ -36,7 +36,8 @@ def render_model_card(manifest: dict, leaderboard: list[dict] | None = None, rou
         *_round_trip_lines(round_trip),
         "## Training",
         "",
-        "| setting | value |", "|---|---|",
+        "| setting | value |",
+        "|---|---|",
         *[f"| {key} | {value} |" for key, value in train.items()],
         "",
         "## Reproduce",
@@ -45,7 +46,8 @@ def render_model_card(manifest: dict, leaderboard: list[dict] | None = None, rou
         f"- dataset snapshot: `{manifest['snapshot_hash']}` (held-out `{manifest['held_out_hash']}`)",
         f"- chat template: `{manifest['chat_template_hash']}`",
         f"- device: {manifest['device']}",
-        f"- studio commit: `{manifest['git']['commit']}`" + (" (with uncommitted changes)" if manifest["git"]["dirty"] else ""),
+        f"- studio commit: `{manifest['git']['commit']}`"
+        + (" (with uncommitted changes)" if manifest["git"]["dirty"] else ""),
         "- libraries: " + ", ".join(f"{k} {v}" for k, v in manifest["libraries"].items() if v),
         "",
         "The full manifest is `manifest.json` beside this file.",
@@ -59,9 +61,14 @@ def _evaluation_lines(board: list[dict] | None) -> list[str]:
         return ["Evaluation pending: the studio scores the held-out answers when the run ends."]
     metric = board[0]["primary_metric"]
     return [
-        f"On {board[0]['n']} held-out examples, by {metric} (95% interval):", "",
-        "| rank | model | " + metric + " | interval |", "|---|---|---|---|",
-        *[f"| {r['rank']} | {r['label']} | {r['primary_value']:.3f} | [{r['low']:.3f}, {r['high']:.3f}] |" for r in board],
+        f"On {board[0]['n']} held-out examples, by {metric} (95% interval):",
+        "",
+        "| rank | model | " + metric + " | interval |",
+        "|---|---|---|---|",
+        *[
+            f"| {r['rank']} | {r['label']} | {r['primary_value']:.3f} | [{r['low']:.3f}, {r['high']:.3f}] |"
+            for r in board
+        ],
     ]
 
 
@@ -70,8 +77,11 @@ def _round_trip_lines(trip: dict | None) -> list[str]:
         return []
     if "error" in trip:
         return [f"Merge round-trip check failed: {trip['error']}", ""]
-    return [f"Merge round trip: {trip['matches']} of {trip['checked']} answers the same after merging and reloading; "
-            f"chat template kept: {'yes' if trip['template_ok'] else 'no'}.", ""]
+    return [
+        f"Merge round trip: {trip['matches']} of {trip['checked']} answers the same after merging and reloading; "
+        f"chat template kept: {'yes' if trip['template_ok'] else 'no'}.",
+        "",
+    ]
 
 
 def write_model_card(run_dir: Path, manifest: dict, leaderboard: list[dict] | None = None) -> Path:

@@ -127,7 +127,10 @@ def load_quantized(model_path: str, trust_remote_code: bool = False):
     device_map = {"": 0} if torch.cuda.is_available() else "cpu"
     try:
         return AutoModelForCausalLM.from_pretrained(
-            model_path, quantization_config=quantization, device_map=device_map, dtype=compute_dtype(),
+            model_path,
+            quantization_config=quantization,
+            device_map=device_map,
+            dtype=compute_dtype(),
             trust_remote_code=trust_remote_code,
         )
     except (OSError, ValueError) as error:
@@ -143,8 +146,9 @@ def load_base(model_path: str, quantized: bool, trust_remote_code: bool = False)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        return AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32, device_map="cpu",
-                                                    trust_remote_code=trust_remote_code)
+        return AutoModelForCausalLM.from_pretrained(
+            model_path, dtype=torch.float32, device_map="cpu", trust_remote_code=trust_remote_code
+        )
     except (OSError, ValueError) as error:
         raise ModelUnavailable(f"could not load base model {model_path}: {error}") from error
 

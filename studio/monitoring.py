@@ -43,8 +43,13 @@ def progress_callback(run_dir: Path, should_stop: Callable[[], bool]):
                 self.first_tokens = 0.0 if state.global_step - self.first_step <= 1 else tokens
             done = max(state.global_step - self.first_step, 1)
             append_event(
-                run_dir, "step", step=state.global_step, total=state.max_steps, loss=float(logs["loss"]),
-                learning_rate=float(logs.get("learning_rate", 0.0)), elapsed=elapsed,
+                run_dir,
+                "step",
+                step=state.global_step,
+                total=state.max_steps,
+                loss=float(logs["loss"]),
+                learning_rate=float(logs.get("learning_rate", 0.0)),
+                elapsed=elapsed,
                 eta=elapsed / done * (state.max_steps - state.global_step),
                 tokens_per_second=(tokens - self.first_tokens) / elapsed if elapsed else 0.0,
                 memory_mb=peak_memory_mb(),
@@ -81,21 +86,39 @@ def validation_callback(run_dir: Path, system_prompt: str, rows: list[dict], out
         def on_save(self, args, state, control, model=None, **kwargs):
             if not state.is_world_process_zero:
                 return
-            value = score_checkpoint(model, tokenizer, conversations, expected, budget,
-                                     lambda e, o: score_answer(spec, e, o)[metric], spec.to_dict())
+            value = score_checkpoint(
+                model,
+                tokenizer,
+                conversations,
+                expected,
+                budget,
+                lambda e, o: score_answer(spec, e, o)[metric],
+                spec.to_dict(),
+            )
             checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             append_event(run_dir, "validation", step=state.global_step, metric=metric, value=value)
             best_path = Path(args.output_dir) / "best.json"
             best = json.loads(best_path.read_text()) if best_path.exists() else None
             if best is None or value > best["value"]:
-                best_path.write_text(json.dumps({"checkpoint": str(checkpoint), "step": state.global_step, "metric": metric, "value": value}))
+                best_path.write_text(
+                    json.dumps(
+                        {"checkpoint": str(checkpoint), "step": state.global_step, "metric": metric, "value": value}
+                    )
+                )
                 state.best_model_checkpoint, state.best_metric = str(checkpoint), value  # spared by checkpoint rotation
 
     return ValidationCallback()
 
 
-def score_checkpoint(model, tokenizer, conversations, expected, budget: int, score: Callable[[str, str], float],
-                     output_spec: dict | None = None) -> float:
+def score_checkpoint(
+    model,
+    tokenizer,
+    conversations,
+    expected,
+    budget: int,
+    score: Callable[[str, str], float],
+    output_spec: dict | None = None,
+) -> float:
     """Mean task score of the model's answers, decoded as evaluation decodes them; the model goes back to training mode after."""
     from studio.generation import answer_in_format
 

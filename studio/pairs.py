@@ -29,7 +29,8 @@ def exact_groups(data: CheckInput) -> list[list[int]]:
 def near_pairs(data: CheckInput, threshold: float) -> list[tuple[int, int, float]]:
     """Pairs of positions whose inputs differ in wording but are at least `threshold` alike."""
     return [
-        (i, j, s) for i, j, s in data.graph.pairs_at_least(threshold)
+        (i, j, s)
+        for i, j, s in data.graph.pairs_at_least(threshold)
         if normalise(data.inputs[i]) != normalise(data.inputs[j])
     ]
 
@@ -76,8 +77,15 @@ def find_exact_duplicates(data: CheckInput) -> list[Finding]:
         for position in group:
             by_answer[canonical_answer(data.spec, data.answers[position])].append(position)
         for same in (members for members in by_answer.values() if len(members) > 1):
-            findings.append(Finding("duplicate", "warning", tuple(same), 1.0,
-                                    f"{len(same)} examples have the same input and the same answer: keep one."))
+            findings.append(
+                Finding(
+                    "duplicate",
+                    "warning",
+                    tuple(same),
+                    1.0,
+                    f"{len(same)} examples have the same input and the same answer: keep one.",
+                )
+            )
     return findings
 
 
@@ -88,13 +96,23 @@ def find_near_duplicates(data: CheckInput) -> list[Finding]:
     least `near_duplicate_similarity` (0.92 by default); a few rewordings help, many
     over-weight one case. Groups are joined through shared members.
     """
-    pairs = [(i, j, s) for i, j, s in near_pairs(data, data.config.near_duplicate_similarity)
-             if answer_difference(data, i, j) is None]
+    pairs = [
+        (i, j, s)
+        for i, j, s in near_pairs(data, data.config.near_duplicate_similarity)
+        if answer_difference(data, i, j) is None
+    ]
     findings = []
     for members, similarity in _components(pairs, len(data.examples)):
-        findings.append(Finding("near-duplicate", "info", members, round(similarity, 4),
-                                f"{len(members)} inputs say nearly the same thing (similarity ≥ {similarity:.2f}) "
-                                "with the same answer: keep the ones that add something."))
+        findings.append(
+            Finding(
+                "near-duplicate",
+                "info",
+                members,
+                round(similarity, 4),
+                f"{len(members)} inputs say nearly the same thing (similarity ≥ {similarity:.2f}) "
+                "with the same answer: keep the ones that add something.",
+            )
+        )
     return findings
 
 
@@ -125,13 +143,27 @@ def find_contradictions(data: CheckInput) -> list[Finding]:
     for group in exact_groups(data):
         answers = {canonical_answer(data.spec, data.answers[p]) for p in group}
         if len(answers) > 1:
-            findings.append(Finding("contradiction", "error", tuple(group), 1.0,
-                                    f"Same input, different answers: {_group_difference(data, group)}."))
+            findings.append(
+                Finding(
+                    "contradiction",
+                    "error",
+                    tuple(group),
+                    1.0,
+                    f"Same input, different answers: {_group_difference(data, group)}.",
+                )
+            )
     for i, j, similarity in near_pairs(data, data.config.contradiction_similarity):
         reason = answer_difference(data, i, j)
         if reason:
-            findings.append(Finding("contradiction", "error" if similarity >= 0.97 else "warning", (i, j),
-                                    round(similarity, 4), f"Inputs {similarity:.0%} alike, but {reason}."))
+            findings.append(
+                Finding(
+                    "contradiction",
+                    "error" if similarity >= 0.97 else "warning",
+                    (i, j),
+                    round(similarity, 4),
+                    f"Inputs {similarity:.0%} alike, but {reason}.",
+                )
+            )
     return findings
 
 
@@ -154,7 +186,14 @@ def find_leakage(data: CheckInput) -> list[Finding]:
     for i, j, similarity in pairs:
         if (i in data.held_out and j in train) or (j in data.held_out and i in train):
             held, trained = (i, j) if i in data.held_out else (j, i)
-            findings.append(Finding("leakage", "error", (held, trained), round(similarity, 4),
-                                    f"A held-out example is {similarity:.0%} alike a training example: "
-                                    "its score would measure memory, not skill."))
+            findings.append(
+                Finding(
+                    "leakage",
+                    "error",
+                    (held, trained),
+                    round(similarity, 4),
+                    f"A held-out example is {similarity:.0%} alike a training example: "
+                    "its score would measure memory, not skill.",
+                )
+            )
     return findings

@@ -52,7 +52,9 @@ def authorize(person: Person | None, action: str) -> None:
     """Refuse `action` for a person whose role lacks it (None: a local user, always allowed)."""
     if person is not None and not can(person, action):
         roles = " or ".join(f"{role}s" for role in ACTIONS[action])
-        raise NotAllowed(f"{person.name} is {_article(person.role)} {person.role}; only {roles} may {ACTION_WORDS[action]}")
+        raise NotAllowed(
+            f"{person.name} is {_article(person.role)} {person.role}; only {roles} may {ACTION_WORDS[action]}"
+        )
 
 
 def list_people(db: Path) -> list[Person]:
@@ -75,7 +77,12 @@ def save_person(db: Path, actor: Person | None, name: str, role: str) -> Person:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     authorize(actor, "manage")
     with connect(db) as con:
-        if actor is not None and actor.name == name and role != "admin" and people_table.count_people(con, "admin") == 1:
+        if (
+            actor is not None
+            and actor.name == name
+            and role != "admin"
+            and people_table.count_people(con, "admin") == 1
+        ):
             raise ValueError("you are the only admin; make someone else admin first")
         people_table.upsert_person(con, name, role)
     return Person(name, role)

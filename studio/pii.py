@@ -27,8 +27,11 @@ def find_personal_data(text: str) -> list[tuple[str, str]]:
     found += [("card number", m.group()) for m in CARD.finditer(text) if luhn.is_valid(re.sub(r"\D", "", m.group()))]
     found += [("IBAN", m.group()) for m in IBAN.finditer(text) if iban.is_valid(m.group())]
     cards = {value for kind, value in found if kind == "card number"}
-    matches = phonenumbers.PhoneNumberMatcher(text, PHONE_REGION, leniency=phonenumbers.Leniency.VALID) \
-        if len(DIGIT.findall(text)) >= 7 else []  # no phone number has fewer digits; skip the slow matcher
+    matches = (
+        phonenumbers.PhoneNumberMatcher(text, PHONE_REGION, leniency=phonenumbers.Leniency.VALID)
+        if len(DIGIT.findall(text)) >= 7
+        else []
+    )  # no phone number has fewer digits; skip the slow matcher
     for match in matches:
         if not any(match.raw_string in card for card in cards):
             found.append(("phone number", match.raw_string))
@@ -47,8 +50,11 @@ def find_pii(data: CheckInput) -> list[Finding]:
     """
     findings = []
     for position, (question, answer) in enumerate(zip(data.inputs, data.answers)):
-        hits = [(where, kind, value) for where, text in (("input", question), ("answer", answer))
-                for kind, value in find_personal_data(text)]
+        hits = [
+            (where, kind, value)
+            for where, text in (("input", question), ("answer", answer))
+            for kind, value in find_personal_data(text)
+        ]
         if hits:
             listed = "; ".join(f"{kind} {value} in the {where}" for where, kind, value in hits)
             findings.append(Finding("pii", "warning", (position,), 1.0, f"Personal data: {listed}. Remove or mask it."))

@@ -40,10 +40,15 @@ def load_chat_model(run_dir: str, model_path: str, trust_remote_code: bool = Fal
 
 def answer_both(model, tokenizer, system_prompt: str, turns: list[dict], max_new_tokens: int = 128) -> dict:
     """{"tuned": answer, "base": answer} to the conversation `turns` (user/assistant messages)."""
-    return {side: answer_one(model, tokenizer, system_prompt, turns, max_new_tokens, side == "tuned") for side in ("tuned", "base")}
+    return {
+        side: answer_one(model, tokenizer, system_prompt, turns, max_new_tokens, side == "tuned")
+        for side in ("tuned", "base")
+    }
 
 
-def answer_one(model, tokenizer, system_prompt: str, turns: list[dict], max_new_tokens: int = 128, tuned: bool = True) -> str:
+def answer_one(
+    model, tokenizer, system_prompt: str, turns: list[dict], max_new_tokens: int = 128, tuned: bool = True
+) -> str:
     """One side's answer: with the run's adapter (tuned) or with it switched off (base).
 
     One side at a time, so a page can show the tuned answer while the base model still thinks.
@@ -53,10 +58,14 @@ def answer_one(model, tokenizer, system_prompt: str, turns: list[dict], max_new_
     from studio.generation import generate_answers
 
     conversation = prompt_messages(system_prompt, turns)
-    with _generate_lock, (nullcontext() if tuned else model.disable_adapter()):
+    with _generate_lock, nullcontext() if tuned else model.disable_adapter():
         return generate_answers(model, tokenizer, [conversation], max_new_tokens, reuse_prefix=False)[0]["output"]
 
 
 def playable_runs(runs: list[dict]) -> list[dict]:
     """Runs that finished and left an adapter to chat with, newest first."""
-    return [r for r in runs if r["status"] == "succeeded" and (Path(r["run_dir"]) / "adapter" / "adapter_config.json").exists()]
+    return [
+        r
+        for r in runs
+        if r["status"] == "succeeded" and (Path(r["run_dir"]) / "adapter" / "adapter_config.json").exists()
+    ]

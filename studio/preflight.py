@@ -109,8 +109,12 @@ def static_memory_mb(model_path: str, config: TrainConfig, longest: int) -> dict
     tokens = config.batch_size * min(longest, config.max_length or longest)
     checkpointing, padding_free = (config.gradient_checkpointing, config.padding_free) if quantized else (False, False)
     per_token = hidden * 2 * (2 if checkpointing else 18) * layers + vocab * 4 * (0 if padding_free else 2)
-    return {"weights_mb": weights / 2**20, "adapter_mb": lora / 2**20, "activations_mb": tokens * per_token / 2**20,
-            "total_mb": (weights + lora + tokens * per_token) / 2**20 + 300}
+    return {
+        "weights_mb": weights / 2**20,
+        "adapter_mb": lora / 2**20,
+        "activations_mb": tokens * per_token / 2**20,
+        "total_mb": (weights + lora + tokens * per_token) / 2**20 + 300,
+    }
 
 
 def available_memory_mb() -> tuple[float, str]:
@@ -125,21 +129,34 @@ def available_memory_mb() -> tuple[float, str]:
     return psutil.virtual_memory().available / 2**20, "RAM"
 
 
-def estimate_fit(model_path: str, config: TrainConfig, profile: dict, calibration: dict | None, n_train: int | None = None) -> dict:
+def estimate_fit(
+    model_path: str, config: TrainConfig, profile: dict, calibration: dict | None, n_train: int | None = None
+) -> dict:
     """Peak memory, run time and whether it fits, from the calibration when there is one.
 
     `n_train` is the size of the training split (see training_count); without it every
     example in the profile counts as a training example.
     """
     lengths = profile["lengths"] or [1]
-    steps = total_steps(len(lengths) if n_train is None else n_train, config, int(os.environ.get("STUDIO_GPUS", "1") or 1))
+    steps = total_steps(
+        len(lengths) if n_train is None else n_train, config, int(os.environ.get("STUDIO_GPUS", "1") or 1)
+    )
     static = static_memory_mb(model_path, config, max(lengths))
     available, where = available_memory_mb()
-    estimate = {"steps": steps, "static": static, "available_mb": available, "where": where, "measured": calibration is not None}
+    estimate = {
+        "steps": steps,
+        "static": static,
+        "available_mb": available,
+        "where": where,
+        "measured": calibration is not None,
+    }
     if calibration:
         mean_tokens = sum(min(n, config.max_length) for n in lengths) / len(lengths)
         tokens = steps * config.batch_size * config.gradient_accumulation * mean_tokens
-        estimate.update(peak_mb=calibration["peak_mb"], seconds=tokens / calibration["tokens_per_second"] + calibration["load_seconds"])
+        estimate.update(
+            peak_mb=calibration["peak_mb"],
+            seconds=tokens / calibration["tokens_per_second"] + calibration["load_seconds"],
+        )
     else:
         estimate.update(peak_mb=static["total_mb"], seconds=None)
     estimate["fits"] = estimate["peak_mb"] < 0.9 * available
@@ -152,7 +169,8 @@ def blocking_findings(db, project) -> list[dict]:
 
     return [
         {"kind": f.get("kind"), "severity": f.get("severity"), "message": f.get("explanation") or f.get("message", "")}
-        for f in load_findings(db, project) if str(f.get("severity", "")).lower() in SEVERE
+        for f in load_findings(db, project)
+        if str(f.get("severity", "")).lower() in SEVERE
     ]
 
 

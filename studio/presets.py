@@ -40,7 +40,9 @@ PRESETS: tuple[Preset, ...] = (
     Preset(
         "Thorough",
         "For small or hard sets: rank 32 for five passes, validated often so the best checkpoint wins over an overfit last one.",
-        TrainConfig(lora_r=32, lora_alpha=64, lora_dropout=0.1, epochs=5.0, min_steps=100, validation_share=0.15, save_steps=10),
+        TrainConfig(
+            lora_r=32, lora_alpha=64, lora_dropout=0.1, epochs=5.0, min_steps=100, validation_share=0.15, save_steps=10
+        ),
     ),
 )
 DEFAULT_PRESET = "Balanced"

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage import projects as project_table
-from storage.db import DatabaseLocked as DatabaseLocked  # for the web app: any action, while another process holds the file
+from storage.db import (
+    DatabaseLocked as DatabaseLocked,  # for the web app: any action, while another process holds the file
+)
 from storage.db import connect
 from studio.formats import OutputSpec, parse_output_spec
 from studio.paths import DEFAULT_MODEL_NAME
@@ -32,8 +34,12 @@ class Project:
     def summary(self) -> dict:
         """The project as `studio project show --json` prints it."""
         return {
-            "name": self.name, "description": self.description, "output_spec": self.output_spec.to_dict(),
-            "base_model": self.base_model, "guidelines": self.guidelines, "archived": self.archived,
+            "name": self.name,
+            "description": self.description,
+            "output_spec": self.output_spec.to_dict(),
+            "base_model": self.base_model,
+            "guidelines": self.guidelines,
+            "archived": self.archived,
             "split_seed": self.split_seed,
         }
 
@@ -77,8 +83,13 @@ def list_projects(db: Path, include_archived: bool = False) -> list[Project]:
 
 
 def create_project(
-    db: Path, name: str, description: str = "", output_spec: dict | None = None, base_model: str = DEFAULT_MODEL_NAME,
-    guidelines: str = "", actor: Person | None = None,
+    db: Path,
+    name: str,
+    description: str = "",
+    output_spec: dict | None = None,
+    base_model: str = DEFAULT_MODEL_NAME,
+    guidelines: str = "",
+    actor: Person | None = None,
 ) -> Project:
     """Create a new project; refuse a name that is taken (archived projects included) or empty."""
     authorize(actor, "manage")
@@ -86,9 +97,12 @@ def create_project(
     spec = parse_output_spec(output_spec)
     with connect(db) as con:
         if project_table.fetch_project(con, name) is not None:
-            raise ValueError(f"a project called {name!r} already exists (archived ones too: `studio project list --all`)")
-        project_table.insert_project(con, name, description.strip(), spec.to_dict(), base_model.strip() or DEFAULT_MODEL_NAME,
-                                     guidelines)
+            raise ValueError(
+                f"a project called {name!r} already exists (archived ones too: `studio project list --all`)"
+            )
+        project_table.insert_project(
+            con, name, description.strip(), spec.to_dict(), base_model.strip() or DEFAULT_MODEL_NAME, guidelines
+        )
     return get_project(db, name)
 
 

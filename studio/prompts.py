@@ -15,8 +15,8 @@ import hashlib
 from collections import defaultdict
 
 from studio.embeddings import embed, nearest
-from studio.messages import answer_text, input_text
 from studio.formats import OutputSpec, stratum_of
+from studio.messages import answer_text, input_text
 
 
 def prompt_messages(system_prompt: str, messages: list[dict], few_shot: list[dict] = ()) -> list[dict]:

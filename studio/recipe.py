@@ -57,13 +57,29 @@ def device_recipe(config, cuda: bool, parameters: int, n_train: int) -> DeviceRe
     steps = total_steps(n_train, config)
     if cuda or not config.cpu_recipe:
         return DeviceRecipe(
-            "cuda" if cuda else "cpu", "4-bit NF4, double quantization", "nf4 (bf16 compute)",
-            "paged_adamw_8bit" if cuda else "adamw_torch", config.gradient_checkpointing, config.padding_free,
-            "padding-free" if config.padding_free else "length-grouped padded", rate, steps, parameters,
+            "cuda" if cuda else "cpu",
+            "4-bit NF4, double quantization",
+            "nf4 (bf16 compute)",
+            "paged_adamw_8bit" if cuda else "adamw_torch",
+            config.gradient_checkpointing,
+            config.padding_free,
+            "padding-free" if config.padding_free else "length-grouped padded",
+            rate,
+            steps,
+            parameters,
             "QLoRA: the GPU recipe" + ("" if cuda else " on CPU, because cpu_recipe is off"),
         )
     return DeviceRecipe(
-        "cpu", "none", "float32", "adamw_torch", False, False, "length-grouped padded", rate, steps, parameters,
+        "cpu",
+        "none",
+        "float32",
+        "adamw_torch",
+        False,
+        False,
+        "length-grouped padded",
+        rate,
+        steps,
+        parameters,
         "CPU recipe: fp32 base, no gradient checkpointing, length-grouped padded batches "
         "(faster and better-learning than 4-bit QLoRA on CPU; docs/benchmarks.md)",
     )
@@ -87,4 +103,6 @@ def recipe_for(model_path: str, config, n_train: int, trust_remote_code: bool = 
 
     from studio.preflight import model_shape
 
-    return device_recipe(config, torch.cuda.is_available(), estimate_parameters(model_shape(model_path, trust_remote_code)), n_train)
+    return device_recipe(
+        config, torch.cuda.is_available(), estimate_parameters(model_shape(model_path, trust_remote_code)), n_train
+    )

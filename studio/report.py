@@ -20,15 +20,34 @@ def render_report(board: Dashboard) -> str:
     """The dashboard (as built by studio.dashboard.build_dashboard) as one HTML document."""
     parts = [f"<h1>Evaluation of run {escape(board.run_id)} ({escape(board.project)})</h1>", _verdict(board.verdict)]
     if board.leaderboard:
-        parts += ["<h2>Leaderboard</h2>", _leaderboard(board), _figure(charts.leaderboard_chart(board.leaderboard), True)]
+        parts += [
+            "<h2>Leaderboard</h2>",
+            _leaderboard(board),
+            _figure(charts.leaderboard_chart(board.leaderboard), True),
+        ]
         for dimension in ("tag", "input length"):
             parts.append(_figure(charts.slice_chart(board.slices, dimension, board.metric), False))
     routing = board.routing
     if routing["bands"]:
-        parts += ["<h2>Confidence routing</h2>", _table(
-            ["band", "share", "count", "accuracy"],
-            [[b["band"], f"{100 * b['share']:.0f}%", b["count"], "–" if b["accuracy"] is None else f"{b['accuracy']:.2f}"] for b in routing["bands"]],
-        ), _figure(charts.coverage_chart(routing["curve"], routing["thresholds"]["high"], routing["thresholds"]["low"]), False)]
+        parts += [
+            "<h2>Confidence routing</h2>",
+            _table(
+                ["band", "share", "count", "accuracy"],
+                [
+                    [
+                        b["band"],
+                        f"{100 * b['share']:.0f}%",
+                        b["count"],
+                        "–" if b["accuracy"] is None else f"{b['accuracy']:.2f}",
+                    ]
+                    for b in routing["bands"]
+                ],
+            ),
+            _figure(
+                charts.coverage_chart(routing["curve"], routing["thresholds"]["high"], routing["thresholds"]["low"]),
+                False,
+            ),
+        ]
     parts += ["<h2>Side by side</h2>", _side_by_side(board)]
     return f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation {escape(board.run_id)}</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
 
@@ -42,9 +61,13 @@ def _verdict(verdict: dict) -> str:
 
 def _leaderboard(board: Dashboard) -> str:
     metric = board.metric
-    return _table(["rank", "model", metric, "95% interval", "n"], [
-        [r["rank"], r["label"], f"{r['primary_value']:.3f}", f"{r['low']:.3f} – {r['high']:.3f}", r["n"]] for r in board.leaderboard
-    ])
+    return _table(
+        ["rank", "model", metric, "95% interval", "n"],
+        [
+            [r["rank"], r["label"], f"{r['primary_value']:.3f}", f"{r['low']:.3f} – {r['high']:.3f}", r["n"]]
+            for r in board.leaderboard
+        ],
+    )
 
 
 def _side_by_side(board: Dashboard) -> str:

@@ -38,7 +38,9 @@ def open_findings(db: Path, example_id: int) -> list[dict]:
         return example_search.fetch_open_findings_of(con, example_id)
 
 
-def decide(db: Path, project: Project, example_id: int, revision: int, decision: str, author: str, comment: str = "") -> int:
+def decide(
+    db: Path, project: Project, example_id: int, revision: int, decision: str, author: str, comment: str = ""
+) -> int:
     """Approve or reject an example at `revision`, with an optional comment; return the new revision."""
     if decision not in DECISIONS:
         raise InvalidExample(f"decision must be approve or reject, not {decision!r}")

@@ -21,8 +21,14 @@ from pathlib import Path
 
 
 def check_round_trip(
-    run_dir: Path, base_model_path: str, conversations: list[list[dict]], adapter_answers: list[str],
-    example_ids: list, max_new_tokens: int, n: int = 3, trust_remote_code: bool = False,
+    run_dir: Path,
+    base_model_path: str,
+    conversations: list[list[dict]],
+    adapter_answers: list[str],
+    example_ids: list,
+    max_new_tokens: int,
+    n: int = 3,
+    trust_remote_code: bool = False,
     output_spec: dict | None = None,
 ) -> dict:
     """Merge, save, reload and re-answer the first n conversations; compare with the adapter's answers.

@@ -37,7 +37,9 @@ class RoutingConfig:
             raise ValueError(f"the low threshold ({self.low}) must not exceed the high one ({self.high})")
 
 
-def route(confidences: Sequence[float], correct: Sequence[float], config: RoutingConfig = RoutingConfig()) -> list[dict]:
+def route(
+    confidences: Sequence[float], correct: Sequence[float], config: RoutingConfig = RoutingConfig()
+) -> list[dict]:
     """One dict per band, most confident first: its share, count, accuracy and bounding thresholds.
 
     `correct` holds each prediction's score on the task's primary metric, in [0, 1]. A band
@@ -67,15 +69,21 @@ def coverage_curve(confidences: Sequence[float], correct: Sequence[float]) -> li
         total += score
         if count < len(ranked) and ranked[count][0] == confidence:
             continue
-        points.append({
-            "coverage": count / len(ranked), "accuracy": total / count, "threshold": confidence, "count": count,
-        })
+        points.append(
+            {
+                "coverage": count / len(ranked),
+                "accuracy": total / count,
+                "threshold": confidence,
+                "count": count,
+            }
+        )
     return points
 
 
 def _band(name: str, at_least: float | None, below: float | None, confidences, correct) -> dict:
     scores = [
-        score for confidence, score in zip(confidences, correct)
+        score
+        for confidence, score in zip(confidences, correct)
         if (at_least is None or confidence >= at_least) and (below is None or confidence < below)
     ]
     return {

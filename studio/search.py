@@ -50,8 +50,13 @@ class Page:
 
 
 def find_examples(
-    db: Path, project: Project, chosen: ExampleFilter, sort: str = "id", descending: bool = False,
-    page: int = 1, page_size: int = 50,
+    db: Path,
+    project: Project,
+    chosen: ExampleFilter,
+    sort: str = "id",
+    descending: bool = False,
+    page: int = 1,
+    page_size: int = 50,
 ) -> Page:
     """One sorted page of the examples `chosen` selects, and how many it selects in all."""
     with connect(db, extensions=example_search.SEARCH_EXTENSIONS) as con:
@@ -83,8 +88,13 @@ def _overview(con, project: Project) -> Overview:
 
 
 def browse(
-    db: Path, project: Project, chosen: ExampleFilter, sort: str = "id", descending: bool = False,
-    page: int = 1, page_size: int = 50,
+    db: Path,
+    project: Project,
+    chosen: ExampleFilter,
+    sort: str = "id",
+    descending: bool = False,
+    page: int = 1,
+    page_size: int = 50,
 ) -> tuple[Overview, Page]:
     """The overview and one page of examples in one connection (what the Examples page draws).
 
@@ -115,6 +125,13 @@ def _progress(counts: dict[str, tuple[int, int]], targets: dict[str, int]) -> li
     rows = []
     for tag in sorted(set(counts) | set(targets)):
         (live, approved), target = counts.get(tag, (0, 0)), targets.get(tag)
-        rows.append({"tag": tag, "examples": live, "approved": approved, "target": target,
-                     "progress": min(approved / target, 1.0) if target else None})
+        rows.append(
+            {
+                "tag": tag,
+                "examples": live,
+                "approved": approved,
+                "target": target,
+                "progress": min(approved / target, 1.0) if target else None,
+            }
+        )
     return rows

@@ -27,8 +27,11 @@ def find_format_breaks(data: CheckInput) -> list[Finding]:
     """
     if data.spec.kind != "text":
         problems = [(p, validate_output(data.spec, answer)) for p, answer in enumerate(data.answers)]
-        return [Finding("format", "error", (p, ), 1.0, f"The answer breaks the output format: {problem}.")
-                for p, problem in problems if problem]
+        return [
+            Finding("format", "error", (p,), 1.0, f"The answer breaks the output format: {problem}.")
+            for p, problem in problems
+            if problem
+        ]
     return _json_consensus(data) or _label_casing(data)
 
 
@@ -52,12 +55,23 @@ def _json_consensus(data: CheckInput) -> list[Finding]:
             reason = f"{len(objects)} of {len(keys)} answers are JSON objects, this one is not"
         elif found != usual:
             missing, extra = sorted(set(usual) - set(found)), sorted(set(found) - set(usual))
-            reason = "its keys differ from most answers' (" + "; ".join(
-                part for part in (f"missing {', '.join(missing)}" if missing else "",
-                                  f"extra {', '.join(extra)}" if extra else "") if part) + ")"
+            reason = (
+                "its keys differ from most answers' ("
+                + "; ".join(
+                    part
+                    for part in (
+                        f"missing {', '.join(missing)}" if missing else "",
+                        f"extra {', '.join(extra)}" if extra else "",
+                    )
+                    if part
+                )
+                + ")"
+            )
         else:
             continue
-        findings.append(Finding("format", "warning", (position,), 0.9, f"The answer breaks the shared format: {reason}."))
+        findings.append(
+            Finding("format", "warning", (position,), 0.9, f"The answer breaks the shared format: {reason}.")
+        )
     return findings
 
 
@@ -73,8 +87,9 @@ def _label_casing(data: CheckInput) -> list[Finding]:
     for position, answer in enumerate(answers):
         usual = spellings[answer.lower()].most_common(1)[0][0]
         if answer != usual:
-            findings.append(Finding("format", "warning", (position,), 0.8,
-                                    f"The label {answer!r} is usually written {usual!r}."))
+            findings.append(
+                Finding("format", "warning", (position,), 0.8, f"The label {answer!r} is usually written {usual!r}.")
+            )
     return findings
 
 
@@ -95,9 +110,15 @@ def find_length_outliers(data: CheckInput) -> list[Finding]:
     findings = []
     for position, tokens in sorted(data.long_examples.items()):
         if tokens > data.config.max_tokens:
-            findings.append(Finding("length", "error", (position,), 1.0,
-                                    f"{tokens} tokens, over the training length of {data.config.max_tokens}: "
-                                    "it would be truncated."))
+            findings.append(
+                Finding(
+                    "length",
+                    "error",
+                    (position,),
+                    1.0,
+                    f"{tokens} tokens, over the training length of {data.config.max_tokens}: it would be truncated.",
+                )
+            )
     if len(data.examples) < MIN_FOR_STATISTICS:
         return findings
     for side, texts in (("input", data.inputs), ("answer", data.answers)):
@@ -105,12 +126,20 @@ def find_length_outliers(data: CheckInput) -> list[Finding]:
         scores = robust_z(np.log1p(lengths))
         ratio = np.maximum(lengths, 1) / max(float(np.median(lengths)), 1.0)
         far = (np.abs(scores) > data.config.length_outlier_z) & (
-            (ratio >= data.config.length_outlier_ratio) | (ratio <= 1 / data.config.length_outlier_ratio))
+            (ratio >= data.config.length_outlier_ratio) | (ratio <= 1 / data.config.length_outlier_ratio)
+        )
         for position in np.nonzero(far)[0].tolist():
             how = "longer" if scores[position] > 0 else "shorter"
-            findings.append(Finding("length", "warning", (position,), round(min(abs(float(scores[position])) / 10, 0.99), 4),
-                                    f"The {side} is {int(lengths[position])} characters, far {how} than usual "
-                                    f"(median {int(np.median(lengths))})."))
+            findings.append(
+                Finding(
+                    "length",
+                    "warning",
+                    (position,),
+                    round(min(abs(float(scores[position])) / 10, 0.99), 4),
+                    f"The {side} is {int(lengths[position])} characters, far {how} than usual "
+                    f"(median {int(np.median(lengths))}).",
+                )
+            )
     return findings
 
 
@@ -122,15 +151,36 @@ def find_dataset_size(data: CheckInput) -> list[Finding]:
     approved = [e for e in data.examples if e["status"] == "approved"]
     findings = []
     if len(approved) < data.config.too_few_examples:
-        findings.append(Finding("size", "error", (), 1.0,
-                                f"{len(approved)} approved examples: under {data.config.too_few_examples} is too few to fine-tune on."))
+        findings.append(
+            Finding(
+                "size",
+                "error",
+                (),
+                1.0,
+                f"{len(approved)} approved examples: under {data.config.too_few_examples} is too few to fine-tune on.",
+            )
+        )
     elif len(approved) < data.config.prompting_may_do:
-        findings.append(Finding("size", "info", (), 0.5,
-                                f"{len(approved)} approved examples: under about {data.config.prompting_may_do} a prompted "
-                                "baseline may do as well; compare before you ship."))
+        findings.append(
+            Finding(
+                "size",
+                "info",
+                (),
+                0.5,
+                f"{len(approved)} approved examples: under about {data.config.prompting_may_do} a prompted "
+                "baseline may do as well; compare before you ship.",
+            )
+        )
     counts = Counter(tag for e in approved for tag in e.get("tags") or [])
     for tag, target in sorted(data.tag_targets.items()):
         if counts[tag] < int(target):
-            findings.append(Finding("size", "warning", (), round(1 - counts[tag] / max(int(target), 1), 4),
-                                    f"Tag {tag!r} has {counts[tag]} approved examples, under its target of {int(target)}."))
+            findings.append(
+                Finding(
+                    "size",
+                    "warning",
+                    (),
+                    round(1 - counts[tag] / max(int(target), 1), 4),
+                    f"Tag {tag!r} has {counts[tag]} approved examples, under its target of {int(target)}.",
+                )
+            )
     return findings

@@ -84,7 +84,9 @@ class NeighbourGraph:
         return sorted((i, j, s) for (i, j), s in seen.items())
 
 
-def search(queries: np.ndarray, corpus: np.ndarray, k: int, query_positions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def search(
+    queries: np.ndarray, corpus: np.ndarray, k: int, query_positions: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest corpus rows of each query by cosine, excluding the query's own position."""
     from sklearn.neighbors import NearestNeighbors
 
@@ -107,7 +109,9 @@ def search(queries: np.ndarray, corpus: np.ndarray, k: int, query_positions: np.
     return indices, similarities
 
 
-def build_graph(db: Path, project_id: int, example_ids: list[int], input_hashes: list[str], vectors: np.ndarray, k: int) -> NeighbourGraph:
+def build_graph(
+    db: Path, project_id: int, example_ids: list[int], input_hashes: list[str], vectors: np.ndarray, k: int
+) -> NeighbourGraph:
     """The neighbour graph of these examples, patching the stored one where it can."""
     with connect(db) as con:
         stored = {row["example_id"]: row for row in cache_table.fetch_graph(con, project_id)}
@@ -123,7 +127,9 @@ def build_graph(db: Path, project_id: int, example_ids: list[int], input_hashes:
     return graph
 
 
-def _patched_graph(stored: dict, example_ids: list[int], input_hashes: list[str], vectors: np.ndarray, k: int) -> tuple[NeighbourGraph, list[int]] | None:
+def _patched_graph(
+    stored: dict, example_ids: list[int], input_hashes: list[str], vectors: np.ndarray, k: int
+) -> tuple[NeighbourGraph, list[int]] | None:
     """Update the stored graph for changed inputs, with the positions whose rows changed; None when a full rebuild is due.
 
     A stored row is exact down to its last entry. Dropping the changed examples from it
@@ -132,7 +138,9 @@ def _patched_graph(stored: dict, example_ids: list[int], input_hashes: list[str]
     Rows left with fewer than k exact entries are searched again.
     """
     position = {example_id: i for i, example_id in enumerate(example_ids)}
-    changed = [i for i, (e, h) in enumerate(zip(example_ids, input_hashes)) if e not in stored or stored[e]["input_hash"] != h]
+    changed = [
+        i for i, (e, h) in enumerate(zip(example_ids, input_hashes)) if e not in stored or stored[e]["input_hash"] != h
+    ]
     gone = set(stored) - set(position)
     if not stored or len(changed) + len(gone) > FULL_REBUILD_SHARE * len(example_ids):
         return None
@@ -161,13 +169,26 @@ def _patched_graph(stored: dict, example_ids: list[int], input_hashes: list[str]
         found, sims = search(vectors[redo_list], vectors, width, np.array(redo_list))
         indices[redo_list], similarities[redo_list] = found, sims
     moved = set(np.nonzero((indices != before).any(axis=1))[0].tolist())
-    touched = sorted(moved | redo | {position[e] for e in stored if e in position and
-                                     len(stored[e]["neighbour_ids"]) != int((before[position[e]] >= 0).sum())})
+    touched = sorted(
+        moved
+        | redo
+        | {
+            position[e]
+            for e in stored
+            if e in position and len(stored[e]["neighbour_ids"]) != int((before[position[e]] >= 0).sum())
+        }
+    )
     return NeighbourGraph(indices, similarities, compared=len(redo_list), k=k), touched
 
 
-def _merge_changed(indices: np.ndarray, similarities: np.ndarray, cutoff: np.ndarray, vectors: np.ndarray,
-                   changed: list[int], redo: set[int]) -> None:
+def _merge_changed(
+    indices: np.ndarray,
+    similarities: np.ndarray,
+    cutoff: np.ndarray,
+    vectors: np.ndarray,
+    changed: list[int],
+    redo: set[int],
+) -> None:
     """Let each changed input into the rows of the unchanged ones, keeping only entries known to be exact."""
     if not changed:
         return
@@ -188,11 +209,14 @@ def _graph_rows(graph: NeighbourGraph, example_ids: list[int], input_hashes: lis
     for i in positions:
         example_id, input_hash = example_ids[i], input_hashes[i]
         keep = graph.indices[i] >= 0
-        rows.append({
-            "example_id": example_id, "input_hash": input_hash,
-            "neighbour_ids": [example_ids[j] for j in graph.indices[i][keep]],
-            "similarities": graph.similarities[i][keep].tolist(),
-        })
+        rows.append(
+            {
+                "example_id": example_id,
+                "input_hash": input_hash,
+                "neighbour_ids": [example_ids[j] for j in graph.indices[i][keep]],
+                "similarities": graph.similarities[i][keep].tolist(),
+            }
+        )
     return rows
 
 

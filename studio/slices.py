@@ -32,9 +32,14 @@ def slice_scores(predictions: list[dict], metric: str, clusters: dict | None = N
         if clusters and row["example_id"] in clusters:
             groups[("input cluster", clusters[row["example_id"]], row["model"])].append(row["scores"])
     return [
-        {"dimension": dimension, "slice": name, "model": model, "n": len(scores),
-         **{m: fmean(s.get(m, 0.0) for s in scores) for m in sorted({m for s in scores for m in s})},
-         "score": fmean(s.get(metric, 0.0) for s in scores)}
+        {
+            "dimension": dimension,
+            "slice": name,
+            "model": model,
+            "n": len(scores),
+            **{m: fmean(s.get(m, 0.0) for s in scores) for m in sorted({m for s in scores for m in s})},
+            "score": fmean(s.get(metric, 0.0) for s in scores),
+        }
         for (dimension, name, model), scores in sorted(groups.items())
     ]
 

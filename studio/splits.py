@@ -15,9 +15,9 @@ import hashlib
 import math
 from collections import defaultdict
 
-from studio.messages import answer_text, input_text, normalise
 from studio.findings import CheckConfig
 from studio.formats import OutputSpec, stratum_of
+from studio.messages import answer_text, input_text, normalise
 from studio.similarity import similar_input_pairs
 
 EVAL_FRACTION = 0.1
@@ -29,7 +29,10 @@ def _rank(seed: int, key: str) -> str:
 
 
 def split_examples(
-    examples: list[dict], spec: OutputSpec, seed: int, eval_fraction: float = EVAL_FRACTION,
+    examples: list[dict],
+    spec: OutputSpec,
+    seed: int,
+    eval_fraction: float = EVAL_FRACTION,
     near_duplicates: list[tuple[int, int]] | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """Return (train, held_out), each ordered by id.
@@ -43,9 +46,7 @@ def split_examples(
     strata: dict[str, list[tuple[str, list[dict]]]] = defaultdict(list)
     for key, unit in units.items():
         strata[stratum_of(spec, answer_text(unit[0]["messages"]))].append((key, unit))
-    quotas = _allocate(
-        {name: len(members) for name, members in strata.items()}, round(eval_fraction * len(units))
-    )
+    quotas = _allocate({name: len(members) for name, members in strata.items()}, round(eval_fraction * len(units)))
     held_out: list[dict] = []
     for name, members in strata.items():
         members.sort(key=lambda member: _rank(seed, member[0]))

@@ -77,20 +77,30 @@ def _suspect_labels(data: CheckInput, labels: list[str]) -> list[Finding]:
         return []
     codes = np.array([names.index(labels[p]) for p in kept])
     probabilities = out_of_fold_probabilities(data.input_vectors[kept], codes)
-    issues = find_label_issues(codes, probabilities, filter_by="low_self_confidence",
-                               return_indices_ranked_by="self_confidence", n_jobs=1)
+    issues = find_label_issues(
+        codes, probabilities, filter_by="low_self_confidence", return_indices_ranked_by="self_confidence", n_jobs=1
+    )
     findings = []
     for row in issues:
         given, predicted = codes[row], int(np.argmax(probabilities[row]))
         score = round(1.0 - float(probabilities[row, given]), 4)
         evidence = _nearest_with_label(data, kept[row], labels, names[predicted])
-        findings.append(Finding("suspect-output", "warning", (kept[row], *evidence), score,
-                                f"Labelled {names[given]!r}, but similar examples say {names[predicted]!r} "
-                                f"({probabilities[row, predicted]:.0%} against {probabilities[row, given]:.0%})."))
+        findings.append(
+            Finding(
+                "suspect-output",
+                "warning",
+                (kept[row], *evidence),
+                score,
+                f"Labelled {names[given]!r}, but similar examples say {names[predicted]!r} "
+                f"({probabilities[row, predicted]:.0%} against {probabilities[row, given]:.0%}).",
+            )
+        )
     return findings
 
 
-def _nearest_with_label(data: CheckInput, position: int, labels: list[str], label: str, most: int = 2) -> tuple[int, ...]:
+def _nearest_with_label(
+    data: CheckInput, position: int, labels: list[str], label: str, most: int = 2
+) -> tuple[int, ...]:
     """The nearest examples answering `label`: the evidence shown after the accused example (which always comes first)."""
     near = [int(j) for j in data.graph.indices[position] if 0 <= j != position and labels[j] == label]
     return tuple(near[:most])
@@ -102,15 +112,25 @@ def _suspect_texts(data: CheckInput) -> list[Finding]:
     findings = []
     threshold = data.config.different_answer_similarity
     for i in range(len(data.examples)):
-        near = [j for j, s in zip(data.graph.indices[i], data.graph.similarities[i])
-                if j >= 0 and s >= data.config.contradiction_similarity - 0.1][:5]
+        near = [
+            j
+            for j, s in zip(data.graph.indices[i], data.graph.similarities[i])
+            if j >= 0 and s >= data.config.contradiction_similarity - 0.1
+        ][:5]
         if len(near) < 2:
             continue
         theirs = data.answer_vectors[near]
         agreement = float(((theirs @ theirs.T).sum() - len(near)) / (len(near) * (len(near) - 1)))
         mine = float(np.mean(theirs @ data.answer_vectors[i]))
         if agreement >= threshold and mine < threshold - 0.2:
-            findings.append(Finding("suspect-output", "warning", (i, *near), round(agreement - mine, 4),
-                                    f"{len(near)} similar inputs agree on their answers (similarity {agreement:.2f}) "
-                                    f"but this answer is far from theirs ({mine:.2f})."))
+            findings.append(
+                Finding(
+                    "suspect-output",
+                    "warning",
+                    (i, *near),
+                    round(agreement - mine, 4),
+                    f"{len(near)} similar inputs agree on their answers (similarity {agreement:.2f}) "
+                    f"but this answer is far from theirs ({mine:.2f}).",
+                )
+            )
     return findings

@@ -40,8 +40,14 @@ class TaskProposal:
     reason: str = field(default="", metadata={"help": "why this format, in words"})
 
     def summary(self) -> dict:
-        return {"description": self.description, "description_rows": self.description_rows, "rows": self.rows,
-                "output_spec": self.output_spec, "label_counts": self.label_counts, "reason": self.reason}
+        return {
+            "description": self.description,
+            "description_rows": self.description_rows,
+            "rows": self.rows,
+            "output_spec": self.output_spec,
+            "label_counts": self.label_counts,
+            "reason": self.reason,
+        }
 
 
 def propose_task(examples: list[dict]) -> TaskProposal:
@@ -56,7 +62,9 @@ def propose_task(examples: list[dict]) -> TaskProposal:
 
 def shared_system_message(conversations: list[list[dict]]) -> tuple[str, int]:
     """(the leading system message most conversations share, how many carry it); ('', 0) when none does."""
-    systems = Counter(m[0]["content"].strip() for m in conversations if m and m[0]["role"] == "system" and m[0]["content"].strip())
+    systems = Counter(
+        m[0]["content"].strip() for m in conversations if m and m[0]["role"] == "system" and m[0]["content"].strip()
+    )
     if not systems:
         return "", 0
     text, count = systems.most_common(1)[0]
@@ -71,9 +79,14 @@ def infer_output_spec(answers: list[str]) -> tuple[dict, dict, str]:
     found = [o for o in objects if o is not None]
     if len(found) >= JSON_SHARE * len(answers):
         schema = json_schema_of(found)
-        return {"kind": "json", "schema": schema}, {}, (
-            f"{len(found)} of {len(answers)} answers are JSON objects: a JSON schema with keys "
-            f"{', '.join(schema.get('properties', {})) or 'none'}")
+        return (
+            {"kind": "json", "schema": schema},
+            {},
+            (
+                f"{len(found)} of {len(answers)} answers are JSON objects: a JSON schema with keys "
+                f"{', '.join(schema.get('properties', {})) or 'none'}"
+            ),
+        )
     counts = Counter(answers)
     problem = _why_not_labels(counts, len(answers))
     if problem:
@@ -81,8 +94,11 @@ def infer_output_spec(answers: list[str]) -> tuple[dict, dict, str]:
     ordered = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
     low, high = min(counts.values()), max(counts.values())
     times = f"{low} times" if low == high else f"{low} to {high} times"
-    return {"kind": "labels", "labels": sorted(counts)}, ordered, (
-        f"{len(answers)} answers use {len(counts)} short labels, each {times}: a label set")
+    return (
+        {"kind": "labels", "labels": sorted(counts)},
+        ordered,
+        (f"{len(answers)} answers use {len(counts)} short labels, each {times}: a label set"),
+    )
 
 
 def _why_not_labels(counts: Counter, n: int) -> str:

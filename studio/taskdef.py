@@ -40,7 +40,9 @@ def set_task(db: Path, project: Project, actor: Person | None = None, **changes)
     """Change the description, output spec (dict), guidelines or base model; a new spec re-checks every example."""
     unknown = set(changes) - set(TASK_FIELDS)
     if unknown:
-        raise ValueError(f"cannot set {', '.join(sorted(unknown))} here; the task's fields are {', '.join(TASK_FIELDS)}")
+        raise ValueError(
+            f"cannot set {', '.join(sorted(unknown))} here; the task's fields are {', '.join(TASK_FIELDS)}"
+        )
     updated = update_project_settings(db, project, actor, **changes) if changes else project
     breaks = recheck_format(db, updated) if "output_spec" in changes else 0
     return TaskChange(updated, breaks)
@@ -57,8 +59,16 @@ def recheck_format(db: Path, project: Project) -> int:
             problem = validate_output(project.output_spec, answer_text(example["messages"]))
             if problem:
                 finding = Finding("format", "error", (0,), 1.0, f"The answer breaks the output format: {problem}.")
-                rows.append({"kind": "format", "severity": "error", "score": 1.0, "explanation": finding.explanation,
-                             "example_ids": [example["id"]], "fingerprint": fingerprint(finding, [example])})
+                rows.append(
+                    {
+                        "kind": "format",
+                        "severity": "error",
+                        "score": 1.0,
+                        "explanation": finding.explanation,
+                        "example_ids": [example["id"]],
+                        "fingerprint": fingerprint(finding, [example]),
+                    }
+                )
         finding_table.replace_open_findings(con, project.id, rows, kind="format")
     return len(rows)
 
@@ -93,7 +103,7 @@ def merge_labels(db: Path, project: Project, sources: list[str], target: str, au
             messages = example["messages"]
             if answer_text(messages).strip() in sources:
                 last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
-                rewritten = [*messages[:last], {"role": "assistant", "content": target}, *messages[last + 1:]]
+                rewritten = [*messages[:last], {"role": "assistant", "content": target}, *messages[last + 1 :]]
                 example_table.update_example(con, example["id"], example["revision"], author, messages=rewritten)
                 changed += 1
         project_table.update_project(con, project.id, output_spec={"kind": "labels", "labels": labels})

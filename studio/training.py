@@ -34,23 +34,65 @@ class TrainConfig:
     """Every training setting, with a default fit for a few hundred expert examples."""
 
     lora_r: int = _help("LoRA rank: capacity of the adapter (8 to 32 is typical)", 16, "Adapter size (LoRA rank)")
-    lora_alpha: int = _help("LoRA alpha: scale of the adapter's update (usually 2 x rank)", 32, "Adapter strength (LoRA alpha)")
+    lora_alpha: int = _help(
+        "LoRA alpha: scale of the adapter's update (usually 2 x rank)", 32, "Adapter strength (LoRA alpha)"
+    )
     lora_dropout: float = _help("dropout on the LoRA path, against overfitting small sets", 0.05, "Adapter dropout")
-    learning_rate: float = _help("peak learning rate; 0 picks by the model's size (1e-3 under 0.5B parameters, 5e-4 to 3B, 2e-4 above)", 0.0, "Learning rate (0: by model size)")
-    epochs: float = _help("passes over the training split (about 3 is typical)", 3.0, "Passes over the examples (epochs)")
-    max_steps: int = _help("stop after this many optimizer steps; 0 trains for `epochs`", 0, "Stop after this many steps (0: no cap)")
-    min_steps: int = _help("at least this many optimizer steps: a tiny set trains more epochs rather than stopping before it learns", 0, "Train at least this many steps")
+    learning_rate: float = _help(
+        "peak learning rate; 0 picks by the model's size (1e-3 under 0.5B parameters, 5e-4 to 3B, 2e-4 above)",
+        0.0,
+        "Learning rate (0: by model size)",
+    )
+    epochs: float = _help(
+        "passes over the training split (about 3 is typical)", 3.0, "Passes over the examples (epochs)"
+    )
+    max_steps: int = _help(
+        "stop after this many optimizer steps; 0 trains for `epochs`", 0, "Stop after this many steps (0: no cap)"
+    )
+    min_steps: int = _help(
+        "at least this many optimizer steps: a tiny set trains more epochs rather than stopping before it learns",
+        0,
+        "Train at least this many steps",
+    )
     batch_size: int = _help("examples per device per step", 8, "Examples per step (batch size)")
-    gradient_accumulation: int = _help("steps whose gradients add up before one update", 1, "Steps per update (gradient accumulation)")
-    max_length: int = _help("longest rendered example in tokens; longer ones are truncated", 512, "Longest example, in tokens")
+    gradient_accumulation: int = _help(
+        "steps whose gradients add up before one update", 1, "Steps per update (gradient accumulation)"
+    )
+    max_length: int = _help(
+        "longest rendered example in tokens; longer ones are truncated", 512, "Longest example, in tokens"
+    )
     warmup_ratio: float = _help("share of steps spent ramping the learning rate up", 0.03, "Share of steps warming up")
     weight_decay: float = _help("decoupled weight decay on the adapter weights", 0.0, "Weight decay")
-    gradient_checkpointing: bool = _help("GPU recipe: recompute activations to save memory (about a third slower); the CPU recipe keeps them", True, "Save memory, train slower (gradient checkpointing, GPU)")
-    padding_free: bool = _help("GPU recipe: train on flat, pad-free batches (same loss as padding); the CPU recipe groups padded batches by length", True, "Pack examples without padding (GPU)")
-    cpu_recipe: bool = _help("on a CPU, train an fp32 base without 4-bit or checkpointing (faster and better there); off trains 4-bit QLoRA on CPU too", True, "On a CPU, train without 4-bit (faster there)")
-    validation_share: float = _help("share of the training split held back to keep the checkpoint best by the task metric; 0 keeps the last", 0.0, "Share set aside to pick the best checkpoint")
-    save_steps: int = _help("steps between checkpoints (and validation scores); a killed run resumes from the last", 20, "Steps between checkpoints")
-    merge_model: bool = _help("also write a merged full model to run_dir/merged (large; the adapter is always written)", False, "Also save a merged full model")
+    gradient_checkpointing: bool = _help(
+        "GPU recipe: recompute activations to save memory (about a third slower); the CPU recipe keeps them",
+        True,
+        "Save memory, train slower (gradient checkpointing, GPU)",
+    )
+    padding_free: bool = _help(
+        "GPU recipe: train on flat, pad-free batches (same loss as padding); the CPU recipe groups padded batches by length",
+        True,
+        "Pack examples without padding (GPU)",
+    )
+    cpu_recipe: bool = _help(
+        "on a CPU, train an fp32 base without 4-bit or checkpointing (faster and better there); off trains 4-bit QLoRA on CPU too",
+        True,
+        "On a CPU, train without 4-bit (faster there)",
+    )
+    validation_share: float = _help(
+        "share of the training split held back to keep the checkpoint best by the task metric; 0 keeps the last",
+        0.0,
+        "Share set aside to pick the best checkpoint",
+    )
+    save_steps: int = _help(
+        "steps between checkpoints (and validation scores); a killed run resumes from the last",
+        20,
+        "Steps between checkpoints",
+    )
+    merge_model: bool = _help(
+        "also write a merged full model to run_dir/merged (large; the adapter is always written)",
+        False,
+        "Also save a merged full model",
+    )
     seed: int = _help("seed for the data order, the validation slice and adapter initialisation", 0, "Random seed")
 
 
@@ -91,8 +133,14 @@ def total_steps(n_train: int, config: TrainConfig, devices: int = 1) -> int:
 
 
 def build_trainer(
-    model_path: str, system_prompt: str, rows: list[dict], config: TrainConfig, run_dir: Path,
-    should_stop: Callable[[], bool] = lambda: False, output_spec: dict | None = None, trust_remote_code: bool = False,
+    model_path: str,
+    system_prompt: str,
+    rows: list[dict],
+    config: TrainConfig,
+    run_dir: Path,
+    should_stop: Callable[[], bool] = lambda: False,
+    output_spec: dict | None = None,
+    trust_remote_code: bool = False,
 ):
     """A TRL SFTTrainer over the device's base model (studio.recipe) with fresh LoRA adapters on every linear layer."""
     from peft import LoraConfig
@@ -109,17 +157,24 @@ def build_trainer(
     recipe = recipe_for(model_path, config, len(rows), trust_remote_code)
     callbacks = [progress_callback(run_dir, should_stop)]
     if validation_rows:
-        callbacks.append(validation_callback(run_dir, system_prompt, validation_rows, output_spec or {"kind": "text"}, tokenizer))
+        callbacks.append(
+            validation_callback(run_dir, system_prompt, validation_rows, output_spec or {"kind": "text"}, tokenizer)
+        )
     trainer_class = SFTTrainer if recipe.padding_free else _answer_head_trainer()
     return trainer_class(
         model=load_base(model_path, recipe.quantization != "none", trust_remote_code),
         args=_sft_config(config, recipe, run_dir, bool(validation_rows), len(rows)),
         train_dataset=_dataset(tokenizer, system_prompt, train_rows, config.max_length),
-        eval_dataset=_dataset(tokenizer, system_prompt, validation_rows, config.max_length) if validation_rows else None,
+        eval_dataset=_dataset(tokenizer, system_prompt, validation_rows, config.max_length)
+        if validation_rows
+        else None,
         processing_class=tokenizer,
         peft_config=LoraConfig(
-            r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-            target_modules="all-linear", task_type="CAUSAL_LM",
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
         ),
         callbacks=callbacks,
     )
@@ -142,11 +197,14 @@ def _answer_head_trainer():
             labels = inputs["labels"]
             targets = labels[:, 1:]
             keep = (targets != -100).any(dim=0).nonzero().squeeze(-1)  # positions whose next token is trained
-            outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), logits_to_keep=keep)
+            outputs = model(
+                input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), logits_to_keep=keep
+            )
             logits = outputs.logits.float()
             kept = targets[:, keep]
-            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), kept.reshape(-1),
-                                                     ignore_index=-100, reduction="sum")
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), kept.reshape(-1), ignore_index=-100, reduction="sum"
+            )
             count = num_items_in_batch if num_items_in_batch is not None else (kept != -100).sum()
             loss = loss / count
             if model.training:  # TRL's running count of real tokens, which the progress events turn into tokens/s
@@ -161,18 +219,28 @@ def _dataset(tokenizer, system_prompt: str, rows: list[dict], max_length: int):
     from datasets import Dataset
 
     sequences = encode_rows(tokenizer, system_prompt, rows, max_length)
-    return Dataset.from_dict({
-        "input_ids": [s.input_ids for s in sequences],
-        "completion_mask": [s.completion_mask for s in sequences],
-    })
+    return Dataset.from_dict(
+        {
+            "input_ids": [s.input_ids for s in sequences],
+            "completion_mask": [s.completion_mask for s in sequences],
+        }
+    )
 
 
 def train_adapter(
-    model_path: str, system_prompt: str, rows: list[dict], config: TrainConfig, run_dir: Path,
-    should_stop: Callable[[], bool] = lambda: False, output_spec: dict | None = None, trust_remote_code: bool = False,
+    model_path: str,
+    system_prompt: str,
+    rows: list[dict],
+    config: TrainConfig,
+    run_dir: Path,
+    should_stop: Callable[[], bool] = lambda: False,
+    output_spec: dict | None = None,
+    trust_remote_code: bool = False,
 ) -> Path:
     """Train (or resume) a LoRA adapter; save the best one, with the tokenizer, to run_dir/adapter."""
-    trainer = build_trainer(model_path, system_prompt, rows, config, run_dir, should_stop, output_spec, trust_remote_code)
+    trainer = build_trainer(
+        model_path, system_prompt, rows, config, run_dir, should_stop, output_spec, trust_remote_code
+    )
     trainer.train(resume_from_checkpoint=last_checkpoint(run_dir))
     adapter_dir = Path(run_dir) / "adapter"
     if not trainer.is_world_process_zero():

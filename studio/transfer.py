@@ -24,12 +24,12 @@ from pathlib import Path
 
 from storage import examples as example_table
 from storage.db import connect
-from studio.examples import REVIEWED, STATUSES, InvalidExample, acting_person, check_example
 from studio.confinement import confine, import_roots
+from studio.examples import REVIEWED, STATUSES, InvalidExample, acting_person, check_example
 from studio.formats import parse_output_spec, validate_output
 from studio.importers import BadRow, SourceFile, read_source, store_upload
-from studio.messages import answer_text
 from studio.mapping import BadValue, ColumnMapping, check_mapping, guess_mapping, parse_mapping, row_to_example
+from studio.messages import answer_text
 from studio.paths import DEFAULT_MODEL_NAME, data_home
 from studio.people import authorize
 from studio.projects import Project, ProjectNotFound, create_project, get_project, update_project_settings
@@ -54,11 +54,17 @@ class ImportRefused(ValueError):
 class ImportOptions:
     """How to read an import file and what status its examples get."""
 
-    format: str | None = field(default=None, metadata={"help": "one of studio.importers.FORMATS; None detects it from the name and columns"})
-    mapping: ColumnMapping | None = field(default=None, metadata={"help": "which column holds what; None guesses it from the column names"})
+    format: str | None = field(
+        default=None, metadata={"help": "one of studio.importers.FORMATS; None detects it from the name and columns"}
+    )
+    mapping: ColumnMapping | None = field(
+        default=None, metadata={"help": "which column holds what; None guesses it from the column names"}
+    )
     remap: str = field(default="", metadata={"help": "'part=column,...' applied over the mapping (the CLI's --map)"})
     split: str = field(default="train", metadata={"help": "the split to take from a datasets folder holding several"})
-    status: str | None = field(default=None, metadata={"help": "status of the new examples: None for draft, a status, or 'from-file'"})
+    status: str | None = field(
+        default=None, metadata={"help": "status of the new examples: None for draft, a status, or 'from-file'"}
+    )
 
 
 @dataclass(frozen=True)
@@ -69,16 +75,24 @@ class ImportPlan:
     mapping: ColumnMapping = field(default_factory=ColumnMapping, metadata={"help": "the mapping used"})
     new: tuple[dict, ...] = field(default=(), metadata={"help": "the examples that would be created, in file order"})
     skipped: int = field(default=0, metadata={"help": "rows the project (or an earlier row of the file) already has"})
-    bad_rows: tuple[BadRow, ...] = field(default=(), metadata={"help": "every row that cannot be imported, in file order"})
+    bad_rows: tuple[BadRow, ...] = field(
+        default=(), metadata={"help": "every row that cannot be imported, in file order"}
+    )
 
     def summary(self) -> dict:
         """The plan as a JSON-ready document (what `studio import --dry-run --json` prints)."""
         return {
-            "file": str(self.source.path), "format": self.source.format, "mapping": self.mapping.to_dict(),
-            "rows": len(self.new) + self.skipped + len(self.bad_rows), "new": len(self.new),
-            "skipped": self.skipped, "bad": len(self.bad_rows),
+            "file": str(self.source.path),
+            "format": self.source.format,
+            "mapping": self.mapping.to_dict(),
+            "rows": len(self.new) + self.skipped + len(self.bad_rows),
+            "new": len(self.new),
+            "skipped": self.skipped,
+            "bad": len(self.bad_rows),
             "bad_rows": [{"where": b.where, "number": b.number, "reason": b.reason} for b in self.bad_rows],
-            "sample": [{k: e[k] for k in ("external_id", "messages", "tags", "status")} for e in self.new[:SAMPLE_SIZE]],
+            "sample": [
+                {k: e[k] for k in ("external_id", "messages", "tags", "status")} for e in self.new[:SAMPLE_SIZE]
+            ],
         }
 
 
@@ -131,8 +145,14 @@ def project_or_blank(db: Path, name: str) -> Project:
     try:
         return get_project(db, name)
     except ProjectNotFound:
-        return Project(id=-1, name=name, description="", output_spec=parse_output_spec(None),
-                       base_model=DEFAULT_MODEL_NAME, split_seed=13)
+        return Project(
+            id=-1,
+            name=name,
+            description="",
+            output_spec=parse_output_spec(None),
+            base_model=DEFAULT_MODEL_NAME,
+            split_seed=13,
+        )
 
 
 def _plan(project: Project, source: SourceFile, options: ImportOptions, existing: list[dict]) -> ImportPlan:
@@ -187,7 +207,12 @@ def _content_key(messages: list[dict]) -> str:
 
 def without_description(description: str, messages: list[dict]) -> list[dict]:
     """The messages without a leading system message that only repeats the project's description."""
-    if description.strip() and messages and messages[0]["role"] == "system" and messages[0]["content"].strip() == description.strip():
+    if (
+        description.strip()
+        and messages
+        and messages[0]["role"] == "system"
+        and messages[0]["content"].strip() == description.strip()
+    ):
         return messages[1:]
     return messages
 
@@ -211,10 +236,16 @@ def propose_for_plan(db: Path, project: Project, plan: ImportPlan) -> TaskPropos
     rows = [*existing, *plan.new]
     proposal = propose_task(rows)
     spec = parse_output_spec(proposal.output_spec)
-    broken = sum(1 for e in rows if e.get("status", "draft") != "draft" and validate_output(spec, answer_text(e["messages"])))
+    broken = sum(
+        1 for e in rows if e.get("status", "draft") != "draft" and validate_output(spec, answer_text(e["messages"]))
+    )
     if broken and spec.kind != "text":
-        return replace(proposal, output_spec={"kind": "text"}, label_counts={},
-                       reason=f"{proposal.reason}; kept free text: {broken} example(s) past draft would break it")
+        return replace(
+            proposal,
+            output_spec={"kind": "text"},
+            label_counts={},
+            reason=f"{proposal.reason}; kept free text: {broken} example(s) past draft would break it",
+        )
     return proposal
 
 
@@ -222,7 +253,9 @@ def apply_proposal(db: Path, project: Project, proposal: TaskProposal, actor=Non
     """Create the project with the proposed task, or give an existing free-text one the proposed format
     (and the description, when it has none)."""
     if project.id < 0:
-        return create_project(db, project.name, proposal.description, proposal.output_spec, project.base_model, actor=actor)
+        return create_project(
+            db, project.name, proposal.description, proposal.output_spec, project.base_model, actor=actor
+        )
     changes = {}
     if proposal.output_spec.get("kind") != "text":
         changes["output_spec"] = proposal.output_spec
@@ -231,8 +264,9 @@ def apply_proposal(db: Path, project: Project, proposal: TaskProposal, actor=Non
     return update_project_settings(db, project, actor, **changes) if changes else project
 
 
-def import_inferring(db: Path, name: str, path: Path, author: str, options: ImportOptions = ImportOptions(),
-                     infer: bool = True) -> dict:
+def import_inferring(
+    db: Path, name: str, path: Path, author: str, options: ImportOptions = ImportOptions(), infer: bool = True
+) -> dict:
     """Import into the project called `name`, creating it when needed; with `infer`, first apply the task the
     data proposes. Returns {project, imported, skipped, inferred (the proposal's summary, or None)}."""
     project = project_or_blank(db, name)

@@ -65,10 +65,16 @@ def run_health(predictions: list[dict], spec: OutputSpec, run: dict, round_trip:
     problems = [validate_output(spec, output) for output in outputs]
     train = TrainConfig(**run["config"]["train"])
     return RunHealth(
-        answered=len(outputs), broken=sum(p is not None for p in problems),
-        not_json=sum(bool(p) and p.startswith("not valid JSON") or bool(p) and p.startswith("not readable as JSON") for p in problems),
-        format_kind=spec.kind, steps=total_steps(run["n_train"], train),
-        planned_steps=total_steps(run["n_train"], replace(train, max_steps=0)), round_trip=round_trip,
+        answered=len(outputs),
+        broken=sum(p is not None for p in problems),
+        not_json=sum(
+            bool(p) and p.startswith("not valid JSON") or bool(p) and p.startswith("not readable as JSON")
+            for p in problems
+        ),
+        format_kind=spec.kind,
+        steps=total_steps(run["n_train"], train),
+        planned_steps=total_steps(run["n_train"], replace(train, max_steps=0)),
+        round_trip=round_trip,
     )
 
 
@@ -78,11 +84,15 @@ def warnings(health: RunHealth) -> list[str]:
     if health.broken:
         share = "None" if health.none_valid else f"{health.answered - health.broken}"
         what = f" ({health.not_json} not valid JSON)" if health.not_json else ""
-        said.append(f"{share} of the tuned model's {health.answered} answers fit{'s' * (share == '1')} the project's "
-                    f"{health.format_kind} format: {health.broken} break it{what}. Scores of broken answers count as wrong.")
+        said.append(
+            f"{share} of the tuned model's {health.answered} answers fit{'s' * (share == '1')} the project's "
+            f"{health.format_kind} format: {health.broken} break it{what}. Scores of broken answers count as wrong."
+        )
     if health.cut_short:
-        said.append(f"The run was cut short: it trained {health.steps} step{'s' * (health.steps != 1)}, capped by its max-steps setting, "
-                    f"of the {health.planned_steps} its epochs take.")
+        said.append(
+            f"The run was cut short: it trained {health.steps} step{'s' * (health.steps != 1)}, capped by its max-steps setting, "
+            f"of the {health.planned_steps} its epochs take."
+        )
     said.extend(round_trip_warnings(health.round_trip))
     return said
 
@@ -95,12 +105,16 @@ def round_trip_warnings(trip: dict | None) -> list[str]:
         return [f"The template round-trip check could not run: {trip['error']}."]
     said = []
     if not trip["template_ok"]:
-        said.append("Template round trip failed: the merged model, saved and loaded again as a server would, did not end "
-                    "its answers with the end-of-sequence token, or lost the chat template the adapter was trained with. "
-                    "A model served from the merged folder may ramble or answer differently.")
+        said.append(
+            "Template round trip failed: the merged model, saved and loaded again as a server would, did not end "
+            "its answers with the end-of-sequence token, or lost the chat template the adapter was trained with. "
+            "A model served from the merged folder may ramble or answer differently."
+        )
     if trip["checked"] and trip["matches"] < trip["checked"]:
-        said.append(f"The merged model answered {trip['checked'] - trip['matches']} of {trip['checked']} checked examples "
-                    "differently from the adapter (rounding the merged weights can change a token here and there).")
+        said.append(
+            f"The merged model answered {trip['checked'] - trip['matches']} of {trip['checked']} checked examples "
+            "differently from the adapter (rounding the merged weights can change a token here and there)."
+        )
     return said
 
 
@@ -111,8 +125,15 @@ NO_INSTRUCTIONS = (
 )
 
 
-def decide(comparison: dict | None, margin: float, weak: list[dict], open_contradictions: int, approved: int,
-           health: RunHealth = RunHealth(), instructed: bool = True) -> dict:
+def decide(
+    comparison: dict | None,
+    margin: float,
+    weak: list[dict],
+    open_contradictions: int,
+    approved: int,
+    health: RunHealth = RunHealth(),
+    instructed: bool = True,
+) -> dict:
     """A verdict in plain words: decision, headline, what to know first (warnings), and what to do next.
 
     `instructed` False says the baselines saw no task description, so their scores are
@@ -124,16 +145,25 @@ def decide(comparison: dict | None, margin: float, weak: list[dict], open_contra
     return {**verdict, "caveat": caveat}
 
 
-def _decide(comparison: dict | None, margin: float, weak: list[dict], open_contradictions: int, approved: int,
-            health: RunHealth) -> dict:
+def _decide(
+    comparison: dict | None, margin: float, weak: list[dict], open_contradictions: int, approved: int, health: RunHealth
+) -> dict:
     said = warnings(health)
     if health.none_valid:
-        return {"decision": "do not ship", "warnings": said[1:], "next_steps": _broken_format_steps(health, open_contradictions),
-                "headline": f"Do not ship: none of the tuned model's {health.answered} answers fits the {health.format_kind} "
-                            f"format{f' ({health.not_json} are not valid JSON)' if health.not_json else ''}."}
+        return {
+            "decision": "do not ship",
+            "warnings": said[1:],
+            "next_steps": _broken_format_steps(health, open_contradictions),
+            "headline": f"Do not ship: none of the tuned model's {health.answered} answers fits the {health.format_kind} "
+            f"format{f' ({health.not_json} are not valid JSON)' if health.not_json else ''}.",
+        }
     if comparison is None:
-        return {"decision": "unknown", "headline": "No comparison yet: the run needs the tuned model and a baseline.",
-                "warnings": said, "next_steps": []}
+        return {
+            "decision": "unknown",
+            "headline": "No comparison yet: the run needs the tuned model and a baseline.",
+            "warnings": said,
+            "next_steps": [],
+        }
     points, low, high = (100 * comparison[k] for k in ("difference", "low", "high"))
     span = f"{points:+.1f} points of {comparison['metric']} (95% interval {low:+.1f} to {high:+.1f}) over {comparison['baseline']}"
     if points >= 100 * margin and low > 0:
@@ -146,7 +176,9 @@ def _decide(comparison: dict | None, margin: float, weak: list[dict], open_contr
         decision, headline = "not yet", f"Not proven: {span}; the interval includes no difference."
     steps = _next_steps(decision, comparison, weak, open_contradictions, approved)
     if health.cut_short and decision != "ship":
-        steps.insert(0, f"Train the full {health.planned_steps} steps (set max steps to 0) before judging the fine-tune.")
+        steps.insert(
+            0, f"Train the full {health.planned_steps} steps (set max steps to 0) before judging the fine-tune."
+        )
     return {"decision": decision, "headline": headline, "warnings": said, "next_steps": steps}
 
 
@@ -154,14 +186,22 @@ def _broken_format_steps(health: RunHealth, contradictions: int) -> list[str]:
     """A model that never answered in the format has not learned the task yet: more examples are not the cure."""
     steps = []
     if health.cut_short:
-        steps.append(f"Train the full {health.planned_steps} steps (set max steps to 0): {health.steps} steps are rarely "
-                     "enough to learn the format.")
+        steps.append(
+            f"Train the full {health.planned_steps} steps (set max steps to 0): {health.steps} steps are rarely "
+            "enough to learn the format."
+        )
     else:
-        steps.append("Train longer (more epochs) or with a higher learning rate: the model has not learned the format yet.")
-    steps.append("Read a few answers under Side by side: a cut-off answer means the max length is too short; "
-                 "another shape of answer means the examples do not all follow the format (the Quality page checks them).")
+        steps.append(
+            "Train longer (more epochs) or with a higher learning rate: the model has not learned the format yet."
+        )
+    steps.append(
+        "Read a few answers under Side by side: a cut-off answer means the max length is too short; "
+        "another shape of answer means the examples do not all follow the format (the Quality page checks them)."
+    )
     if contradictions:
-        steps.append(f"Resolve the {contradictions} open contradiction(s) on the Quality page: they teach the model noise.")
+        steps.append(
+            f"Resolve the {contradictions} open contradiction(s) on the Quality page: they teach the model noise."
+        )
     return steps
 
 
@@ -173,7 +213,9 @@ def _next_steps(decision: str, comparison: dict, weak: list[dict], contradiction
         names = ", ".join(f"{row['slice']} ({row['score']:.2f} on {row['n']})" for row in weak)
         steps.append(f"Add examples where the tuned model is weakest: {names}.")
     if contradictions:
-        steps.append(f"Resolve the {contradictions} open contradiction(s) on the Quality page: they teach the model noise.")
+        steps.append(
+            f"Resolve the {contradictions} open contradiction(s) on the Quality page: they teach the model noise."
+        )
     if approved < 500:
         steps.append(f"{approved} approved examples: 100 to 500 careful examples usually give real gains; more help.")
     if comparison["n"] < 50:

@@ -28,8 +28,8 @@ from studio.manifest import build_manifest, write_manifest
 from studio.modelcard import write_model_card
 from studio.models import ModelUnavailable, device_name, load_tokenizer
 from studio.progress import append_event, write_status
-from studio.recipe import recipe_for
 from studio.prompts import prompt_messages
+from studio.recipe import recipe_for
 from studio.roundtrip import check_round_trip
 from studio.training import TrainConfig, carve_validation, last_checkpoint, train_adapter
 
@@ -81,23 +81,45 @@ def run(run_dir: Path) -> str:
     append_event(run_dir, "started", pid=os.getpid(), device=device_name(), resumed_from=resume)
     if not is_main_process():  # under `accelerate launch`, the other ranks only train
         try:
-            train_adapter(config["model_path"], config["system_prompt"], read_jsonl(run_dir / "train.jsonl"),
-                          TrainConfig(**config["train"]), run_dir, should_stop, config.get("output_spec"), _trusted(config))
+            train_adapter(
+                config["model_path"],
+                config["system_prompt"],
+                read_jsonl(run_dir / "train.jsonl"),
+                TrainConfig(**config["train"]),
+                run_dir,
+                should_stop,
+                config.get("output_spec"),
+                _trusted(config),
+            )
         except Cancelled:
             return "cancelled"
         return "succeeded"
     try:
         rows = read_jsonl(run_dir / "train.jsonl")
         if not rows:
-            raise NoExamples("the snapshot has no approved training examples: approve examples on the Examples page, then launch again")
+            raise NoExamples(
+                "the snapshot has no approved training examples: approve examples on the Examples page, then launch again"
+            )
         train_config = TrainConfig(**config["train"])
         n_train = len(carve_validation(rows, train_config.validation_share, train_config.seed)[0])
         recipe = recipe_for(config["model_path"], train_config, n_train, _trusted(config))
-        manifest = build_manifest(config, load_tokenizer(config["model_path"], _trusted(config)).chat_template, device_name(),
-                                  recipe.to_dict())
+        manifest = build_manifest(
+            config,
+            load_tokenizer(config["model_path"], _trusted(config)).chat_template,
+            device_name(),
+            recipe.to_dict(),
+        )
         write_manifest(run_dir, manifest)
-        train_adapter(config["model_path"], config["system_prompt"], rows, TrainConfig(**config["train"]), run_dir,
-                      should_stop, config.get("output_spec"), _trusted(config))
+        train_adapter(
+            config["model_path"],
+            config["system_prompt"],
+            rows,
+            TrainConfig(**config["train"]),
+            run_dir,
+            should_stop,
+            config.get("output_spec"),
+            _trusted(config),
+        )
         if should_stop():
             raise Cancelled
         append_event(run_dir, "trained")
@@ -138,11 +160,15 @@ def round_trip(run_dir: Path, config: dict, n: int = 3) -> None:
     held_out = {row["id"]: row for row in read_jsonl(run_dir / "eval.jsonl")}
     try:
         result = check_round_trip(
-            run_dir, config["model_path"],
+            run_dir,
+            config["model_path"],
             [prompt_messages(config["system_prompt"], held_out[p["example_id"]]["messages"]) for p in tuned],
-            [p["output"] for p in tuned], [p["example_id"] for p in tuned],
-            max_new_tokens=2 * max((p.get("new_tokens") or 0 for p in tuned), default=16) + 16, n=len(tuned),
-            trust_remote_code=_trusted(config), output_spec=config.get("output_spec"),
+            [p["output"] for p in tuned],
+            [p["example_id"] for p in tuned],
+            max_new_tokens=2 * max((p.get("new_tokens") or 0 for p in tuned), default=16) + 16,
+            n=len(tuned),
+            trust_remote_code=_trusted(config),
+            output_spec=config.get("output_spec"),
         )
     except Exception as error:  # noqa: BLE001 - recorded for the user, the run itself succeeded
         traceback.print_exc()
@@ -159,7 +185,11 @@ def explain_failure(error: Exception, config: dict) -> str:
 
     if isinstance(error, (NoExamples, ModelUnavailable)):
         return str(error)
-    if isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error) or "out of memory" in str(error).lower():
+    if (
+        isinstance(error, torch.OutOfMemoryError)
+        or "can't allocate memory" in str(error)
+        or "out of memory" in str(error).lower()
+    ):
         train = config["train"]
         return (
             f"Out of memory with batch size {train['batch_size']}, max length {train['max_length']}, LoRA rank "

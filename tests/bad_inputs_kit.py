@@ -28,9 +28,18 @@ from studio.transfer import ImportOptions, ImportRefused, check_source, import_f
 INPUTS = int(os.environ.get("STUDIO_BAD_INPUTS", "1000"))
 DB_EVERY = max(1, int(os.environ.get("STUDIO_BAD_INPUTS_DB_EVERY", "20")))
 SETTINGS = settings(
-    max_examples=INPUTS, deadline=None, derandomize=True, database=None, print_blob=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.filter_too_much, HealthCheck.large_base_example],
+    max_examples=INPUTS,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        HealthCheck.large_base_example,
+    ],
 )
 TALLY: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
 MAPPED = ColumnMapping(input="question", output="answer", tags="labels", id="ref")
@@ -58,15 +67,29 @@ def target(db, tmp_path):
 CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 SOME_TEXT = st.text(CHARS, min_size=1, max_size=12).filter(lambda t: t.strip())
 TAG_TEXT = SOME_TEXT.filter(lambda t: not t.lstrip().startswith("["))  # '[1]' would read as a JSON list
-JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False), st.text(CHARS, max_size=6))
-ANY_JSON = st.recursive(JSON_LEAF, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=6)
-NOT_TEXT = st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.lists(JSON_LEAF, max_size=2),
-                     st.dictionaries(st.text(max_size=3), JSON_LEAF, max_size=2))
+JSON_LEAF = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.floats(allow_nan=False), st.text(CHARS, max_size=6)
+)
+ANY_JSON = st.recursive(
+    JSON_LEAF,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+NOT_TEXT = st.one_of(
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.lists(JSON_LEAF, max_size=2),
+    st.dictionaries(st.text(max_size=3), JSON_LEAF, max_size=2),
+)
 BAD_TEXT = st.sampled_from(["\x00", "a\x00b", "\ud800", "x\udfffy"])  # a NUL or a lone surrogate inside
 CONTROL = st.sampled_from([chr(c) for c in range(32) if c != 10])
-INVALID_UTF8 = st.sampled_from([b"\xff", b"\xfe", b"\x80", b"\xc3(", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80"])
-HUGE = st.sampled_from([200 * 1024] * 9 + [3 * 1024 * 1024])  # past the csv module's 128 KiB cell limit; 1 in 10 a few MB
-
+INVALID_UTF8 = st.sampled_from(
+    [b"\xff", b"\xfe", b"\x80", b"\xc3(", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80"]
+)
+HUGE = st.sampled_from(
+    [200 * 1024] * 9 + [3 * 1024 * 1024]
+)  # past the csv module's 128 KiB cell limit; 1 in 10 a few MB
 
 
 def tally(name: str, **counts) -> collections.Counter:
@@ -75,7 +98,9 @@ def tally(name: str, **counts) -> collections.Counter:
     return TALLY[name]
 
 
-def attempt(target: dict, name: str, path: Path, options: ImportOptions, planted: set[int] | None, good: set[int]) -> None:
+def attempt(
+    target: dict, name: str, path: Path, options: ImportOptions, planted: set[int] | None, good: set[int]
+) -> None:
     """The properties for one generated input: no crash, the planted rows named, nothing written."""
     counts = tally(name)
     try:
@@ -127,5 +152,3 @@ def write(target: dict, name: str, data: bytes) -> Path:
     path = target["folder"] / name
     path.write_bytes(data)
     return path
-
-

@@ -47,7 +47,17 @@ class Server:
 
     def start(self) -> None:
         env = {**os.environ, "STUDIO_HOME": str(self.home), **self.env}
-        command = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.port", str(self.port), "--server.headless", "true"]
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(APP_SCRIPT),
+            "--server.port",
+            str(self.port),
+            "--server.headless",
+            "true",
+        ]
         self.log = open(self.home.parent / f"server-{self.port}.log", "ab")
         self.process = subprocess.Popen(command, cwd=SOURCE_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
@@ -105,8 +115,6 @@ def expect_metric(page, label: str, value: str) -> None:
 
     box = page.locator("[data-testid='stMetric']").filter(has_text=label)
     expect(box.locator("[data-testid='stMetricValue']")).to_have_text(value)
-
-
 
 
 def describe_tabs(browser, test_name: str) -> None:

@@ -15,19 +15,38 @@ from studio.similarity import NeighbourGraph, search
 
 
 def example(example_id: int, user: str, answer: str, status: str = "approved", tags: list[str] | None = None) -> dict:
-    return {"id": example_id, "external_id": f"E-{example_id}", "messages": single_turn(user, answer),
-            "status": status, "tags": tags or [], "revision": 1}
+    return {
+        "id": example_id,
+        "external_id": f"E-{example_id}",
+        "messages": single_turn(user, answer),
+        "status": status,
+        "tags": tags or [],
+        "revision": 1,
+    }
 
 
-def make_input(rows: list[tuple[str, str]] | list[dict], spec: dict, config: CheckConfig = CheckConfig(), **extra) -> CheckInput:
+def make_input(
+    rows: list[tuple[str, str]] | list[dict], spec: dict, config: CheckConfig = CheckConfig(), **extra
+) -> CheckInput:
     """A CheckInput over (input, answer) rows or example dicts, with real embeddings and neighbours."""
     examples = [r if isinstance(r, dict) else example(i, *r) for i, r in enumerate(rows, start=1)]
     inputs = [input_text(e["messages"]) for e in examples]
     answers = [answer_text(e["messages"]) for e in examples]
     vectors = embed(inputs)
-    graph = NeighbourGraph(*search(vectors, vectors, 2 * config.neighbours, np.arange(len(vectors))),
-                           compared=len(vectors), k=config.neighbours)
+    graph = NeighbourGraph(
+        *search(vectors, vectors, 2 * config.neighbours, np.arange(len(vectors))),
+        compared=len(vectors),
+        k=config.neighbours,
+    )
     parsed = parse_output_spec(spec)
-    return CheckInput(examples=examples, spec=parsed, config=config, inputs=inputs, answers=answers,
-                      input_vectors=vectors, graph=graph,
-                      answer_vectors=embed(answers) if parsed.kind == "text" else None, **extra)
+    return CheckInput(
+        examples=examples,
+        spec=parsed,
+        config=config,
+        inputs=inputs,
+        answers=answers,
+        input_vectors=vectors,
+        graph=graph,
+        answer_vectors=embed(answers) if parsed.kind == "text" else None,
+        **extra,
+    )

@@ -55,7 +55,9 @@ def text_project(db):
 def label_project(db):
     from studio.projects import ensure_project
 
-    return ensure_project(db, "sentiment", "Label the sentiment.", {"kind": "labels", "labels": ["pos", "neg", "neutral"]})
+    return ensure_project(
+        db, "sentiment", "Label the sentiment.", {"kind": "labels", "labels": ["pos", "neg", "neutral"]}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -75,9 +77,16 @@ def tiny_llama(default_model, tmp_path_factory) -> Path:
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(default_model)
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
     )
     path = tmp_path_factory.mktemp("tiny-llama")
     LlamaForCausalLM(config).save_pretrained(path)
@@ -109,9 +118,8 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def browser(request):
     """Debian's Chromium (headless), closed after the test; what each tab showed is printed when the test fails."""
-    from playwright.sync_api import sync_playwright
-
     from browser_kit import describe_tabs, launch_chromium
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from studio.adjudication import (
-    FindingNotOpen, dismiss_finding, edit_answer, highlight_differences, keep_example, reject_examples,
+    FindingNotOpen,
+    dismiss_finding,
+    edit_answer,
+    highlight_differences,
+    keep_example,
+    reject_examples,
 )
 from studio.checks import load_findings, run_project_checks
 from studio.examples import edit_example, get_example, list_examples
@@ -13,7 +18,11 @@ from studio.messages import with_last_turn
 
 
 def _contradiction(findings: list[dict], external_ids: set[str]) -> dict:
-    return next(f for f in findings if f["kind"] == "contradiction" and {e["external_id"] for e in f["examples"]} == external_ids)
+    return next(
+        f
+        for f in findings
+        if f["kind"] == "contradiction" and {e["external_id"] for e in f["examples"]} == external_ids
+    )
 
 
 def _by_external(db, demo) -> dict[str, dict]:
@@ -46,8 +55,11 @@ def test_editing_an_answer_to_agree_resolves_the_contradiction(db, demo):
     right, wrong = finding["examples"]
     edit_answer(db, demo, finding["id"], wrong["id"], wrong["revision"], right["answer"], "carol")
     assert get_example(db, wrong["id"])["revision"] == wrong["revision"] + 1
-    kinds = {f["kind"] for f in run_project_checks(db, demo).findings
-             if {e["id"] for e in f["examples"]} == {right["id"], wrong["id"]}}
+    kinds = {
+        f["kind"]
+        for f in run_project_checks(db, demo).findings
+        if {e["id"] for e in f["examples"]} == {right["id"], wrong["id"]}
+    }
     assert kinds == {"duplicate"}  # they now agree, so only the duplication is left to decide
 
 
@@ -58,8 +70,11 @@ def test_a_dismissed_finding_stays_dismissed_until_an_example_changes(db, demo):
     dismiss_finding(db, demo, finding["id"], "both priorities are defensible", "carol")
     rerun = run_project_checks(db, demo)
     assert rerun.already_decided >= 1
-    assert not any(f["id"] == finding["id"] or {e["external_id"] for e in f["examples"]} == {"T-0037", "T-0180"}
-                   for f in rerun.findings if f["kind"] == "contradiction")
+    assert not any(
+        f["id"] == finding["id"] or {e["external_id"] for e in f["examples"]} == {"T-0037", "T-0180"}
+        for f in rerun.findings
+        if f["kind"] == "contradiction"
+    )
     [dismissed] = load_findings(db, demo, "dismissed")
     assert dismissed["reason"] == "both priorities are defensible"
 
@@ -82,8 +97,11 @@ def test_after_a_few_edits_only_what_changed_is_embedded_and_compared_again(db, 
     run_project_checks(db, demo)
     examples = list_examples(db, demo)
     for example in examples[:3]:
-        messages = with_last_turn(example["messages"], example["messages"][0]["content"] + " Please hurry.",
-                                  example["messages"][-1]["content"])
+        messages = with_last_turn(
+            example["messages"],
+            example["messages"][0]["content"] + " Please hurry.",
+            example["messages"][-1]["content"],
+        )
         edit_example(db, demo, example["id"], example["revision"], "ann", messages=messages)
     patched = run_project_checks(db, demo)
     assert patched.embedded == 3
@@ -98,8 +116,9 @@ def test_after_a_few_edits_only_what_changed_is_embedded_and_compared_again(db, 
     fresh_db = db_path()
     fresh, _ = load_demo(fresh_db)
     for old, new in zip(examples[:3], list_examples(fresh_db, fresh)[:3]):
-        edit_example(fresh_db, fresh, new["id"], new["revision"], "ann",
-                     messages=get_example(db, old["id"])["messages"])
+        edit_example(
+            fresh_db, fresh, new["id"], new["revision"], "ann", messages=get_example(db, old["id"])["messages"]
+        )
     full = run_project_checks(fresh_db, fresh)
     assert full.compared == full.examples
 
@@ -140,8 +159,12 @@ def test_a_crash_in_the_middle_of_keeping_an_example_applies_nothing(db, demo):
     finding = _contradiction(run_project_checks(db, demo).findings, {"T-0037", "T-0180"})
     keep = next(e["id"] for e in finding["examples"] if e["external_id"] == "T-0037")
     before = {k: (e["status"], e["revision"]) for k, e in _by_external(db, demo).items()}
-    done = subprocess.run([sys.executable, "-c", CRASH_MID_KEEP, str(db), str(finding["id"]), str(keep)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", CRASH_MID_KEEP, str(db), str(finding["id"]), str(keep)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 9, done.stderr[-2000:]
     after = {k: (e["status"], e["revision"]) for k, e in _by_external(db, demo).items()}
     assert after == before

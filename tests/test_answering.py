@@ -21,8 +21,16 @@ from studio.snapshots import Snapshot, write_snapshot
 
 SYSTEM = "Answer the support ticket in one line."
 CLUSTERS = {
-    "printer": ["The printer on floor 3 is jammed", "Floor three printer has a paper jam", "Paper stuck in the office printer"],
-    "invoice": ["My invoice total is wrong", "The amount on my bill is incorrect", "I was overcharged on this month's invoice"],
+    "printer": [
+        "The printer on floor 3 is jammed",
+        "Floor three printer has a paper jam",
+        "Paper stuck in the office printer",
+    ],
+    "invoice": [
+        "My invoice total is wrong",
+        "The amount on my bill is incorrect",
+        "I was overcharged on this month's invoice",
+    ],
     "password": ["I forgot my password", "How do I reset my login password?", "The password reset email never came"],
 }
 OTHERS = ["Where is my parcel?", "Can I change my delivery address?", "Do you ship to Norway?"]
@@ -41,7 +49,9 @@ def _snapshot() -> Snapshot:
     inputs = [(f"{topic}-{n}", text) for topic, texts in CLUSTERS.items() for n, text in enumerate(texts)]
     inputs += [(f"other-{n}", text) for n, text in enumerate(OTHERS)]
     train = [_row(i, ext, text, f"Reply about {ext}") for i, (ext, text) in enumerate(inputs, start=1)]
-    held = [_row(100 + i, f"H-{topic}", text, f"Reply about {topic}") for i, (topic, text) in enumerate(HELD_OUT.items())]
+    held = [
+        _row(100 + i, f"H-{topic}", text, f"Reply about {topic}") for i, (topic, text) in enumerate(HELD_OUT.items())
+    ]
     return Snapshot(train=train, held_out=held, snapshot_hash="s", held_out_hash="h")
 
 
@@ -72,10 +82,16 @@ def make_run(run_dir: Path, tiny_llama: Path, adapter: Path, output_spec: dict, 
     write_snapshot(_snapshot(), run_dir)
     shutil.copytree(adapter, run_dir / "adapter")
     config = {
-        "run_id": run_dir.name, "project": "tickets", "base_model": str(tiny_llama), "model_path": str(tiny_llama),
-        "system_prompt": SYSTEM, "output_spec": output_spec, "train": {},
+        "run_id": run_dir.name,
+        "project": "tickets",
+        "base_model": str(tiny_llama),
+        "model_path": str(tiny_llama),
+        "system_prompt": SYSTEM,
+        "output_spec": output_spec,
+        "train": {},
         "eval": {"few_shot_k": 3, "batch_size": 16, "max_new_tokens": 4, **eval_settings},
-        "snapshot_hash": "s", "held_out_hash": "h",
+        "snapshot_hash": "s",
+        "held_out_hash": "h",
     }
     (run_dir / "config.json").write_text(json.dumps(config))
     return config
@@ -101,7 +117,9 @@ def test_every_model_answers_every_held_out_example(text_run):
     assert list(rows) == ["tuned", "baseline-0shot", "baseline-3shot"]
     for name, predictions in rows.items():
         assert [p["external_id"] for p in predictions] == [f"H-{topic}" for topic in HELD_OUT], name
-        assert {"model", "example_id", "external_id", "expected", "output", "latency_s", "new_tokens"} <= set(predictions[0])
+        assert {"model", "example_id", "external_id", "expected", "output", "latency_s", "new_tokens"} <= set(
+            predictions[0]
+        )
         assert all(-1 <= p["embedding_similarity"] <= 1 for p in predictions)
         assert predictions[0]["expected"] == "Reply about printer"
     assert "few_shot_ids" not in rows["tuned"][0]
@@ -124,7 +142,10 @@ def test_the_k_shot_prompt_holds_the_shots_between_system_prompt_and_input():
     prompt = plans["baseline-3shot"].conversations[0]
     assert prompt[0] == {"role": "system", "content": SYSTEM}
     assert [m["role"] for m in prompt[1:]] == ["user", "assistant"] * 3 + ["user"]
-    assert prompt[-2:] == [*single_turn(CLUSTERS["printer"][0], "Reply about printer-0")[1:], {"role": "user", "content": HELD_OUT["printer"]}]
+    assert prompt[-2:] == [
+        *single_turn(CLUSTERS["printer"][0], "Reply about printer-0")[1:],
+        {"role": "user", "content": HELD_OUT["printer"]},
+    ]
     assert plans["tuned"].conversations == plans["baseline-0shot"].conversations
 
 
@@ -145,8 +166,12 @@ def test_an_endpoint_answers_the_same_k_shot_prompts(tmp_path, tiny_llama, adapt
         rows = _by_model(read_jsonl(answer_held_out(tmp_path / "run", config)))
     assert list(rows) == ["tuned", "baseline-0shot", "baseline-3shot", "endpoint:big-model"]
     # The test server echoes the input upper-cased, cut at max_tokens (4) words.
-    assert [p["output"] for p in rows["endpoint:big-model"]] == [" ".join(t.upper().split()[:4]) for t in HELD_OUT.values()]
-    assert [p["few_shot_ids"] for p in rows["endpoint:big-model"]] == [p["few_shot_ids"] for p in rows["baseline-3shot"]]
+    assert [p["output"] for p in rows["endpoint:big-model"]] == [
+        " ".join(t.upper().split()[:4]) for t in HELD_OUT.values()
+    ]
+    assert [p["few_shot_ids"] for p in rows["endpoint:big-model"]] == [
+        p["few_shot_ids"] for p in rows["baseline-3shot"]
+    ]
     assert len(ChatHandler.seen[0]["body"]["messages"]) == 1 + 6 + 1
     assert all(p["confidence"] is None and -1 <= p["embedding_similarity"] <= 1 for p in rows["endpoint:big-model"])
 

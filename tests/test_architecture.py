@@ -48,7 +48,9 @@ def roots(names: set[str]) -> set[str]:
 
 
 def sources(root: Path, *folders: str) -> list[Path]:
-    return sorted(path for folder in folders for path in (root / folder).rglob("*.py") if "__pycache__" not in path.parts)
+    return sorted(
+        path for folder in folders for path in (root / folder).rglob("*.py") if "__pycache__" not in path.parts
+    )
 
 
 def storage_violations(root: Path) -> list[str]:
@@ -57,7 +59,8 @@ def storage_violations(root: Path) -> list[str]:
 
 def streamlit_in_studio(root: Path) -> list[str]:
     return [
-        str(p.relative_to(root / "studio")) for p in sources(root, "studio")
+        str(p.relative_to(root / "studio"))
+        for p in sources(root, "studio")
         if "streamlit" in roots(all_imports(p)) and str(p.relative_to(root / "studio")) not in STREAMLIT_IN_STUDIO
     ]
 
@@ -69,7 +72,8 @@ def backward_imports(root: Path) -> list[str]:
 
 def pages_with_sql_or_heavy_imports(root: Path) -> list[str]:
     return [
-        str(p) for p in sources(root, "app", "pages")
+        str(p)
+        for p in sources(root, "app", "pages")
         if roots(all_imports(p)) & ({"storage", "duckdb"} | HEAVY) or "SELECT " in p.read_text()
     ]
 
@@ -80,13 +84,20 @@ def heavy_top_level_imports(root: Path) -> list[str]:
 
 def modules_without_docstring(root: Path) -> list[str]:
     return [
-        str(p) for p in sources(root, "app", "studio", "storage", "pages", "bench")
+        str(p)
+        for p in sources(root, "app", "studio", "storage", "pages", "bench")
         if not ast.get_docstring(ast.parse(p.read_text())) and p.read_text().strip()
     ]
 
 
-RULES = (storage_violations, streamlit_in_studio, backward_imports, pages_with_sql_or_heavy_imports,
-         heavy_top_level_imports, modules_without_docstring)
+RULES = (
+    storage_violations,
+    streamlit_in_studio,
+    backward_imports,
+    pages_with_sql_or_heavy_imports,
+    heavy_top_level_imports,
+    modules_without_docstring,
+)
 # one planted violation per rule: (file under the copied tree, its text)
 PLANTED = {
     storage_violations: ("storage/sub/leak.py", '"""Leak."""\nfrom studio.paths import data_home\n'),

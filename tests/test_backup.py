@@ -26,8 +26,15 @@ BATCH = 10
 def _write_batches(db, project, stop: threading.Event, written: list[int]) -> None:
     """Keep adding examples BATCH at a time, each batch in one transaction, as the app would."""
     while not stop.is_set():
-        rows = [{"messages": [{"role": "user", "content": f"load {len(written)}-{i}"}, {"role": "assistant", "content": "ok"}]}
-                for i in range(BATCH)]
+        rows = [
+            {
+                "messages": [
+                    {"role": "user", "content": f"load {len(written)}-{i}"},
+                    {"role": "assistant", "content": "ok"},
+                ]
+            }
+            for i in range(BATCH)
+        ]
         with connect(db) as con:
             example_table.insert_examples(con, project.id, rows, "writer")
         written.append(BATCH)
@@ -108,16 +115,34 @@ def test_restore_refuses_a_file_that_is_not_a_backup(home, tmp_path):
 def test_cli_backup_and_restore_round_trip(db, demo, home, tmp_path):
     env = {**os.environ, "STUDIO_HOME": str(home)}
     out = tmp_path / "cli.tar.gz"
-    made = subprocess.run([sys.executable, "-m", "studio.cli", "backup", "--out", str(out), "--json"],
-                          cwd=SOURCE_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    made = subprocess.run(
+        [sys.executable, "-m", "studio.cli", "backup", "--out", str(out), "--json"],
+        cwd=SOURCE_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["rows"]["examples"] == 247
-    refused = subprocess.run([sys.executable, "-m", "studio.cli", "restore", str(out)],
-                             cwd=SOURCE_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    refused = subprocess.run(
+        [sys.executable, "-m", "studio.cli", "restore", str(out)],
+        cwd=SOURCE_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert refused.returncode == 2 and "--force" in refused.stderr and "Traceback" not in refused.stderr
     fresh = {**env, "STUDIO_HOME": str(tmp_path / "other")}
-    restored = subprocess.run([sys.executable, "-m", "studio.cli", "restore", str(out), "--json"],
-                              cwd=SOURCE_ROOT, env=fresh, capture_output=True, text=True, timeout=120)
+    restored = subprocess.run(
+        [sys.executable, "-m", "studio.cli", "restore", str(out), "--json"],
+        cwd=SOURCE_ROOT,
+        env=fresh,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert restored.returncode == 0, restored.stderr
     assert json.loads(restored.stdout)["rows"]["examples"] == 247
 

@@ -33,8 +33,25 @@ import json
 import random
 
 import pytest
-from bad_inputs_kit import (ANY_JSON, BAD_TEXT, CHARS, CONTROL, HUGE, INVALID_UTF8, JSON_LEAF, MAPPED, NOT_TEXT, SETTINGS,
-                            SOME_TEXT, TAG_TEXT, attempt, example_count, target, write, write_report)
+from bad_inputs_kit import (
+    ANY_JSON,
+    BAD_TEXT,
+    CHARS,
+    CONTROL,
+    HUGE,
+    INVALID_UTF8,
+    JSON_LEAF,
+    MAPPED,
+    NOT_TEXT,
+    SETTINGS,
+    SOME_TEXT,
+    TAG_TEXT,
+    attempt,
+    example_count,
+    target,
+    write,
+    write_report,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -51,6 +68,7 @@ def report():
 
 
 # JSON Lines: a good row for each of the three shapes, and every way a line can be bad.
+
 
 def good_row(draw, shape: str, index: int) -> dict:
     marker = f" #{index}"  # rows of one file differ, so none is skipped as a duplicate
@@ -73,8 +91,11 @@ def good_row(draw, shape: str, index: int) -> dict:
     return row
 
 
-REQUIRED = {"chat": [["messages"]], "prompt-completion": [["prompt"], ["completion"], ["prompt", "completion"]],
-            "alpaca": [["output"], ["instruction", "input"]]}
+REQUIRED = {
+    "chat": [["messages"]],
+    "prompt-completion": [["prompt"], ["completion"], ["prompt", "completion"]],
+    "alpaca": [["output"], ["instruction", "input"]],
+}
 TEXT_FIELDS = {"chat": [], "prompt-completion": ["prompt", "completion"], "alpaca": ["instruction", "output"]}
 BAD_MESSAGES = st.one_of(
     NOT_TEXT.filter(lambda v: v not in ([], {}) and not isinstance(v, list)),
@@ -82,21 +103,48 @@ BAD_MESSAGES = st.one_of(
     st.just([{"role": "user", "content": "hi"}, {"role": "robot", "content": "no"}]),
     st.just([{"role": "user", "content": 5}, {"role": "assistant", "content": "x"}]),
     st.just([{"role": "system", "content": "only a system message"}, {"role": "assistant", "content": "x"}]),
-    st.just([{"content": "no role"}]), st.just([]), st.none(), st.just("not json ["),
+    st.just([{"content": "no role"}]),
+    st.just([]),
+    st.none(),
+    st.just("not json ["),
 )
 
 
 def bad_line(draw, shape: str, index: int) -> bytes:
     """One line (no newline) that no importer may accept, built one way of many."""
     row = good_row(draw, shape, index)
-    way = draw(st.sampled_from(["cut", "garbage", "control", "not-object", "latin-1", "utf-16", "invalid-utf8",
-                                "missing", "wrong-type", "nul-or-surrogate", "huge", "bad-tags", "bad-id"]))
+    way = draw(
+        st.sampled_from(
+            [
+                "cut",
+                "garbage",
+                "control",
+                "not-object",
+                "latin-1",
+                "utf-16",
+                "invalid-utf8",
+                "missing",
+                "wrong-type",
+                "nul-or-surrogate",
+                "huge",
+                "bad-tags",
+                "bad-id",
+            ]
+        )
+    )
     text = json.dumps(row)
     if way == "cut":
         return text[: draw(st.integers(1, len(text) - 1))].encode()
     if way == "garbage":
-        line = draw(st.text(CHARS, min_size=1, max_size=30).filter(
-            lambda t: t.lstrip("\ufeff").strip() and "\n" not in t and not t.lstrip("\ufeff").strip().startswith(("{", "["))))
+        line = draw(
+            st.text(CHARS, min_size=1, max_size=30).filter(
+                lambda t: (
+                    t.lstrip("\ufeff").strip()
+                    and "\n" not in t
+                    and not t.lstrip("\ufeff").strip().startswith(("{", "["))
+                )
+            )
+        )
         return line.encode()
     if way == "control":  # a raw control character inside the first string: JSON forbids it
         cut = text.index(': "') + 3
@@ -104,8 +152,10 @@ def bad_line(draw, shape: str, index: int) -> bytes:
     if way == "not-object":
         return json.dumps(draw(JSON_LEAF | st.lists(JSON_LEAF, max_size=2))).encode()
     if way == "latin-1":
-        return json.dumps({**row, **{k: "café " + v for k, v in row.items() if k in TEXT_FIELDS[shape]}, "extra": "déjà"},
-                          ensure_ascii=False).encode("latin-1", errors="replace")
+        return json.dumps(
+            {**row, **{k: "café " + v for k, v in row.items() if k in TEXT_FIELDS[shape]}, "extra": "déjà"},
+            ensure_ascii=False,
+        ).encode("latin-1", errors="replace")
     if way == "utf-16":
         return text.encode(draw(st.sampled_from(["utf-16", "utf-16-le", "utf-16-be"]))).replace(b"\n", b"")
     if way == "invalid-utf8":
@@ -133,10 +183,18 @@ def bad_line(draw, shape: str, index: int) -> bytes:
     if way == "huge":
         return b'{"prompt": "' + b"x" * draw(HUGE)  # never closed
     if way == "bad-tags":
-        row["tags"] = draw(st.one_of(st.integers(), st.booleans(), st.dictionaries(st.text(max_size=2), JSON_LEAF, min_size=1),
-                                     st.lists(NOT_TEXT | st.none(), min_size=1, max_size=2)))
+        row["tags"] = draw(
+            st.one_of(
+                st.integers(),
+                st.booleans(),
+                st.dictionaries(st.text(max_size=2), JSON_LEAF, min_size=1),
+                st.lists(NOT_TEXT | st.none(), min_size=1, max_size=2),
+            )
+        )
         return json.dumps(row).encode()
-    row["id"] = draw(st.one_of(st.booleans(), st.lists(JSON_LEAF, max_size=2), st.dictionaries(st.text(max_size=2), JSON_LEAF)))
+    row["id"] = draw(
+        st.one_of(st.booleans(), st.lists(JSON_LEAF, max_size=2), st.dictionaries(st.text(max_size=2), JSON_LEAF))
+    )
     return json.dumps(row).encode()
 
 
@@ -148,7 +206,9 @@ def jsonl_files(draw, shape: str) -> tuple[bytes, set[int] | None, set[int]]:
     """(file bytes, the line numbers planted bad, the good line numbers); None: the whole file is bad."""
     whole = draw(st.integers(0, 24))
     if whole == 0:
-        data = draw(st.sampled_from([b"", b"\xef\xbb\xbf", b"\n\n \n", b"\xff\xfe{\x00}\x00"]) | st.binary(max_size=200))
+        data = draw(
+            st.sampled_from([b"", b"\xef\xbb\xbf", b"\n\n \n", b"\xff\xfe{\x00}\x00"]) | st.binary(max_size=200)
+        )
         return data, None, set()
     kinds = draw(st.lists(st.sampled_from(["good", "bad", "blank"]), min_size=1, max_size=6))
     kinds[draw(st.integers(0, len(kinds) - 1))] = "bad"
@@ -165,7 +225,6 @@ def jsonl_files(draw, shape: str) -> tuple[bytes, set[int] | None, set[int]]:
             lines.append(draw(BLANK))
     ending = draw(st.sampled_from([b"\n", b"\r\n"]))
     return ending.join(lines) + (ending if draw(st.booleans()) else b""), bad, good
-
 
 
 @pytest.mark.parametrize("shape", ["chat", "prompt-completion", "alpaca"])
@@ -209,7 +268,14 @@ def test_bad_alpaca_json_arrays_import_nothing(target):
     @given(case=alpaca_arrays())
     def check(case):
         data, planted, good = case
-        attempt(target, "Alpaca JSON array", write(target, "alpaca.json", data), ImportOptions(format="alpaca"), planted, good)
+        attempt(
+            target,
+            "Alpaca JSON array",
+            write(target, "alpaca.json", data),
+            ImportOptions(format="alpaca"),
+            planted,
+            good,
+        )
 
     check()
     assert example_count(target) == 0
@@ -256,8 +322,23 @@ def csv_files(draw) -> tuple[bytes, set[int] | None, set[int], str | None]:
     """(bytes, planted bad row numbers, good row numbers, a line the whole-file error must name)."""
     whole = draw(st.integers(0, 14))
     if whole == 0:
-        return draw(st.sampled_from([b"", b"\xef\xbb\xbf", b"question,question,answer\n1,2,3\n", b",answer\nx,y\n",
-                                     b'question,answer\n"never closed,x\n']) | st.binary(max_size=100)), None, set(), None
+        return (
+            draw(
+                st.sampled_from(
+                    [
+                        b"",
+                        b"\xef\xbb\xbf",
+                        b"question,question,answer\n1,2,3\n",
+                        b",answer\nx,y\n",
+                        b'question,answer\n"never closed,x\n',
+                    ]
+                )
+                | st.binary(max_size=100)
+            ),
+            None,
+            set(),
+            None,
+        )
     rows, bad, good = [], set(), set()
     kinds = draw(st.lists(st.booleans(), min_size=1, max_size=6))
     kinds[draw(st.integers(0, len(kinds) - 1))] = False
@@ -303,18 +384,35 @@ def test_bad_csv_files_import_nothing_and_name_every_bad_row(target):
 def test_random_garbage_never_crashes_the_file_readers(target):
     """Plain random bytes under every name the importers recognise (a last net under the generators above)."""
     rng = random.Random(7)
-    for number in range(200):
+    for _number in range(200):
         for suffix in (".jsonl", ".json", ".csv", ".tsv", ".parquet", ".zip"):
             data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 400)))
-            attempt(target, "random bytes (any suffix)", write(target, f"garbage{suffix}", data), ImportOptions(), None, set())
+            attempt(
+                target,
+                "random bytes (any suffix)",
+                write(target, f"garbage{suffix}", data),
+                ImportOptions(),
+                None,
+                set(),
+            )
     assert example_count(target) == 0
 
 
 # The bugs the properties found, pinned one by one.
 
+
 def test_json_nested_too_deeply_or_a_number_too_long_is_a_bad_line(target):
-    path = write(target, "deep.jsonl", b'{"prompt": "q", "completion": "a"}\n' + b'{"prompt": ' + b"[" * 100_000 + b"\n"
-                 + b'{"prompt": ' + b"1" * 5000 + b', "completion": "x"}\n')
+    path = write(
+        target,
+        "deep.jsonl",
+        b'{"prompt": "q", "completion": "a"}\n'
+        + b'{"prompt": '
+        + b"[" * 100_000
+        + b"\n"
+        + b'{"prompt": '
+        + b"1" * 5000
+        + b', "completion": "x"}\n',
+    )
     plan = check_source(target["project"], read_source(path), ImportOptions())
     assert [row.number for row in plan.bad_rows] == [2, 3]
     assert plan.bad_rows[0].reason == "not readable as JSON (nested too deeply)"
@@ -322,7 +420,11 @@ def test_json_nested_too_deeply_or_a_number_too_long_is_a_bad_line(target):
 
 
 def test_a_lone_surrogate_or_a_nul_is_refused_by_row_and_column(target):
-    rows = [{"prompt": "fine", "completion": "ok"}, {"prompt": "a\ud800b", "completion": "x"}, {"prompt": "q", "completion": "a\x00"}]
+    rows = [
+        {"prompt": "fine", "completion": "ok"},
+        {"prompt": "a\ud800b", "completion": "x"},
+        {"prompt": "q", "completion": "a\x00"},
+    ]
     path = write(target, "text.jsonl", "\n".join(json.dumps(row) for row in rows).encode())
     plan = check_source(target["project"], read_source(path), ImportOptions())
     assert [str(row) for row in plan.bad_rows] == [

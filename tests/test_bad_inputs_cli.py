@@ -32,24 +32,54 @@ def report():
 
 # The output spec: the parser refuses bad specs with a reason; the validator never crashes.
 
-REGEXISH = st.lists(st.sampled_from(list("()[]{}*+?|\\^$.ab0-:,") + ["(?P<", "(?<=", "\\d", "{2,1}", "[z-a]", "(?i)"]),
-                    max_size=10).map("".join)
+REGEXISH = st.lists(
+    st.sampled_from(list("()[]{}*+?|\\^$.ab0-:,") + ["(?P<", "(?<=", "\\d", "{2,1}", "[z-a]", "(?i)"]), max_size=10
+).map("".join)
 SCHEMAISH = st.recursive(
-    st.one_of(JSON_LEAF, st.sampled_from([{"type": "object"}, {"type": "nope"}, {"type": 5}, {"enum": "x"}, {"required": "a"},
-                                          {"$ref": "#/definitions/missing"}, {"$ref": "http://example.com/s.json"},
-                                          {"$ref": "file:///etc/passwd"}, {"minimum": "3"}, {"pattern": "("}, {"properties": []}])),
-    lambda inner: st.dictionaries(st.sampled_from(["type", "properties", "items", "enum", "required", "$ref", "anyOf",
-                                                   "additionalProperties", "x"]), inner, max_size=3) | st.lists(inner, max_size=2),
+    st.one_of(
+        JSON_LEAF,
+        st.sampled_from(
+            [
+                {"type": "object"},
+                {"type": "nope"},
+                {"type": 5},
+                {"enum": "x"},
+                {"required": "a"},
+                {"$ref": "#/definitions/missing"},
+                {"$ref": "http://example.com/s.json"},
+                {"$ref": "file:///etc/passwd"},
+                {"minimum": "3"},
+                {"pattern": "("},
+                {"properties": []},
+            ]
+        ),
+    ),
+    lambda inner: (
+        st.dictionaries(
+            st.sampled_from(
+                ["type", "properties", "items", "enum", "required", "$ref", "anyOf", "additionalProperties", "x"]
+            ),
+            inner,
+            max_size=3,
+        )
+        | st.lists(inner, max_size=2)
+    ),
     max_leaves=8,
 )
 RAW_SPECS = st.one_of(
     ANY_JSON,
-    st.fixed_dictionaries({"kind": st.sampled_from([*KINDS, "Labels", "", "enum"]) | JSON_LEAF},
-                          optional={"labels": ANY_JSON | st.lists(st.text(max_size=4), max_size=4),
-                                    "schema": SCHEMAISH, "pattern": REGEXISH | JSON_LEAF}),
+    st.fixed_dictionaries(
+        {"kind": st.sampled_from([*KINDS, "Labels", "", "enum"]) | JSON_LEAF},
+        optional={
+            "labels": ANY_JSON | st.lists(st.text(max_size=4), max_size=4),
+            "schema": SCHEMAISH,
+            "pattern": REGEXISH | JSON_LEAF,
+        },
+    ),
 )
 ANSWERS = st.one_of(
-    st.text(max_size=12), st.sampled_from(["[" * 5000, '{"a": ' * 3000, "1" * 5000, "NaN", "null", '{"a": 1}', "\x00"]),
+    st.text(max_size=12),
+    st.sampled_from(["[" * 5000, '{"a": ' * 3000, "1" * 5000, "NaN", "null", '{"a": 1}', "\x00"]),
     ANY_JSON.map(json.dumps),
 )
 
@@ -74,11 +104,18 @@ def test_the_output_spec_parser_refuses_bad_specs_and_the_validator_never_crashe
 
 
 def test_the_validator_checks_bad_answers_against_every_kind_of_spec():
-    specs = [parse_output_spec(raw) for raw in (
-        {"kind": "labels", "labels": ["pos", "neg"]}, {"kind": "regex", "pattern": r"[A-Z]{2}-\d+"},
-        {"kind": "json", "schema": {"type": "object", "properties": {"n": {"type": "integer"}, "t": True}, "required": ["n"]}},
-        {"kind": "json", "schema": {"$defs": {"x": {"type": "string"}}, "items": {"$ref": "#/$defs/x"}}},
-    )]
+    specs = [
+        parse_output_spec(raw)
+        for raw in (
+            {"kind": "labels", "labels": ["pos", "neg"]},
+            {"kind": "regex", "pattern": r"[A-Z]{2}-\d+"},
+            {
+                "kind": "json",
+                "schema": {"type": "object", "properties": {"n": {"type": "integer"}, "t": True}, "required": ["n"]},
+            },
+            {"kind": "json", "schema": {"$defs": {"x": {"type": "string"}}, "items": {"$ref": "#/$defs/x"}}},
+        )
+    ]
 
     @SETTINGS
     @given(spec=st.sampled_from(specs), answer=ANSWERS)
@@ -94,17 +131,61 @@ def test_the_validator_checks_bad_answers_against_every_kind_of_spec():
 
 IN_PROCESS = ["import", "export", "people", "runs", "eval", "project"]  # the rest would train, serve or load models
 COMMANDS = IN_PROCESS + ["setup", "demo", "check", "train", "serve"]
-OPTIONS = ["--project", "--format", "--map", "--split", "--status", "--author", "--dry-run", "--json", "--out", "--tag",
-           "--add", "--role", "--html", "--high", "--low", "--help", "--bogus", "--max-steps", "--epochs", "--set",
-           "--resume", "--port", "--preset", "-x", "--", "--near-duplicate-similarity"]
+OPTIONS = [
+    "--project",
+    "--format",
+    "--map",
+    "--split",
+    "--status",
+    "--author",
+    "--dry-run",
+    "--json",
+    "--out",
+    "--tag",
+    "--add",
+    "--role",
+    "--html",
+    "--high",
+    "--low",
+    "--help",
+    "--bogus",
+    "--max-steps",
+    "--epochs",
+    "--set",
+    "--resume",
+    "--port",
+    "--preset",
+    "-x",
+    "--",
+    "--near-duplicate-similarity",
+]
 
 
 @st.composite
 def argvs(draw, paths: list[str]) -> list[str]:
     words = [draw(st.sampled_from(COMMANDS + ["", "bogus"]))] if draw(st.integers(0, 9)) else []
-    value = st.one_of(st.sampled_from(paths + ["p", "all", "chat", "csv", "input=prompt,output=completion", "input=nope",
-                                               "lora_r=abc", "lora_r=8", "nan", "-1", "1e999", "0", "train", "approved"]),
-                      st.text(CHARS, max_size=8).filter(lambda t: "/" not in t and not t.startswith("~")))
+    value = st.one_of(
+        st.sampled_from(
+            paths
+            + [
+                "p",
+                "all",
+                "chat",
+                "csv",
+                "input=prompt,output=completion",
+                "input=nope",
+                "lora_r=abc",
+                "lora_r=8",
+                "nan",
+                "-1",
+                "1e999",
+                "0",
+                "train",
+                "approved",
+            ]
+        ),
+        st.text(CHARS, max_size=8).filter(lambda t: "/" not in t and not t.startswith("~")),
+    )
     for _ in range(draw(st.integers(0, 6))):
         words.append(draw(st.sampled_from(OPTIONS) if draw(st.booleans()) else value))
     return words
@@ -128,8 +209,16 @@ def test_any_cli_arguments_parse_or_fail_with_a_usage_error(home, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_bytes(b'{"prompt": "q"}\n\xff\xfe\n')
     (tmp_path / "a-file").write_text("x")
-    paths = [str(good), str(bad), str(tmp_path / "missing.csv"), str(tmp_path), str(tmp_path / "a-file" / "out.jsonl"),
-             str(tmp_path / "out.jsonl"), str(tmp_path / "out.csv"), str(tmp_path / "report.html")]
+    paths = [
+        str(good),
+        str(bad),
+        str(tmp_path / "missing.csv"),
+        str(tmp_path),
+        str(tmp_path / "a-file" / "out.jsonl"),
+        str(tmp_path / "out.jsonl"),
+        str(tmp_path / "out.csv"),
+        str(tmp_path / "report.html"),
+    ]
 
     @SETTINGS
     @given(argv=argvs(paths))
@@ -154,33 +243,44 @@ def test_any_cli_arguments_parse_or_fail_with_a_usage_error(home, tmp_path):
         check()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["import", "/no/such/file.jsonl", "--project", "p"], "does not exist"),
-    (["import", "{bad}", "--project", "p", "--dry-run"], "does not exist"),
-    (["export", "--project", "nobody", "--out", "x.jsonl"], "nobody"),
-    (["people", "--role", "king"], "invalid choice"),
-    (["train", "--project", "p", "--max-steps", "many"], "invalid int value"),
-    (["--bogus"], "usage"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["import", "/no/such/file.jsonl", "--project", "p"], "does not exist"),
+        (["import", "{bad}", "--project", "p", "--dry-run"], "does not exist"),
+        (["export", "--project", "nobody", "--out", "x.jsonl"], "nobody"),
+        (["people", "--role", "king"], "invalid choice"),
+        (["train", "--project", "p", "--max-steps", "many"], "invalid int value"),
+        (["--bogus"], "usage"),
+    ],
+)
 def test_the_cli_process_reports_bad_arguments_without_a_traceback(home, tmp_path, argv, message):
     tally("CLI arguments (subprocess)")
     env = {**os.environ, "STUDIO_HOME": str(home)}
-    result = subprocess.run([sys.executable, "-m", "studio.cli", *argv], capture_output=True, text=True, cwd=SOURCE_ROOT,
-                            env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "studio.cli", *argv],
+        capture_output=True,
+        text=True,
+        cwd=SOURCE_ROOT,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 2, result
     assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
-
-@pytest.mark.parametrize("raw, reason", [
-    (["labels"], "must be an object"),
-    ({"kind": "labels", "labels": "pos,neg"}, "non-empty list of labels"),
-    ({"kind": "labels", "labels": ["pos", 3]}, "every label must be non-empty text"),
-    ({"kind": "labels", "labels": ["pos", "pos"]}, "the labels repeat ['pos']"),
-    ({"kind": "regex", "pattern": 5}, "the pattern as text"),
-    ({"kind": "json", "schema": {"type": "nope"}}, "the JSON Schema is not valid"),
-    ({"kind": "json", "schema": {"$ref": "http://example.com/s.json"}}, "refers outside itself"),
-])
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (["labels"], "must be an object"),
+        ({"kind": "labels", "labels": "pos,neg"}, "non-empty list of labels"),
+        ({"kind": "labels", "labels": ["pos", 3]}, "every label must be non-empty text"),
+        ({"kind": "labels", "labels": ["pos", "pos"]}, "the labels repeat ['pos']"),
+        ({"kind": "regex", "pattern": 5}, "the pattern as text"),
+        ({"kind": "json", "schema": {"type": "nope"}}, "the JSON Schema is not valid"),
+        ({"kind": "json", "schema": {"$ref": "http://example.com/s.json"}}, "refers outside itself"),
+    ],
+)
 def test_the_spec_parser_names_what_is_wrong(raw, reason):
     with pytest.raises(ValueError) as refused:
         parse_output_spec(raw)
@@ -188,7 +288,9 @@ def test_the_spec_parser_names_what_is_wrong(raw, reason):
 
 
 def test_the_validator_gives_a_reason_for_json_it_cannot_read():
-    spec = parse_output_spec({"kind": "json", "schema": {"type": "object", "properties": {"a": True, "b": {"enum": [1]}}}})
+    spec = parse_output_spec(
+        {"kind": "json", "schema": {"type": "object", "properties": {"a": True, "b": {"enum": [1]}}}}
+    )
     assert validate_output(spec, "[" * 100_000) == "not readable as JSON: nested too deeply"
     assert validate_output(spec, "1" * 5000).startswith("not readable as JSON: Exceeds the limit")
     assert validate_output(spec, '{"a": 1, "b": 2}') == "b: 2 is not one of [1]"

@@ -31,9 +31,12 @@ def report():
 # Parquet and datasets folders: typed columns, so a wrong type spoils a whole column.
 
 COLUMN_TYPES = {
-    "string": (pa.string(), SOME_TEXT), "int": (pa.int64(), st.integers(-2**40, 2**40)),
-    "float": (pa.float64(), st.floats(allow_nan=True)), "bool": (pa.bool_(), st.booleans()),
-    "binary": (pa.binary(), st.binary(max_size=5)), "strings": (pa.list_(pa.string()), st.lists(SOME_TEXT, max_size=2)),
+    "string": (pa.string(), SOME_TEXT),
+    "int": (pa.int64(), st.integers(-(2**40), 2**40)),
+    "float": (pa.float64(), st.floats(allow_nan=True)),
+    "bool": (pa.bool_(), st.booleans()),
+    "binary": (pa.binary(), st.binary(max_size=5)),
+    "strings": (pa.list_(pa.string()), st.lists(SOME_TEXT, max_size=2)),
     "ints": (pa.list_(pa.int64()), st.lists(st.integers(0, 9), min_size=1, max_size=2)),
     "struct": (pa.struct([("a", pa.string())]), st.fixed_dictionaries({"a": SOME_TEXT})),
 }
@@ -50,8 +53,11 @@ def cell_is_good(column: str, value) -> bool:
         if isinstance(value, str) and value.lstrip().startswith("["):
             with contextlib.suppress(ValueError, RecursionError):
                 value = json.loads(value)
-        return value is None or isinstance(value, str) or (
-            isinstance(value, list) and all(isinstance(v, str) and "\x00" not in v for v in value))
+        return (
+            value is None
+            or isinstance(value, str)
+            or (isinstance(value, list) and all(isinstance(v, str) and "\x00" not in v for v in value))
+        )
     return value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
 
 
@@ -63,10 +69,14 @@ def typed_tables(draw) -> tuple[pa.Table, set[int], set[int]]:
     for number in range(1, draw(st.integers(1, 5)) + 1):
         row = {}
         for column, kind in types.items():
-            value = draw(st.one_of(st.none(), COLUMN_TYPES[kind][1]) if draw(st.integers(0, 5)) == 0 else COLUMN_TYPES[kind][1])
+            value = draw(
+                st.one_of(st.none(), COLUMN_TYPES[kind][1]) if draw(st.integers(0, 5)) == 0 else COLUMN_TYPES[kind][1]
+            )
             if kind == "string" and isinstance(value, str):
                 value = draw(st.sampled_from([value, value, value, "", "  ", value + "\x00"]))
-                value = value + f" #{number}" if column == "question" and value.strip() and "\x00" not in value else value
+                value = (
+                    value + f" #{number}" if column == "question" and value.strip() and "\x00" not in value else value
+                )
             if column == "ref" and value is not None and kind in ("string", "int", "float"):
                 value = {"string": f"{value}-{number}", "int": number, "float": number + 0.25}[kind]  # ids differ
             row[column] = value
@@ -91,7 +101,7 @@ def parquet_files(draw) -> tuple[bytes, set[int] | None, set[int]]:
         return data[: draw(st.integers(0, len(data) - 1))], None, set()
     if damage == 1:
         spot = draw(st.integers(0, len(data) - 1))
-        return data[:spot] + bytes([data[spot] ^ 0xFF]) + data[spot + 1:], None, set()
+        return data[:spot] + bytes([data[spot] ^ 0xFF]) + data[spot + 1 :], None, set()
     if damage == 2:
         return draw(st.binary(max_size=300)), None, set()
     return data, bad, good
@@ -117,11 +127,21 @@ def write_datasets_folder(folder: Path, table: pa.Table, damage: int, draw) -> N
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.iterdir():
         old.unlink()
-    with pa.OSFile(str(folder / "data-00000-of-00001.arrow"), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+    with (
+        pa.OSFile(str(folder / "data-00000-of-00001.arrow"), "wb") as sink,
+        pa.ipc.new_stream(sink, table.schema) as writer,
+    ):
         writer.write_table(table)
     info = {"features": datasets.Features.from_arrow_schema(table.schema).to_dict()}
-    state = {"_data_files": [{"filename": "data-00000-of-00001.arrow"}], "_fingerprint": "0", "_format_columns": None,
-             "_format_kwargs": {}, "_format_type": None, "_output_all_columns": False, "_split": None}
+    state = {
+        "_data_files": [{"filename": "data-00000-of-00001.arrow"}],
+        "_fingerprint": "0",
+        "_format_columns": None,
+        "_format_kwargs": {},
+        "_format_type": None,
+        "_output_all_columns": False,
+        "_split": None,
+    }
     (folder / "dataset_info.json").write_text(json.dumps(info))
     (folder / "state.json").write_text(json.dumps(state))
     damaged = [None, "state.json", "dataset_info.json", "data-00000-of-00001.arrow"][damage % 4] if damage < 8 else None
@@ -129,7 +149,11 @@ def write_datasets_folder(folder: Path, table: pa.Table, damage: int, draw) -> N
         (folder / damaged).unlink()
     elif damaged:
         data = (folder / damaged).read_bytes()
-        garbage = draw(st.sampled_from([data[: len(data) // 2], b"", b"{not json", b'{"_data_files": 5}', b"[]", draw(st.binary(max_size=50))]))
+        garbage = draw(
+            st.sampled_from(
+                [data[: len(data) // 2], b"", b"{not json", b'{"_data_files": 5}', b"[]", draw(st.binary(max_size=50))]
+            )
+        )
         (folder / damaged).write_bytes(garbage)
 
 
@@ -151,5 +175,3 @@ def test_bad_datasets_folders_import_nothing_and_name_every_bad_row(target):
 
     check()
     assert example_count(target) == 0
-
-

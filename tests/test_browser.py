@@ -17,8 +17,10 @@ ANSWER = json.dumps({"category": "billing", "priority": "medium", "needs_human":
 
 def add_and_edit_examples(page) -> None:
     page.get_by_role("link", name="Write").click()
-    for label, text in (("User message", "I was charged twice for my March invoice, please refund one of them."),
-                        ("Expected answer", ANSWER)):
+    for label, text in (
+        ("User message", "I was charged twice for my March invoice, please refund one of them."),
+        ("Expected answer", ANSWER),
+    ):
         field = page.get_by_label(label, exact=True)
         field.fill(text)
         field.press("Tab")
@@ -55,7 +57,9 @@ def train_tiny_run(page) -> None:
     page.get_by_role("button", name="Cancel run").wait_for(timeout=120_000)
     page.get_by_text("step 1/2").or_(page.get_by_text("step 2/2")).first.wait_for(timeout=180_000)
     page.locator(".js-plotly-plot").first.wait_for()
-    assert page.get_by_text("Remaining").count() + page.get_by_text("Evaluation", exact=True).count() == 1  # training, or answering
+    assert (
+        page.get_by_text("Remaining").count() + page.get_by_text("Evaluation", exact=True).count() == 1
+    )  # training, or answering
     shot(page, "train")
     page.get_by_text("Training and evaluation finished.").wait_for(timeout=400_000)
     assert_no_exception(page)

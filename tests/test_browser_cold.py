@@ -10,20 +10,30 @@ through the entry script (sign-in gate, sidebar, data home prepared) like any ot
 from __future__ import annotations
 
 import pytest
-
 from browser_kit import BROWSER_MARKS, Server, shot
 
 pytestmark = BROWSER_MARKS
 # url path -> the page's title (st.navigation's address for each file in pages/)
 PAGES = {
-    "": "Examples", "write": "Write", "review": "Review", "quality": "Quality", "coverage": "Coverage",
-    "transfer": "Import & export", "train": "Train", "evaluate": "Evaluate", "playground": "Playground",
-    "deploy": "Deploy", "project": "Project", "new_project": "New project", "settings": "Settings",
+    "": "Examples",
+    "write": "Write",
+    "review": "Review",
+    "quality": "Quality",
+    "coverage": "Coverage",
+    "transfer": "Import & export",
+    "train": "Train",
+    "evaluate": "Evaluate",
+    "playground": "Playground",
+    "deploy": "Deploy",
+    "project": "Project",
+    "new_project": "New project",
+    "settings": "Settings",
 }
 BROKEN_TEXT = ("Traceback (most recent call last)", "Error:", "Exception:")
 # the script is running (any running icon), an element is stale, or a spinner turns
-BUSY = ("[data-testid^='stStatusWidgetRunning'], [data-stale='true'], [data-testid='stSpinner'], "
-        "[data-testid='stSkeleton']")
+BUSY = (
+    "[data-testid^='stStatusWidgetRunning'], [data-stale='true'], [data-testid='stSpinner'], [data-testid='stSkeleton']"
+)
 
 
 def fresh_server(tmp_path, name: str) -> Server:
@@ -58,7 +68,9 @@ def wait_until_idle(page, timeout_ms: int = 300_000) -> None:
             window.__idleSince = window.__idleSince || Date.now();
             return Date.now() - window.__idleSince > 2000;
         }""",
-        arg=[BUSY], timeout=timeout_ms, polling=250,
+        arg=[BUSY],
+        timeout=timeout_ms,
+        polling=250,
     )
 
 

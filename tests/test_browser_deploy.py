@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from browser_kit import BROWSER_MARKS, Server, assert_no_exception, new_tab, settle, shot
 
-
 pytestmark = BROWSER_MARKS
 
 
@@ -41,10 +40,10 @@ def shipped(tmp_path, monkeypatch, tiny_llama):
 
 def test_the_deploy_page_exports_a_merged_model_and_serves_the_evaluated_answers(browser, shipped):
     import openai
+    from test_serving import ask_together, evaluated
 
     from studio.serving.engine import model_name
     from studio.serving.process import running_server
-    from test_serving import ask_together, evaluated
 
     page = new_tab(browser)
     page.set_default_timeout(300_000)

@@ -15,12 +15,14 @@ from browser_kit import BROWSER_MARKS, Server, assert_no_exception, new_tab, set
 from studio.paths import SOURCE_ROOT
 
 pytestmark = BROWSER_MARKS
-PRODUCTION = "\n".join([
-    "My backups have failed every night since Tuesday with an upload timeout",
-    "What is a good recipe for lasagna with spinach?",
-    "How long should I bake a lasagna at 200 degrees?",
-    "Which football team won the league last season?",
-])
+PRODUCTION = "\n".join(
+    [
+        "My backups have failed every night since Tuesday with an upload timeout",
+        "What is a good recipe for lasagna with spinach?",
+        "How long should I bake a lasagna at 200 degrees?",
+        "Which football team won the league last season?",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +111,12 @@ def test_a_dismissed_finding_stays_dismissed(page):
 def test_an_uncovered_production_input_becomes_a_draft(page, tmp_path):
     sample = tmp_path / "production.txt"
     sample.write_text(PRODUCTION)
-    drafts = int(page.locator("[data-testid='stMetric']").filter(has_text="Draft")
-                 .locator("[data-testid='stMetricValue']").inner_text())
+    drafts = int(
+        page.locator("[data-testid='stMetric']")
+        .filter(has_text="Draft")
+        .locator("[data-testid='stMetricValue']")
+        .inner_text()
+    )
     page.get_by_role("link", name="Coverage").click()
     page.get_by_role("heading", name="Coverage").wait_for()
     page.locator(".js-plotly-plot").first.wait_for()

@@ -86,8 +86,9 @@ def test_an_imported_chat_file_shows_the_inferred_description_and_labels_first(s
     expect(proposal.get_by_text("300 answers use 20 short labels")).to_be_visible()
     description = proposal.get_by_label("Task description (the system message most rows share)")
     expect(description).to_have_value(rows[0]["messages"][0]["content"])
-    expect(proposal.get_by_role("textbox", name="Output format")).to_have_value(json.dumps(
-        {"kind": "labels", "labels": sorted({r["messages"][-1]["content"] for r in rows})}, indent=2))
+    expect(proposal.get_by_role("textbox", name="Output format")).to_have_value(
+        json.dumps({"kind": "labels", "labels": sorted({r["messages"][-1]["content"] for r in rows})}, indent=2)
+    )
     proposal.scroll_into_view_if_needed()
     shot(tab, "import-inferred")
     tab.get_by_role("button", name="Import 300 examples").click()

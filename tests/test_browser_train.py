@@ -40,7 +40,11 @@ def newest_run_dir(home: Path) -> Path:
 def wait_for_event(run_dir: Path, predicate, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()] if (run_dir / "events.jsonl").exists() else []
+        events = (
+            [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+            if (run_dir / "events.jsonl").exists()
+            else []
+        )
         if any(predicate(e) for e in events):
             return
         time.sleep(0.1)
@@ -72,7 +76,9 @@ def check_preflight(page, tiny_llama: Path) -> None:
 
 
 def launch_watch_and_cancel(page, home: Path) -> None:
-    page.locator("[data-testid='stRadio']").get_by_text("Quick", exact=True).click()  # no validation slice: short tiny runs
+    page.locator("[data-testid='stRadio']").get_by_text(
+        "Quick", exact=True
+    ).click()  # no validation slice: short tiny runs
     page.wait_for_timeout(800)
     page.get_by_text("Advanced settings").click()
     set_number(page, "Stop after this many steps (0: no cap)", 200)
@@ -101,7 +107,9 @@ def kill_and_resume(page, home: Path) -> None:
     page.get_by_role("button", name="Cancel run").wait_for(timeout=120_000)
     run_dir = newest_run_dir(home)
     wait_for_event(run_dir, lambda e: e["event"] == "step" and e["step"] >= 3)
-    pid = next(json.loads(line)["pid"] for line in (run_dir / "events.jsonl").read_text().splitlines() if '"started"' in line)
+    pid = next(
+        json.loads(line)["pid"] for line in (run_dir / "events.jsonl").read_text().splitlines() if '"started"' in line
+    )
     os.killpg(pid, signal.SIGKILL)
     page.get_by_text("the worker stopped without a word").wait_for(timeout=60_000)
     page.get_by_role("button", name="Resume from the last checkpoint").click()

@@ -16,14 +16,30 @@ from browser_kit import BROWSER_MARKS, assert_no_exception, settle, shot
 pytestmark = BROWSER_MARKS
 
 TICKETS = [
-    ("N-101", "I was billed twice for the annual backup plan this month. Please refund the duplicate charge.",
-     {"category": "billing", "priority": "high", "needs_human": True}, "billing"),
-    ("N-102", "How do I schedule a nightly backup of the NAS-400's photo share?\nIt only runs when I click \"Back up now\".",
-     {"category": "technical", "priority": "low", "needs_human": False}, "technical, nas"),
-    ("N-103", "The NAS-200 I ordered arrived with a cracked front panel, can you send a replacement?",
-     {"category": "shipping", "priority": "high", "needs_human": True}, "shipping"),
-    ("N-104", "Someone logged into my account from another country last night and changed my email.",
-     {"category": "security", "priority": "urgent", "needs_human": True}, "security"),
+    (
+        "N-101",
+        "I was billed twice for the annual backup plan this month. Please refund the duplicate charge.",
+        {"category": "billing", "priority": "high", "needs_human": True},
+        "billing",
+    ),
+    (
+        "N-102",
+        'How do I schedule a nightly backup of the NAS-400\'s photo share?\nIt only runs when I click "Back up now".',
+        {"category": "technical", "priority": "low", "needs_human": False},
+        "technical, nas",
+    ),
+    (
+        "N-103",
+        "The NAS-200 I ordered arrived with a cracked front panel, can you send a replacement?",
+        {"category": "shipping", "priority": "high", "needs_human": True},
+        "shipping",
+    ),
+    (
+        "N-104",
+        "Someone logged into my account from another country last night and changed my email.",
+        {"category": "security", "priority": "urgent", "needs_human": True},
+        "security",
+    ),
 ]
 
 

@@ -15,8 +15,14 @@ def test_check_json_reports_every_kind_and_each_findings_ids_score_and_message(t
     env = {**os.environ, "STUDIO_HOME": str(tmp_path / "home")}
 
     def studio(*args: str) -> dict:
-        result = subprocess.run([sys.executable, "-m", "studio.cli", *args, "--json"], cwd=SOURCE_ROOT, env=env,
-                                capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [sys.executable, "-m", "studio.cli", *args, "--json"],
+            cwd=SOURCE_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 

@@ -9,18 +9,36 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import PLANTED
+
 from studio.paths import SOURCE_ROOT
 
 _SCRIPT = Path(sys.executable).with_name("studio")
 STUDIO = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "studio.cli"]
-COMMANDS = ["setup", "demo", "import", "export", "check", "train", "eval", "runs", "backup", "restore", "serve", "project"]
+COMMANDS = [
+    "setup",
+    "demo",
+    "import",
+    "export",
+    "check",
+    "train",
+    "eval",
+    "runs",
+    "backup",
+    "restore",
+    "serve",
+    "project",
+]
 
 
 def studio(home: Path, *args: str) -> subprocess.CompletedProcess:
     # PYTHONPATH: run this checkout's code even where the installed `studio` points at another one
-    env = {**os.environ, "STUDIO_HOME": str(home), "STUDIO_MODELS": os.environ["STUDIO_MODELS"], "PYTHONPATH": str(SOURCE_ROOT)}
+    env = {
+        **os.environ,
+        "STUDIO_HOME": str(home),
+        "STUDIO_MODELS": os.environ["STUDIO_MODELS"],
+        "PYTHONPATH": str(SOURCE_ROOT),
+    }
     return subprocess.run([*STUDIO, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -47,7 +65,9 @@ def test_check_names_exactly_the_planted_pairs(demo_home):
     document = studio_json(home, "check", "--project", "demo")
 
     def pairs(kind):
-        return sorted(sorted(e["external_id"] for e in f["examples"]) for f in document["findings"] if f["kind"] == kind)
+        return sorted(
+            sorted(e["external_id"] for e in f["examples"]) for f in document["findings"] if f["kind"] == kind
+        )
 
     assert document["project"] == "demo"
     assert pairs("duplicate") == sorted(map(sorted, PLANTED["duplicates"]))
@@ -71,9 +91,19 @@ def test_import_creates_the_project(home, db, tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text(json.dumps({"id": "n-1", "prompt": "Long note", "completion": "Short."}) + "\n")
     document = studio_json(home, "import", str(path), "--project", "new")
-    assert document == {"project": "new", "imported": 1, "skipped": 0, "inferred": {
-        "description": "", "description_rows": 0, "rows": 1, "output_spec": {"kind": "text"}, "label_counts": {},
-        "reason": "free text: every answer is the same"}}
+    assert document == {
+        "project": "new",
+        "imported": 1,
+        "skipped": 0,
+        "inferred": {
+            "description": "",
+            "description_rows": 0,
+            "rows": 1,
+            "output_spec": {"kind": "text"},
+            "label_counts": {},
+            "reason": "free text: every answer is the same",
+        },
+    }
     [example] = list_examples(db, get_project(db, "new"))
     assert (example["external_id"], example["status"]) == ("n-1", "draft")
 
@@ -99,8 +129,9 @@ def test_top_level_help_lists_every_command(home):
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("args", [["check", "--project", "no-such-project"],
-                                  ["export", "out.jsonl", "--project", "no-such-project"]])
+@pytest.mark.parametrize(
+    "args", [["check", "--project", "no-such-project"], ["export", "out.jsonl", "--project", "no-such-project"]]
+)
 def test_an_unknown_project_exits_2_naming_it(home, args):
     result = studio(home, *args)
     assert result.returncode == 2
@@ -127,7 +158,10 @@ def test_import_dry_run_lists_every_bad_row_and_writes_nothing(home, db, tmp_pat
     assert (document["dry_run"], document["format"], document["new"], document["bad"]) == (True, "csv", 1, 2)
     assert document["mapping"] == {"input": "question", "output": "answer"}
     assert [(b["where"], b["number"]) for b in document["bad_rows"]] == [("row", 3), ("row", 4)]
-    assert "row 4: the answer ('answer') is empty" in studio(home, "import", str(path), "--project", "notes", "--dry-run").stdout
+    assert (
+        "row 4: the answer ('answer') is empty"
+        in studio(home, "import", str(path), "--project", "notes", "--dry-run").stdout
+    )
     assert not _project_exists(db, "notes")
 
 
@@ -142,7 +176,10 @@ def test_import_with_a_format_and_a_mapping_then_export_as_parquet(home, db, tmp
     path.write_text("n,body,short,status\nn-1,Long note,Short.,approved\nn-2,Other note,Other.,draft\n")
     args = ["import", str(path), "--project", "notes", "--format", "csv", "--map", "id=n,input=body,output=short"]
     assert studio_json(home, *args, "--dry-run")["new"] == 2
-    assert studio_json(home, *args, "--status", "from-file").items() >= {"project": "notes", "imported": 2, "skipped": 0}.items()
+    assert (
+        studio_json(home, *args, "--status", "from-file").items()
+        >= {"project": "notes", "imported": 2, "skipped": 0}.items()
+    )
     out = tmp_path / "approved"
     document = studio_json(home, "export", "--project", "notes", "--out", str(out), "--format", "hf")
     assert document == {"file": str(out), "format": "hf", "exported": 1}

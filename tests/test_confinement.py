@@ -23,7 +23,9 @@ def test_a_file_in_the_imports_folder_is_allowed_by_name_or_by_path(home):
     assert app_import_path(f"{imports}/sub/../sub/rows.jsonl") == wanted
 
 
-@pytest.mark.parametrize("typed", ["../../etc/passwd", "../studio.duckdb", "/etc/passwd", "~/.ssh/id_rsa", "/", "sub/../../x"])
+@pytest.mark.parametrize(
+    "typed", ["../../etc/passwd", "../studio.duckdb", "/etc/passwd", "~/.ssh/id_rsa", "/", "sub/../../x"]
+)
 def test_traversal_and_absolute_paths_outside_are_refused(home, typed):
     with pytest.raises(OutsideAllowedFolders) as refused:
         app_import_path(typed)

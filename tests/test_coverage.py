@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from studio.coverage import (
-    coverage_map, draft_from_production, name_clusters, production_gaps, set_coverage_targets,
+    coverage_map,
+    draft_from_production,
+    name_clusters,
+    production_gaps,
+    set_coverage_targets,
 )
 from studio.examples import get_example
 from studio.production import read_sample
 
-import numpy as np
-
 
 def test_clusters_are_named_by_their_most_distinctive_words():
-    texts = ["refund my invoice", "invoice charged twice", "refund the invoice please",
-             "parcel lost by courier", "courier lost parcel", "where is my parcel"]
+    texts = [
+        "refund my invoice",
+        "invoice charged twice",
+        "refund the invoice please",
+        "parcel lost by courier",
+        "courier lost parcel",
+        "where is my parcel",
+    ]
     names = name_clusters(texts, np.array([0, 0, 0, 1, 1, 1]), words=2)
     assert set(names[0].split(" · ")) == {"invoice", "refund"}
     assert set(names[1].split(" · ")) == {"parcel", "courier"}
@@ -27,7 +36,9 @@ def test_the_demo_map_has_every_example_clusters_and_tags_against_targets(db, de
     assert len(view.points) == 247 and view.points["cluster"].nunique() == len(view.clusters) >= 5
     assert view.clusters["examples"].sum() == 247
     tags = view.tags.set_index("tag")
-    assert tags.loc["billing", "target"] == 60 and tags.loc["billing", "missing"] == 60 - tags.loc["billing", "approved"]
+    assert (
+        tags.loc["billing", "target"] == 60 and tags.loc["billing", "missing"] == 60 - tags.loc["billing", "approved"]
+    )
     assert tags.loc["security", "missing"] == 0
 
 
@@ -40,7 +51,8 @@ def test_production_inputs_far_from_every_example_are_uncovered_and_grouped(db, 
     inputs = [
         "My backup has failed every night since Tuesday with an upload timeout",  # like the demo's tickets
         "I was charged twice for my subscription this month",
-        "What is a good recipe for lasagna with spinach?", "How long should I bake a lasagna?",
+        "What is a good recipe for lasagna with spinach?",
+        "How long should I bake a lasagna?",
         "Which football team won the league last season?",
     ]
     gaps = production_gaps(db, demo, inputs)
@@ -63,9 +75,13 @@ def test_a_sample_is_read_from_text_csv_or_jsonl_naming_the_rows_it_skips():
     csv = read_sample("s.csv", b"id,text\n1,where is my parcel\n2,\n3,refund please\n")
     assert csv.inputs == ["where is my parcel", "refund please"]
     assert csv.problems == ["row 3: the column 'text' is empty"]
-    jsonl = read_sample("s.jsonl", b'{"input": "a"}\n{"messages": [{"role": "user", "content": "b"}]}\nnot json\n{"x": 1}\n')
+    jsonl = read_sample(
+        "s.jsonl", b'{"input": "a"}\n{"messages": [{"role": "user", "content": "b"}]}\nnot json\n{"x": 1}\n'
+    )
     assert jsonl.inputs == ["a", "b"]
-    assert jsonl.problems[0].startswith("row 3: not valid JSON") and jsonl.problems[1].startswith("row 4: no input found")
+    assert jsonl.problems[0].startswith("row 3: not valid JSON") and jsonl.problems[1].startswith(
+        "row 4: no input found"
+    )
     assert read_sample("s.csv", b"a,b\n1,2\n", column="c").problems == ["the CSV has no column 'c' (columns: a, b)"]
 
 
@@ -84,6 +100,9 @@ def test_the_same_inputs_give_the_same_clusters_whatever_their_order(db, demo):
     order = list(range(len(texts)))
     random.Random(1).shuffle(order)  # the same examples, listed in another order (other ids, another import)
     again = cluster_vectors(vectors[order], k)
-    groups = lambda labels, rows: sorted(sorted(texts[r] for r, label in zip(rows, labels) if label == c) for c in set(labels))
+
+    def groups(labels, rows):
+        return sorted(sorted(texts[r] for r, label in zip(rows, labels) if label == c) for c in set(labels))
+
     assert groups(first, range(len(texts))) == groups(again, order)
     assert list(cluster_vectors(vectors, k)) == list(first)  # and the same numbers on the next visit

@@ -84,13 +84,19 @@ def config(url: str, **overrides) -> EndpointConfig:
 
 CONVERSATIONS = [
     [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "printer jammed"}],
-    [{"role": "user", "content": "ignored"}, {"role": "assistant", "content": "ok"}, {"role": "user", "content": "refund please now"}],
+    [
+        {"role": "user", "content": "ignored"},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "refund please now"},
+    ],
 ]
 
 
 def test_answers_come_back_in_order_with_the_generation_keys(server):
     progress = []
-    answers = answer_with_endpoint(config(server), CONVERSATIONS, 16, lambda done, total: progress.append((done, total)))
+    answers = answer_with_endpoint(
+        config(server), CONVERSATIONS, 16, lambda done, total: progress.append((done, total))
+    )
     assert [a["output"] for a in answers] == ["PRINTER JAMMED", "REFUND PLEASE NOW"]
     assert [a["new_tokens"] for a in answers] == [2, 3]
     assert all(a["latency_s"] > 0 and a["confidence"] is None for a in answers)

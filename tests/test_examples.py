@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from studio.examples import (
-    InvalidExample, StaleRevision, add_example, edit_example, example_history, get_example, list_examples,
+    InvalidExample,
+    StaleRevision,
+    add_example,
+    edit_example,
+    example_history,
+    get_example,
+    list_examples,
 )
 from studio.messages import answer_text, input_text, single_turn, with_last_turn
 
@@ -37,12 +43,17 @@ def test_add_keeps_an_invalid_answer_as_a_draft(db, label_project):
 
 
 def test_add_stores_a_valid_example(db, label_project):
-    example_id = add_example(db, label_project, single_turn("Lovely", "pos"), "ann", status="submitted",
-                             tags=["short"], external_id="X-1")
+    example_id = add_example(
+        db, label_project, single_turn("Lovely", "pos"), "ann", status="submitted", tags=["short"], external_id="X-1"
+    )
     example = get_example(db, example_id)
     assert example["messages"] == single_turn("Lovely", "pos")
     assert (example["status"], example["tags"], example["external_id"], example["author"]) == (
-        "submitted", ["short"], "X-1", "ann")
+        "submitted",
+        ["short"],
+        "X-1",
+        "ann",
+    )
     assert example["revision"] == 1
 
 

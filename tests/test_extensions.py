@@ -31,7 +31,10 @@ def _run(tmp_path, extra_path: str = "") -> dict:
     home = tmp_path / "empty-home"
     home.mkdir()
     env = {
-        **os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"), "STUDIO_HOME": str(tmp_path / "data"),
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "STUDIO_HOME": str(tmp_path / "data"),
         "PYTHONPATH": os.pathsep.join(p for p in (extra_path, str(SOURCE_ROOT)) if p),
     }
     done = subprocess.run([sys.executable, "-c", SEARCH], env=env, capture_output=True, text=True, timeout=600)

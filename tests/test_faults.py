@@ -18,10 +18,10 @@ import duckdb
 import psutil
 import pytest
 
-from studio.examples import delete_examples, list_examples
-from studio.exporters import ExportFailed, export_examples
 from storage import runs as run_table
 from storage.db import connect
+from studio.examples import delete_examples, list_examples
+from studio.exporters import ExportFailed, export_examples
 from studio.jobs import cancel_run, get_run, launch_run, list_runs, sync_runs, wait_for_run
 from studio.paths import SOURCE_ROOT
 from studio.progress import read_events
@@ -46,7 +46,10 @@ def _run_cli(home: Path, *args: str, wait: str | None = None, timeout: float = 3
 def _counts(db: Path) -> dict[str, int]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("projects", "examples", "revisions")}
+        return {
+            table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("projects", "examples", "revisions")
+        }
     finally:
         con.close()
 
@@ -54,7 +57,11 @@ def _counts(db: Path) -> dict[str, int]:
 def _write_import_file(path: Path, prefix: str) -> None:
     with open(path, "w") as handle:
         for i in range(IMPORT_ROWS):
-            row = {"id": f"{prefix}-{i}", "prompt": f"Question {prefix} {i}: " + "words of the question " * 8, "completion": f"Answer {i}."}
+            row = {
+                "id": f"{prefix}-{i}",
+                "prompt": f"Question {prefix} {i}: " + "words of the question " * 8,
+                "completion": f"Answer {i}.",
+            }
             handle.write(json.dumps(row) + "\n")
 
 
@@ -146,8 +153,12 @@ def test_an_app_killed_mid_run_reattaches_on_restart_and_records_the_run_once(db
     assert done["status"] == "succeeded", done["error"]
     assert [r["id"] for r in list_runs(db)] == [run["id"]]
     con = duckdb.connect(str(db), read_only=True)
-    per_model = con.execute("SELECT model, count(*) FROM evaluations WHERE run_id = ? GROUP BY model", [run["id"]]).fetchall()
-    predictions = con.execute("SELECT count(*), count(DISTINCT (model, example_id)) FROM predictions WHERE run_id = ?", [run["id"]]).fetchone()
+    per_model = con.execute(
+        "SELECT model, count(*) FROM evaluations WHERE run_id = ? GROUP BY model", [run["id"]]
+    ).fetchall()
+    predictions = con.execute(
+        "SELECT count(*), count(DISTINCT (model, example_id)) FROM predictions WHERE run_id = ?", [run["id"]]
+    ).fetchone()
     con.close()
     assert per_model and all(count == 1 for _, count in per_model)
     assert predictions[0] == predictions[1] == len(per_model) * done["n_eval"]
@@ -171,7 +182,9 @@ def test_a_worker_started_just_before_the_app_died_is_adopted_not_started_twice(
     adopted = get_run(db, run_id)
     assert adopted["status"] == "running" and adopted["pid"] == run["pid"]
     assert _workers_on(Path(run["run_dir"])) == [run["pid"]]
-    _wait_for(Path(run["run_dir"]), lambda events: any(e["event"] == "started" for e in events))  # SIGTERM handled from here
+    _wait_for(
+        Path(run["run_dir"]), lambda events: any(e["event"] == "started" for e in events)
+    )  # SIGTERM handled from here
     cancel_run(db, run_id)
     assert wait_for_run(db, run_id, poll_seconds=0.3)["status"] == "cancelled"
 
@@ -183,9 +196,14 @@ def _start_cli(home: Path, *args: str) -> subprocess.Popen:
 
 def _hold_database(db: Path, seconds: float) -> subprocess.Popen:
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; con = duckdb.connect({str(db)!r}); print('ready', flush=True); "
-                               f"time.sleep({seconds}); con.close()"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; con = duckdb.connect({str(db)!r}); print('ready', flush=True); "
+            f"time.sleep({seconds}); con.close()",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert holder.stdout.readline().strip() == "ready"
     return holder
@@ -223,8 +241,10 @@ def tiny_disk(tmp_path):
     folder.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(folder)], capture_output=True)
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.decode().strip()}); "
-                    "test_export_to_dev_full covers the full disk without one")
+        pytest.skip(
+            f"cannot mount a tmpfs here ({mounted.stderr.decode().strip()}); "
+            "test_export_to_dev_full covers the full disk without one"
+        )
     yield folder
     subprocess.run(["umount", "-l", str(folder)], check=False)
 
@@ -237,7 +257,9 @@ def test_a_full_disk_during_export_leaves_no_file_and_the_database_intact(db, de
     assert str(tiny_disk / name) in str(raised.value)
     assert list(tiny_disk.iterdir()) == []
     assert _counts(db) == before
-    export_examples(db, demo, tiny_disk / "small.jsonl", status="approved", tag="billing")  # room enough for a small one
+    export_examples(
+        db, demo, tiny_disk / "small.jsonl", status="approved", tag="billing"
+    )  # room enough for a small one
     assert (tiny_disk / "small.jsonl").exists()
 
 

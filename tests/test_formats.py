@@ -21,12 +21,15 @@ CODE = parse_output_spec({"kind": "regex", "pattern": r"[A-Z]{2}-\d{3}"})
 TEXT = parse_output_spec({"kind": "text"})
 
 
-@pytest.mark.parametrize("raw, reason", [
-    ({"kind": "yaml"}, "kind must be one of"),
-    ({"kind": "labels", "labels": []}, "non-empty list of labels"),
-    ({"kind": "labels"}, "non-empty list of labels"),
-    ({"kind": "json", "schema": ["not", "a", "dict"]}, "JSON Schema object"),
-])
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        ({"kind": "yaml"}, "kind must be one of"),
+        ({"kind": "labels", "labels": []}, "non-empty list of labels"),
+        ({"kind": "labels"}, "non-empty list of labels"),
+        ({"kind": "json", "schema": ["not", "a", "dict"]}, "JSON Schema object"),
+    ],
+)
 def test_parse_refuses_a_bad_spec_with_a_reason(raw, reason):
     with pytest.raises(ValueError, match=reason):
         parse_output_spec(raw)
@@ -44,28 +47,34 @@ def test_parse_keeps_the_settings_of_a_good_spec():
     assert parse_output_spec(None).kind == "text"
 
 
-@pytest.mark.parametrize("spec, answer", [
-    (TEXT, "anything at all"),
-    (LABELS, "pos"),
-    (LABELS, "  neg \n"),
-    (CODE, "AB-123"),
-    (TICKET, '{"category": "billing", "priority": "low"}'),
-    (TICKET, '{"summary": "card declined", "category": "technical", "priority": "high"}'),
-])
+@pytest.mark.parametrize(
+    "spec, answer",
+    [
+        (TEXT, "anything at all"),
+        (LABELS, "pos"),
+        (LABELS, "  neg \n"),
+        (CODE, "AB-123"),
+        (TICKET, '{"category": "billing", "priority": "low"}'),
+        (TICKET, '{"summary": "card declined", "category": "technical", "priority": "high"}'),
+    ],
+)
 def test_a_valid_answer_has_no_problem(spec, answer):
     assert validate_output(spec, answer) is None
 
 
-@pytest.mark.parametrize("spec, answer, problem", [
-    (TEXT, "   ", "empty"),
-    (LABELS, "", "empty"),
-    (LABELS, "positive", "not one of the labels"),
-    (CODE, "ab-123", "does not match the pattern"),
-    (CODE, "AB-1234", "does not match the pattern"),
-    (TICKET, '{"category": "billing", ', "not valid JSON"),
-    (TICKET, '{"category": "billing"}', "'priority' is a required property"),
-    (TICKET, '{"category": "sales", "priority": "low"}', "category: 'sales' is not one of"),
-])
+@pytest.mark.parametrize(
+    "spec, answer, problem",
+    [
+        (TEXT, "   ", "empty"),
+        (LABELS, "", "empty"),
+        (LABELS, "positive", "not one of the labels"),
+        (CODE, "ab-123", "does not match the pattern"),
+        (CODE, "AB-1234", "does not match the pattern"),
+        (TICKET, '{"category": "billing", ', "not valid JSON"),
+        (TICKET, '{"category": "billing"}', "'priority' is a required property"),
+        (TICKET, '{"category": "sales", "priority": "low"}', "category: 'sales' is not one of"),
+    ],
+)
 def test_an_invalid_answer_names_its_problem(spec, answer, problem):
     assert problem in validate_output(spec, answer)
 

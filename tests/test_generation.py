@@ -8,15 +8,22 @@ import math
 import pytest
 
 from studio.generation import (
-    MIN_SHARED_PREFIX, ChosenTokenLogProbs, answer_confidence, generate_answers, generate_batch, prompt_token_ids,
+    MIN_SHARED_PREFIX,
+    ChosenTokenLogProbs,
+    answer_confidence,
+    generate_answers,
+    generate_batch,
+    prompt_token_ids,
     shared_prefix,
 )
 from studio.prompts import prompt_messages
 
 TEXTS = ["hi", "my NAS-200 will not boot after the update, please help", "refund?"]
 # Long enough that every prompt built on it shares more than MIN_SHARED_PREFIX tokens.
-LONG_SYSTEM = ("You answer support tickets for a small hardware company. Name the product, say what to try "
-               "first, and keep to two sentences. Never promise a refund; point to the returns page instead.")
+LONG_SYSTEM = (
+    "You answer support tickets for a small hardware company. Name the product, say what to try "
+    "first, and keep to two sentences. Never promise a refund; point to the returns page instead."
+)
 MIXED = TEXTS + ["the fan on my router is loud " * 6, "ok"]
 
 
@@ -36,8 +43,11 @@ def stop_after(model, tokenizer, conversation: list[dict], step: int) -> None:
     id), while answers that never choose that token run on to the budget."""
     import torch
 
-    encoded = tokenizer([tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)],
-                        return_tensors="pt", add_special_tokens=False)
+    encoded = tokenizer(
+        [tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)],
+        return_tensors="pt",
+        add_special_tokens=False,
+    )
     new, _ = generate_batch(model, tokenizer, encoded, step + 1)
     token = new[0, step].item()
     assert token > tokenizer.eos_token_id
@@ -72,12 +82,16 @@ def test_batched_generation_matches_one_at_a_time(tiny_llama):
 def test_confidence_equals_a_teacher_forced_forward_pass(tiny_llama):
     model, tokenizer = load_tiny(tiny_llama)
     for conversation in conversations():
-        encoded = tokenizer([tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)],
-                            return_tensors="pt", add_special_tokens=False)
+        encoded = tokenizer(
+            [tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)],
+            return_tensors="pt",
+            add_special_tokens=False,
+        )
         new, _ = generate_batch(model, tokenizer, encoded, 6)
         answer = generate_answers(model, tokenizer, [conversation], max_new_tokens=6)[0]
         assert answer["confidence"] == pytest.approx(
-            teacher_forced_confidence(model, tokenizer, conversation, new[0].tolist()), abs=1e-5)
+            teacher_forced_confidence(model, tokenizer, conversation, new[0].tolist()), abs=1e-5
+        )
 
 
 def test_confidence_stops_at_the_end_of_sequence_token_and_ignores_padding(tiny_llama):
@@ -88,8 +102,11 @@ def test_confidence_stops_at_the_end_of_sequence_token_and_ignores_padding(tiny_
     assert [b["new_tokens"] for b in batched] == [10, 3, 10]  # the short answer is padded in its batch
     assert [b["output"] for b in batched] == [s["output"] for s in single]
     assert [b["confidence"] for b in batched] == pytest.approx([s["confidence"] for s in single], abs=1e-4)
-    encoded = tokenizer([tokenizer.apply_chat_template(conversations()[1], add_generation_prompt=True, tokenize=False)],
-                        return_tensors="pt", add_special_tokens=False)
+    encoded = tokenizer(
+        [tokenizer.apply_chat_template(conversations()[1], add_generation_prompt=True, tokenize=False)],
+        return_tensors="pt",
+        add_special_tokens=False,
+    )
     through_eos = generate_batch(model, tokenizer, encoded, 10)[0][0].tolist()
     assert through_eos[-1] == tokenizer.eos_token_id
     expected = teacher_forced_confidence(model, tokenizer, conversations()[1], through_eos)
@@ -115,10 +132,15 @@ def test_confidence_on_a_peft_model_matches_its_forward_pass(tiny_llama):
     tuned, tokenizer = perturbed_peft(tiny_llama)
     batched = generate_answers(tuned, tokenizer, conversations(), max_new_tokens=6, batch_size=3)
     for conversation, answer in zip(conversations(), batched):
-        encoded = tokenizer([tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)],
-                            return_tensors="pt", add_special_tokens=False)
+        encoded = tokenizer(
+            [tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)],
+            return_tensors="pt",
+            add_special_tokens=False,
+        )
         new = generate_batch(tuned, tokenizer, encoded, 6)[0][0].tolist()
-        assert answer["confidence"] == pytest.approx(teacher_forced_confidence(tuned, tokenizer, conversation, new), abs=1e-4)
+        assert answer["confidence"] == pytest.approx(
+            teacher_forced_confidence(tuned, tokenizer, conversation, new), abs=1e-4
+        )
 
 
 def test_scaled_up_logits_keep_the_answers_and_make_them_certain(tiny_llama):

@@ -63,8 +63,17 @@ def test_alpaca_jsonl_joins_instruction_and_input_into_the_user_message(db, labe
 
 def test_an_alpaca_json_array_names_its_bad_rows(db, label_project, tmp_path):
     path = tmp_path / "alpaca_data.json"
-    path.write_text(json.dumps([*ALPACA, {"instruction": "Label it.", "input": "Meh"}, "not an object",
-                                {"instruction": 3, "output": "pos"}], indent=1))
+    path.write_text(
+        json.dumps(
+            [
+                *ALPACA,
+                {"instruction": "Label it.", "input": "Meh"},
+                "not an object",
+                {"instruction": 3, "output": "pos"},
+            ],
+            indent=1,
+        )
+    )
     problems = refused(db, label_project, path, format="alpaca", status="approved")
     assert problems == [
         "row 3: the answer ('output') is empty",
@@ -79,7 +88,7 @@ def test_an_alpaca_json_array_names_its_bad_rows(db, label_project, tmp_path):
 def test_csv_handles_quoting_newlines_and_the_mapping(db, text_project, tmp_path):
     path = tmp_path / "notes.csv"
     path.write_text(
-        'note_id,question,summary,labels\n'
+        "note_id,question,summary,labels\n"
         'n1,"Meeting moved, again","Moved.","work, calendar"\n'
         'n2,"Line one\nline two ""quoted""",Two lines.,\n'
     )
@@ -138,12 +147,17 @@ def test_a_semicolon_csv_is_read_by_its_header(db, label_project, tmp_path):
 
 def test_parquet_with_list_tags_and_numeric_ids(db, label_project, tmp_path):
     path = tmp_path / "reviews.parquet"
-    pq.write_table(pa.table({
-        "uid": [7, 8, 9],
-        "text": ["Great", "Awful", None],
-        "label": ["pos", None, "neg"],
-        "tags": [["a"], [], ["b", "c"]],
-    }), path)
+    pq.write_table(
+        pa.table(
+            {
+                "uid": [7, 8, 9],
+                "text": ["Great", "Awful", None],
+                "label": ["pos", None, "neg"],
+                "tags": [["a"], [], ["b", "c"]],
+            }
+        ),
+        path,
+    )
     mapping = ColumnMapping(input="text", output="label", id="uid", tags="tags")
     assert refused(db, label_project, path, mapping=mapping) == [
         "row 2: the answer ('label') is empty",
@@ -162,16 +176,21 @@ def dataset_dict(tmp_path):
     import datasets
 
     folder = tmp_path / "reviews_ds"
-    datasets.DatasetDict({
-        "train": datasets.Dataset.from_dict({"prompt": ["Great", "Awful"], "completion": ["pos", "neg"]}),
-        "test": datasets.Dataset.from_dict({"prompt": ["Fine", ""], "completion": ["neutral", "pos"]}),
-    }).save_to_disk(str(folder))
+    datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict({"prompt": ["Great", "Awful"], "completion": ["pos", "neg"]}),
+            "test": datasets.Dataset.from_dict({"prompt": ["Fine", ""], "completion": ["neutral", "pos"]}),
+        }
+    ).save_to_disk(str(folder))
     return folder
 
 
 def test_a_datasets_folder_imports_its_train_split_by_default(db, label_project, dataset_dict):
     assert import_file(db, label_project, dataset_dict, "ann") == {"imported": 2, "skipped": 0}
-    assert [e["messages"] for e in list_examples(db, label_project)] == [single_turn("Great", "pos"), single_turn("Awful", "neg")]
+    assert [e["messages"] for e in list_examples(db, label_project)] == [
+        single_turn("Great", "pos"),
+        single_turn("Awful", "neg"),
+    ]
 
 
 def test_a_named_split_with_a_bad_row_and_a_missing_split(db, label_project, dataset_dict):
@@ -181,7 +200,9 @@ def test_a_named_split_with_a_bad_row_and_a_missing_split(db, label_project, dat
 
 
 def test_a_zipped_datasets_folder_is_read_like_the_folder(db, label_project, dataset_dict, tmp_path):
-    archive = shutil.make_archive(str(tmp_path / "upload"), "zip", root_dir=dataset_dict.parent, base_dir=dataset_dict.name)
+    archive = shutil.make_archive(
+        str(tmp_path / "upload"), "zip", root_dir=dataset_dict.parent, base_dir=dataset_dict.name
+    )
     plan = plan_import(db, label_project, archive)
     assert (plan.source.format, plan.source.splits, len(plan.new)) == ("hf", ("train", "test"), 2)
 
@@ -200,18 +221,25 @@ def test_a_folder_that_is_not_a_dataset_is_refused(db, label_project, tmp_path):
 def test_the_dry_run_counts_and_samples_and_writes_nothing(db, label_project, tmp_path):
     add_example(db, label_project, single_turn("Great", "pos"), "ann")
     path = tmp_path / "reviews.csv"
-    pd.DataFrame({"prompt": ["Great", "Awful", "Fine", "Fine"], "completion": ["pos", "neg", "neutral", "neutral"]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"prompt": ["Great", "Awful", "Fine", "Fine"], "completion": ["pos", "neg", "neutral", "neutral"]}
+    ).to_csv(path, index=False)
     plan = plan_import(db, label_project, path)
     assert (len(plan.new), plan.skipped, plan.bad_rows) == (2, 2, ())
     summary = plan.summary()
     assert (summary["rows"], summary["new"], summary["skipped"], summary["bad"]) == (4, 2, 2, 0)
-    assert [row["messages"] for row in summary["sample"]] == [single_turn("Awful", "neg"), single_turn("Fine", "neutral")]
+    assert [row["messages"] for row in summary["sample"]] == [
+        single_turn("Awful", "neg"),
+        single_turn("Fine", "neutral"),
+    ]
     assert len(list_examples(db, label_project)) == 1
 
 
 def test_importing_a_csv_twice_creates_nothing_new(db, label_project, tmp_path):
     path = tmp_path / "reviews.csv"
-    pd.DataFrame({"id": ["a", None], "prompt": ["Great", "Awful"], "completion": ["pos", "neg"]}).to_csv(path, index=False)
+    pd.DataFrame({"id": ["a", None], "prompt": ["Great", "Awful"], "completion": ["pos", "neg"]}).to_csv(
+        path, index=False
+    )
     assert import_file(db, label_project, path, "ann") == {"imported": 2, "skipped": 0}
     assert import_file(db, label_project, path, "ann") == {"imported": 0, "skipped": 2}
     assert [e["external_id"] for e in list_examples(db, label_project)] == ["a", None]
@@ -219,7 +247,12 @@ def test_importing_a_csv_twice_creates_nothing_new(db, label_project, tmp_path):
 
 def test_the_mapping_is_guessed_from_column_names_and_checked(db, label_project, tmp_path):
     assert guess_mapping(["Question", "Answer", "system_prompt", "Tags", "external_id"]).to_dict() == {
-        "input": "Question", "output": "Answer", "system": "system_prompt", "tags": "Tags", "id": "external_id"}
+        "input": "Question",
+        "output": "Answer",
+        "system": "system_prompt",
+        "tags": "Tags",
+        "id": "external_id",
+    }
     path = tmp_path / "odd.csv"
     path.write_text("left,right\na,pos\n")
     with pytest.raises(ValueError, match="the file's columns are: left, right"):
@@ -243,12 +276,27 @@ def varied(db):
     """A project with every kind of example an export has to carry."""
     project = ensure_project(db, "varied", "", LABELS)
     add_example(db, project, single_turn("Best purchase ever", "pos"), "ann", "approved", ["gadgets", "a, b"], "A-1")
-    add_example(db, project, [{"role": "system", "content": "Be terse."}, *single_turn("Line one\nline two", "neg")],
-                "ann", "approved", [])
-    add_example(db, project, [
-        {"role": "system", "content": "Be terse."}, *single_turn("Is it good?", "Which one?"),
-        *single_turn("The blue one, with \"quotes\".", "neutral"),
-    ], "ann", "submitted", ["multi"], "A-3")
+    add_example(
+        db,
+        project,
+        [{"role": "system", "content": "Be terse."}, *single_turn("Line one\nline two", "neg")],
+        "ann",
+        "approved",
+        [],
+    )
+    add_example(
+        db,
+        project,
+        [
+            {"role": "system", "content": "Be terse."},
+            *single_turn("Is it good?", "Which one?"),
+            *single_turn('The blue one, with "quotes".', "neutral"),
+        ],
+        "ann",
+        "submitted",
+        ["multi"],
+        "A-3",
+    )
     add_example(db, project, single_turn("Meh", "neutral"), "ann", "draft", ["multi"], "A-4")
     return project
 
@@ -260,7 +308,10 @@ def test_export_then_import_gives_back_the_same_examples(db, varied, tmp_path, f
     copy = ensure_project(db, f"copy-{format}", "", LABELS)
     assert import_file(db, copy, out, "bob", ImportOptions(status=FROM_FILE)) == {"imported": 4, "skipped": 0}
     original = contents(db, varied)
-    original[1] = (str(list_examples(db, varied)[1]["id"]), *original[1][1:])  # no external id: the export names it by id
+    original[1] = (
+        str(list_examples(db, varied)[1]["id"]),
+        *original[1][1:],
+    )  # no external id: the export names it by id
     assert contents(db, copy) == original
     assert import_file(db, copy, out, "bob", ImportOptions(status=FROM_FILE)) == {"imported": 0, "skipped": 4}
 
@@ -289,8 +340,16 @@ def conversations(draw) -> list[dict]:
 
 
 PROJECT_NUMBERS = itertools.count()  # hypothesis reuses the test's database across its examples
-EXAMPLES = st.lists(st.tuples(conversations(), st.lists(SOME_TEXT, max_size=3, unique=True),
-                              st.sampled_from(["draft", "submitted", "approved"]), st.booleans()), min_size=1, max_size=4)
+EXAMPLES = st.lists(
+    st.tuples(
+        conversations(),
+        st.lists(SOME_TEXT, max_size=3, unique=True),
+        st.sampled_from(["draft", "submitted", "approved"]),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=4,
+)
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -299,7 +358,9 @@ def test_any_examples_survive_the_round_trip_in_every_format(db, tmp_path, examp
     project = ensure_project(db, f"p-{next(PROJECT_NUMBERS)}", "", {"kind": "text"})
     for index, (messages, tags, status, has_id) in enumerate(examples):
         add_example(db, project, messages, "ann", status, tags, f"x-{index}" if has_id else None)
-    expected = [(e["external_id"] or str(e["id"]), e["messages"], e["tags"], e["status"]) for e in list_examples(db, project)]
+    expected = [
+        (e["external_id"] or str(e["id"]), e["messages"], e["tags"], e["status"]) for e in list_examples(db, project)
+    ]
     for format in EXPORT_FORMATS:
         out = tmp_path / f"{project.name}-out" / ("hf" if format == "hf" else f"export.{format}")
         out.parent.mkdir(exist_ok=True)

@@ -65,7 +65,9 @@ def test_another_process_reattaches_to_a_live_run(db, tiny_demo, home):
     run_id = launch_run(db, tiny_demo, TrainConfig(max_steps=8))
     _wait_for_event(Path(get_run(db, run_id)["run_dir"]), "step")
     env = {**os.environ, "STUDIO_HOME": str(home)}
-    listed = subprocess.run([sys.executable, "-m", "studio.cli", "runs", "--json"], env=env, capture_output=True, text=True, check=True)
+    listed = subprocess.run(
+        [sys.executable, "-m", "studio.cli", "runs", "--json"], env=env, capture_output=True, text=True, check=True
+    )
     assert [r["status"] for r in json.loads(listed.stdout) if r["id"] == run_id] == ["running"]
     assert wait_for_run(db, run_id, poll_seconds=0.5)["status"] == "succeeded"
 
@@ -84,7 +86,10 @@ def test_run_on_packaged_model_trains_evaluates_and_ranks(db, demo):
     run_id = launch_run(db, demo, TrainConfig(max_steps=3))
     run = wait_for_run(db, run_id, poll_seconds=1)
     assert run["status"] == "succeeded", run["error"]
-    assert run["n_eval"] == round(0.1 * (run["n_train"] + run["n_eval"])) or abs(run["n_eval"] / (run["n_train"] + run["n_eval"]) - 0.1) < 0.03
+    assert (
+        run["n_eval"] == round(0.1 * (run["n_train"] + run["n_eval"]))
+        or abs(run["n_eval"] / (run["n_train"] + run["n_eval"]) - 0.1) < 0.03
+    )
     adapter = load_file(Path(run["run_dir"]) / "adapter" / "adapter_model.safetensors")
     assert any(name.endswith("lora_B.weight") and tensor.abs().sum() > 0 for name, tensor in adapter.items())
     board = leaderboard(db, demo, run)
@@ -101,7 +106,9 @@ def test_run_on_packaged_model_trains_evaluates_and_ranks(db, demo):
     assert [e["step"] for e in steps] == [1, 2, 3] and all(e["eta"] >= 0 for e in steps)
     trip = json.loads((Path(run["run_dir"]) / "round_trip.json").read_text())
     assert trip["checked"] == 3 and "error" not in trip
-    assert trip["merged_dir"] is None and not (Path(run["run_dir"]) / "merged").exists()  # checked, kept only on request
+    assert (
+        trip["merged_dir"] is None and not (Path(run["run_dir"]) / "merged").exists()
+    )  # checked, kept only on request
 
 
 def test_eval_cli_prints_everything_and_writes_the_report(db, tiny_demo, home, tmp_path):
@@ -111,14 +118,21 @@ def test_eval_cli_prints_everything_and_writes_the_report(db, tiny_demo, home, t
     env = {**os.environ, "STUDIO_HOME": str(home)}
     printed = subprocess.run(
         [sys.executable, "-m", "studio.cli", "eval", run["id"], "--json", "--html", str(report), "--high", "0.5"],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     board = json.loads(printed.stdout)
     assert {"leaderboard", "comparison", "verdict", "slices", "routing", "predictions"} <= set(board)
     assert all(row["low"] <= row["primary_value"] <= row["high"] for row in board["leaderboard"])
     assert board["comparison"]["baseline"].startswith("baseline-") and "low" in board["comparison"]
     assert board["verdict"]["decision"] in ("ship", "not yet", "do not ship")
-    assert [band["band"] for band in board["routing"]["bands"]] == ["straight through", "human review", "full human workflow"]
+    assert [band["band"] for band in board["routing"]["bands"]] == [
+        "straight through",
+        "human review",
+        "full human workflow",
+    ]
     assert board["routing"]["thresholds"]["high"] == 0.5
     html = report.read_text()
     assert html.startswith("<!doctype html>") and "Leaderboard" in html and "plotly" in html.lower()

@@ -14,8 +14,11 @@ from studio.prompts import prompt_messages
 
 # Labels of different token lengths, two sharing their first tokens, one a single word.
 LABELS = ["billing", "billing_dispute", "hardware_fault", "refund request", "other"]
-SYSTEM = ("You route support tickets for a small hardware company. Answer with exactly one of these labels: "
-          + ", ".join(LABELS) + ". Nothing else, no explanation, no punctuation.")
+SYSTEM = (
+    "You route support tickets for a small hardware company. Answer with exactly one of these labels: "
+    + ", ".join(LABELS)
+    + ". Nothing else, no explanation, no punctuation."
+)
 TEXTS = ["my card was charged twice", "the router will not power on", "I want my money back", "hello?", "bill wrong"]
 
 
@@ -73,7 +76,9 @@ def test_reading_the_shared_prefix_once_changes_no_score(tiny_llama):
     plain = score_labels(model, tokenizer, conversations(), LABELS, reuse_prefix=False)
     for a, b in zip(reused, plain):
         assert a["output"] == b["output"]
-        assert list(a["label_probabilities"].values()) == pytest.approx(list(b["label_probabilities"].values()), abs=1e-4)
+        assert list(a["label_probabilities"].values()) == pytest.approx(
+            list(b["label_probabilities"].values()), abs=1e-4
+        )
 
 
 def test_a_label_project_is_scored_and_a_text_project_generated(tiny_llama):
@@ -100,9 +105,15 @@ def test_the_packaged_model_and_its_adapted_self_always_answer_a_label(default_m
     assert [a["label_probabilities"] for a in with_adapter] != [a["label_probabilities"] for a in without]
 
 
-SCHEMA = {"type": "object", "properties": {"category": {"type": "string", "enum": ["billing", "hardware", "other"]},
-                                           "urgent": {"type": "boolean"}},
-          "required": ["category", "urgent"], "additionalProperties": False}
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "category": {"type": "string", "enum": ["billing", "hardware", "other"]},
+        "urgent": {"type": "boolean"},
+    },
+    "required": ["category", "urgent"],
+    "additionalProperties": False,
+}
 
 
 def test_a_json_project_is_decoded_under_its_schema_even_by_a_random_model(tiny_llama):

@@ -22,7 +22,6 @@ import time
 from dataclasses import dataclass, field
 
 import duckdb
-
 from browser_kit import BROWSER_MARKS, CHROMIUM, Server
 
 pytestmark = BROWSER_MARKS
@@ -115,7 +114,8 @@ async def _drive(url: str) -> tuple[list[Tally], float]:
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
         warm = await browser.new_page()
         await warm.goto(url)  # the first session prepares the studio (demo project, default model)
         await warm.get_by_role("heading", name="Examples").wait_for(timeout=300_000)
@@ -130,7 +130,9 @@ async def _drive(url: str) -> tuple[list[Tally], float]:
 def _marked_examples(db) -> int:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute("SELECT count(*) FROM examples WHERE CAST(messages AS VARCHAR) LIKE ?", [f"%{MARKER}%"]).fetchone()[0]
+        return con.execute(
+            "SELECT count(*) FROM examples WHERE CAST(messages AS VARCHAR) LIKE ?", [f"%{MARKER}%"]
+        ).fetchone()[0]
     finally:
         con.close()
 
@@ -147,8 +149,10 @@ def test_twenty_sessions_read_and_write_for_a_while_and_every_write_is_there(tmp
     log = (tmp_path / f"server-{server.port}.log").read_text(errors="replace")
     reads, writes = sum(t.reads for t in tallies), sum(t.writes for t in tallies)
     minutes = elapsed / 60
-    print(f"\nload: {SESSIONS} sessions for {elapsed:.0f} s: {reads} reads ({reads / minutes:.0f}/min), "
-          f"{writes} confirmed writes ({writes / minutes:.0f}/min), {_marked_examples(home / 'studio.duckdb')} in the database")
+    print(
+        f"\nload: {SESSIONS} sessions for {elapsed:.0f} s: {reads} reads ({reads / minutes:.0f}/min), "
+        f"{writes} confirmed writes ({writes / minutes:.0f}/min), {_marked_examples(home / 'studio.duckdb')} in the database"
+    )
     problems = [p for t in tallies for p in t.problems]
     assert not problems, "\n".join(problems[:20])
     assert "Traceback" not in log, log[-3000:]

@@ -37,7 +37,9 @@ def test_invalid_json_scores_zero():
 
 
 def test_text_identical_answer_has_chrf_one():
-    assert score_answer(TEXT, "The backup finished at noon.", "The backup finished at noon.")["chrf"] == pytest.approx(1.0)
+    assert score_answer(TEXT, "The backup finished at noon.", "The backup finished at noon.")["chrf"] == pytest.approx(
+        1.0
+    )
 
 
 def test_text_chrf_ranks_partial_between_unrelated_and_identical():

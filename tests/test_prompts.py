@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from studio.messages import answer_text, single_turn
 from studio.formats import parse_output_spec, stratum_of
+from studio.messages import answer_text, single_turn
 from studio.prompts import choose_few_shot, prompt_messages
 
 LABELS = parse_output_spec({"kind": "labels", "labels": ["pos", "neg", "neutral"]})
@@ -26,7 +26,11 @@ def test_an_examples_own_system_message_is_what_the_model_sees():
     assert prompt_messages("Label the sentiment.", example) == [own, {"role": "user", "content": "Too loud"}]
     assert prompt_messages("", example) == [own, {"role": "user", "content": "Too loud"}]
     shots = [{"id": 1, "messages": [{"role": "system", "content": "other"}, *single_turn("Great", "pos")]}]
-    assert prompt_messages("S", example, shots) == [own, *single_turn("Great", "pos"), {"role": "user", "content": "Too loud"}]
+    assert prompt_messages("S", example, shots) == [
+        own,
+        *single_turn("Great", "pos"),
+        {"role": "user", "content": "Too loud"},
+    ]
 
 
 def test_training_sequences_keep_the_examples_own_system_message():

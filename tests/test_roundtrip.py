@@ -109,7 +109,9 @@ def test_a_different_answer_is_reported_as_a_mismatch(run):
     wrong = [answers[0], "not what the adapter said", answers[2]]
     result = check_round_trip(run_dir, str(base_dir), conversations(), wrong, IDS, BUDGET)
     assert result["matches"] == 2
-    assert result["mismatches"] == [{"example_id": "ex-2", "adapter": "not what the adapter said", "merged": answers[1]}]
+    assert result["mismatches"] == [
+        {"example_id": "ex-2", "adapter": "not what the adapter said", "merged": answers[1]}
+    ]
 
 
 def test_too_few_adapter_answers_are_refused(run):

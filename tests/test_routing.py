@@ -45,7 +45,12 @@ def test_partial_scores_average_and_empty_bands_have_no_accuracy():
     bands = by_band(route([0.95, 0.99], [0.5, 0.25], RoutingConfig()))
     assert bands["straight through"]["accuracy"] == pytest.approx(0.375)
     assert bands["human review"] == {
-        "band": "human review", "share": 0.0, "count": 0, "accuracy": None, "at_least": 0.7, "below": 0.9,
+        "band": "human review",
+        "share": 0.0,
+        "count": 0,
+        "accuracy": None,
+        "at_least": 0.7,
+        "below": 0.9,
     }
 
 
@@ -78,5 +83,9 @@ def test_coverage_curve_runs_from_the_most_confident_to_everything():
 
 def test_tied_confidences_make_one_point():
     curve = coverage_curve([0.3, 0.8, 0.9, 0.8], [0.0, 0.0, 1.0, 1.0])
-    assert [(p["coverage"], p["threshold"], p["count"]) for p in curve] == [(0.25, 0.9, 1), (0.75, 0.8, 3), (1.0, 0.3, 4)]
+    assert [(p["coverage"], p["threshold"], p["count"]) for p in curve] == [
+        (0.25, 0.9, 1),
+        (0.75, 0.8, 3),
+        (1.0, 0.3, 4),
+    ]
     assert [p["accuracy"] for p in curve] == pytest.approx([1.0, 2 / 3, 0.5])

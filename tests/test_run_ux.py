@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import psutil
-
 from streamlit.testing.v1 import AppTest
 
 from studio.jobs import get_run, launch_run, run_progress, wait_for_run
@@ -66,7 +65,9 @@ def test_a_cancel_shows_at_once_and_stops_within_seconds_in_the_middle_of_a_long
     app = _open_train_page()
     headings = [s.value for s in app.subheader]
     assert any(f"Run {run_id}" in h for h in headings)
-    assert f"Run {run_id}" in app.info[0].value and "(#live-run)" in app.info[0].value  # the top of the page links to it
+    assert (
+        f"Run {run_id}" in app.info[0].value and "(#live-run)" in app.info[0].value
+    )  # the top of the page links to it
     asked = time.monotonic()
     app.button(key=f"cancel_{run_id}").click().run()
     assert not app.exception, app.exception

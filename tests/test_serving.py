@@ -68,8 +68,11 @@ def evaluated(run: dict) -> list[tuple[str, dict]]:
     """(held-out input, the tuned model's evaluated prediction) pairs."""
     run_dir = Path(run["run_dir"])
     held_out = {row["id"]: row for row in read_jsonl(run_dir / "eval.jsonl")}
-    return [(input_text(held_out[p["example_id"]]["messages"]), p)
-            for p in read_jsonl(run_dir / "predictions.jsonl") if p["model"] == TUNED]
+    return [
+        (input_text(held_out[p["example_id"]]["messages"]), p)
+        for p in read_jsonl(run_dir / "predictions.jsonl")
+        if p["model"] == TUNED
+    ]
 
 
 def ask(client, model: str, text: str, **extra):
@@ -101,7 +104,9 @@ def test_served_answers_are_the_evaluated_answers_with_their_band(served, in_hom
         assert routing["band"] in ("auto", "review", "human") and (routing["high"], routing["low"]) == (0.9, 0.7)
         assert routing["band"] == band_of(routing["confidence"], RoutingConfig())
         assert answer.usage.completion_tokens == prediction["new_tokens"]
-    streams = ask_together(client, name, [text for text, _ in pairs], stream=True, stream_options={"include_usage": True})
+    streams = ask_together(
+        client, name, [text for text, _ in pairs], stream=True, stream_options={"include_usage": True}
+    )
     for (text, prediction), stream in zip(pairs, streams):
         chunks = list(stream)
         assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == prediction["output"], text
@@ -111,7 +116,9 @@ def test_served_answers_are_the_evaluated_answers_with_their_band(served, in_hom
 
 
 def raw(url: str, body: bytes | None = None, method: str = "POST", headers: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=body, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
@@ -130,7 +137,11 @@ def test_bad_requests_get_json_errors_never_a_traceback(served, in_home):
         (json.dumps({"model": name, "messages": user, "max_tokens": 10**6}).encode(), 400, "at most"),
         (json.dumps({"model": name, "messages": user, "n": 3}).encode(), 400, "n=1"),
         (json.dumps({"model": "other", "messages": user}).encode(), 404, "no model 'other'"),
-        (json.dumps({"model": name, "messages": [{"role": "user", "content": "word " * 5000}]}).encode(), 400, "tokens"),
+        (
+            json.dumps({"model": name, "messages": [{"role": "user", "content": "word " * 5000}]}).encode(),
+            400,
+            "tokens",
+        ),
         (b"[" * 150_000 + b"]" * 150_000, 413, "at most"),
         (json.dumps({"model": name, "messages": user}).encode()[:-1] + b"\xff}", 400, "UTF-8"),
     ]
@@ -186,7 +197,9 @@ def test_the_deploy_page_starts_a_server_that_answers_then_stops_it(in_home):
     assert app.title[0].value == "Deploy"
     assert any("--lora-modules" in block.value and "vllm serve" in block.value for block in app.code)
     assert not app.toggle(key="deploy_record").value  # recording is off by default
-    app.number_input(key="deploy_window_ms").set_value(3000)  # batch the held-out inputs as evaluation did (see `served`)
+    app.number_input(key="deploy_window_ms").set_value(
+        3000
+    )  # batch the held-out inputs as evaluation did (see `served`)
     app.button(key="deploy_start").click().run()
     assert not app.exception, app.exception
     server = running_server(run_id)
@@ -211,7 +224,14 @@ def test_exports_load_with_plain_transformers_and_answer_as_evaluated(in_home, t
 
     run_dir = Path(in_home["run"]["run_dir"])
     merged = export_run(run_dir, "merged", tmp_path / "merged")
-    for name in ("model.safetensors", "config.json", "tokenizer.json", "generation_config.json", "README.md", "Modelfile"):
+    for name in (
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "generation_config.json",
+        "README.md",
+        "Modelfile",
+    ):
         assert name in merged.files, name
     assert merged.check["checked"] == 3 and merged.check["template_ok"]
     # The merge adds the adapter into bf16 weights: the sums round differently from the 4-bit base plus
@@ -241,11 +261,10 @@ def test_exports_load_with_plain_transformers_and_answer_as_evaluated(in_home, t
 
 
 def test_the_loop_a_recorded_low_confidence_answer_becomes_a_draft_then_training_data(in_home):
-    from studio.examples import edit_example
+    from studio.examples import edit_example, list_examples
     from studio.jobs import cancel_run, launch_run
-    from studio.serving.process import start_server, stop_server
-    from studio.examples import list_examples
     from studio.serving.drafts import waiting_answers
+    from studio.serving.process import start_server, stop_server
 
     db, project, run = in_home["db"], in_home["project"], in_home["run"]
     # Thresholds above any confidence: every answer lands in the human band.

@@ -24,23 +24,40 @@ def body(**fields) -> bytes:
 
 
 def test_a_chat_request_is_read_with_its_budget_and_stream_options():
-    request = parse_chat_request(body(max_completion_tokens=12, stream=True, stream_options={"include_usage": True},
-                                      temperature=0.7), Limits())
+    request = parse_chat_request(
+        body(max_completion_tokens=12, stream=True, stream_options={"include_usage": True}, temperature=0.7), Limits()
+    )
     assert request.max_new_tokens == 12 and request.stream and request.include_usage
-    parts = [{"role": "developer", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+    parts = [
+        {"role": "developer", "content": "Be brief."},
+        {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+    ]
     assert parse_chat_request(body(messages=parts), Limits()).messages == (
-        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"})
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "hi"},
+    )
 
 
-@pytest.mark.parametrize("raw, words", [
-    (b"", "not valid JSON"), (b"[1]", "JSON object"), (json.dumps({"messages": USER}).encode(), "'model'"),
-    (body(messages=[]), "non-empty"), (body(messages=[{"role": "user"}]), "must be text"),
-    (body(messages=[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]), "last message"),
-    (body(messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]), "only text"),
-    (body(max_tokens=0), "positive"), (body(max_tokens=True), "positive"), (body(max_tokens=5000), "at most 1024"),
-    (body(n=2), "n=1"), (body(stream="yes"), "true or false"), (body(messages=USER * 65), "at most 64"),
-    (b"[" * 50_000, "nested too deeply"), (b"\xff\xfe", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        (b"", "not valid JSON"),
+        (b"[1]", "JSON object"),
+        (json.dumps({"messages": USER}).encode(), "'model'"),
+        (body(messages=[]), "non-empty"),
+        (body(messages=[{"role": "user"}]), "must be text"),
+        (body(messages=[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]), "last message"),
+        (body(messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]), "only text"),
+        (body(max_tokens=0), "positive"),
+        (body(max_tokens=True), "positive"),
+        (body(max_tokens=5000), "at most 1024"),
+        (body(n=2), "n=1"),
+        (body(stream="yes"), "true or false"),
+        (body(messages=USER * 65), "at most 64"),
+        (b"[" * 50_000, "nested too deeply"),
+        (b"\xff\xfe", "not UTF-8"),
+    ],
+)
 def test_a_bad_request_is_refused_with_a_reason(raw, words):
     with pytest.raises(ApiError) as refused:
         parse_chat_request(raw, Limits())
@@ -50,7 +67,14 @@ def test_a_bad_request_is_refused_with_a_reason(raw, words):
 
 def test_bands_follow_the_routing_thresholds_inclusive_at_the_bottom_of_each_band():
     routing = RoutingConfig(0.9, 0.7)
-    assert [band_of(c, routing) for c in (0.95, 0.9, 0.89, 0.7, 0.69, 0.0)] == ["auto", "auto", "review", "review", "human", "human"]
+    assert [band_of(c, routing) for c in (0.95, 0.9, 0.89, 0.7, 0.69, 0.0)] == [
+        "auto",
+        "auto",
+        "review",
+        "review",
+        "human",
+        "human",
+    ]
     assert band_of(0.5, RoutingConfig(0.6, 0.4)) == "review"
 
 
@@ -125,8 +149,12 @@ def test_a_failing_batch_fails_its_requests_and_the_batcher_lives_on():
 
 def test_a_full_queue_refuses_at_once():
     gate = threading.Event()
-    batcher = Batcher(lambda cs, b: gate.wait(5) and [Answer("", 1, "auto", 0, 0, "stop")] * len(cs),
-                      max_batch=1, window_s=0.0, max_waiting=2).start()
+    batcher = Batcher(
+        lambda cs, b: gate.wait(5) and [Answer("", 1, "auto", 0, 0, "stop")] * len(cs),
+        max_batch=1,
+        window_s=0.0,
+        max_waiting=2,
+    ).start()
     futures = [batcher.submit(USER, 1)]
     time.sleep(0.1)
     futures += [batcher.submit(USER, 1), batcher.submit(USER, 1)]
@@ -141,12 +169,17 @@ def test_the_vllm_commands_are_well_formed(tmp_path):
     adapter = tmp_path / "run dir" / "adapter"
     words = shlex.split(vllm_lora_command("/models/Smol LM", "demo-run", adapter, rank=12, port=9000))
     assert words[:3] == ["vllm", "serve", "/models/Smol LM"]
-    options = dict(zip(words[3::2], words[4::2])) if words[3] != "--enable-lora" else dict(zip(words[4::2], words[5::2]))
+    options = (
+        dict(zip(words[3::2], words[4::2])) if words[3] != "--enable-lora" else dict(zip(words[4::2], words[5::2]))
+    )
     assert words[3] == "--enable-lora"
     assert options["--lora-modules"] == f"demo-run={adapter}" and options["--port"] == "9000"
     assert int(options["--max-lora-rank"]) == 16 and 16 in VLLM_LORA_RANKS
     merged = shlex.split(vllm_merged_command(tmp_path / "m", "demo-run"))
-    assert merged[:3] == ["vllm", "serve", str(tmp_path / "m")] and merged[merged.index("--served-model-name") + 1] == "demo-run"
+    assert (
+        merged[:3] == ["vllm", "serve", str(tmp_path / "m")]
+        and merged[merged.index("--served-model-name") + 1] == "demo-run"
+    )
     try:  # where vLLM is installed, its own parser must accept the command
         from vllm.entrypoints.openai.cli_args import make_arg_parser
         from vllm.utils import FlexibleArgumentParser
@@ -159,10 +192,16 @@ def test_the_ollama_modelfile_is_greedy_with_the_task_and_a_chatml_template():
     text = ollama_modelfile(".", 'Label it. Say """only""" the label.', "{{ '<|im_start|>' }}", "<|im_end|>", 40)
     lines = text.splitlines()
     assert lines[0] == "FROM ." and lines[1].startswith('TEMPLATE """') and "<|im_start|>assistant" in text
-    assert "PARAMETER temperature 0" in lines and "PARAMETER num_predict 40" in lines and 'PARAMETER stop "<|im_end|>"' in lines
+    assert (
+        "PARAMETER temperature 0" in lines
+        and "PARAMETER num_predict 40" in lines
+        and 'PARAMETER stop "<|im_end|>"' in lines
+    )
     assert text.count('"""') == 4  # the system prompt's own triple quotes cannot end its block early
     adapter = ollama_modelfile("/models/base", "", None, None, 10, adapter=".").splitlines()
-    assert adapter[:2] == ["FROM /models/base", "ADAPTER ."] and not any(line.startswith(("TEMPLATE", "SYSTEM")) for line in adapter)
+    assert adapter[:2] == ["FROM /models/base", "ADAPTER ."] and not any(
+        line.startswith(("TEMPLATE", "SYSTEM")) for line in adapter
+    )
 
 
 def test_serve_help_shows_the_vllm_command():

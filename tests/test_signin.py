@@ -22,8 +22,15 @@ from studio.jobs import cancel_run, launch_run, resume_run
 from studio.people import NotAllowed, save_person
 from studio.projects import update_project_settings
 from studio.signin import (
-    WRONG, SignInFailed, anyone_can_sign_in, hash_password, person_for_identity, set_password, sign_in,
-    sign_in_required, verify_password,
+    WRONG,
+    SignInFailed,
+    anyone_can_sign_in,
+    hash_password,
+    person_for_identity,
+    set_password,
+    sign_in,
+    sign_in_required,
+    verify_password,
 )
 from studio.trust import allow_remote_code, remote_code_allowed
 
@@ -33,7 +40,11 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def team(db):
     admin = save_person(db, None, "ada", "admin")
-    people = {"ann": save_person(db, admin, "ann", "annotator"), "rui": save_person(db, admin, "rui", "reviewer"), "ada": admin}
+    people = {
+        "ann": save_person(db, admin, "ann", "annotator"),
+        "rui": save_person(db, admin, "rui", "reviewer"),
+        "ada": admin,
+    }
     for name in people:
         set_password(db, admin, name, PASSWORD)
     return people
@@ -87,19 +98,22 @@ def test_only_an_admin_sets_passwords_and_only_for_people_who_exist(db, team):
         sign_in(db, "ann", PASSWORD, delay=0)
 
 
-@pytest.mark.parametrize(("address", "env", "required"), [
-    ("localhost", {}, False),
-    ("127.0.0.1", {}, False),
-    ("::1", {}, False),
-    ("[::1]", {}, False),
-    ("localhost", {"STUDIO_SIGN_IN": "1"}, True),
-    ("localhost", {"STUDIO_SIGN_IN": "0"}, False),
-    ("0.0.0.0", {}, True),
-    ("0.0.0.0", {"STUDIO_SIGN_IN": "0"}, True),  # beyond this machine it cannot be turned off
-    ("192.168.1.20", {}, True),
-    ("", {}, True),  # Streamlit binds every interface when the address is empty
-    (None, {}, True),
-])
+@pytest.mark.parametrize(
+    ("address", "env", "required"),
+    [
+        ("localhost", {}, False),
+        ("127.0.0.1", {}, False),
+        ("::1", {}, False),
+        ("[::1]", {}, False),
+        ("localhost", {"STUDIO_SIGN_IN": "1"}, True),
+        ("localhost", {"STUDIO_SIGN_IN": "0"}, False),
+        ("0.0.0.0", {}, True),
+        ("0.0.0.0", {"STUDIO_SIGN_IN": "0"}, True),  # beyond this machine it cannot be turned off
+        ("192.168.1.20", {}, True),
+        ("", {}, True),  # Streamlit binds every interface when the address is empty
+        (None, {}, True),
+    ],
+)
 def test_sign_in_is_required_beyond_localhost_or_when_asked_for(address, env, required):
     assert sign_in_required(address, env) is required
 
@@ -128,17 +142,34 @@ def test_training_is_for_admins_only(db, label_project, team):
 def test_choosing_the_base_model_is_for_admins_only(db, label_project, team):
     with pytest.raises(NotAllowed):
         update_project_settings(db, label_project, team["rui"], base_model="another-model")
-    assert update_project_settings(db, label_project, team["ada"], base_model="another-model").base_model == "another-model"
+    assert (
+        update_project_settings(db, label_project, team["ada"], base_model="another-model").base_model
+        == "another-model"
+    )
 
 
 def test_dismissing_a_finding_is_for_reviewers_and_admins(db, label_project, team):
-    ids = [add_example(db, label_project, [{"role": "user", "content": "great"}, {"role": "assistant", "content": answer}], "ann")
-           for answer in ("pos", "neg")]
+    ids = [
+        add_example(
+            db, label_project, [{"role": "user", "content": "great"}, {"role": "assistant", "content": answer}], "ann"
+        )
+        for answer in ("pos", "neg")
+    ]
     with connect(db) as con:
-        finding_table.replace_open_findings(con, label_project.id, [{
-            "kind": "contradiction", "severity": "high", "example_ids": ids, "score": 1.0,
-            "explanation": "same input, different labels", "fingerprint": "f1",
-        }])
+        finding_table.replace_open_findings(
+            con,
+            label_project.id,
+            [
+                {
+                    "kind": "contradiction",
+                    "severity": "high",
+                    "example_ids": ids,
+                    "score": 1.0,
+                    "explanation": "same input, different labels",
+                    "fingerprint": "f1",
+                }
+            ],
+        )
         finding_id = finding_table.fetch_findings(con, label_project.id)[0]["id"]
     with pytest.raises(NotAllowed, match="ann is an annotator"):
         dismiss_finding(db, label_project, finding_id, "both fine", "ann")
@@ -169,10 +200,15 @@ def model_with_code(tmp_path):
         f"Path({str(ran)!r}).write_text('yes')\n"
         "class CustomConfig(PretrainedConfig):\n    model_type = 'custom-studio-test'\n"
     )
-    (folder / "config.json").write_text(json.dumps({
-        "model_type": "custom-studio-test", "architectures": ["CustomModel"],
-        "auto_map": {"AutoConfig": "configuration_custom.CustomConfig"},
-    }))
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "custom-studio-test",
+                "architectures": ["CustomModel"],
+                "auto_map": {"AutoConfig": "configuration_custom.CustomConfig"},
+            }
+        )
+    )
     return folder, ran
 
 

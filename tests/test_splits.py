@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 from conftest import PLANTED
+
 from studio.examples import add_example, list_examples
-from studio.messages import answer_text, input_text, normalise, single_turn
 from studio.formats import stratum_of
+from studio.messages import answer_text, input_text, normalise, single_turn
 from studio.splits import split_examples
 
 
@@ -77,8 +78,14 @@ def test_adding_an_example_moves_few_existing_ones(db, demo):
     before = _approved(db, demo)
     _, held_before = split_examples(before, demo.output_spec, seed=13)
     answer = '{"category": "technical", "priority": "low", "needs_human": false}'
-    add_example(db, demo, single_turn("Can the NAS-200 fan run quieter at night?", answer), "ann",
-                status="approved", external_id="T-9001")
+    add_example(
+        db,
+        demo,
+        single_turn("Can the NAS-200 fan run quieter at night?", answer),
+        "ann",
+        status="approved",
+        external_id="T-9001",
+    )
     after = _approved(db, demo)
     _, held_after = split_examples(after, demo.output_spec, seed=13)
     old = _ids(before)
@@ -93,11 +100,15 @@ def test_near_duplicate_inputs_never_straddle_the_split():
     spec = parse_output_spec({"kind": "labels", "labels": ["login", "shipping"]})
     texts = [f"Question {n} about my parcel number {n * 7}" for n in range(40)]
     examples = [{"id": i, "messages": single_turn(t, "shipping")} for i, t in enumerate(texts, start=1)]
-    paraphrases = [("How do I reset my password?", "How can I reset my password?"),
-                   ("My account is locked after too many attempts", "My account got locked after too many attempts")]
+    paraphrases = [
+        ("How do I reset my password?", "How can I reset my password?"),
+        ("My account is locked after too many attempts", "My account got locked after too many attempts"),
+    ]
     for a, b in paraphrases:
-        examples += [{"id": len(examples) + 1, "messages": single_turn(a, "shipping")},
-                     {"id": len(examples) + 2, "messages": single_turn(b, "shipping")}]
+        examples += [
+            {"id": len(examples) + 1, "messages": single_turn(a, "shipping")},
+            {"id": len(examples) + 2, "messages": single_turn(b, "shipping")},
+        ]
     pair_ids = [(41, 42), (43, 44)]
     held_pairs = 0
     for seed in range(30):

@@ -17,7 +17,9 @@ import re
 
 from studio.paths import SOURCE_ROOT
 
-SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WHERE|FROM|SET|JOIN|VALUES|AND|OR|ORDER BY)\b|=\s*\?")
+SQL_WORDS = re.compile(
+    r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WHERE|FROM|SET|JOIN|VALUES|AND|OR|ORDER BY)\b|=\s*\?"
+)
 REVIEWED = {
     ("backup.py", "_identifier(source)"): "the database's own name from current_database(), quoted as an identifier",
     ("backup.py", "_identifier(name)"): "a table name listed by duckdb_tables(), quoted as an identifier",
@@ -32,7 +34,9 @@ REVIEWED = {
     ("examples.py", "reviewed"): "one of two literal column expressions",
     ("examples.py", "state"): "one of two literal conditions",
     ("examples.py", "stamp"): "one of two literal fragments",
+    ("findings.py", "only"): "'' or the literal ' AND kind = ?'; the kind is a parameter",
     ("projects.py", "key"): "checked against the fixed set of project fields just above",
+    ("projects.py", "stamp"): "one of two literal fragments (current_timestamp or NULL)",
     ("runs.py", "key"): "checked against _UPDATABLE just above",
     ("runs.py", "', '.join(('?' for _ in statuses))"): "one '?' per status; the statuses are parameters",
 }
@@ -89,8 +93,11 @@ def spliced_into_sql(source: str) -> list[tuple[int, str]]:
 
 def unsafe_splices(name: str, source: str, elsewhere: dict[str, set[str]] | None = None) -> list[str]:
     constants = literal_constants(ast.parse(source), elsewhere)
-    return [f"{name}:{line}: {expression}" for line, expression in spliced_into_sql(source)
-            if expression not in constants and (name, expression) not in REVIEWED]
+    return [
+        f"{name}:{line}: {expression}"
+        for line, expression in spliced_into_sql(source)
+        if expression not in constants and (name, expression) not in REVIEWED
+    ]
 
 
 def test_storage_splices_only_constants_and_reviewed_fragments_into_sql():
@@ -110,7 +117,7 @@ def test_every_reviewed_fragment_is_still_in_the_code():
 
 
 def test_the_check_catches_values_spliced_into_sql():
-    bad = '''
+    bad = """
 TABLE = "examples"
 def find(con, name, tag, limit):
     con.execute(f"SELECT * FROM {TABLE} WHERE name = '{name}'")
@@ -118,7 +125,7 @@ def find(con, name, tag, limit):
     con.execute("SELECT * FROM examples LIMIT %d" % limit)
     con.execute(f"SELECT * FROM t WHERE a = ?", [name])
     message = f"no example called {name}"
-'''
+"""
     assert unsafe_splices("probe.py", bad) == ["probe.py:4: name", "probe.py:5: tag", "probe.py:6: limit"]
 
 
@@ -128,10 +135,10 @@ def test_only_constants_of_storage_modules_count_when_imported():
 
 
 def test_a_constant_built_from_a_value_is_not_a_constant():
-    bad = '''
+    bad = """
 import os
 WHERE = "WHERE name = " + os.environ["NAME"]
 def find(con):
     con.execute(f"SELECT * FROM examples {WHERE}")
-'''
+"""
     assert unsafe_splices("probe.py", bad) == ["probe.py:5: WHERE"]

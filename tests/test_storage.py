@@ -82,9 +82,13 @@ def test_a_file_held_by_another_process_raises_database_locked_naming_its_pid(db
     with connect(db):
         pass
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import duckdb, time; con = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; con = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "ready"

@@ -46,10 +46,25 @@ def test_the_shared_system_message_is_not_stored_twice_and_an_export_writes_it_b
 
 def test_json_answers_give_a_json_schema_listing_the_values_of_few_valued_strings(home, tmp_path):
     source = tmp_path / "tickets.jsonl"
-    rows = [{"messages": [{"role": "user", "content": f"ticket {n}: printer {n % 7} is broken"},
-                          {"role": "assistant", "content": json.dumps({
-                              "category": ["hardware", "billing", "account"][n % 3], "priority": ["low", "high"][n % 2],
-                              "summary": f"printer number {n} broken", "needs_human": n % 4 == 0})}]} for n in range(30)]
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": f"ticket {n}: printer {n % 7} is broken"},
+                {
+                    "role": "assistant",
+                    "content": json.dumps(
+                        {
+                            "category": ["hardware", "billing", "account"][n % 3],
+                            "priority": ["low", "high"][n % 2],
+                            "summary": f"printer number {n} broken",
+                            "needs_human": n % 4 == 0,
+                        }
+                    ),
+                },
+            ]
+        }
+        for n in range(30)
+    ]
     source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     studio_json(home, "import", str(source), "--project", "tickets")
     spec = studio_json(home, "project", "show", "tickets")["output_spec"]
@@ -69,7 +84,9 @@ def test_no_infer_keeps_free_text(home):
 
 def test_free_text_answers_stay_free_text(home, tmp_path):
     source = tmp_path / "notes.jsonl"
-    source.write_text("\n".join(json.dumps({"prompt": f"note {n}", "completion": f"A summary of note {n}."}) for n in range(20)))
+    source.write_text(
+        "\n".join(json.dumps({"prompt": f"note {n}", "completion": f"A summary of note {n}."}) for n in range(20))
+    )
     assert studio_json(home, "import", str(source), "--project", "notes")["inferred"]["output_spec"] == {"kind": "text"}
 
 
@@ -80,8 +97,18 @@ def test_project_create_set_show_list_and_archive(home, db, tmp_path):
 
     guidelines = tmp_path / "guide.md"
     guidelines.write_text("# Intents\nPick the **closest** intent.\n")
-    created = studio_json(home, "project", "create", "triage", "--description", "Route the ticket.",
-                          "--labels", "billing,tech,other", "--guidelines", str(guidelines))
+    created = studio_json(
+        home,
+        "project",
+        "create",
+        "triage",
+        "--description",
+        "Route the ticket.",
+        "--labels",
+        "billing,tech,other",
+        "--guidelines",
+        str(guidelines),
+    )
     assert created["output_spec"] == {"kind": "labels", "labels": ["billing", "tech", "other"]}
     assert created["guidelines"].startswith("# Intents") and created["description"] == "Route the ticket."
     source = tmp_path / "t.csv"
@@ -118,12 +145,18 @@ def test_bad_project_options_say_why(home, tmp_path):
 def test_a_suspect_label_finding_names_the_accused_example_first(home, tmp_path):
     rows = [json.loads(line) for line in CLINC.read_text().splitlines()]
     accused = rows[7]
-    wrong = next(label for label in sorted({r["messages"][-1]["content"] for r in rows}) if label != accused["messages"][-1]["content"])
+    wrong = next(
+        label
+        for label in sorted({r["messages"][-1]["content"] for r in rows})
+        if label != accused["messages"][-1]["content"]
+    )
     accused["messages"][-1]["content"] = wrong
     source = tmp_path / "swapped.jsonl"
     source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     studio_json(home, "import", str(source), "--project", "intents", "--status", "approved")
-    findings = [f for f in studio_json(home, "check", "--project", "intents")["findings"] if f["kind"] == "suspect-output"]
+    findings = [
+        f for f in studio_json(home, "check", "--project", "intents")["findings"] if f["kind"] == "suspect-output"
+    ]
     [mine] = [f for f in findings if accused["id"] in f["external_ids"]]
     assert mine["external_ids"][0] == accused["id"] and len(mine["external_ids"]) > 1
     assert f"Labelled {wrong!r}" in mine["message"]

@@ -26,20 +26,36 @@ def test_short_repeating_answers_are_a_label_set_with_counts():
     assert proposal.label_counts == {"pos": 5, "neg": 3, "neutral": 2} and "3 short labels" in proposal.reason
 
 
-@pytest.mark.parametrize("answers, why", [
-    ([f"answer number {n}" for n in range(20)], "do not repeat"),
-    (["same"] * 10, "every answer is the same"),
-    (["A long sentence that explains in detail what the customer should do next, step by step."] * 2 + ["no"] * 2, "longer"),
-    (["a"] * 9 + ["b"] * 9 + ["c"] * 9 + ["d", "e"], "occur only once"),
-])
+@pytest.mark.parametrize(
+    "answers, why",
+    [
+        ([f"answer number {n}" for n in range(20)], "do not repeat"),
+        (["same"] * 10, "every answer is the same"),
+        (
+            ["A long sentence that explains in detail what the customer should do next, step by step."] * 2
+            + ["no"] * 2,
+            "longer",
+        ),
+        (["a"] * 9 + ["b"] * 9 + ["c"] * 9 + ["d", "e"], "occur only once"),
+    ],
+)
 def test_answers_that_are_not_a_closed_set_stay_free_text(answers, why):
     proposal = propose_task(rows(answers))
     assert proposal.output_spec == {"kind": "text"} and why in proposal.reason
 
 
 def test_json_answers_give_a_schema_with_required_keys_and_enums_of_few_values():
-    answers = [json.dumps({"category": ["a", "b"][n % 2], "note": f"free text {n}", "score": n / 2,
-                           **({"extra": True} if n % 3 == 0 else {})}) for n in range(12)]
+    answers = [
+        json.dumps(
+            {
+                "category": ["a", "b"][n % 2],
+                "note": f"free text {n}",
+                "score": n / 2,
+                **({"extra": True} if n % 3 == 0 else {}),
+            }
+        )
+        for n in range(12)
+    ]
     spec = propose_task(rows(answers)).output_spec
     assert spec["kind"] == "json"
     properties = spec["schema"]["properties"]
@@ -59,20 +75,34 @@ def test_the_shared_system_message_is_the_description_only_when_most_rows_share_
 
 
 def test_a_json_schema_from_a_field_list_and_back():
-    fields = [{"name": "category", "type": "string", "allowed": "billing, tech", "required": True},
-              {"name": "urgent", "type": "boolean", "allowed": "", "required": False}, {"name": "", "type": "string"}]
+    fields = [
+        {"name": "category", "type": "string", "allowed": "billing, tech", "required": True},
+        {"name": "urgent", "type": "boolean", "allowed": "", "required": False},
+        {"name": "", "type": "string"},
+    ]
     schema = schema_from_fields(fields)
-    assert schema == {"type": "object", "properties": {"category": {"type": "string", "enum": ["billing", "tech"]},
-                                                       "urgent": {"type": "boolean"}}, "required": ["category"]}
+    assert schema == {
+        "type": "object",
+        "properties": {"category": {"type": "string", "enum": ["billing", "tech"]}, "urgent": {"type": "boolean"}},
+        "required": ["category"],
+    }
     assert fields_of_schema(schema) == fields[:2]
     with pytest.raises(ValueError, match="at least one field"):
         schema_from_fields([{"name": " "}])
 
 
 def test_every_json_error_is_listed_not_just_the_first():
-    spec = parse_output_spec({"kind": "json", "schema": schema_from_fields([
-        {"name": "a", "type": "string", "allowed": "x,y", "required": True},
-        {"name": "b", "type": "integer", "required": True}])})
+    spec = parse_output_spec(
+        {
+            "kind": "json",
+            "schema": schema_from_fields(
+                [
+                    {"name": "a", "type": "string", "allowed": "x,y", "required": True},
+                    {"name": "b", "type": "integer", "required": True},
+                ]
+            ),
+        }
+    )
     problems = answer_problems(spec, json.dumps({"a": "z", "b": "one"}))
     assert len(problems) == 2 and problems[0].startswith("a:") and problems[1].startswith("b:")
 
@@ -91,8 +121,10 @@ def test_create_rename_archive_and_restore(db):
 
 
 def test_renaming_and_merging_labels_rewrites_the_examples_as_revisions(db, label_project):
-    ids = [add_example(db, label_project, single_turn(f"text {n}", label), "ann", "approved")
-           for n, label in enumerate(["pos", "neg", "neutral", "pos"])]
+    ids = [
+        add_example(db, label_project, single_turn(f"text {n}", label), "ann", "approved")
+        for n, label in enumerate(["pos", "neg", "neutral", "pos"])
+    ]
     change = rename_label(db, label_project, "pos", "positive", "admin")
     assert change.relabelled == 2 and change.project.output_spec.labels == ("positive", "neg", "neutral")
     assert [r["revision"] for r in example_history(db, ids[0])] == [1, 2]
@@ -119,9 +151,14 @@ def test_a_format_that_an_approved_row_would_break_is_not_proposed(db, tmp_path)
     from studio.transfer import ImportOptions, import_inferring
 
     source = tmp_path / "mostly.jsonl"
-    lines = [{"prompt": f"q{n}", "completion": json.dumps({"k": "v"})} for n in range(12)] + [{"prompt": "q", "completion": "plain"}]
+    lines = [{"prompt": f"q{n}", "completion": json.dumps({"k": "v"})} for n in range(12)] + [
+        {"prompt": "q", "completion": "plain"}
+    ]
     source.write_text("\n".join(json.dumps(line) for line in lines))
     approved = import_inferring(db, "strict", source, "ann", ImportOptions(status="approved"))
-    assert approved["inferred"]["output_spec"] == {"kind": "text"} and "past draft would break it" in approved["inferred"]["reason"]
+    assert (
+        approved["inferred"]["output_spec"] == {"kind": "text"}
+        and "past draft would break it" in approved["inferred"]["reason"]
+    )
     drafts = import_inferring(db, "loose", source, "ann", ImportOptions())
     assert drafts["imported"] == 13 and get_project(db, "loose").output_spec.kind == "json"

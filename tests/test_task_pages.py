@@ -32,8 +32,13 @@ def test_a_new_project_with_a_label_set_and_guidelines(db, demo):
 def test_write_offers_the_labels_as_radio_buttons_beside_the_guidelines(db):
     from studio.projects import create_project
 
-    project = create_project(db, "intents", "Name the intent.", {"kind": "labels", "labels": ["refund", "delivery"]},
-                             guidelines="Pick **refund** for any money back.")
+    project = create_project(
+        db,
+        "intents",
+        "Name the intent.",
+        {"kind": "labels", "labels": ["refund", "delivery"]},
+        guidelines="Pick **refund** for any money back.",
+    )
     app = open_page("pages/write.py")
     assert app.radio(key="answer_label_new").options == ["refund", "delivery"]
     assert any("money back" in m.value for m in app.sidebar.markdown)
@@ -103,8 +108,14 @@ def test_a_json_answer_from_form_fields(db, demo):
     app.checkbox(key="answer_field_new_needs_human").check().run()
     assert "fits the project's json format" in app.success[0].value
     app.button(key="submit").click().run()
-    [mine] = [e for e in list_examples(db, demo) if e["messages"][-2]["content"].startswith("I was charged twice for March")]
-    assert json.loads(mine["messages"][-1]["content"]) == {"category": "billing", "priority": "high", "needs_human": True}
+    [mine] = [
+        e for e in list_examples(db, demo) if e["messages"][-2]["content"].startswith("I was charged twice for March")
+    ]
+    assert json.loads(mine["messages"][-1]["content"]) == {
+        "category": "billing",
+        "priority": "high",
+        "needs_human": True,
+    }
 
 
 def test_the_project_page_edits_a_json_schema_as_a_field_list(db, demo):

@@ -35,18 +35,22 @@ def test_training_rows_put_the_answer_in_the_completion():
 
 
 def test_loss_falls_on_the_answer_tokens_only(tmp_path, tiny_llama):
-    trainer = build_trainer(str(tiny_llama), SYSTEM, _demo_rows(4), TrainConfig(max_steps=1, cpu_recipe=False), tmp_path)
+    trainer = build_trainer(
+        str(tiny_llama), SYSTEM, _demo_rows(4), TrainConfig(max_steps=1, cpu_recipe=False), tmp_path
+    )
     batch = next(iter(trainer.get_train_dataloader()))
     tokenizer = trainer.processing_class
     assert batch["input_ids"].shape[0] == 1  # padding-free: the four examples in one flat row, no pad tokens
-    trained = tokenizer.decode([t for t, l in zip(batch["input_ids"][0], batch["labels"][0]) if l != -100])
+    trained = tokenizer.decode([t for t, label in zip(batch["input_ids"][0], batch["labels"][0]) if label != -100])
     answers = [r["messages"][-1]["content"] for r in _demo_rows(4)]
     assert sorted(t for t in trained.split("<|im_end|>\n") if t) == sorted(answers)
 
 
 @pytest.mark.slow
 def test_qlora_on_packaged_model_moves_adapter_and_keeps_base(tmp_path, default_model):
-    trainer = build_trainer(str(default_model), SYSTEM, _demo_rows(16), TrainConfig(max_steps=3, batch_size=2, cpu_recipe=False), tmp_path)
+    trainer = build_trainer(
+        str(default_model), SYSTEM, _demo_rows(16), TrainConfig(max_steps=3, batch_size=2, cpu_recipe=False), tmp_path
+    )
     model = trainer.model
     quantized = [m for m in model.modules() if type(m).__name__ == "Linear4bit"]
     assert quantized and all(m.weight.quant_type == "nf4" for m in quantized)

@@ -37,40 +37,59 @@ def test_sequences_match_trl_own_prompt_completion_tokenisation(tiny_llama, toke
 
     rows = _demo_rows(12)
     trainer = SFTTrainer(
-        model=AutoModelForCausalLM.from_pretrained(tiny_llama), processing_class=tokenizer,
+        model=AutoModelForCausalLM.from_pretrained(tiny_llama),
+        processing_class=tokenizer,
         args=SFTConfig(output_dir=str(tmp_path), max_length=4096, report_to=[], use_cpu=True),
         train_dataset=Dataset.from_list(training_rows(SYSTEM, rows)),
     )
     ours = encode_rows(tokenizer, SYSTEM, rows, 4096)
     theirs = trainer.train_dataset
     assert [s.input_ids for s in ours] == theirs["input_ids"]
-    assert [[int(m) for m in s.completion_mask] for s in ours] == [[int(l != -100) for l in labels] for labels in theirs["labels"]]
+    assert [[int(m) for m in s.completion_mask] for s in ours] == [
+        [int(label != -100) for label in labels] for labels in theirs["labels"]
+    ]
 
 
 @pytest.mark.parametrize("cpu_recipe", [False, True])
 def test_highlighted_tokens_are_exactly_the_ones_the_trainer_puts_loss_on(tiny_llama, tokenizer, tmp_path, cpu_recipe):
     rows = _demo_rows(4)
-    trainer = build_trainer(str(tiny_llama), SYSTEM, rows, TrainConfig(max_steps=1, batch_size=4, cpu_recipe=cpu_recipe), tmp_path)
+    trainer = build_trainer(
+        str(tiny_llama), SYSTEM, rows, TrainConfig(max_steps=1, batch_size=4, cpu_recipe=cpu_recipe), tmp_path
+    )
     batch = next(iter(trainer.get_train_dataloader()))
     if cpu_recipe:  # the CPU recipe: one padded row per example
         assert batch["input_ids"].shape[0] == 4
     else:  # QLoRA's padding-free batches: one flat row, no pads
         assert batch["input_ids"].shape[0] == 1 and "position_ids" in batch
-    trained_ids = sorted(int(t) for ids, labels in zip(batch["input_ids"], batch["labels"])
-                         for t, label in zip(ids, labels) if label != -100)
+    trained_ids = sorted(
+        int(t)
+        for ids, labels in zip(batch["input_ids"], batch["labels"])
+        for t, label in zip(ids, labels)
+        if label != -100
+    )
     highlighted = []
     for row in rows:
         segments = loss_view(tokenizer, SYSTEM, row["messages"], 512)
         assert "".join(s.text for s in segments) == tokenizer.apply_chat_template(
-            [{"role": "system", "content": SYSTEM}, *row["messages"]], tokenize=False)
-        highlighted += [t for s in segments if s.trained for t in tokenizer(s.text, add_special_tokens=False)["input_ids"]]
+            [{"role": "system", "content": SYSTEM}, *row["messages"]], tokenize=False
+        )
+        highlighted += [
+            t for s in segments if s.trained for t in tokenizer(s.text, add_special_tokens=False)["input_ids"]
+        ]
         assert [s.text for s in segments if s.trained] == [row["messages"][-1]["content"] + "<|im_end|>\n"]
     assert sorted(highlighted) == trained_ids
 
 
 def test_length_profile_counts_the_examples_the_max_length_cuts(tokenizer):
     rows = _demo_rows(40)
-    full = [len(tokenizer.apply_chat_template([{"role": "system", "content": SYSTEM}, *r["messages"]], tokenize=True)["input_ids"]) for r in rows]
+    full = [
+        len(
+            tokenizer.apply_chat_template([{"role": "system", "content": SYSTEM}, *r["messages"]], tokenize=True)[
+                "input_ids"
+            ]
+        )
+        for r in rows
+    ]
     limit = sorted(full)[len(full) // 2]
     profile = length_profile(tokenizer, SYSTEM, rows, limit)
     assert profile["lengths"] == full
@@ -89,7 +108,9 @@ def test_estimate_uses_the_calibration_when_there_is_one(tiny_llama, tokenizer):
     config = TrainConfig(batch_size=4, epochs=2)
     guess = estimate_fit(str(tiny_llama), config, profile, None)
     assert guess["steps"] == total_steps(20, config) == 10 and guess["seconds"] is None and guess["peak_mb"] > 0
-    measured = estimate_fit(str(tiny_llama), config, profile, {"peak_mb": 1e9, "tokens_per_second": 100.0, "load_seconds": 5.0})
+    measured = estimate_fit(
+        str(tiny_llama), config, profile, {"peak_mb": 1e9, "tokens_per_second": 100.0, "load_seconds": 5.0}
+    )
     tokens = 10 * 4 * sum(profile["lengths"]) / 20
     assert measured["seconds"] == pytest.approx(tokens / 100 + 5) and not measured["fits"]
 
@@ -134,8 +155,8 @@ def test_the_pre_flight_shows_the_step_count_the_trainer_is_given(db, demo, tmp_
     from studio.examples import list_examples
     from studio.paths import APP_SCRIPT, SOURCE_ROOT
     from studio.presets import DEFAULT_PRESET, preset_named
-    from studio.snapshots import freeze_snapshot
     from studio.recipe import device_recipe
+    from studio.snapshots import freeze_snapshot
     from studio.training import _sft_config
 
     approved = list_examples(db, demo, status="approved")
@@ -146,7 +167,11 @@ def test_the_pre_flight_shows_the_step_count_the_trainer_is_given(db, demo, tmp_
     app.switch_page(str(SOURCE_ROOT / "pages" / "train.py"))
     app.run()
     shown = int(next(m.value for m in app.metric if m.label == "Steps"))
-    assert shown == total_steps(n_train, config) != total_steps(len(approved), config)  # held-out examples are not trained on
+    assert (
+        shown == total_steps(n_train, config) != total_steps(len(approved), config)
+    )  # held-out examples are not trained on
     recipe = device_recipe(config, False, 135_000_000, n_train)
     assert recipe.max_steps == shown  # the manifest records the same count
-    assert _sft_config(config, recipe, tmp_path, False, n_train).max_steps == shown  # the trainer runs exactly that many
+    assert (
+        _sft_config(config, recipe, tmp_path, False, n_train).max_steps == shown
+    )  # the trainer runs exactly that many

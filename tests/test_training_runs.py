@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from studio.jobs import LaunchRefused, can_resume, get_run, launch_run, list_runs, resume_run, run_progress, sync_runs, wait_for_run
+from studio.jobs import (
+    LaunchRefused,
+    can_resume,
+    get_run,
+    launch_run,
+    list_runs,
+    resume_run,
+    run_progress,
+    sync_runs,
+    wait_for_run,
+)
 from studio.manifest import chat_template_hash
 from studio.modelcard import render_model_card
 from studio.models import ModelUnavailable
@@ -20,7 +30,8 @@ from studio.paths import SOURCE_ROOT
 from studio.progress import read_events
 from studio.projects import update_project_settings
 from studio.training import TrainConfig
-from studio.worker import explain_failure, run as run_worker
+from studio.worker import explain_failure
+from studio.worker import run as run_worker
 
 
 def _wait_for(run_dir: Path, predicate, timeout: float = 180) -> None:
@@ -51,7 +62,9 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_and_finishes(db, tiny_dem
     events = read_events(run_dir)
     starts = [e for e in events if e["event"] == "train_started"]
     assert starts[0]["resumed_at"] == 0 and starts[1]["resumed_at"] >= 2
-    assert [e for e in events if e["event"] == "started"][1]["resumed_from"].endswith("checkpoint-" + str(starts[1]["resumed_at"]))
+    assert [e for e in events if e["event"] == "started"][1]["resumed_from"].endswith(
+        "checkpoint-" + str(starts[1]["resumed_at"])
+    )
     steps = [e["step"] for e in events if e["event"] == "step"]
     assert steps[-1] == 10 and set(steps) == set(range(1, 11))
     assert run_progress(run)["resumes"] == 1
@@ -93,9 +106,18 @@ def test_manifest_and_model_card_record_what_reproduces_the_run(db, tiny_demo):
 
 
 def test_model_card_before_evaluation_says_it_is_pending():
-    manifest = {"run_id": "r1", "seed": 0, "snapshot_hash": "s", "held_out_hash": "h", "chat_template_hash": "c",
-                "base_model": "m", "device": "cpu", "git": {"commit": "abc", "dirty": True}, "libraries": {"torch": "2"},
-                "config": {"project": "p", "system_prompt": "Do it.", "train": {"lora_r": 16}}}
+    manifest = {
+        "run_id": "r1",
+        "seed": 0,
+        "snapshot_hash": "s",
+        "held_out_hash": "h",
+        "chat_template_hash": "c",
+        "base_model": "m",
+        "device": "cpu",
+        "git": {"commit": "abc", "dirty": True},
+        "libraries": {"torch": "2"},
+        "config": {"project": "p", "system_prompt": "Do it.", "train": {"lora_r": 16}},
+    }
     card = render_model_card(manifest)
     assert "Evaluation pending" in card and "uncommitted changes" in card and "| lora_r | 16 |" in card
 
@@ -124,5 +146,7 @@ def test_out_of_memory_names_the_settings_and_what_to_lower():
     message = explain_failure(torch.OutOfMemoryError("CUDA out of memory"), config)
     assert "batch size 16" in message and "max length 2048" in message and "rank 32" in message
     assert "lower the batch size" in message and "gradient checkpointing on" in message
-    cpu = explain_failure(RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes"), config)
+    cpu = explain_failure(
+        RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes"), config
+    )
     assert cpu.startswith("Out of memory")

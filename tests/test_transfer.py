@@ -9,9 +9,9 @@ import json
 import pytest
 
 from studio.examples import list_examples
+from studio.exporters import export_examples
 from studio.messages import single_turn
 from studio.projects import ensure_project
-from studio.exporters import export_examples
 from studio.transfer import FROM_FILE, ImportRefused, import_jsonl
 
 
@@ -49,13 +49,16 @@ def test_importing_the_same_file_twice_imports_nothing_new(db, label_project, tm
 
 
 def test_bad_rows_are_each_reported_and_nothing_is_written(db, label_project, tmp_path):
-    path = _write(tmp_path / "in.jsonl", [
-        ROWS[0],
-        "",
-        {"id": "A-3", "text": "no messages or prompt"},
-        {"id": "A-4", "prompt": "Meh", "completion": "so-so"},
-        ROWS[1],
-    ])
+    path = _write(
+        tmp_path / "in.jsonl",
+        [
+            ROWS[0],
+            "",
+            {"id": "A-3", "text": "no messages or prompt"},
+            {"id": "A-4", "prompt": "Meh", "completion": "so-so"},
+            ROWS[1],
+        ],
+    )
     with pytest.raises(ImportRefused) as refused:
         import_jsonl(db, label_project, path, "ann", status="approved")
     problems = refused.value.problems
@@ -73,12 +76,15 @@ def test_a_line_that_is_not_json_refuses_the_whole_file(db, label_project, tmp_p
 
 
 def test_a_non_json_line_is_reported_with_every_other_bad_row(db, label_project, tmp_path):
-    path = _write(tmp_path / "in.jsonl", [
-        ROWS[0],
-        '{"prompt": "cut off',
-        {"id": "A-3", "text": "no messages or prompt"},
-        {"id": "A-4", "prompt": "Meh", "completion": "so-so"},
-    ])
+    path = _write(
+        tmp_path / "in.jsonl",
+        [
+            ROWS[0],
+            '{"prompt": "cut off',
+            {"id": "A-3", "text": "no messages or prompt"},
+            {"id": "A-4", "prompt": "Meh", "completion": "so-so"},
+        ],
+    )
     with pytest.raises(ImportRefused) as refused:
         import_jsonl(db, label_project, path, "ann", status="approved")
     lines = [problem.split(":")[0] for problem in refused.value.problems]

@@ -33,8 +33,10 @@ def metrics(app) -> dict:
 
 def test_a_file_with_a_bad_row_is_previewed_and_cannot_be_imported(db, demo, tmp_path):
     path = import_roots()[0] / "tickets.csv"
-    path.write_text(f'ticket,answer\n"Charged twice, please refund","{GOOD.replace(chr(34), chr(34) * 2)}"\n'
-                    'Where is my invoice?,"{""category"": ""billing""\n')
+    path.write_text(
+        f'ticket,answer\n"Charged twice, please refund","{GOOD.replace(chr(34), chr(34) * 2)}"\n'
+        'Where is my invoice?,"{""category"": ""billing""\n'
+    )
     app = open_transfer_page()
     app.text_input(key="import_path").input(str(path)).run()
     assert not app.exception, app.exception
@@ -77,10 +79,14 @@ def test_a_datasets_folder_path_offers_its_splits(demo, tmp_path):
     import datasets
 
     folder = import_roots()[0] / "tickets_ds"
-    datasets.DatasetDict({
-        "train": datasets.Dataset.from_dict({"prompt": ["Refund my double charge"], "completion": [GOOD]}),
-        "test": datasets.Dataset.from_dict({"prompt": ["Reset my password", "Cancel my order"], "completion": [GOOD, GOOD]}),
-    }).save_to_disk(str(folder))
+    datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict({"prompt": ["Refund my double charge"], "completion": [GOOD]}),
+            "test": datasets.Dataset.from_dict(
+                {"prompt": ["Reset my password", "Cancel my order"], "completion": [GOOD, GOOD]}
+            ),
+        }
+    ).save_to_disk(str(folder))
     app = open_transfer_page()
     app.text_input(key="import_path").input(str(folder)).run()
     assert any("Read as **hf**" in c.value and "splits: train, test" in c.value for c in app.caption)
@@ -108,7 +114,10 @@ def test_a_typed_path_outside_the_allowed_folders_is_refused(db, demo, tmp_path)
     for typed in (str(outside), "../../../etc/passwd", "/etc/passwd"):
         app.text_input(key="import_path").input(typed).run()
         assert not app.exception, app.exception
-        assert "is outside the folders the app may use" in app.error[0].value and str(import_roots()[0]) in app.error[0].value
+        assert (
+            "is outside the folders the app may use" in app.error[0].value
+            and str(import_roots()[0]) in app.error[0].value
+        )
         assert not [b for b in app.button if b.key == "run_import"]
     assert count_by_status(db, demo)["approved"] == 223
 

@@ -9,10 +9,24 @@ from studio.verdict import compare_with_best_baseline, decide
 
 def predictions(tuned: list[float], baseline: list[float], other: list[float] | None = None, tags=None) -> list[dict]:
     rows = []
-    for model, scores in (("tuned", tuned), ("baseline-3shot", baseline), ("baseline-0shot", other or [0.0] * len(tuned))):
+    for model, scores in (
+        ("tuned", tuned),
+        ("baseline-3shot", baseline),
+        ("baseline-0shot", other or [0.0] * len(tuned)),
+    ):
         for i, score in enumerate(scores):
-            rows.append({"model": model, "example_id": i, "external_id": f"E-{i}", "expected": "a", "output": "a" if score else "b",
-                         "scores": {"exact_match": score}, "tags": [tags[i]] if tags else ["x"], "input": "word " * (5 + i)})
+            rows.append(
+                {
+                    "model": model,
+                    "example_id": i,
+                    "external_id": f"E-{i}",
+                    "expected": "a",
+                    "output": "a" if score else "b",
+                    "scores": {"exact_match": score},
+                    "tags": [tags[i]] if tags else ["x"],
+                    "input": "word " * (5 + i),
+                }
+            )
     return rows
 
 
@@ -37,7 +51,12 @@ def test_a_tie_is_not_proven_and_says_what_is_missing():
     verdict = decide(comparison, 0.05, weak, open_contradictions=3, approved=120)
     assert verdict["decision"] == "not yet" and "Not proven" in verdict["headline"]
     steps = " ".join(verdict["next_steps"])
-    assert "shipping (0.00 on 10)" in steps and "3 open contradiction" in steps and "120 approved" in steps and "Only 20 held-out" in steps
+    assert (
+        "shipping (0.00 on 10)" in steps
+        and "3 open contradiction" in steps
+        and "120 approved" in steps
+        and "Only 20 held-out" in steps
+    )
 
 
 def test_a_small_sure_win_below_the_margin_is_not_yet():
@@ -66,7 +85,10 @@ def test_slices_cover_tags_and_length_buckets():
 def test_side_by_side_filters():
     rows = predictions([1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 1.0])
     comparison = compare_with_best_baseline(rows, "exact_match")
-    ids = lambda show: [r["example"] for r in side_by_side(rows, "exact_match", comparison, show)]
+
+    def ids(show):
+        return [r["example"] for r in side_by_side(rows, "exact_match", comparison, show)]
+
     assert ids("all") == ["E-0", "E-1", "E-2", "E-3"]
     assert ids("tuned wins") == ["E-0"] and ids("tuned loses") == ["E-1"] and ids("all wrong") == ["E-2"]
 
@@ -76,7 +98,9 @@ def test_the_difference_from_the_expected_answer_names_json_fields():
 
     expected = '{"category": "billing", "priority": "low", "needs_human": false}'
     assert difference(expected, expected) == ""
-    assert difference(expected, '{"category": "billing", "priority": "high", "needs_human": 0}') == "needs_human, priority"
+    assert (
+        difference(expected, '{"category": "billing", "priority": "high", "needs_human": 0}') == "needs_human, priority"
+    )
     assert difference(expected, "I think this is billing") == "not JSON"
     assert difference("pos", "neg") == "different"
 
@@ -100,10 +124,23 @@ def test_the_dashboard_knows_whether_the_baselines_were_instructed(tmp_path):
     from studio.jsonl import write_jsonl
 
     run = {"config": {"system_prompt": ""}, "run_dir": str(tmp_path)}
-    write_jsonl(tmp_path / "eval.jsonl", [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}])
+    write_jsonl(
+        tmp_path / "eval.jsonl",
+        [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}],
+    )
     assert not baselines_instructed(run)
-    write_jsonl(tmp_path / "eval.jsonl", [{"messages": [{"role": "system", "content": "Label it."},
-                                                        {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}])
+    write_jsonl(
+        tmp_path / "eval.jsonl",
+        [
+            {
+                "messages": [
+                    {"role": "system", "content": "Label it."},
+                    {"role": "user", "content": "q"},
+                    {"role": "assistant", "content": "a"},
+                ]
+            }
+        ],
+    )
     assert baselines_instructed(run)
     assert baselines_instructed({"config": {"system_prompt": "Label it."}, "run_dir": str(tmp_path / "none")})
 
@@ -135,8 +172,14 @@ def test_a_tuned_model_with_no_valid_answer_is_said_first_and_never_sent_to_add_
     health = run_health(rows, _json_spec(), _run(max_steps=3))
     verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, weak, 0, 120, health)
     assert verdict["decision"] == "do not ship"
-    assert verdict["headline"] == "Do not ship: none of the tuned model's 30 answers fits the json format (30 are not valid JSON)."
-    assert "cut short: it trained 3 steps" in verdict["warnings"][0] and "of the 150 its epochs take" in verdict["warnings"][0]
+    assert (
+        verdict["headline"]
+        == "Do not ship: none of the tuned model's 30 answers fits the json format (30 are not valid JSON)."
+    )
+    assert (
+        "cut short: it trained 3 steps" in verdict["warnings"][0]
+        and "of the 150 its epochs take" in verdict["warnings"][0]
+    )
     advice = " ".join(verdict["next_steps"])
     assert "Train the full 150 steps" in advice
     assert "Add examples" not in advice and "approved examples" not in advice and "more examples" not in advice
@@ -149,7 +192,9 @@ def test_some_broken_answers_are_counted_before_the_scores():
     rows = _answered(predictions([1.0] * 20 + [0.0] * 5, [1.0] * 10 + [0.0] * 15), outputs)
     health = run_health(rows, _json_spec(), _run())
     verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 600, health)
-    assert verdict["warnings"][0].startswith("20 of the tuned model's 25 answers fit the project's json format: 5 break it (3 not valid JSON)")
+    assert verdict["warnings"][0].startswith(
+        "20 of the tuned model's 25 answers fit the project's json format: 5 break it (3 not valid JSON)"
+    )
     assert not health.cut_short and not any("cut short" in w for w in verdict["warnings"])
 
 
@@ -158,8 +203,9 @@ def test_a_failed_template_round_trip_is_a_warning_in_words_without_none():
 
     rows = predictions([1.0] * 90 + [0.0] * 10, [1.0] * 50 + [0.0] * 50)
     trip = {"checked": 3, "matches": 1, "mismatches": [], "template_ok": False, "merged_dir": None}
-    verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 600,
-                     run_health(rows, _json_spec(), _run(), trip))
+    verdict = decide(
+        compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 600, run_health(rows, _json_spec(), _run(), trip)
+    )
     said = " ".join(verdict["warnings"])
     assert "Template round trip failed" in said and "end-of-sequence token" in said
     assert "2 of 3 checked examples differently" in said and "None" not in said
@@ -168,6 +214,9 @@ def test_a_failed_template_round_trip_is_a_warning_in_words_without_none():
 def test_slices_by_input_cluster_when_the_clusters_are_known():
     rows = predictions([1.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 0.0])
     clusters = {0: "refund · charge", 1: "refund · charge", 2: "password · reset", 3: "password · reset"}
-    tuned = {r["slice"]: (r["score"], r["n"]) for r in slice_scores(rows, "exact_match", clusters)
-             if r["model"] == "tuned" and r["dimension"] == "input cluster"}
+    tuned = {
+        r["slice"]: (r["score"], r["n"])
+        for r in slice_scores(rows, "exact_match", clusters)
+        if r["model"] == "tuned" and r["dimension"] == "input cluster"
+    }
     assert tuned == {"refund · charge": (0.5, 2), "password · reset": (1.0, 2)}

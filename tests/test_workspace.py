@@ -6,7 +6,14 @@ import pytest
 
 from studio.bulk import apply_bulk
 from studio.examples import (
-    NotAllowed, StaleRevision, add_comment, add_example, count_by_status, edit_example, get_example, list_comments,
+    NotAllowed,
+    StaleRevision,
+    add_comment,
+    add_example,
+    count_by_status,
+    edit_example,
+    get_example,
+    list_comments,
     restore_examples,
 )
 from studio.history import describe_revisions, restore_revision
@@ -21,7 +28,11 @@ from studio.search import ExampleFilter, find_examples, matching_ids, overview, 
 def team(db):
     """An annotator, a reviewer and an admin."""
     admin = save_person(db, None, "ada", "admin")
-    return {"ann": save_person(db, admin, "ann", "annotator"), "rui": save_person(db, admin, "rui", "reviewer"), "ada": admin}
+    return {
+        "ann": save_person(db, admin, "ann", "annotator"),
+        "rui": save_person(db, admin, "rui", "reviewer"),
+        "ada": admin,
+    }
 
 
 def test_an_annotator_may_write_and_submit_but_not_approve(db, label_project, team):
@@ -60,7 +71,11 @@ def test_project_settings_are_for_admins_and_targets_are_whole_numbers(db, label
     add_example(db, project, single_turn("Refund me", "neg"), "ann", tags=["billing"])
     add_example(db, project, single_turn("Refund me now", "neg"), "ada", "approved", tags=["billing"])
     progress = {row["tag"]: row for row in tag_progress(db, project)}
-    assert (progress["billing"]["examples"], progress["billing"]["approved"], progress["billing"]["progress"]) == (2, 1, 0.25)
+    assert (progress["billing"]["examples"], progress["billing"]["approved"], progress["billing"]["progress"]) == (
+        2,
+        1,
+        0.25,
+    )
     assert progress["returns"]["examples"] == 0
 
 
@@ -81,11 +96,19 @@ def test_full_text_search_finds_words_and_sees_edits_made_after_indexing(db, dem
     found = find_examples(db, demo, ExampleFilter(text="charged twice"), page_size=500)
     assert found.total and all({"charged", "twice"} <= set(_words(r)) for r in found.rows)
     target = found.rows[0]
-    edit_example(db, demo, target["id"], target["revision"], "ann",
-                 messages=single_turn("The zyxwv gadget squeaks", answer_text(target["messages"])))
+    edit_example(
+        db,
+        demo,
+        target["id"],
+        target["revision"],
+        "ann",
+        messages=single_turn("The zyxwv gadget squeaks", answer_text(target["messages"])),
+    )
     after = find_examples(db, demo, ExampleFilter(text="zyxwv"))
     assert [r["id"] for r in after.rows] == [target["id"]]
-    assert target["id"] not in {r["id"] for r in find_examples(db, demo, ExampleFilter(text="charged twice"), page_size=500).rows}
+    assert target["id"] not in {
+        r["id"] for r in find_examples(db, demo, ExampleFilter(text="charged twice"), page_size=500).rows
+    }
 
 
 def _words(row: dict) -> list[str]:

@@ -40,8 +40,10 @@ def cmd_export(args) -> int:
     lines = [f"{args.format} export of {args.run} written to {result.folder}: {', '.join(result.files)}"]
     if result.check:
         c = result.check
-        lines.append(f"reloaded with plain transformers: {c['matches']} of {c['checked']} held-out answers as evaluated; "
-                     f"chat template kept: {'yes' if c['template_ok'] else 'NO'}")
+        lines.append(
+            f"reloaded with plain transformers: {c['matches']} of {c['checked']} held-out answers as evaluated; "
+            f"chat template kept: {'yes' if c['template_ok'] else 'NO'}"
+        )
     lines += [f"{name}: {command}" for name, command in result.commands.items()]
     print(json.dumps(result.to_dict(), indent=2) if args.json else "\n".join(lines))
     return 0
@@ -53,9 +55,13 @@ def cmd_commands(args) -> int:
 
     run = served_run(finished_run_dir(args.run))
     found = {
-        "vllm": vllm_lora_command(run.model_path, run.model_name, run.adapter_dir, adapter_rank(run.adapter_dir), args.port),
-        "ollama": "studio model export " + args.run + " --format merged, then: "
-                  + ollama_create_command(run.model_name, run.run_dir / "export" / "merged"),
+        "vllm": vllm_lora_command(
+            run.model_path, run.model_name, run.adapter_dir, adapter_rank(run.adapter_dir), args.port
+        ),
+        "ollama": "studio model export "
+        + args.run
+        + " --format merged, then: "
+        + ollama_create_command(run.model_name, run.run_dir / "export" / "merged"),
         "studio": studio_serve_command(run.run_id, args.port),
     }
     print(json.dumps(found, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in found.items()))
@@ -63,14 +69,18 @@ def cmd_commands(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from studio.serving.server import ServeOptions, serve_run
     from studio.serving.protocol import Limits
+    from studio.serving.server import ServeOptions, serve_run
 
     run_dir = finished_run_dir(args.run)
     options = ServeOptions(
-        address=args.address, port=args.port, routing=RoutingConfig(args.high, args.low),
+        address=args.address,
+        port=args.port,
+        routing=RoutingConfig(args.high, args.low),
         limits=Limits(max_prompt_tokens=args.max_prompt_tokens, max_new_tokens=args.max_tokens),
-        token_digest=_token_digest(args), record=args.record, max_batch=args.max_batch,
+        token_digest=_token_digest(args),
+        record=args.record,
+        max_batch=args.max_batch,
         batch_window_s=args.batch_window_ms / 1000,
     )
 
@@ -98,37 +108,69 @@ def _token_digest(args) -> str | None:
 
 def add_model_commands(commands, add) -> None:
     """Register `studio model ...` on the CLI's subparsers; `add` is studio.cli's helper for a command."""
-    model = add("model", None, "Ship a finished run: export it (adapter or merged folder) or serve it over an OpenAI-compatible API.")
+    model = add(
+        "model",
+        None,
+        "Ship a finished run: export it (adapter or merged folder) or serve it over an OpenAI-compatible API.",
+    )
     model.set_defaults(handler=lambda args: (model.print_help(), 2)[1])
     actions = model.add_subparsers(dest="action", metavar="ACTION")
 
     def action(name: str, handler, text: str, epilog: str | None = None) -> argparse.ArgumentParser:
-        sub = actions.add_parser(name, help=text, description=text, epilog=epilog,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = actions.add_parser(
+            name, help=text, description=text, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
         sub.add_argument("--json", action="store_true", help="print one JSON document on stdout")
         sub.add_argument("run", help="run id, as `studio runs` lists them (a finished run)")
         sub.set_defaults(handler=handler)
         return sub
 
-    sub = action("export", cmd_export, "Export a run as a PEFT adapter folder or a merged model folder "
-                 "(safetensors, tokenizer, chat template, generation config, model card, Ollama Modelfile).")
-    sub.add_argument("--format", required=True, choices=["adapter", "merged"], help="adapter (PEFT) or merged (full model)")
+    sub = action(
+        "export",
+        cmd_export,
+        "Export a run as a PEFT adapter folder or a merged model folder "
+        "(safetensors, tokenizer, chat template, generation config, model card, Ollama Modelfile).",
+    )
+    sub.add_argument(
+        "--format", required=True, choices=["adapter", "merged"], help="adapter (PEFT) or merged (full model)"
+    )
     sub.add_argument("--out", help="folder to write (default RUN_DIR/export/FORMAT)")
-    sub.add_argument("--check", type=int, default=3, help="held-out answers to compare after reloading a merged export (0: none)")
-    sub = action("serve", cmd_serve, "Serve a run over an OpenAI-compatible HTTP API (/v1/models, /v1/chat/completions, "
-                 "streaming too); each answer carries its confidence and routing band.", SERVE_EPILOG)
+    sub.add_argument(
+        "--check", type=int, default=3, help="held-out answers to compare after reloading a merged export (0: none)"
+    )
+    sub = action(
+        "serve",
+        cmd_serve,
+        "Serve a run over an OpenAI-compatible HTTP API (/v1/models, /v1/chat/completions, "
+        "streaming too); each answer carries its confidence and routing band.",
+        SERVE_EPILOG,
+    )
     sub.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    sub.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1); any other needs a bearer token")
+    sub.add_argument(
+        "--address",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1); any other needs a bearer token",
+    )
     sub.add_argument("--high", type=float, default=0.9, help="confidence at or above which answers are routed auto")
-    sub.add_argument("--low", type=float, default=0.7, help="confidence at or above which answers go to review; below, to a human")
+    sub.add_argument(
+        "--low", type=float, default=0.7, help="confidence at or above which answers go to review; below, to a human"
+    )
     sub.add_argument("--record", action="store_true", help="record review- and human-band inputs for the Review page")
     sub.add_argument("--new-token", action="store_true", help="replace the bearer token (shown once)")
     sub.add_argument("--require-token", action="store_true", help="require the bearer token on localhost too")
     sub.add_argument("--max-tokens", type=int, default=1024, help="the most tokens one answer may have")
     sub.add_argument("--max-prompt-tokens", type=int, default=2048, help="the longest prompt served, in tokens")
     sub.add_argument("--max-batch", type=int, default=64, help="the most requests answered in one generation call")
-    sub.add_argument("--batch-window-ms", type=float, default=20,
-                     help="how long the first waiting request waits for others to batch with (milliseconds)")
-    sub = action("commands", cmd_commands, "Print the commands that serve a run elsewhere: vLLM (adapter as a LoRA module), "
-                 "Ollama, and the studio's own server.")
+    sub.add_argument(
+        "--batch-window-ms",
+        type=float,
+        default=20,
+        help="how long the first waiting request waits for others to batch with (milliseconds)",
+    )
+    sub = action(
+        "commands",
+        cmd_commands,
+        "Print the commands that serve a run elsewhere: vLLM (adapter as a LoRA module), "
+        "Ollama, and the studio's own server.",
+    )
     sub.add_argument("--port", type=int, default=8000, help="port in the printed commands")

@@ -16,9 +16,9 @@ from pathlib import Path
 VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 CHATML_START = "<|im_start|>"
 OLLAMA_CHATML = (
-    '{{- if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}'
-    '{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}'
-    '<|im_start|>assistant\n'
+    "{{- if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}"
+    "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}"
+    "<|im_start|>assistant\n"
 )
 
 
@@ -29,22 +29,53 @@ def adapter_rank(adapter_dir: Path) -> int:
 def vllm_lora_command(base_model: str, name: str, adapter_dir: Path, rank: int, port: int = 8000) -> str:
     """`vllm serve BASE --enable-lora --lora-modules NAME=ADAPTER ...`: the base with the run's adapter."""
     max_rank = next((r for r in VLLM_LORA_RANKS if r >= rank), rank)
-    return shlex.join([
-        "vllm", "serve", str(base_model), "--enable-lora", "--lora-modules", f"{name}={adapter_dir}",
-        "--max-lora-rank", str(max_rank), "--generation-config", "auto", "--host", "127.0.0.1", "--port", str(port),
-    ])
+    return shlex.join(
+        [
+            "vllm",
+            "serve",
+            str(base_model),
+            "--enable-lora",
+            "--lora-modules",
+            f"{name}={adapter_dir}",
+            "--max-lora-rank",
+            str(max_rank),
+            "--generation-config",
+            "auto",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+    )
 
 
 def vllm_merged_command(merged_dir: Path, name: str, port: int = 8000) -> str:
     """`vllm serve MERGED --served-model-name NAME ...`: the merged folder, no LoRA needed."""
-    return shlex.join([
-        "vllm", "serve", str(merged_dir), "--served-model-name", name, "--generation-config", "auto",
-        "--host", "127.0.0.1", "--port", str(port),
-    ])
+    return shlex.join(
+        [
+            "vllm",
+            "serve",
+            str(merged_dir),
+            "--served-model-name",
+            name,
+            "--generation-config",
+            "auto",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+    )
 
 
-def ollama_modelfile(source: str, system_prompt: str, chat_template: str | None, eos_token: str | None,
-                     max_tokens: int, adapter: str | None = None) -> str:
+def ollama_modelfile(
+    source: str,
+    system_prompt: str,
+    chat_template: str | None,
+    eos_token: str | None,
+    max_tokens: int,
+    adapter: str | None = None,
+) -> str:
     """An Ollama Modelfile: FROM a safetensors folder (and ADAPTER for a LoRA folder), greedy, the task's system prompt.
 
     Ollama reads a known chat template from the tokenizer it imports; a ChatML template

@@ -68,12 +68,17 @@ def served_run(run_dir: Path) -> ServedRun:
     if not (run_dir / "adapter" / "adapter_config.json").exists():
         raise FileNotFoundError(f"run {config['run_id']} has no adapter in {run_dir / 'adapter'}: did it finish?")
     return ServedRun(
-        run_id=config["run_id"], project=config["project"], model_name=model_name(config["project"], config["run_id"]),
-        run_dir=run_dir, model_path=config["model_path"], system_prompt=config.get("system_prompt") or "",
+        run_id=config["run_id"],
+        project=config["project"],
+        model_name=model_name(config["project"], config["run_id"]),
+        run_dir=run_dir,
+        model_path=config["model_path"],
+        system_prompt=config.get("system_prompt") or "",
         trust_remote_code=config.get("trust_remote_code") is True,
         output_kind=(config.get("output_spec") or {}).get("kind", "text"),
         batch_size=int((config.get("eval") or {}).get("batch_size") or 16),
-        output_spec=config.get("output_spec"), quantized=_trained_quantized(config),
+        output_spec=config.get("output_spec"),
+        quantized=_trained_quantized(config),
     )
 
 
@@ -122,7 +127,9 @@ def default_max_tokens(run: ServedRun, tokenizer) -> int:
     from studio.answering import _answer_budget
 
     config = json.loads((run.run_dir / "config.json").read_text())
-    return int(config["eval"].get("max_new_tokens") or 0) or _answer_budget(tokenizer, read_jsonl(run.run_dir / "train.jsonl"))
+    return int(config["eval"].get("max_new_tokens") or 0) or _answer_budget(
+        tokenizer, read_jsonl(run.run_dir / "train.jsonl")
+    )
 
 
 def count_prompt_tokens(tokenizer, conversation: list[dict]) -> int:
@@ -133,8 +140,13 @@ def count_prompt_tokens(tokenizer, conversation: list[dict]) -> int:
 
 
 def answer_conversations(
-    model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, routing: RoutingConfig = RoutingConfig(),
-    batch_size: int = 16, output_spec: dict | None = None,
+    model,
+    tokenizer,
+    conversations: list[list[dict]],
+    max_new_tokens: int,
+    routing: RoutingConfig = RoutingConfig(),
+    batch_size: int = 16,
+    output_spec: dict | None = None,
 ) -> list[Answer]:
     """Answer each conversation (already with its system prompt) in the project's format, as evaluation did."""
     from studio.generation import answer_in_format, prompt_token_ids
@@ -145,8 +157,11 @@ def answer_conversations(
     answers = answer_in_format(model, tokenizer, conversations, output_spec, max_new_tokens, batch_size)
     return [
         Answer(
-            text=answer["output"], confidence=float(answer["confidence"]), band=band_of(answer["confidence"], routing),
-            prompt_tokens=length, completion_tokens=answer["new_tokens"],
+            text=answer["output"],
+            confidence=float(answer["confidence"]),
+            band=band_of(answer["confidence"], routing),
+            prompt_tokens=length,
+            completion_tokens=answer["new_tokens"],
             finish_reason="length" if answer["new_tokens"] >= max_new_tokens else "stop",
         )
         for answer, length in zip(answers, lengths)

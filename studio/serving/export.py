@@ -103,8 +103,13 @@ def _write_generation_config(folder: Path, budget: int) -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(folder)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    GenerationConfig(do_sample=False, max_new_tokens=budget, eos_token_id=tokenizer.eos_token_id,
-                     pad_token_id=pad, bos_token_id=tokenizer.bos_token_id).save_pretrained(folder)
+    GenerationConfig(
+        do_sample=False,
+        max_new_tokens=budget,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=pad,
+        bos_token_id=tokenizer.bos_token_id,
+    ).save_pretrained(folder)
 
 
 def _write_companions(run: ServedRun, folder: Path, format: str, final: Path, budget: int) -> dict[str, str]:
@@ -113,15 +118,21 @@ def _write_companions(run: ServedRun, folder: Path, format: str, final: Path, bu
 
     tokenizer = AutoTokenizer.from_pretrained(folder)
     if format == "adapter":
-        modelfile = commands.ollama_modelfile(run.model_path, run.system_prompt, tokenizer.chat_template,
-                                              tokenizer.eos_token, budget, adapter=".")
+        modelfile = commands.ollama_modelfile(
+            run.model_path, run.system_prompt, tokenizer.chat_template, tokenizer.eos_token, budget, adapter="."
+        )
         vllm = commands.vllm_lora_command(run.model_path, run.model_name, final, commands.adapter_rank(folder))
     else:
-        modelfile = commands.ollama_modelfile(".", run.system_prompt, tokenizer.chat_template, tokenizer.eos_token, budget)
+        modelfile = commands.ollama_modelfile(
+            ".", run.system_prompt, tokenizer.chat_template, tokenizer.eos_token, budget
+        )
         vllm = commands.vllm_merged_command(final, run.model_name)
     (folder / "Modelfile").write_text(modelfile)
-    found = {"vllm": vllm, "ollama": commands.ollama_create_command(run.model_name, final),
-             "studio": commands.studio_serve_command(run.run_id)}
+    found = {
+        "vllm": vllm,
+        "ollama": commands.ollama_create_command(run.model_name, final),
+        "studio": commands.studio_serve_command(run.run_id),
+    }
     (folder / "README.md").write_text(_model_card(run, format, found))
     return found
 
@@ -129,19 +140,35 @@ def _write_companions(run: ServedRun, folder: Path, format: str, final: Path, bu
 def _model_card(run: ServedRun, format: str, found: dict[str, str]) -> str:
     card_path = run.run_dir / "README.md"
     card = card_path.read_text() if card_path.exists() else f"# {run.project} · run {run.run_id}\n"
-    load = ("from peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained(FOLDER)"
-            if format == "adapter" else "from transformers import AutoModelForCausalLM\nmodel = AutoModelForCausalLM.from_pretrained(FOLDER)")
-    return card + "\n".join([
-        "", f"## This export ({format})", "",
-        "Answers are greedy (generation_config.json), as they were at evaluation. Load it with:", "",
-        "```python", "from transformers import AutoTokenizer", load, "tokenizer = AutoTokenizer.from_pretrained(FOLDER)", "```", "",
-        "Serve it:", "",
-        f"- vLLM (GPU): `{found['vllm']}`",
-        f"- Ollama: `{found['ollama']}` (the Modelfile is beside this file)",
-        f"- the studio (with confidence routing): `{found['studio']}`", "",
-        "GGUF for llama.cpp is not written by the studio: convert this folder with llama.cpp's "
-        "`convert_hf_to_gguf.py` (merged export) or `convert_lora_to_gguf.py` (adapter export).", "",
-    ])
+    load = (
+        "from peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained(FOLDER)"
+        if format == "adapter"
+        else "from transformers import AutoModelForCausalLM\nmodel = AutoModelForCausalLM.from_pretrained(FOLDER)"
+    )
+    return card + "\n".join(
+        [
+            "",
+            f"## This export ({format})",
+            "",
+            "Answers are greedy (generation_config.json), as they were at evaluation. Load it with:",
+            "",
+            "```python",
+            "from transformers import AutoTokenizer",
+            load,
+            "tokenizer = AutoTokenizer.from_pretrained(FOLDER)",
+            "```",
+            "",
+            "Serve it:",
+            "",
+            f"- vLLM (GPU): `{found['vllm']}`",
+            f"- Ollama: `{found['ollama']}` (the Modelfile is beside this file)",
+            f"- the studio (with confidence routing): `{found['studio']}`",
+            "",
+            "GGUF for llama.cpp is not written by the studio: convert this folder with llama.cpp's "
+            "`convert_hf_to_gguf.py` (merged export) or `convert_lora_to_gguf.py` (adapter export).",
+            "",
+        ]
+    )
 
 
 def check_export(run: ServedRun, folder: Path, n: int = 3) -> dict:
@@ -159,10 +186,17 @@ def check_export(run: ServedRun, folder: Path, n: int = 3) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(folder)
     budget = model.generation_config.max_new_tokens
     answers = answer_in_format(model, tokenizer, conversations, run.output_spec, budget) if conversations else []
-    mismatches = [{"example_id": p["example_id"], "evaluated": p["output"], "export": a["output"]}
-                  for p, a in zip(tuned, answers) if p["output"] != a["output"]]
-    return {"checked": len(answers), "matches": len(answers) - len(mismatches), "mismatches": mismatches,
-            "template_ok": same_chat_template(run.adapter_dir, folder)}
+    mismatches = [
+        {"example_id": p["example_id"], "evaluated": p["output"], "export": a["output"]}
+        for p, a in zip(tuned, answers)
+        if p["output"] != a["output"]
+    ]
+    return {
+        "checked": len(answers),
+        "matches": len(answers) - len(mismatches),
+        "mismatches": mismatches,
+        "template_ok": same_chat_template(run.adapter_dir, folder),
+    }
 
 
 def _device_map():

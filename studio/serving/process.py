@@ -50,8 +50,16 @@ def free_port(address: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def start_server(run_id: str, port: int = 0, address: str = "127.0.0.1", high: float = 0.9, low: float = 0.7,
-                 record: bool = False, wait_s: float = 300.0, batch_window_ms: float = 20) -> tuple[RunningServer, str | None]:
+def start_server(
+    run_id: str,
+    port: int = 0,
+    address: str = "127.0.0.1",
+    high: float = 0.9,
+    low: float = 0.7,
+    record: bool = False,
+    wait_s: float = 300.0,
+    batch_window_ms: float = 20,
+) -> tuple[RunningServer, str | None]:
     """Start `studio model serve RUN` and wait until it answers; return it and a new token (shown once) or None.
 
     Off localhost a token is required: the first server creates one; later ones reuse its hash.
@@ -61,13 +69,36 @@ def start_server(run_id: str, port: int = 0, address: str = "127.0.0.1", high: f
     token = create_token() if not is_loopback(address) and stored_digest() is None else None
     port = port or free_port(address)
     log = serving_dir() / f"{run_id}.log"
-    command = [sys.executable, "-m", "studio.cli", "model", "serve", run_id, "--port", str(port), "--address", address,
-               "--high", str(high), "--low", str(low), "--batch-window-ms", str(batch_window_ms),
-               *(["--record"] if record else [])]
+    command = [
+        sys.executable,
+        "-m",
+        "studio.cli",
+        "model",
+        "serve",
+        run_id,
+        "--port",
+        str(port),
+        "--address",
+        address,
+        "--high",
+        str(high),
+        "--low",
+        str(low),
+        "--batch-window-ms",
+        str(batch_window_ms),
+        *(["--record"] if record else []),
+    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     with open(log, "ab") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   cwd=SOURCE_ROOT, env=env, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=SOURCE_ROOT,
+            env=env,
+            start_new_session=True,
+        )
     host = "127.0.0.1" if address in ("0.0.0.0", "::") else address
     server = RunningServer(run_id, process.pid, f"http://{host}:{port}/v1", address, port, high, low, record, str(log))
     _record_path(run_id).write_text(json.dumps(asdict(server)))
@@ -151,9 +182,14 @@ def _alive(pid: int) -> bool:
 
 def export_in_subprocess(run_id: str, format: str, timeout_s: float = 1800.0) -> dict:
     """`studio model export RUN --format F --json` in a child process (the app never loads torch); its result."""
-    done = subprocess.run([sys.executable, "-m", "studio.cli", "model", "export", run_id, "--format", format, "--json"],
-                          cwd=SOURCE_ROOT, capture_output=True, text=True, timeout=timeout_s,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+    done = subprocess.run(
+        [sys.executable, "-m", "studio.cli", "model", "export", run_id, "--format", format, "--json"],
+        cwd=SOURCE_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"},
+    )
     if done.returncode != 0:
         raise RuntimeError("the export failed: " + "\n".join((done.stderr or done.stdout).strip().splitlines()[-6:]))
     return json.loads(done.stdout)

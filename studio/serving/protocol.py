@@ -26,8 +26,14 @@ ROLES = ("system", "user", "assistant", "developer")
 class ApiError(Exception):
     """A request the server refuses; `status` is the HTTP status, the rest OpenAI's error fields."""
 
-    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None,
-                 kind: str = "invalid_request_error"):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        param: str | None = None,
+        code: str | None = None,
+        kind: str = "invalid_request_error",
+    ):
         super().__init__(message)
         self.status, self.message, self.param, self.code, self.kind = status, message, param, code, kind
 
@@ -74,8 +80,10 @@ def parse_chat_request(raw: bytes, limits: Limits) -> ChatRequest:
         raise ApiError(400, "'stream' must be true or false", param="stream")
     options = body.get("stream_options") or {}
     return ChatRequest(
-        model=model, messages=tuple(_messages(body.get("messages"), limits)),
-        max_new_tokens=_budget(body, limits), stream=stream,
+        model=model,
+        messages=tuple(_messages(body.get("messages"), limits)),
+        max_new_tokens=_budget(body, limits),
+        stream=stream,
         include_usage=bool(isinstance(options, dict) and options.get("include_usage")),
     )
 
@@ -115,7 +123,9 @@ def _budget(body: dict, limits: Limits) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ApiError(400, f"'{name}' must be a positive whole number", param=name)
     if value > limits.max_new_tokens:
-        raise ApiError(400, f"'{name}' is {value}; this server answers with at most {limits.max_new_tokens} tokens", param=name)
+        raise ApiError(
+            400, f"'{name}' is {value}; this server answers with at most {limits.max_new_tokens} tokens", param=name
+        )
     return value
 
 
@@ -130,21 +140,34 @@ def routing_field(answer: Answer, routing: RoutingConfig) -> dict:
 def completion(model: str, answer: Answer, routing: RoutingConfig) -> dict:
     """A whole chat.completion object for one answer."""
     return {
-        "id": completion_id(), "object": "chat.completion", "created": int(time.time()), "model": model,
-        "choices": [{
-            "index": 0, "message": {"role": "assistant", "content": answer.text},
-            "finish_reason": answer.finish_reason, "logprobs": None, "routing": routing_field(answer, routing),
-        }],
+        "id": completion_id(),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer.text},
+                "finish_reason": answer.finish_reason,
+                "logprobs": None,
+                "routing": routing_field(answer, routing),
+            }
+        ],
         "usage": usage(answer),
     }
 
 
 def usage(answer: Answer) -> dict:
-    return {"prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
-            "total_tokens": answer.prompt_tokens + answer.completion_tokens}
+    return {
+        "prompt_tokens": answer.prompt_tokens,
+        "completion_tokens": answer.completion_tokens,
+        "total_tokens": answer.prompt_tokens + answer.completion_tokens,
+    }
 
 
-def stream_chunks(model: str, answer: Answer, routing: RoutingConfig, include_usage: bool, piece_chars: int = 24) -> list[dict]:
+def stream_chunks(
+    model: str, answer: Answer, routing: RoutingConfig, include_usage: bool, piece_chars: int = 24
+) -> list[dict]:
     """The chat.completion.chunk objects of a streamed answer: role, text in pieces, then the finish.
 
     The answer is generated in a batch before it streams (batched generation has no
@@ -158,11 +181,19 @@ def stream_chunks(model: str, answer: Answer, routing: RoutingConfig, include_us
 
     text = answer.text
     chunks = [chunk({"role": "assistant", "content": ""})]
-    chunks += [chunk({"content": text[i:i + piece_chars]}) for i in range(0, len(text), piece_chars)]
+    chunks += [chunk({"content": text[i : i + piece_chars]}) for i in range(0, len(text), piece_chars)]
     chunks.append(chunk({}, answer.finish_reason, routing=routing_field(answer, routing)))
     if include_usage:
-        chunks.append({"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-                       "choices": [], "usage": usage(answer)})
+        chunks.append(
+            {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [],
+                "usage": usage(answer),
+            }
+        )
     return chunks
 
 

@@ -46,9 +46,15 @@ class Recorder:
         if not self.enabled or answer.band == AUTO:
             return False
         raw = json.dumps([self.run_id, messages, answer.text], sort_keys=True)
-        entry = Recorded(id=f"served-{hashlib.sha256(raw.encode()).hexdigest()[:16]}", run_id=self.run_id,
-                         time=time.time(), messages=list(messages), answer=answer.text,
-                         confidence=answer.confidence, band=answer.band)
+        entry = Recorded(
+            id=f"served-{hashlib.sha256(raw.encode()).hexdigest()[:16]}",
+            run_id=self.run_id,
+            time=time.time(),
+            messages=list(messages),
+            answer=answer.text,
+            confidence=answer.confidence,
+            band=answer.band,
+        )
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as out:
@@ -69,4 +75,7 @@ def recorded_answers(run_dirs: list[Path]) -> list[Recorded]:
 
 def recorded_inputs(run_dirs: list[Path]) -> list[str]:
     """The last user message of each recorded answer: a production sample for the Coverage page."""
-    return [next((m["content"] for m in reversed(r.messages) if m["role"] == "user"), "") for r in recorded_answers(run_dirs)]
+    return [
+        next((m["content"] for m in reversed(r.messages) if m["role"] == "user"), "")
+        for r in recorded_answers(run_dirs)
+    ]

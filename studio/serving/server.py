@@ -28,11 +28,23 @@ from pathlib import Path
 from studio.routing import RoutingConfig
 from studio.serving.batcher import Batcher, Busy
 from studio.serving.engine import (
-    ServedRun, answer_conversations, count_prompt_tokens, default_max_tokens, load_served_model, served_run,
+    ServedRun,
+    answer_conversations,
+    count_prompt_tokens,
+    default_max_tokens,
+    load_served_model,
+    served_run,
     with_system_prompt,
 )
 from studio.serving.protocol import (
-    ApiError, ChatRequest, Limits, completion, model_entry, models_list, parse_chat_request, stream_chunks,
+    ApiError,
+    ChatRequest,
+    Limits,
+    completion,
+    model_entry,
+    models_list,
+    parse_chat_request,
+    stream_chunks,
 )
 from studio.serving.recording import Recorder
 
@@ -62,12 +74,17 @@ class Served:
         self.default_budget = min(default_max_tokens(run, tokenizer), options.limits.max_new_tokens)
         # The request threads count prompt tokens on their own copy: a fast tokenizer is not
         # safe to share with the batching thread's generation.
-        self._counter, self._counter_lock = load_tokenizer(str(run.adapter_dir), run.trust_remote_code), threading.Lock()
+        self._counter, self._counter_lock = (
+            load_tokenizer(str(run.adapter_dir), run.trust_remote_code),
+            threading.Lock(),
+        )
         self.recorder = Recorder(run.run_dir, run.run_id, options.record)
         self.batcher = Batcher(
-            lambda conversations, budget: answer_conversations(model, tokenizer, conversations, budget, options.routing,
-                                                               run.batch_size, run.output_spec),
-            options.max_batch, options.batch_window_s,
+            lambda conversations, budget: answer_conversations(
+                model, tokenizer, conversations, budget, options.routing, run.batch_size, run.output_spec
+            ),
+            options.max_batch,
+            options.batch_window_s,
         ).start()
 
     def prompt_tokens(self, conversation: list[dict]) -> int:
@@ -113,15 +130,21 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:  # noqa: BLE001 - the client gets a JSON error, the log gets the traceback
             traceback.print_exc(file=sys.stderr)
             self.close_connection = True
-            self._send_json(500, ApiError(500, "the server failed to answer; its log says why", kind="server_error").body())
+            self._send_json(
+                500, ApiError(500, "the server failed to answer; its log says why", kind="server_error").body()
+            )
 
     def _check_token(self) -> None:
         from studio.serving.tokens import token_matches
 
         digest = self.served.options.token_digest
         if digest and not token_matches(self.headers.get("Authorization"), digest):
-            raise ApiError(401, "this server needs 'Authorization: Bearer TOKEN' (the token `studio model serve` showed)",
-                           code="invalid_api_key", kind="authentication_error")
+            raise ApiError(
+                401,
+                "this server needs 'Authorization: Bearer TOKEN' (the token `studio model serve` showed)",
+                code="invalid_api_key",
+                kind="authentication_error",
+            )
 
     def _get(self) -> None:
         name, created = self.served.run.model_name, self.served.created
@@ -132,9 +155,15 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == f"/v1/models/{name}":
             self._send_json(200, model_entry(name, created))
         elif self.path.startswith("/v1/models/"):
-            raise ApiError(404, f"no model {self.path.removeprefix('/v1/models/')!r}; this server serves {name}", code="model_not_found")
+            raise ApiError(
+                404,
+                f"no model {self.path.removeprefix('/v1/models/')!r}; this server serves {name}",
+                code="model_not_found",
+            )
         else:
-            raise ApiError(404, f"nothing at {self.path}; try /v1/models or POST /v1/chat/completions", code="not_found")
+            raise ApiError(
+                404, f"nothing at {self.path}; try /v1/models or POST /v1/chat/completions", code="not_found"
+            )
 
     def _post(self) -> None:
         if self.path != "/v1/chat/completions":
@@ -148,19 +177,29 @@ class Handler(BaseHTTPRequestHandler):
         if length is None or not length.isdigit():
             raise ApiError(411, "send the body with a Content-Length header", code="length_required")
         if int(length) > limit:
-            raise ApiError(413, f"the body is {int(length)} bytes; at most {limit} per request", code="request_too_large")
+            raise ApiError(
+                413, f"the body is {int(length)} bytes; at most {limit} per request", code="request_too_large"
+            )
         return self.rfile.read(int(length))
 
     def _answer(self, request: ChatRequest) -> None:
         served, options = self.served, self.served.options
         if request.model != served.run.model_name:
-            raise ApiError(404, f"no model {request.model!r}; this server serves {served.run.model_name}",
-                           param="model", code="model_not_found")
+            raise ApiError(
+                404,
+                f"no model {request.model!r}; this server serves {served.run.model_name}",
+                param="model",
+                code="model_not_found",
+            )
         conversation = with_system_prompt(served.run, list(request.messages))
         tokens = served.prompt_tokens(conversation)
         if tokens > options.limits.max_prompt_tokens:
-            raise ApiError(400, f"the prompt is {tokens} tokens; at most {options.limits.max_prompt_tokens} are served",
-                           param="messages", code="context_length_exceeded")
+            raise ApiError(
+                400,
+                f"the prompt is {tokens} tokens; at most {options.limits.max_prompt_tokens} are served",
+                param="messages",
+                code="context_length_exceeded",
+            )
         try:
             future = served.batcher.submit(conversation, request.max_new_tokens or served.default_budget)
         except Busy as error:
@@ -168,7 +207,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             answer = future.result(timeout=options.request_timeout_s)
         except FutureTimeout:
-            raise ApiError(504, f"no answer within {options.request_timeout_s:.0f} s", code="timeout", kind="server_error") from None
+            raise ApiError(
+                504, f"no answer within {options.request_timeout_s:.0f} s", code="timeout", kind="server_error"
+            ) from None
         served.recorder.record(conversation, answer)
         if request.stream:
             self._send_stream(stream_chunks(served.run.model_name, answer, options.routing, request.include_usage))
