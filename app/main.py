@@ -43,6 +43,6 @@ PAGES = {
 }
 if not ui.sign_in_gate(PAGES):
     st.stop()
-navigation = st.navigation(PAGES)  # first: the sidebar links to pages it registers
+navigation = st.navigation(PAGES, expanded=True)  # first: the sidebar links to pages it registers
 st.session_state["project"] = ui.sidebar()
 ui.run_page(navigation)
