@@ -53,7 +53,7 @@ def shot(locator, name: str) -> None:
 
 def finding_box(page, *external_ids: str):
     """The contradiction naming these examples (the same pair can also be an exact duplicate of input)."""
-    boxes = page.locator("[class*='st-key-fbox_']").filter(has_text="Contradiction · ")
+    boxes = page.locator("[class*='st-key-fbox_']").filter(has_text="Contradictions · ")
     for external_id in external_ids:
         boxes = boxes.filter(has_text=external_id)
     return boxes
