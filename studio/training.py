@@ -64,9 +64,9 @@ class TrainConfig:
     warmup_ratio: float = _help("share of steps spent ramping the learning rate up", 0.03, "Share of steps warming up")
     weight_decay: float = _help("decoupled weight decay on the adapter weights", 0.0, "Weight decay")
     gradient_checkpointing: bool = _help(
-        "GPU recipe: recompute activations to save memory (about a third slower); the CPU recipe keeps them",
+        "recompute activations to save memory (about a third slower); off, a CPU batch of long examples can need 10 GB",
         True,
-        "Save memory, train slower (gradient checkpointing, GPU)",
+        "Save memory, train slower (gradient checkpointing)",
     )
     padding_free: bool = _help(
         "GPU recipe: train on flat, pad-free batches (same loss as padding); the CPU recipe groups padded batches by length",

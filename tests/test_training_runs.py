@@ -98,7 +98,8 @@ def test_manifest_and_model_card_record_what_reproduces_the_run(db, tiny_demo):
     # No GPU here: the CPU recipe was chosen, and the manifest says so and why.
     recipe = manifest["recipe"]
     assert recipe["device"] == "cpu" and recipe["quantization"] == "none" and recipe["weights_dtype"] == "float32"
-    assert recipe["gradient_checkpointing"] is False and recipe["batching"] == "length-grouped padded"
+    assert recipe["gradient_checkpointing"] is run["config"]["train"]["gradient_checkpointing"]
+    assert recipe["batching"] == "length-grouped padded"
     assert recipe["learning_rate"] == 1e-3 and recipe["max_steps"] == 2 and "CPU recipe" in recipe["why"]
     card = (run_dir / "README.md").read_text()
     assert manifest["snapshot_hash"] in card and manifest["chat_template_hash"] in card and head in card
