@@ -156,10 +156,14 @@ def _settle(db: Path, run: dict) -> None:
     if status is None:
         if _alive(run["pid"]):
             return
-        status = {
-            "status": "failed",
-            "error": "the worker stopped without a word. Its last lines:\n" + log_tail(run_dir),
-        }
+        status = (
+            {"status": "cancelled", "error": None}  # the cancel reached the worker before its handler was in place
+            if _cancel_requested(read_events(run_dir))
+            else {
+                "status": "failed",
+                "error": "the worker stopped without a word. Its last lines:\n" + log_tail(run_dir),
+            }
+        )
     fields = _figures(read_events(run_dir))
     if status["status"] == "succeeded":
         try:
@@ -171,6 +175,13 @@ def _settle(db: Path, run: dict) -> None:
         run_table.update_run(
             con, run["id"], status=status["status"], error=status.get("error"), finished_at=datetime.now(), **fields
         )
+
+
+def _cancel_requested(events: list[dict]) -> bool:
+    """Whether someone cancelled this attempt of the run (since its last resume)."""
+    names = [event["event"] for event in events]
+    since = len(names) - names[::-1].index("resume_requested") if "resume_requested" in names else 0
+    return "cancel_requested" in names[since:]
 
 
 def _write_card(db: Path, run: dict) -> None:

@@ -20,12 +20,13 @@ import pytest
 
 from storage import runs as run_table
 from storage.db import connect
-from studio.examples import delete_examples, list_examples
+from studio.examples import add_example, delete_examples, list_examples
 from studio.exporters import ExportFailed, export_examples
 from studio.jobs import cancel_run, get_run, launch_run, list_runs, sync_runs, wait_for_run
+from studio.messages import single_turn
 from studio.paths import SOURCE_ROOT
 from studio.progress import read_events
-from studio.projects import update_project_settings
+from studio.projects import ensure_project, update_project_settings
 from studio.training import TrainConfig
 
 IMPORT_ROWS = 20_000
@@ -257,9 +258,10 @@ def test_a_full_disk_during_export_leaves_no_file_and_the_database_intact(db, de
     assert str(tiny_disk / name) in str(raised.value)
     assert list(tiny_disk.iterdir()) == []
     assert _counts(db) == before
-    export_examples(
-        db, demo, tiny_disk / "small.jsonl", status="approved", tag="billing"
-    )  # room enough for a small one
+    # room enough for a small one (the demo's rows now carry its 1 KB task description each)
+    small = ensure_project(db, "small", "Label it.", {"kind": "labels", "labels": ["yes", "no"]})
+    add_example(db, small, single_turn("Is this small?", "yes"), "ann", "approved")
+    export_examples(db, small, tiny_disk / "small.jsonl", status="approved")
     assert (tiny_disk / "small.jsonl").exists()
 
 

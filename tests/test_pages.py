@@ -148,6 +148,6 @@ def test_quality_names_each_kind_once_and_says_what_a_score_means(demo):
 def test_train_settings_speak_words_and_the_memory_guess_says_it_is_rough(demo):
     app = open_page("pages/train.py")
     labels = [w.label for w in (*app.number_input, *app.checkbox)]
-    assert "Adapter size (LoRA rank)" in labels and "Pack examples without padding (faster)" in labels
+    assert "Adapter size (LoRA rank)" in labels and "Pack examples without padding (GPU)" in labels
     assert not {"Lora r", "Padding free", "Lora alpha"} & set(labels)
     assert any(m.label == "Peak memory (rough guess)" for m in app.metric)

@@ -153,6 +153,13 @@ def _run(max_steps: int = 0, n_train: int = 200) -> dict:
     return {"n_train": n_train, "config": {"train": asdict(TrainConfig(max_steps=max_steps))}}
 
 
+def _planned_steps(n_train: int = 200) -> int:
+    """The steps the default config's epochs take on n_train examples (it follows the default batch size)."""
+    from studio.training import TrainConfig, total_steps
+
+    return total_steps(n_train, TrainConfig())
+
+
 def _json_spec():
     from studio.formats import parse_output_spec
 
@@ -178,10 +185,10 @@ def test_a_tuned_model_with_no_valid_answer_is_said_first_and_never_sent_to_add_
     )
     assert (
         "cut short: it trained 3 steps" in verdict["warnings"][0]
-        and "of the 150 its epochs take" in verdict["warnings"][0]
+        and f"of the {_planned_steps()} its epochs take" in verdict["warnings"][0]
     )
     advice = " ".join(verdict["next_steps"])
-    assert "Train the full 150 steps" in advice
+    assert f"Train the full {_planned_steps()} steps" in advice
     assert "Add examples" not in advice and "approved examples" not in advice and "more examples" not in advice
 
 
