@@ -54,14 +54,14 @@ def train_tiny_run(page) -> None:
     steps.fill("2")
     steps.press("Enter")
     page.get_by_role("button", name="Start training").click()
-    page.get_by_role("button", name="Cancel run").wait_for(timeout=120_000)
-    page.get_by_text("step 1/2").or_(page.get_by_text("step 2/2")).first.wait_for(timeout=180_000)
+    page.get_by_role("button", name="Cancel run").wait_for(timeout=300_000)
+    page.get_by_text("step 1/2").or_(page.get_by_text("step 2/2")).first.wait_for(timeout=600_000)
     page.locator(".js-plotly-plot").first.wait_for()
     assert (
         page.get_by_text("Remaining").count() + page.get_by_text("Evaluation", exact=True).count() == 1
     )  # training, or answering
     shot(page, "train")
-    page.get_by_text("Training and evaluation finished.").wait_for(timeout=400_000)
+    page.get_by_text("Training and evaluation finished.").wait_for(timeout=900_000)
     assert_no_exception(page)
 
 
