@@ -255,11 +255,28 @@ def train_adapter(
 
 
 def last_checkpoint(run_dir: Path) -> str | None:
-    """The newest complete checkpoint of this run, if a previous attempt left one."""
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest complete checkpoint of this run, if a previous attempt left one.
+
+    The trainer writes `trainer_state.json` last, so a folder without a readable one was cut short mid-save
+    (the worker was killed while saving) and is passed over for the one before it.
+    """
+    import json
 
     folder = Path(run_dir) / "trainer"
-    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    if not folder.is_dir():
+        return None
+    for checkpoint in sorted(folder.glob("checkpoint-*"), key=_checkpoint_step, reverse=True):
+        try:
+            json.loads((checkpoint / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            continue
+        return str(checkpoint)
+    return None
+
+
+def _checkpoint_step(path: Path) -> int:
+    suffix = path.name.removeprefix("checkpoint-")
+    return int(suffix) if suffix.isdigit() else -1
 
 
 def best_checkpoint(run_dir: Path) -> Path | None:

@@ -29,7 +29,7 @@ from studio.models import ModelUnavailable
 from studio.paths import SOURCE_ROOT
 from studio.progress import read_events
 from studio.projects import update_project_settings
-from studio.training import TrainConfig
+from studio.training import TrainConfig, last_checkpoint
 from studio.worker import explain_failure
 from studio.worker import run as run_worker
 
@@ -73,6 +73,19 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_and_finishes(db, tiny_dem
     trip = json.loads((run_dir / "round_trip.json").read_text())
     assert trip["checked"] >= 1 and trip["merged_dir"] is None
     assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_a_checkpoint_cut_short_mid_save_is_passed_over_for_the_one_before(tmp_path):
+    trainer = tmp_path / "trainer"
+    for step in (2, 4, 10):
+        (trainer / f"checkpoint-{step}").mkdir(parents=True)
+    (trainer / "checkpoint-2" / "trainer_state.json").write_text('{"global_step": 2}')
+    (trainer / "checkpoint-4" / "trainer_state.json").write_text('{"global_step": 4}')
+    (trainer / "checkpoint-10" / "adapter_model.safetensors").write_bytes(b"half")  # killed before its state
+    assert last_checkpoint(tmp_path) == str(trainer / "checkpoint-4")
+    (trainer / "checkpoint-4" / "trainer_state.json").write_text('{"global_st')  # killed mid-write
+    assert last_checkpoint(tmp_path) == str(trainer / "checkpoint-2")
+    assert last_checkpoint(tmp_path / "nothing") is None
 
 
 def test_a_running_or_finished_run_does_not_resume(db, tiny_demo):
