@@ -9,8 +9,8 @@ import json
 
 import streamlit as st
 
-from studio.formats import FIELD_TYPES, OutputSpec, fields_of_schema, schema_from_fields
-from studio.projects import Project
+from studio.project.formats import FIELD_TYPES, OutputSpec, fields_of_schema, schema_from_fields
+from studio.project.projects import Project
 
 _SHORTCUTS_IN_FIELDS = """
 <script>

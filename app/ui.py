@@ -2,7 +2,7 @@
 
 It lives beside the pages (app/), not in the domain: nothing in studio/ imports streamlit.
 The rules of signing in (hashes, when it is required, who a sign-on identity is) live in
-studio/signin.py; the editors a page draws are in app/editors.py.
+studio/project/signin.py; the editors a page draws are in app/editors.py.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from studio.demo import load_demo_if_empty
-from studio.jobs import sync_runs
-from studio.models import ModelUnavailable, ensure_default_model
+from studio.models.loading import ModelUnavailable, ensure_default_model
 from studio.paths import SOURCE_ROOT, db_path
-from studio.people import Person, ensure_local_admin, find_person, list_people
-from studio.projects import DatabaseLocked, Project, list_projects
-from studio.signin import (
+from studio.project.people import Person, ensure_local_admin, find_person, list_people
+from studio.project.projects import DatabaseLocked, Project, list_projects
+from studio.project.signin import (
     FIRST_ADMIN,
     WRONG,
     SignInFailed,
@@ -30,6 +29,7 @@ from studio.signin import (
     sign_in,
     sign_in_required,
 )
+from studio.training.launch import sync_runs
 
 
 def db() -> Path:

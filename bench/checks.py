@@ -17,7 +17,7 @@ same intent), imports it into a fresh project, and then:
   memory grows with the example count, not with its square.
 With --as-user the noisy copy is imported the way a user would: a chat JSONL whose rows
 share a system message, into a project that does not exist yet, with no label set
-declared; the import infers the task (studio.task_inference) and the checks run on what
+declared; the import infers the task (studio.project.task_inference) and the checks run on what
 it inferred. The swapped-label average precision should match the declared run's.
 --intents N takes the first N intents only (a slice, for a quicker run).
 Results go to docs/benchmarks.md.
@@ -168,8 +168,8 @@ def timed_cpu(call):
 
 def edit_ten(db: Path, project, rng: random.Random) -> None:
     """Reword the input of 10 random examples, as an expert would."""
-    from studio.examples import edit_example, list_examples
-    from studio.messages import with_last_turn
+    from studio.dataset.examples import edit_example, list_examples
+    from studio.dataset.messages import with_last_turn
 
     for example in rng.sample(list_examples(db, project), 10):
         messages = with_last_turn(
@@ -184,8 +184,8 @@ USER_SYSTEM = "Name the intent of the customer's request, as one intent name."
 def import_as_user(db: Path, path: Path, noisy: list[dict]):
     """Import the noisy rows as a user's chat JSONL into a new project, letting the import infer the task."""
     from studio.jsonl import write_jsonl
-    from studio.projects import get_project
-    from studio.transfer import ImportOptions, import_inferring
+    from studio.project.projects import get_project
+    from studio.transfer.imports import ImportOptions, import_inferring
 
     rows = [{**row, "messages": [{"role": "system", "content": USER_SYSTEM}, *row["messages"]]} for row in noisy]
     write_jsonl(path, rows)
@@ -206,11 +206,11 @@ def run_clinc(
     import os
 
     os.environ["STUDIO_HOME"] = tempfile.mkdtemp(prefix="bench-checks-")
-    from studio.checks import run_project_checks
+    from studio.checks.runner import run_project_checks
     from studio.jsonl import write_jsonl
     from studio.paths import db_path
-    from studio.projects import ensure_project
-    from studio.transfer import import_jsonl
+    from studio.project.projects import ensure_project
+    from studio.transfer.imports import import_jsonl
 
     rows, intents = load_clinc(clinc, intents_wanted)
     rng = random.Random(seed)
@@ -271,7 +271,7 @@ def run_clinc(
 
 def measure_memory(sizes: list[int], seed: int) -> list[dict]:
     """Peak traced memory of building the neighbour graph for n synthetic unit vectors (384 dims)."""
-    from studio.similarity import NeighbourGraph, search
+    from studio.models.similarity import NeighbourGraph, search
 
     results = []
     for n in sizes:

@@ -5,9 +5,9 @@ Run it (from the repository root, after `make install`):
     .venv/bin/python bench/generate.py [--n 32] [--max-new-tokens 24] [--json]
 
 It loads the default base model (SmolLM2-135M-Instruct) in 4-bit NF4 exactly as
-evaluation does (studio.models.load_quantized), builds n prompts from the demo tickets
+evaluation does (studio.models.loading.load_quantized), builds n prompts from the demo tickets
 with the demo project's system prompt, warms up once, then times
-studio.generation.generate_answers on the same prompts, in this one process, four ways:
+studio.models.generation.generate_answers on the same prompts, in this one process, four ways:
 as the studio runs it (batch_size 16, the shared prompt prefix read once), batch_size 16
 without that prefix reuse, one at a time with it, and plain one at a time (batch_size 1,
 every prompt read in full: the reference). It reports generated tokens per second for
@@ -28,9 +28,9 @@ from importlib.metadata import version
 from machine import describe_machine
 
 from studio.demo import DEMO_DIR
-from studio.generation import generate_answers, prompt_token_ids, shared_prefix
-from studio.models import device_name, ensure_default_model, load_quantized, load_tokenizer
-from studio.prompts import prompt_messages
+from studio.models.generation import generate_answers, prompt_token_ids, shared_prefix
+from studio.models.loading import device_name, ensure_default_model, load_quantized, load_tokenizer
+from studio.models.prompts import prompt_messages
 
 BATCHED = 16
 # (label, batch_size, reuse_prefix): the studio's way first; the reference, which every side

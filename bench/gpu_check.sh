@@ -19,7 +19,7 @@ export HF_HUB_OFFLINE=1 MODEL
 "$PY" - <<'PYEOF'
 import os, torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-from studio.models import ensure_default_model
+from studio.models.loading import ensure_default_model
 tokenizer = AutoTokenizer.from_pretrained(ensure_default_model())  # its chat template; vocabulary 49,152
 config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=2048, intermediate_size=5632, num_hidden_layers=22,
                      num_attention_heads=32, num_key_value_heads=4, max_position_embeddings=2048, tie_word_embeddings=True,
@@ -34,7 +34,7 @@ PYEOF
 import json, os, torch
 result = json.load(open(os.path.join(os.environ.get("OUT", "/tmp"), "gpu_check.json")))
 from transformers import AutoConfig
-from studio.recipe import estimate_parameters
+from studio.training.recipe import estimate_parameters
 params = estimate_parameters(AutoConfig.from_pretrained(os.environ["MODEL"]))
 peak = float(os.environ.get("PEAK_TFLOPS", "989")) * 1e12
 for side in ("studio", "reference"):

@@ -87,7 +87,7 @@ def define_task_if_missing(home: Path, project: str, description: str, labels: l
     """Give the project its description and label set unless the import already did; True if set here."""
     os.environ["STUDIO_HOME"] = str(home)
     from studio.paths import db_path
-    from studio.projects import get_project, update_project_settings
+    from studio.project.projects import get_project, update_project_settings
 
     current = get_project(db_path(), project)
     changes = {}
@@ -162,12 +162,12 @@ def score_checkpoint(checkpoint: Path) -> dict:
     """
     import shutil
 
-    from studio.answering import answer_held_out
-    from studio.evaluation import summarise_model
-    from studio.formats import parse_output_spec
+    from studio.evaluation.answering import answer_held_out
+    from studio.evaluation.leaderboard import summarise_model
+    from studio.evaluation.metrics import primary_metric, score_answer
+    from studio.evaluation.verdict import compare_with_best_baseline, decide
     from studio.jsonl import read_jsonl
-    from studio.metrics import primary_metric, score_answer
-    from studio.verdict import compare_with_best_baseline, decide
+    from studio.project.formats import parse_output_spec
 
     checkpoint = checkpoint.resolve()
     run_dir = checkpoint.parents[1] if checkpoint.parent.name == "trainer" else checkpoint.parent  # or RUN_DIR/adapter

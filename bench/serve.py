@@ -34,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def finished_run(model: str, steps: int) -> dict:
     """The demo project trained for `steps` steps on the chosen base model, evaluated."""
     from studio.demo import load_demo
-    from studio.jobs import launch_run, wait_for_run
     from studio.paths import db_path
-    from studio.projects import update_project_settings
-    from studio.training import TrainConfig
+    from studio.project.projects import update_project_settings
+    from studio.training.launch import launch_run, wait_for_run
+    from studio.training.trainer import TrainConfig
 
     project, _ = load_demo(db_path())
     if model == "tiny":
@@ -57,7 +57,7 @@ def tiny_llama(home: Path) -> Path:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from studio.models import ensure_default_model
+    from studio.models.loading import ensure_default_model
 
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(ensure_default_model())
@@ -121,9 +121,9 @@ def fidelity(url: str, model: str, run_dir: Path) -> dict:
     """How many held-out inputs get exactly their evaluated answer: asked one at a time, and all together."""
     import openai
 
-    from studio.answering import TUNED
+    from studio.dataset.messages import input_text
+    from studio.evaluation.answering import TUNED
     from studio.jsonl import read_jsonl
-    from studio.messages import input_text
 
     held_out = {row["id"]: row for row in read_jsonl(run_dir / "eval.jsonl")}
     pairs = [
@@ -193,8 +193,8 @@ def main() -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import psutil
 
+    from studio.dataset.messages import input_text
     from studio.jsonl import read_jsonl
-    from studio.messages import input_text
     from studio.serving.engine import model_name
     from studio.serving.process import start_server, stop_server
 

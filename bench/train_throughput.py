@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/train_throughput.py --clinc ../shared/datasets/clinc150/data_full.json [--json]
 
-The studio's side is `studio.training.build_trainer` exactly as a run uses it, with the
-device's recipe (studio.recipe: on a CPU an fp32 base, length-grouped padded batches and
+The studio's side is `studio.training.trainer.build_trainer` exactly as a run uses it, with the
+device's recipe (studio.training.recipe: on a CPU an fp32 base, length-grouped padded batches and
 a loss that projects only answer positions; on a GPU QLoRA, padding-free). The reference
 is the plain recipe on the same device: transformers' Trainer over PEFT LoRA, batches
 padded to their longest member, no packing; on a GPU over the same bitsandbytes 4-bit NF4
@@ -141,7 +141,7 @@ class Meter:
 
 
 def studio_round(model_path: str, rows: list[dict], config, meter: Meter) -> None:
-    from studio.training import build_trainer
+    from studio.training.trainer import build_trainer
 
     with tempfile.TemporaryDirectory() as run_dir:
         trainer = build_trainer(model_path, SYSTEM, rows, config, Path(run_dir))
@@ -157,8 +157,8 @@ def reference_round(model_path: str, rows: list[dict], config, meter: Meter) -> 
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
-    from studio.models import load_base, load_tokenizer
-    from studio.sequences import encode_rows
+    from studio.models.loading import load_base, load_tokenizer
+    from studio.training.sequences import encode_rows
 
     tokenizer = load_tokenizer(model_path)
     sequences = encode_rows(tokenizer, SYSTEM, rows, config.max_length)
@@ -217,7 +217,7 @@ def reference_round(model_path: str, rows: list[dict], config, meter: Meter) -> 
 
 
 def run(args) -> dict:
-    from studio.training import TrainConfig
+    from studio.training.trainer import TrainConfig
 
     rows = load_rows(Path(args.clinc), args.examples, args.seed)
     config = TrainConfig(

@@ -48,10 +48,10 @@ def run(clinc: Path, rows: int) -> dict:
     """Every measurement, in a throw-away data home."""
     with tempfile.TemporaryDirectory() as folder:
         os.environ["STUDIO_HOME"] = str(Path(folder) / "home")
-        from studio.exporters import EXPORT_FORMATS, export_examples
         from studio.paths import db_path
-        from studio.projects import ensure_project
-        from studio.transfer import ImportOptions, import_file, plan_import
+        from studio.project.projects import ensure_project
+        from studio.transfer.imports import ImportOptions, import_file, plan_import
+        from studio.transfer.writers import EXPORT_FORMATS, export_examples
 
         frame = load_clinc_frame(clinc, rows)
         source = Path(folder) / "clinc.csv"

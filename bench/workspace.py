@@ -10,7 +10,7 @@ four statuses, their own tags plus a `batch-k` tag), then measures, with the dat
 warm:
 - the server time of the Examples page (pages/examples.py run by Streamlit's AppTest,
   the whole script: counts, tag progress, filters, the page of rows) for several
-  filters and sorts, and the studio.search.find_examples call alone;
+  filters and sorts, and the studio.dataset.search.find_examples call alone;
 - bulk actions over `--bulk` selected examples (every one gets its own revision):
   add a tag, set a status (with every answer checked against the JSON schema first),
   move to the trash and restore.
@@ -46,7 +46,7 @@ def build_project(db: Path, n: int):
     from storage import examples as example_table
     from storage.db import connect
     from studio.demo import DEMO_DIR
-    from studio.projects import ensure_project
+    from studio.project.projects import ensure_project
 
     settings = json.loads((DEMO_DIR / "project.json").read_text())
     project = ensure_project(db, "bench", settings["description"], settings["output_spec"])
@@ -89,7 +89,7 @@ def median_seconds(action, repeats: int) -> tuple[float, float]:
 def time_pages(db: Path, project, repeats: int) -> list[dict]:
     from streamlit.testing.v1 import AppTest
 
-    from studio.search import ExampleFilter, find_examples
+    from studio.dataset.search import ExampleFilter, find_examples
 
     results = []
     for name, (fields, sort, descending) in FILTERS.items():
@@ -129,9 +129,9 @@ def _set_filter(app, fields: dict, sort: str, descending: bool, page: int) -> No
 
 
 def time_bulk(db: Path, project, n_bulk: int) -> list[dict]:
-    from studio.bulk import apply_bulk
-    from studio.examples import restore_examples
-    from studio.search import ExampleFilter, matching_ids
+    from studio.dataset.bulk import apply_bulk
+    from studio.dataset.examples import restore_examples
+    from studio.dataset.search import ExampleFilter, matching_ids
 
     ids = matching_ids(db, project, ExampleFilter())[:n_bulk]
     from storage import bulk as bulk_table
@@ -175,8 +175,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ["STUDIO_HOME"] = tempfile.mkdtemp(prefix="bench-workspace-")
+    from studio.dataset.search import ExampleFilter, find_examples
     from studio.paths import db_path
-    from studio.search import ExampleFilter, find_examples
 
     db = db_path()
     project, build_seconds = build_project(db, args.examples)

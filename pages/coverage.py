@@ -6,8 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from studio.checks import load_findings
-from studio.coverage import (
+from studio.checks.coverage import (
     COVERED_SIMILARITY,
     coverage_map,
     draft_from_production,
@@ -15,10 +14,11 @@ from studio.coverage import (
     production_gaps,
     set_coverage_targets,
 )
-from studio.jobs import list_runs
-from studio.people import NotAllowed
-from studio.production import ProductionSample, read_sample
+from studio.checks.runner import load_findings
+from studio.project.people import NotAllowed
 from studio.serving.recording import recorded_inputs
+from studio.training.launch import list_runs
+from studio.transfer.production import ProductionSample, read_sample
 
 project = ui.require_project()
 db = ui.db()

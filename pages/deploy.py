@@ -7,12 +7,12 @@ from pathlib import Path
 import streamlit as st
 
 from app import ui
-from studio.jobs import list_runs, sync_runs
-from studio.people import can
+from studio.project.people import can
 from studio.serving import commands
 from studio.serving.engine import model_name
 from studio.serving.export import FORMATS, default_export_dir, zip_folder
 from studio.serving.process import export_in_subprocess, running_server, start_server, stop_server
+from studio.training.launch import list_runs, sync_runs
 
 project = ui.require_project()
 db = ui.db()

@@ -4,13 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from studio import charts
-from studio.dashboard import SIDE_FILTERS, build_dashboard, side_by_side
-from studio.evaluation import describe_metric
-from studio.examples import draft_from_failure
-from studio.jobs import list_runs, sync_runs
-from studio.report import render_report
-from studio.routing import RoutingConfig
+from studio.dataset.examples import draft_from_failure
+from studio.evaluation import charts
+from studio.evaluation.dashboard import SIDE_FILTERS, build_dashboard, side_by_side
+from studio.evaluation.leaderboard import describe_metric
+from studio.evaluation.report import render_report
+from studio.evaluation.routing import RoutingConfig
+from studio.training.launch import list_runs, sync_runs
 
 project = ui.require_project()
 db = ui.db()

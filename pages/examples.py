@@ -4,10 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from studio.bulk import ACTIONS, apply_bulk
-from studio.examples import STATUSES, NotAllowed, restore_examples
-from studio.messages import answer_text, input_text
-from studio.search import SORTS, ExampleFilter, Overview, Page, browse, find_examples
+from studio.dataset.bulk import ACTIONS, apply_bulk
+from studio.dataset.examples import STATUSES, NotAllowed, restore_examples
+from studio.dataset.messages import answer_text, input_text
+from studio.dataset.search import SORTS, ExampleFilter, Overview, Page, browse, find_examples
 
 project = ui.require_project()
 db = ui.db()

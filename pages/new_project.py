@@ -4,10 +4,10 @@ then write the first example or import a file."""
 import streamlit as st
 
 from app import editors, ui
-from studio.formats import parse_output_spec
 from studio.paths import DEFAULT_MODEL_NAME
-from studio.people import NotAllowed, can
-from studio.projects import create_project
+from studio.project.formats import parse_output_spec
+from studio.project.people import NotAllowed, can
+from studio.project.projects import create_project
 
 ui.require_signed_in()
 db = ui.db()

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from app import ui
-from studio.jobs import list_runs
-from studio.playground import answer_one, load_chat_model, playable_runs
+from studio.models.playground import answer_one, load_chat_model, playable_runs
+from studio.training.launch import list_runs
 
 project = ui.require_project()
 db = ui.db()

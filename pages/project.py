@@ -4,9 +4,9 @@ merges, the project's name, and archiving (soft) or restoring projects."""
 import streamlit as st
 
 from app import editors, ui
-from studio.people import NotAllowed, can
-from studio.projects import archive_project, list_projects, rename_project
-from studio.taskdef import merge_labels, set_task
+from studio.project.people import NotAllowed, can
+from studio.project.projects import archive_project, list_projects, rename_project
+from studio.project.taskdef import merge_labels, set_task
 
 project = ui.require_project()
 db = ui.db()

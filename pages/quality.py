@@ -10,7 +10,7 @@ import html
 import streamlit as st
 
 from app import ui
-from studio.adjudication import (
+from studio.checks.adjudication import (
     FindingNotOpen,
     dismiss_finding,
     edit_answer,
@@ -18,9 +18,9 @@ from studio.adjudication import (
     keep_example,
     reject_examples,
 )
-from studio.checks import CHECK_KINDS, KINDS, CheckConfig, load_findings, run_project_checks
-from studio.examples import InvalidExample, StaleRevision
-from studio.findings import SEVERITIES
+from studio.checks.findings import SEVERITIES
+from studio.checks.runner import CHECK_KINDS, KINDS, CheckConfig, load_findings, run_project_checks
+from studio.dataset.examples import InvalidExample, StaleRevision
 
 SHOWN = 40
 TITLES = {kind.name: kind.title for kind in CHECK_KINDS}

@@ -8,11 +8,11 @@ from pathlib import Path
 import streamlit as st
 
 from app import editors, ui
-from studio.examples import InvalidExample, NotAllowed, StaleRevision, get_example, list_comments
-from studio.jobs import list_runs
-from studio.people import can
-from studio.review import DECISIONS, decide, neighbour, open_findings, review_queue
+from studio.dataset.examples import InvalidExample, NotAllowed, StaleRevision, get_example, list_comments
+from studio.dataset.review import DECISIONS, decide, neighbour, open_findings, review_queue
+from studio.project.people import can
 from studio.serving.drafts import draft_from_recorded, waiting_answers
+from studio.training.launch import list_runs
 
 project = ui.require_project()
 db = ui.db()

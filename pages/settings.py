@@ -5,11 +5,11 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from studio.people import ROLES, NotAllowed, can, list_people, save_person
-from studio.projects import update_project_settings
-from studio.search import tag_progress
-from studio.signin import MIN_PASSWORD_LENGTH, set_password
-from studio.trust import allow_remote_code, remote_code_allowed
+from studio.dataset.search import tag_progress
+from studio.models.trust import allow_remote_code, remote_code_allowed
+from studio.project.people import ROLES, NotAllowed, can, list_people, save_person
+from studio.project.projects import update_project_settings
+from studio.project.signin import MIN_PASSWORD_LENGTH, set_password
 
 project = ui.require_project()
 db = ui.db()

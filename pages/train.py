@@ -7,11 +7,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import ui
-from studio.calibration import cached_calibration, calibrate
-from studio.confinement import OutsideAllowedFolders
-from studio.endpoint import EndpointConfig
-from studio.examples import list_examples
-from studio.jobs import (
+from studio.dataset.examples import list_examples
+from studio.evaluation.endpoint import EndpointConfig
+from studio.models.loading import ModelUnavailable, resolve_allowed_model, resolve_model
+from studio.models.trust import remote_code_allowed
+from studio.project.confinement import OutsideAllowedFolders
+from studio.project.people import NotAllowed
+from studio.project.projects import update_project_settings
+from studio.training.calibration import cached_calibration, calibrate
+from studio.training.launch import (
     FEW_SHOT_K,
     LaunchRefused,
     can_resume,
@@ -22,9 +26,7 @@ from studio.jobs import (
     run_progress,
     sync_runs,
 )
-from studio.models import ModelUnavailable, resolve_allowed_model, resolve_model
-from studio.people import NotAllowed
-from studio.preflight import (
+from studio.training.preflight import (
     blocking_findings,
     check_model,
     estimate_fit,
@@ -33,10 +35,8 @@ from studio.preflight import (
     tokenizer_for,
     training_count,
 )
-from studio.presets import DEFAULT_PRESET, PRESETS, preset_named
-from studio.projects import update_project_settings
-from studio.training import TrainConfig
-from studio.trust import remote_code_allowed
+from studio.training.presets import DEFAULT_PRESET, PRESETS, preset_named
+from studio.training.trainer import TrainConfig
 
 project = ui.require_project()
 db = ui.db()

@@ -8,14 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from studio.confinement import OutsideAllowedFolders, import_roots
-from studio.examples import STATUSES
-from studio.exporters import EXPORT_FORMATS, count_selected, download_mime, download_name, export_bytes, project_tags
-from studio.importers import FORMATS, UnreadableFile, read_source
-from studio.mapping import PART_HELP, PARTS, ColumnMapping, guess_mapping
-from studio.messages import answer_text, input_text
-from studio.people import NotAllowed
-from studio.transfer import (
+from studio.dataset.examples import STATUSES
+from studio.dataset.messages import answer_text, input_text
+from studio.project.confinement import OutsideAllowedFolders, import_roots
+from studio.project.people import NotAllowed
+from studio.transfer.columns import PART_HELP, PARTS, ColumnMapping, guess_mapping
+from studio.transfer.imports import (
     FROM_FILE,
     ImportOptions,
     ImportRefused,
@@ -25,6 +23,15 @@ from studio.transfer import (
     plan_source,
     propose_for_plan,
     stage_upload,
+)
+from studio.transfer.readers import FORMATS, UnreadableFile, read_source
+from studio.transfer.writers import (
+    EXPORT_FORMATS,
+    count_selected,
+    download_mime,
+    download_name,
+    export_bytes,
+    project_tags,
 )
 
 project = ui.require_project()

@@ -7,7 +7,7 @@ Examples page's current filter), Alt+E a new example.
 import streamlit as st
 
 from app import editors, ui
-from studio.examples import (
+from studio.dataset.examples import (
     InvalidExample,
     NotAllowed,
     StaleRevision,
@@ -17,12 +17,12 @@ from studio.examples import (
     get_example,
     list_comments,
 )
-from studio.formats import answer_problems
-from studio.history import describe_revisions, restore_revision
-from studio.messages import answer_text, last_user_text, single_turn, with_last_turn
-from studio.review import neighbour
-from studio.search import ExampleFilter, matching_ids
-from studio.tokens import ModelUnavailable, count_tokens
+from studio.dataset.history import describe_revisions, restore_revision
+from studio.dataset.messages import answer_text, last_user_text, single_turn, with_last_turn
+from studio.dataset.review import neighbour
+from studio.dataset.search import ExampleFilter, matching_ids
+from studio.models.tokens import ModelUnavailable, count_tokens
+from studio.project.formats import answer_problems
 
 project = ui.require_project()
 db = ui.db()

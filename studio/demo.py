@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from studio.projects import Project, ensure_project, list_projects, update_project_settings
-from studio.transfer import FROM_FILE, import_jsonl
+from studio.project.projects import Project, ensure_project, list_projects, update_project_settings
+from studio.transfer.imports import FROM_FILE, import_jsonl
 
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_NAME = "demo"

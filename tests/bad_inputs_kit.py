@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 from storage.db import connect
 from storage.examples import count_examples
-from studio.importers import UnreadableFile, read_source
-from studio.mapping import ColumnMapping
-from studio.projects import ensure_project
-from studio.transfer import ImportOptions, ImportRefused, check_source, import_file
+from studio.project.projects import ensure_project
+from studio.transfer.columns import ColumnMapping
+from studio.transfer.imports import ImportOptions, ImportRefused, check_source, import_file
+from studio.transfer.readers import UnreadableFile, read_source
 
 INPUTS = int(os.environ.get("STUDIO_BAD_INPUTS", "1000"))
 DB_EVERY = max(1, int(os.environ.get("STUDIO_BAD_INPUTS_DB_EVERY", "20")))

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from studio.embeddings import embed
-from studio.findings import CheckConfig, CheckInput
-from studio.formats import parse_output_spec
-from studio.messages import answer_text, input_text, single_turn
-from studio.similarity import NeighbourGraph, search
+from studio.checks.findings import CheckConfig, CheckInput
+from studio.dataset.messages import answer_text, input_text, single_turn
+from studio.models.embeddings import embed
+from studio.models.similarity import NeighbourGraph, search
+from studio.project.formats import parse_output_spec
 
 
 def example(example_id: int, user: str, answer: str, status: str = "approved", tags: list[str] | None = None) -> dict:

@@ -46,14 +46,14 @@ def demo(db):
 
 @pytest.fixture
 def text_project(db):
-    from studio.projects import ensure_project
+    from studio.project.projects import ensure_project
 
     return ensure_project(db, "notes", "Summarise the note in one line.", {"kind": "text"})
 
 
 @pytest.fixture
 def label_project(db):
-    from studio.projects import ensure_project
+    from studio.project.projects import ensure_project
 
     return ensure_project(
         db, "sentiment", "Label the sentiment.", {"kind": "labels", "labels": ["pos", "neg", "neutral"]}
@@ -63,7 +63,7 @@ def label_project(db):
 @pytest.fixture(scope="session")
 def default_model() -> Path:
     """The packaged SmolLM2-135M-Instruct as an HF folder (converted once)."""
-    from studio.models import ensure_default_model
+    from studio.models.loading import ensure_default_model
 
     return ensure_default_model()
 

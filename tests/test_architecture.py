@@ -127,7 +127,7 @@ def test_each_rule_catches_a_planted_violation_in_a_subpackage(rule, tmp_path):
 def test_worker_never_loads_storage_duckdb_or_streamlit():
     """The worker runs outside the app: it must not even import the database layer."""
     probe = (
-        "import sys, studio.worker; "
+        "import sys, studio.training.worker; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'storage', 'duckdb', 'streamlit'}))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=SOURCE_ROOT, check=True)

@@ -55,8 +55,8 @@ from bad_inputs_kit import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studio.importers import UnreadableFile, read_source
-from studio.transfer import ImportOptions, check_source
+from studio.transfer.imports import ImportOptions, check_source
+from studio.transfer.readers import UnreadableFile, read_source
 
 __all__ = ["target"]  # the fixture, shared from bad_inputs_kit
 

@@ -17,7 +17,7 @@ from bad_inputs_kit import MAPPED, SETTINGS, SOME_TEXT, attempt, example_count, 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studio.transfer import ImportOptions
+from studio.transfer.imports import ImportOptions
 
 __all__ = ["target"]  # the fixture, shared from bad_inputs_kit
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from studio.checks import CHECKS
-from studio.cli import build_parser
+from studio.checks.runner import CHECKS
+from studio.cli.main import build_parser
 from studio.paths import SOURCE_ROOT
-from studio.training import TrainConfig
+from studio.training.trainer import TrainConfig
 
 GUIDE = (SOURCE_ROOT / "docs" / "user-guide.md").read_text()
 
@@ -32,8 +32,8 @@ def test_every_check_has_a_docstring_and_a_line_in_the_guide():
 def test_every_kind_of_check_is_typed_once_and_named_in_the_guide():
     from dataclasses import fields as dataclass_fields
 
-    from studio.check_kinds import CHECK_KINDS, KINDS
-    from studio.findings import SEVERITIES, CheckConfig
+    from studio.checks.findings import SEVERITIES, CheckConfig
+    from studio.checks.kinds import CHECK_KINDS, KINDS
 
     settings = {spec.name for spec in dataclass_fields(CheckConfig)}
     assert len(set(KINDS)) == len(KINDS) == len(CHECK_KINDS)

@@ -1,6 +1,6 @@
 """`studio model export|serve|commands`: shipping a finished run from the command line.
 
-studio.cli registers these through `add_model_commands`; the handlers live here so the
+studio.cli.main registers these through `add_model_commands`; the handlers live here so the
 serving code stays in its own package.
 """
 
@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from studio.evaluation.routing import RoutingConfig
 from studio.paths import db_path
-from studio.routing import RoutingConfig
 
 SERVE_EPILOG = """\
 On GPUs, serve the run's adapter with vLLM's OpenAI-compatible server instead
@@ -24,7 +24,7 @@ Answers there come without the studio's confidence and routing band.
 
 def finished_run_dir(run_id: str) -> Path:
     """The folder of a run that finished and was evaluated, or a clear refusal."""
-    from studio.jobs import get_run, sync_runs
+    from studio.training.launch import get_run, sync_runs
 
     sync_runs(db_path())
     run = get_run(db_path(), run_id)
@@ -107,7 +107,7 @@ def _token_digest(args) -> str | None:
 
 
 def add_model_commands(commands, add) -> None:
-    """Register `studio model ...` on the CLI's subparsers; `add` is studio.cli's helper for a command."""
+    """Register `studio model ...` on the CLI's subparsers; `add` is studio.cli.main's helper for a command."""
     model = add(
         "model",
         None,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.examples import add_example, list_examples
-from studio.projects import Project
+from studio.dataset.examples import add_example, list_examples
+from studio.project.projects import Project
 from studio.serving.recording import Recorded, recorded_answers
 
 SOURCE = "served"

@@ -2,12 +2,12 @@
 
 `answer_conversations` is the single place where serving meets the studio's decoding:
 it calls the same decoding that answered the held-out set at evaluation
-(studio.generation.answer_in_format: labels scored by likelihood, JSON decoded under its
+(studio.models.generation.answer_in_format: labels scored by likelihood, JSON decoded under its
 schema, else greedy; on the base the run trained on, with its adapter), so what is served
 is what was measured.
 
 Each answer carries its confidence and its routing band (auto / review / human) at the
-two thresholds of studio.routing.RoutingConfig.
+two thresholds of studio.evaluation.routing.RoutingConfig.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.evaluation.routing import RoutingConfig
 from studio.jsonl import read_jsonl
-from studio.prompts import prompt_messages
-from studio.routing import RoutingConfig
+from studio.models.prompts import prompt_messages
 
 AUTO, REVIEW, HUMAN = "auto", "review", "human"
 BANDS = (AUTO, REVIEW, HUMAN)
@@ -83,7 +83,7 @@ def served_run(run_dir: Path) -> ServedRun:
 
 
 def _trained_quantized(config: dict) -> bool:
-    from studio.models import quantized_for
+    from studio.models.loading import quantized_for
 
     return quantized_for(config.get("train") or {})
 
@@ -95,7 +95,7 @@ def model_name(project: str, run_id: str) -> str:
 
 
 def band_of(confidence: float, routing: RoutingConfig) -> str:
-    """auto at or above routing.high, review at or above routing.low, human below (as studio.routing bands)."""
+    """auto at or above routing.high, review at or above routing.low, human below (as studio.evaluation.routing bands)."""
     if confidence >= routing.high:
         return AUTO
     return REVIEW if confidence >= routing.low else HUMAN
@@ -113,7 +113,7 @@ def load_served_model(run: ServedRun):
     """The base the run trained on with the run's adapter, and the adapter's tokenizer: the evaluated model."""
     from peft import PeftModel
 
-    from studio.models import load_base, load_tokenizer
+    from studio.models.loading import load_base, load_tokenizer
 
     tokenizer = load_tokenizer(str(run.adapter_dir), run.trust_remote_code)
     base = load_base(run.model_path, run.quantized, run.trust_remote_code)
@@ -124,7 +124,7 @@ def load_served_model(run: ServedRun):
 
 def default_max_tokens(run: ServedRun, tokenizer) -> int:
     """The answer budget evaluation used for this run, so an answer is cut where it was cut there."""
-    from studio.answering import _answer_budget
+    from studio.evaluation.answering import _answer_budget
 
     config = json.loads((run.run_dir / "config.json").read_text())
     return int(config["eval"].get("max_new_tokens") or 0) or _answer_budget(
@@ -134,7 +134,7 @@ def default_max_tokens(run: ServedRun, tokenizer) -> int:
 
 def count_prompt_tokens(tokenizer, conversation: list[dict]) -> int:
     """The prompt's length in tokens, through the chat template, as generation will see it."""
-    from studio.generation import prompt_token_ids
+    from studio.models.generation import prompt_token_ids
 
     return len(prompt_token_ids(tokenizer, [conversation])[0])
 
@@ -149,7 +149,7 @@ def answer_conversations(
     output_spec: dict | None = None,
 ) -> list[Answer]:
     """Answer each conversation (already with its system prompt) in the project's format, as evaluation did."""
-    from studio.generation import answer_in_format, prompt_token_ids
+    from studio.models.generation import answer_in_format, prompt_token_ids
 
     if not conversations:
         return []

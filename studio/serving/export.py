@@ -3,7 +3,7 @@
 - adapter: the PEFT adapter folder (adapter weights and config, the tokenizer with its
   chat template), for `PeftModel.from_pretrained(base, DIR)`, vLLM's --lora-modules or
   Ollama's ADAPTER.
-- merged: the adapter merged into the dequantized 4-bit base (studio.roundtrip.merge_adapter,
+- merged: the adapter merged into the dequantized 4-bit base (studio.evaluation.roundtrip.merge_adapter,
   the merge that keeps the answers), saved as safetensors with the tokenizer, its chat
   template and a greedy generation config, so plain `AutoModelForCausalLM.from_pretrained(DIR)`
   answers as the evaluated model did. The export is then checked the way the worker's
@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from studio.jsonl import read_jsonl
-from studio.prompts import prompt_messages
+from studio.models.prompts import prompt_messages
 from studio.serving import commands
 from studio.serving.engine import ServedRun, served_run
 
@@ -80,8 +80,8 @@ def export_run(run_dir: Path, format: str, out: Path | None = None, check: int =
 
 
 def _write_merged(run: ServedRun, target: Path) -> None:
-    """Merge through studio.roundtrip (into RUN_DIR/merged), then copy that folder to `target`."""
-    from studio.roundtrip import merge_adapter
+    """Merge through studio.evaluation.roundtrip (into RUN_DIR/merged), then copy that folder to `target`."""
+    from studio.evaluation.roundtrip import merge_adapter
 
     existing = (run.run_dir / "merged" / "config.json").exists()
     merged = run.run_dir / "merged" if existing else merge_adapter(run.run_dir, run.model_path, run.trust_remote_code)
@@ -91,7 +91,7 @@ def _write_merged(run: ServedRun, target: Path) -> None:
 
 
 def _budget(run: ServedRun) -> int:
-    from studio.models import load_tokenizer
+    from studio.models.loading import load_tokenizer
     from studio.serving.engine import default_max_tokens
 
     return default_max_tokens(run, load_tokenizer(str(run.adapter_dir), run.trust_remote_code))
@@ -175,9 +175,9 @@ def check_export(run: ServedRun, folder: Path, n: int = 3) -> dict:
     """Load the merged export as any server would and answer the first n held-out inputs; compare with evaluation."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from studio.answering import TUNED
-    from studio.generation import answer_in_format
-    from studio.roundtrip import same_chat_template
+    from studio.evaluation.answering import TUNED
+    from studio.evaluation.roundtrip import same_chat_template
+    from studio.models.generation import answer_in_format
 
     tuned = [p for p in read_jsonl(run.run_dir / "predictions.jsonl") if p["model"] == TUNED][:n]
     held_out = {row["id"]: row for row in read_jsonl(run.run_dir / "eval.jsonl")}

@@ -16,8 +16,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from studio.evaluation.routing import RoutingConfig
 from studio.jsonl import NotJson, load_json
-from studio.routing import RoutingConfig
 from studio.serving.engine import Answer
 
 ROLES = ("system", "user", "assistant", "developer")

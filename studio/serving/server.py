@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from studio.routing import RoutingConfig
+from studio.evaluation.routing import RoutingConfig
 from studio.serving.batcher import Batcher, Busy
 from studio.serving.engine import (
     ServedRun,
@@ -68,7 +68,7 @@ class Served:
     """Everything a request handler needs: the run, its model behind the batcher, the options."""
 
     def __init__(self, run: ServedRun, model, tokenizer, options: ServeOptions):
-        from studio.models import load_tokenizer
+        from studio.models.loading import load_tokenizer
 
         self.run, self.options, self.created = run, options, int(run.adapter_dir.stat().st_mtime)
         self.default_budget = min(default_max_tokens(run, tokenizer), options.limits.max_new_tokens)

@@ -1,0 +1,183 @@
+"""Everything the evaluation dashboard shows for one run, as one frozen Dashboard.
+
+The Evaluate page, `studio eval RUN --json` (Dashboard.to_dict) and the HTML report all
+read this, so the three never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from studio.checks.coverage import input_clusters
+from studio.checks.runner import load_findings
+from studio.dataset.examples import count_by_status
+from studio.evaluation.leaderboard import TUNED, leaderboard, predictions_for
+from studio.evaluation.metrics import same_json
+from studio.evaluation.routing import RoutingConfig, coverage_curve, route
+from studio.evaluation.slices import slice_scores, weakest_slices
+from studio.evaluation.verdict import compare_with_best_baseline, decide, run_health
+from studio.project.projects import Project
+from studio.training.launch import list_runs
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """One run's evaluation: the ranked models, the paired comparison and verdict, and the detail under them."""
+
+    run_id: str
+    project: str
+    held_out_hash: str
+    metric: str | None  # the task's primary metric (exact_match, field accuracy, chrF, ...)
+    leaderboard: list[dict]  # one row per model, best first, with its interval
+    comparison: dict | None  # tuned against the best baseline, paired, with its interval
+    verdict: dict  # decision, headline, warnings, next_steps, caveat (studio.evaluation.verdict.decide)
+    slices: list[dict]  # the metric per tag, input length and input cluster
+    routing: dict  # confidence bands and the accuracy-against-coverage curve
+    not_ranked: list[dict]  # other runs of the project, and why they are not on this board
+    round_trip: dict | None  # the merged model's template round trip (studio.evaluation.roundtrip)
+    predictions: list[dict]  # every held-out answer of every model
+
+    def to_dict(self) -> dict:
+        """The dashboard as JSON-ready data (what `studio eval --json` prints)."""
+        return asdict(self)
+
+
+def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfig = RoutingConfig()) -> Dashboard:
+    """Leaderboard with intervals, paired comparison, verdict, slices, routing bands, predictions."""
+    board = leaderboard(db, project, run)
+    metric = board[0]["primary_metric"] if board else None
+    predictions = predictions_for(db, run["id"])
+    comparison = compare_with_best_baseline(predictions, metric) if metric else None
+    slices = slice_scores(predictions, metric, held_out_clusters(db, predictions)) if metric else []
+    contradictions = sum(f["kind"] == "contradiction" for f in load_findings(db, project))
+    round_trip = read_round_trip(run)
+    verdict = decide(
+        comparison,
+        project.ship_margin,
+        weakest_slices(slices, TUNED),
+        contradictions,
+        count_by_status(db, project)["approved"],
+        run_health(predictions, project.output_spec, run, round_trip),
+        baselines_instructed(run),
+    )
+    return Dashboard(
+        run_id=run["id"],
+        project=project.name,
+        held_out_hash=run["config"]["held_out_hash"],
+        metric=metric,
+        leaderboard=board,
+        comparison=comparison,
+        verdict=verdict,
+        slices=slices,
+        routing=routing_view(predictions, metric, routing),
+        not_ranked=unranked_runs(db, project, run),
+        round_trip=round_trip,
+        predictions=predictions,
+    )
+
+
+def baselines_instructed(run: dict) -> bool:
+    """Whether the prompted baselines were told the task: a system prompt in the run, or on its held-out examples."""
+    if (run["config"].get("system_prompt") or "").strip():
+        return True
+    from studio.jsonl import read_jsonl
+
+    held_out = Path(run["run_dir"]) / "eval.jsonl"
+    rows = read_jsonl(held_out) if held_out.exists() else []
+    return bool(rows) and all(any(m["role"] == "system" and m["content"].strip() for m in r["messages"]) for r in rows)
+
+
+def held_out_clusters(db: Path, predictions: list[dict]) -> dict:
+    """Each held-out example's input cluster, named as on the Coverage page ({} without the embedding model)."""
+    from studio.models.embeddings import EmbeddingModelMissing
+
+    inputs = {p["example_id"]: p.get("input", "") for p in predictions}
+    try:
+        return dict(zip(inputs, input_clusters(db, list(inputs.values()))))
+    except EmbeddingModelMissing:
+        return {}
+
+
+def routing_view(predictions: list[dict], metric: str | None, config: RoutingConfig) -> dict:
+    """Confidence bands and the accuracy-against-coverage curve of the tuned model."""
+    tuned = [p for p in predictions if p["model"] == TUNED and p.get("confidence") is not None]
+    if not tuned or metric is None:
+        return {"bands": [], "curve": [], "thresholds": {"high": config.high, "low": config.low}}
+    confidences = [p["confidence"] for p in tuned]
+    correct = [p["scores"].get(metric, 0.0) for p in tuned]
+    return {
+        "bands": route(confidences, correct, config),
+        "curve": coverage_curve(confidences, correct),
+        "thresholds": {"high": config.high, "low": config.low},
+    }
+
+
+def unranked_runs(db: Path, project: Project, run: dict) -> list[dict]:
+    """Finished runs on a different held-out set, which the leaderboard must not rank."""
+    mine = run["config"]["held_out_hash"]
+    return [
+        {
+            "run_id": r["id"],
+            "held_out_hash": r["config"]["held_out_hash"],
+            "why": "evaluated on a different held-out set (the approved examples or the split seed changed)",
+        }
+        for r in list_runs(db, project)
+        if r["status"] == "succeeded" and r["config"].get("held_out_hash") != mine
+    ]
+
+
+def read_round_trip(run: dict) -> dict | None:
+    path = Path(run["run_dir"]) / "round_trip.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+SIDE_FILTERS = ("all", "tuned wins", "tuned loses", "all wrong")
+
+
+def side_by_side(predictions: list[dict], metric: str, comparison: dict | None, show: str = "all") -> list[dict]:
+    """One row per held-out example: input, expected, every model's answer and score, filtered."""
+    rows: dict[int, dict] = {}
+    for p in predictions:
+        row = rows.setdefault(
+            p["example_id"],
+            {
+                "example_id": p["example_id"],
+                "example": p["external_id"] or str(p["example_id"]),
+                "input": p.get("input", ""),
+                "expected": p["expected"],
+                "tags": p.get("tags", []),
+            },
+        )
+        row[p["model"]] = p["output"]
+        row[f"{p['model']} differs in"] = difference(p["expected"], p["output"])
+        row[f"{p['model']} score"] = round(p["scores"].get(metric, 0.0), 3)
+    baseline = comparison["baseline"] if comparison else None
+    return [row for row in rows.values() if _keep(row, show, baseline)]
+
+
+def difference(expected: str, output: str) -> str:
+    """How an answer differs from the expected one: the JSON fields that differ, or whether it does."""
+    if output.strip() == expected.strip():
+        return ""
+    try:
+        want, got = json.loads(expected), json.loads(output)
+    except (ValueError, RecursionError):  # bad syntax, a number too long, nesting too deep
+        return "not JSON" if expected.lstrip().startswith("{") else "different"
+    if isinstance(want, dict) and isinstance(got, dict):
+        keys = sorted(set(want) | set(got))
+        return ", ".join(k for k in keys if not same_json(want.get(k), got.get(k))) or "formatting only"
+    return "different"
+
+
+def _keep(row: dict, show: str, baseline: str | None) -> bool:
+    scores = [value for key, value in row.items() if key.endswith(" score")]
+    tuned, base = row.get(f"{TUNED} score"), row.get(f"{baseline} score")
+    if show == "tuned wins":
+        return tuned is not None and base is not None and tuned > base
+    if show == "tuned loses":
+        return tuned is not None and base is not None and tuned < base
+    if show == "all wrong":
+        return all(score < 1.0 for score in scores)  # no model got it fully right
+    return True

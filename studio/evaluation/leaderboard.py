@@ -1,0 +1,93 @@
+"""Scoring a finished run's predictions and the leaderboard of every model on one held-out set.
+
+The worker writes predictions.jsonl; `record_evaluation` scores each answer, summarises
+each model (every metric with a 95% bootstrap interval, plus the metrics that are not
+means: macro-F1, confusion matrix, per-field scores) and stores both in DuckDB. Runs are
+ranked together only when their held-out hashes match: the same examples, the same split.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from storage import evaluations as evaluation_table
+from storage.db import connect
+from studio.dataset.messages import input_text
+from studio.evaluation.metrics import METRIC_HELP, aggregate_metrics, primary_metric, score_answer
+from studio.evaluation.significance import interval_dict
+from studio.jsonl import read_jsonl
+from studio.project.formats import OutputSpec, parse_output_spec
+from studio.project.projects import Project
+
+TUNED = "tuned"
+
+
+def record_evaluation(db: Path, run: dict) -> None:
+    """Score run_dir/predictions.jsonl and store the predictions and per-model summaries."""
+    run_dir = Path(run["run_dir"])
+    spec = parse_output_spec(run["config"]["output_spec"])
+    held_out = {row["id"]: row for row in read_jsonl(run_dir / "eval.jsonl")}
+    predictions = read_jsonl(run_dir / "predictions.jsonl")
+    for row in predictions:
+        example = held_out[row["example_id"]]
+        row["scores"] = score_answer(spec, row["expected"], row["output"])
+        if row.get("embedding_similarity") is not None:
+            row["scores"]["embedding_similarity"] = float(row["embedding_similarity"])
+        row["tags"], row["input"] = example.get("tags", []), input_text(example["messages"])
+    by_model: dict[str, list[dict]] = defaultdict(list)
+    for row in predictions:
+        by_model[row["model"]].append(row)
+    summaries = [summarise_model(spec, model, rows) for model, rows in sorted(by_model.items())]
+    with connect(db) as con:
+        evaluation_table.replace_evaluation(con, run["id"], predictions, summaries)
+
+
+def summarise_model(spec: OutputSpec, model: str, rows: list[dict]) -> dict:
+    """One model's metrics: each per-example score as a mean with its interval, and the rest."""
+    names = sorted({name for row in rows for name in row["scores"]})
+    means = {name: interval_dict([row["scores"].get(name, 0.0) for row in rows]) for name in names}
+    seconds = sum(row.get("latency_s") or 0.0 for row in rows)
+    metrics = {
+        "means": means,
+        **aggregate_metrics(spec, [r["expected"] for r in rows], [r["output"] for r in rows]),
+        "latency_s": seconds / len(rows),
+        "tokens_per_second": sum(row.get("new_tokens") or 0 for row in rows) / seconds if seconds else None,
+    }
+    name = primary_metric(spec)
+    return {
+        "model": model,
+        "metrics": metrics,
+        "primary_metric": name,
+        "primary_value": means[name]["mean"],
+        "n": len(rows),
+    }
+
+
+def leaderboard(db: Path, project: Project, run: dict) -> list[dict]:
+    """Every tuned run and baseline evaluated on this run's held-out set, best first.
+
+    A baseline appears once (from the newest run that has it); each tuned run is its own row.
+    """
+    with connect(db) as con:
+        rows = evaluation_table.fetch_evaluations_on_held_out(con, project.id, run["config"]["held_out_hash"])
+    seen, board = set(), []
+    for row in rows:
+        key = row["run_id"] if row["model"] == TUNED else row["model"]
+        if key in seen:
+            continue
+        seen.add(key)
+        means = row["metrics"]["means"][row["primary_metric"]]
+        label = f"tuned · {row['run_id']}" if row["model"] == TUNED else row["model"]
+        board.append({**row, "label": label, "low": means["low"], "high": means["high"]})
+    board.sort(key=lambda r: (-r["primary_value"], r["label"]))
+    return [{"rank": rank, **row} for rank, row in enumerate(board, start=1)]
+
+
+def predictions_for(db: Path, run_id: str) -> list[dict]:
+    with connect(db) as con:
+        return evaluation_table.fetch_predictions(con, run_id)
+
+
+def describe_metric(name: str) -> str:
+    return METRIC_HELP.get(name, name)

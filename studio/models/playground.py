@@ -1,0 +1,71 @@
+"""The playground: the tuned model and its base model answer the same conversation side by side.
+
+Where it runs, and why: in the app's process, one cached model per run (the page caches
+`load_chat_model` with st.cache_resource). The tuned and the base answers come from the
+same 4-bit base model in memory, with the run's adapter switched on and off, so a
+comparison costs one model's memory. A turn is a short greedy generation (at most a few
+hundred tokens) that needs a warm model; a subprocess per turn would reload the model
+every time, and a model server would be another long-lived process to supervise.
+Training never runs here (it always has its own worker process), nothing here opens
+DuckDB, and a lock keeps two browser tabs from generating on one model at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from studio.models.prompts import prompt_messages
+
+_generate_lock = threading.Lock()
+
+
+def load_chat_model(run_dir: str, model_path: str, trust_remote_code: bool = False):
+    """The base model the run trained on (4-bit, or fp32 under the CPU recipe) with its adapter, and the adapter's tokenizer."""
+    import json
+
+    from peft import PeftModel
+
+    from studio.models.loading import load_base, load_tokenizer, quantized_for
+
+    adapter = Path(run_dir) / "adapter"
+    if not (adapter / "adapter_config.json").exists():
+        raise FileNotFoundError(f"run folder {run_dir} has no adapter (did the run finish?)")
+    config_path = Path(run_dir) / "config.json"
+    train = json.loads(config_path.read_text()).get("train", {}) if config_path.exists() else {}
+    model = PeftModel.from_pretrained(load_base(model_path, quantized_for(train), trust_remote_code), str(adapter))
+    model.eval()
+    return model, load_tokenizer(str(adapter), trust_remote_code)
+
+
+def answer_both(model, tokenizer, system_prompt: str, turns: list[dict], max_new_tokens: int = 128) -> dict:
+    """{"tuned": answer, "base": answer} to the conversation `turns` (user/assistant messages)."""
+    return {
+        side: answer_one(model, tokenizer, system_prompt, turns, max_new_tokens, side == "tuned")
+        for side in ("tuned", "base")
+    }
+
+
+def answer_one(
+    model, tokenizer, system_prompt: str, turns: list[dict], max_new_tokens: int = 128, tuned: bool = True
+) -> str:
+    """One side's answer: with the run's adapter (tuned) or with it switched off (base).
+
+    One side at a time, so a page can show the tuned answer while the base model still thinks.
+    """
+    from contextlib import nullcontext
+
+    from studio.models.generation import generate_answers
+
+    conversation = prompt_messages(system_prompt, turns)
+    with _generate_lock, nullcontext() if tuned else model.disable_adapter():
+        return generate_answers(model, tokenizer, [conversation], max_new_tokens, reuse_prefix=False)[0]["output"]
+
+
+def playable_runs(runs: list[dict]) -> list[dict]:
+    """Runs that finished and left an adapter to chat with, newest first."""
+    return [
+        r
+        for r in runs
+        if r["status"] == "succeeded" and (Path(r["run_dir"]) / "adapter" / "adapter_config.json").exists()
+    ]

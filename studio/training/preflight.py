@@ -1,0 +1,194 @@
+"""The pre-flight: what a run will train on and whether it fits, shown before launch.
+
+- `loss_view`: an example rendered by the chat template, split into runs of tokens that
+  carry loss and runs that do not (from studio/training/sequences.py, the very mask the trainer uses);
+- `length_profile`: every example's token length and which ones the max length cuts;
+- `estimate_fit`: peak memory and run time from the model's size, refined by a real
+  calibration run (studio/training/calibration.py) when one is cached for these settings;
+- `blocking_findings`: open contradictions and other errors from the checks.
+It loads the tokenizer and the model's config, never its weights (torch only to ask how
+much memory the GPU has).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from studio.training.sequences import encode_example, encode_rows
+from studio.training.trainer import TrainConfig, total_steps
+
+SEVERE = ("error", "severe", "critical", "high")
+# transformers imports lazily and not thread-safely; Streamlit runs pages and fragments in threads
+_load_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Consecutive tokens of one example that all do, or all do not, carry loss."""
+
+    text: str
+    trained: bool
+    tokens: int
+
+
+@lru_cache(maxsize=8)
+def tokenizer_for(model_path: str, trust_remote_code: bool = False):
+    from studio.models.loading import load_tokenizer
+
+    with _load_lock:
+        return load_tokenizer(model_path, trust_remote_code)
+
+
+@lru_cache(maxsize=8)
+def model_shape(model_path: str, trust_remote_code: bool = False):
+    """The model's config (no weights)."""
+    with _load_lock:
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(model_path, trust_remote_code=trust_remote_code)
+
+
+def loss_view(tokenizer, system_prompt: str, messages: list[dict], max_length: int) -> list[Segment]:
+    """The rendered example as segments; trained segments are exactly the loss-carrying tokens."""
+    sequence = encode_example(tokenizer, system_prompt, messages, max_length)
+    segments: list[Segment] = []
+    for token, trained in zip(sequence.input_ids, sequence.completion_mask):
+        text = tokenizer.decode([token])
+        if segments and segments[-1].trained == bool(trained):
+            last = segments[-1]
+            segments[-1] = Segment(last.text + text, last.trained, last.tokens + 1)
+        else:
+            segments.append(Segment(text, bool(trained), 1))
+    return segments
+
+
+def length_profile(tokenizer, system_prompt: str, rows: list[dict], max_length: int) -> dict:
+    """Token lengths before truncation, and the examples the max length would cut (by external id)."""
+    sequences = encode_rows(tokenizer, system_prompt, rows, max_length)
+    cut = [_name(row) for row, s in zip(rows, sequences) if s.truncated]
+    lost = [_name(row) for row, s in zip(rows, sequences) if not any(s.completion_mask)]
+    return {
+        "lengths": [s.full_length for s in sequences],
+        "max_length": max_length,
+        "truncated": len(cut),
+        "truncated_examples": cut,
+        "answer_lost": lost,
+        "trained_tokens": sum(sum(s.completion_mask) for s in sequences),
+        "tokens": sum(len(s.input_ids) for s in sequences),
+    }
+
+
+def _name(row: dict) -> str:
+    return str(row.get("external_id") or row["id"])
+
+
+def training_count(examples: list[dict], spec, seed: int) -> int:
+    """How many of these approved examples a run trains on: the held-out ones are set aside first."""
+    from studio.dataset.splits import split_examples
+
+    return len(split_examples(examples, spec, seed)[0])
+
+
+def static_memory_mb(model_path: str, config: TrainConfig, longest: int) -> dict:
+    """Peak memory from the model's shape alone: 4-bit weights (fp32 under the CPU recipe), fp32 adapter with Adam, activations."""
+    from studio.models.loading import quantized_for
+
+    shape = model_shape(model_path)
+    hidden, layers = shape.hidden_size, shape.num_hidden_layers
+    inter, vocab = getattr(shape, "intermediate_size", 4 * hidden), shape.vocab_size
+    per_layer = 4 * hidden * hidden + 3 * hidden * inter
+    quantized = quantized_for({"cpu_recipe": config.cpu_recipe})
+    if quantized:
+        weights = layers * per_layer * 0.53 + vocab * hidden * 2  # NF4 + double-quant scales; embeddings in bf16
+    else:
+        weights = (layers * per_layer + vocab * hidden) * 4  # the CPU recipe's fp32 base
+    lora = layers * config.lora_r * (4 * 2 * hidden + 3 * (hidden + inter)) * 16  # fp32 weight, grad, two Adam moments
+    tokens = config.batch_size * min(longest, config.max_length or longest)
+    checkpointing, padding_free = (config.gradient_checkpointing, config.padding_free) if quantized else (False, False)
+    per_token = hidden * 2 * (2 if checkpointing else 18) * layers + vocab * 4 * (0 if padding_free else 2)
+    return {
+        "weights_mb": weights / 2**20,
+        "adapter_mb": lora / 2**20,
+        "activations_mb": tokens * per_token / 2**20,
+        "total_mb": (weights + lora + tokens * per_token) / 2**20 + 300,
+    }
+
+
+def available_memory_mb() -> tuple[float, str]:
+    """Memory a run can use here: the GPU's total, or the machine's available RAM."""
+    import psutil
+
+    from studio.training.calibration import gpu_memory_mb
+
+    gpu = gpu_memory_mb()
+    if gpu:
+        return gpu, "GPU"
+    return psutil.virtual_memory().available / 2**20, "RAM"
+
+
+def estimate_fit(
+    model_path: str, config: TrainConfig, profile: dict, calibration: dict | None, n_train: int | None = None
+) -> dict:
+    """Peak memory, run time and whether it fits, from the calibration when there is one.
+
+    `n_train` is the size of the training split (see training_count); without it every
+    example in the profile counts as a training example.
+    """
+    lengths = profile["lengths"] or [1]
+    steps = total_steps(
+        len(lengths) if n_train is None else n_train, config, int(os.environ.get("STUDIO_GPUS", "1") or 1)
+    )
+    static = static_memory_mb(model_path, config, max(lengths))
+    available, where = available_memory_mb()
+    estimate = {
+        "steps": steps,
+        "static": static,
+        "available_mb": available,
+        "where": where,
+        "measured": calibration is not None,
+    }
+    if calibration:
+        mean_tokens = sum(min(n, config.max_length) for n in lengths) / len(lengths)
+        tokens = steps * config.batch_size * config.gradient_accumulation * mean_tokens
+        estimate.update(
+            peak_mb=calibration["peak_mb"],
+            seconds=tokens / calibration["tokens_per_second"] + calibration["load_seconds"],
+        )
+    else:
+        estimate.update(peak_mb=static["total_mb"], seconds=None)
+    estimate["fits"] = estimate["peak_mb"] < 0.9 * available
+    return estimate
+
+
+def blocking_findings(db, project) -> list[dict]:
+    """Open findings the checks rate severe (contradictions, format breaks): fix them before training."""
+    from studio.checks.runner import load_findings
+
+    return [
+        {"kind": f.get("kind"), "severity": f.get("severity"), "message": f.get("explanation") or f.get("message", "")}
+        for f in load_findings(db, project)
+        if str(f.get("severity", "")).lower() in SEVERE
+    ]
+
+
+def check_model(model_path: str, trust_remote_code: bool = False) -> None:
+    """Raise ModelUnavailable, with the reason, when the base model's config or tokenizer will not load.
+
+    Cheap (no weights are read), so a launch refuses a broken model at once rather than
+    a worker failing minutes later.
+    """
+    from studio.models.loading import ModelUnavailable
+
+    try:
+        shape = model_shape(model_path, trust_remote_code)
+    except (OSError, ValueError) as error:
+        raise ModelUnavailable(f"base model {model_path} cannot be loaded: {error}") from error
+    if not getattr(shape, "is_decoder", True) and not shape.architectures:
+        raise ModelUnavailable(f"base model {model_path} is not a causal language model")
+    try:
+        tokenizer_for(model_path, trust_remote_code)
+    except (OSError, ValueError) as error:
+        raise ModelUnavailable(f"the tokenizer of {model_path} cannot be loaded: {error}") from error

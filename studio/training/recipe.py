@@ -1,0 +1,110 @@
+"""How a run trains on the device it got: the per-device choices, resolved once and recorded.
+
+On a GPU the studio trains QLoRA, as the field does: the base in 4-bit NF4 with double
+quantization, bf16 compute, paged 8-bit AdamW, gradient checkpointing, padding-free
+batches. On a CPU that recipe is slow and learns worse for the small models a CPU can
+train (docs/benchmarks.md): bitsandbytes' CPU kernels dequantize every weight on every
+step, bf16 autocast runs slower than fp32 on the CPU's matrix kernels, and padding-free
+rows pay for a block-diagonal attention mask over the whole packed row. So on a CPU the
+base stays in fp32 and batches are padded to their longest member, with examples of
+similar length grouped together. Gradient checkpointing stays as configured (on by
+default): without it a batch of 8 examples of about 310 tokens held 10 GB on CPU.
+
+The learning rate, when a config leaves it at 0, follows the model's size: a small model's
+LoRA adapter needs a larger step to move in a few hundred updates. A minimum number of
+optimizer steps keeps a tiny set from ending training before the adapter has learnt.
+
+`device_recipe` is pure (no torch); the worker writes its result into the run manifest.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+# Learning rate by parameter count: (largest size, rate). Measured on SmolLM2-135M (1e-3
+# learns 10 CLINC intents from 40 examples each; 2e-4 barely moves in the same steps);
+# the larger sizes follow the usual LoRA range (QLoRA's paper used 2e-4 for 7B and up).
+LEARNING_RATES = ((500e6, 1e-3), (3e9, 5e-4), (math.inf, 2e-4))
+
+
+@dataclass(frozen=True)
+class DeviceRecipe:
+    """The settings a run actually trains with on its device, and why."""
+
+    device: str  # "cuda" or "cpu"
+    quantization: str  # "4-bit NF4, double quantization" or "none"
+    weights_dtype: str  # the base weights' dtype while training
+    optimizer: str
+    gradient_checkpointing: bool
+    padding_free: bool
+    batching: str  # "padding-free" or "length-grouped padded"
+    learning_rate: float
+    max_steps: int  # the optimizer steps the run takes (studio.training.trainer.total_steps)
+    parameters: int  # the base model's parameter count (estimated from its config)
+    why: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def device_recipe(config, cuda: bool, parameters: int, n_train: int) -> DeviceRecipe:
+    """The recipe for `config` (a TrainConfig) on this device, for a model of `parameters` and `n_train` rows
+    (the training split, before the validation slice is carved)."""
+    from studio.training.trainer import total_steps
+
+    rate = config.learning_rate or auto_learning_rate(parameters)
+    steps = total_steps(n_train, config)
+    if cuda or not config.cpu_recipe:
+        return DeviceRecipe(
+            "cuda" if cuda else "cpu",
+            "4-bit NF4, double quantization",
+            "nf4 (bf16 compute)",
+            "paged_adamw_8bit" if cuda else "adamw_torch",
+            config.gradient_checkpointing,
+            config.padding_free,
+            "padding-free" if config.padding_free else "length-grouped padded",
+            rate,
+            steps,
+            parameters,
+            "QLoRA: the GPU recipe" + ("" if cuda else " on CPU, because cpu_recipe is off"),
+        )
+    return DeviceRecipe(
+        "cpu",
+        "none",
+        "float32",
+        "adamw_torch",
+        # kept as configured (on by default): without it one batch of 8 demo tickets (about 310 tokens each)
+        # held 10 GB on CPU, more than a laptop or two parallel test workers can spare
+        config.gradient_checkpointing,
+        False,
+        "length-grouped padded",
+        rate,
+        steps,
+        parameters,
+        "CPU recipe: fp32 base, length-grouped padded batches, gradient checkpointing as configured "
+        "(faster and better-learning than 4-bit QLoRA on CPU; docs/benchmarks.md)",
+    )
+
+
+def auto_learning_rate(parameters: int) -> float:
+    return next(rate for size, rate in LEARNING_RATES if parameters <= size)
+
+
+def estimate_parameters(shape) -> int:
+    """A causal LM's parameter count from its config (no weights): layers plus embeddings."""
+    hidden, layers = shape.hidden_size, shape.num_hidden_layers
+    inter = getattr(shape, "intermediate_size", None) or 4 * hidden
+    embeddings = shape.vocab_size * hidden * (1 if getattr(shape, "tie_word_embeddings", False) else 2)
+    return int(layers * (4 * hidden * hidden + 3 * hidden * inter) + embeddings)
+
+
+def recipe_for(model_path: str, config, n_train: int, trust_remote_code: bool = False) -> DeviceRecipe:
+    """device_recipe for this machine and this model folder."""
+    import torch
+
+    from studio.training.preflight import model_shape
+
+    return device_recipe(
+        config, torch.cuda.is_available(), estimate_parameters(model_shape(model_path, trust_remote_code)), n_train
+    )

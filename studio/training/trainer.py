@@ -1,0 +1,337 @@
+"""LoRA training of one adapter with TRL's SFTTrainer, reporting progress to the run folder.
+
+The device decides the recipe (studio.training.recipe, recorded in the run manifest): on a GPU,
+QLoRA (the base in 4-bit NF4 with double quantization, paged 8-bit AdamW, gradient
+checkpointing, padding-free batches: one flat row with position ids); on a CPU, an fp32
+base without checkpointing and length-grouped padded batches, which trains faster and
+learns better there. LoRA adapters go on every linear layer; loss falls on the assistant
+answer only (the sequences of studio/training/sequences.py, one mask for the trainer and the
+pre-flight); checkpoints are saved every `save_steps` so that a killed run
+resumes; an optional validation slice picks the checkpoint kept by the task metric.
+TensorBoard event files go to run_dir/tensorboard; MLflow or W&B join in when configured.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from studio.training.callbacks import progress_callback, validation_callback
+from studio.training.sequences import encode_rows
+
+
+def _help(text: str, default, label: str = ""):
+    """A setting's default, the words a form shows for it (label), and what it does (help)."""
+    return field(default=default, metadata={"help": text, "label": label})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every training setting, with a default fit for a few hundred expert examples."""
+
+    lora_r: int = _help("LoRA rank: capacity of the adapter (8 to 32 is typical)", 16, "Adapter size (LoRA rank)")
+    lora_alpha: int = _help(
+        "LoRA alpha: scale of the adapter's update (usually 2 x rank)", 32, "Adapter strength (LoRA alpha)"
+    )
+    lora_dropout: float = _help("dropout on the LoRA path, against overfitting small sets", 0.05, "Adapter dropout")
+    learning_rate: float = _help(
+        "peak learning rate; 0 picks by the model's size (1e-3 under 0.5B parameters, 5e-4 to 3B, 2e-4 above)",
+        0.0,
+        "Learning rate (0: by model size)",
+    )
+    epochs: float = _help(
+        "passes over the training split (about 3 is typical)", 3.0, "Passes over the examples (epochs)"
+    )
+    max_steps: int = _help(
+        "stop after this many optimizer steps; 0 trains for `epochs`", 0, "Stop after this many steps (0: no cap)"
+    )
+    min_steps: int = _help(
+        "at least this many optimizer steps: a tiny set trains more epochs rather than stopping before it learns",
+        0,
+        "Train at least this many steps",
+    )
+    batch_size: int = _help("examples per device per step", 8, "Examples per step (batch size)")
+    gradient_accumulation: int = _help(
+        "steps whose gradients add up before one update", 1, "Steps per update (gradient accumulation)"
+    )
+    max_length: int = _help(
+        "longest rendered example in tokens; longer ones are truncated", 512, "Longest example, in tokens"
+    )
+    warmup_ratio: float = _help("share of steps spent ramping the learning rate up", 0.03, "Share of steps warming up")
+    weight_decay: float = _help("decoupled weight decay on the adapter weights", 0.0, "Weight decay")
+    gradient_checkpointing: bool = _help(
+        "recompute activations to save memory (about a third slower); off, a CPU batch of long examples can need 10 GB",
+        True,
+        "Save memory, train slower (gradient checkpointing)",
+    )
+    padding_free: bool = _help(
+        "GPU recipe: train on flat, pad-free batches (same loss as padding); the CPU recipe groups padded batches by length",
+        True,
+        "Pack examples without padding (GPU)",
+    )
+    cpu_recipe: bool = _help(
+        "on a CPU, train an fp32 base without 4-bit or checkpointing (faster and better there); off trains 4-bit QLoRA on CPU too",
+        True,
+        "On a CPU, train without 4-bit (faster there)",
+    )
+    validation_share: float = _help(
+        "share of the training split held back to keep the checkpoint best by the task metric; 0 keeps the last",
+        0.0,
+        "Share set aside to pick the best checkpoint",
+    )
+    save_steps: int = _help(
+        "steps between checkpoints (and validation scores); a killed run resumes from the last",
+        20,
+        "Steps between checkpoints",
+    )
+    merge_model: bool = _help(
+        "also write a merged full model to run_dir/merged (large; the adapter is always written)",
+        False,
+        "Also save a merged full model",
+    )
+    seed: int = _help("seed for the data order, the validation slice and adapter initialisation", 0, "Random seed")
+
+
+def training_rows(system_prompt: str, rows: list[dict]) -> list[dict]:
+    """Snapshot rows as TRL prompt/completion conversations (loss on the completion only)."""
+    from studio.training.sequences import conversation_parts
+
+    return [dict(zip(("prompt", "completion"), conversation_parts(system_prompt, row["messages"]))) for row in rows]
+
+
+def carve_validation(rows: list[dict], share: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """(train, validation): a seeded slice of the training split, at least 2 rows when share > 0."""
+    import random
+
+    if share <= 0 or len(rows) < 4:
+        return rows, []
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    n = min(max(2, round(share * len(rows))), len(rows) // 2)
+    held = set(order[:n])
+    return [r for i, r in enumerate(rows) if i not in held], [r for i, r in enumerate(rows) if i in held]
+
+
+def total_steps(n_train: int, config: TrainConfig, devices: int = 1) -> int:
+    """Optimizer steps a run on n_train training examples takes (after the validation slice is carved).
+
+    The one count: the pre-flight shows it and the trainer is told it (SFTConfig.max_steps),
+    so the two cannot disagree. `devices` is the number of GPUs sharing each step's batches.
+    """
+    import math
+
+    if config.max_steps > 0:
+        return config.max_steps
+    train, _ = carve_validation(list(range(n_train)), config.validation_share, config.seed)
+    per_epoch = math.ceil(max(len(train), 1) / config.batch_size / config.gradient_accumulation / max(devices, 1))
+    # min_steps: a tiny set trains more epochs rather than stopping before the adapter has learnt
+    return max(1, math.ceil(per_epoch * config.epochs), config.min_steps)
+
+
+def build_trainer(
+    model_path: str,
+    system_prompt: str,
+    rows: list[dict],
+    config: TrainConfig,
+    run_dir: Path,
+    should_stop: Callable[[], bool] = lambda: False,
+    output_spec: dict | None = None,
+    trust_remote_code: bool = False,
+):
+    """A TRL SFTTrainer over the device's base model (studio.training.recipe) with fresh LoRA adapters on every linear layer."""
+    from peft import LoraConfig
+    from trl import SFTTrainer
+
+    from studio.models.loading import load_base, load_tokenizer
+    from studio.training.recipe import recipe_for
+
+    if not rows:
+        raise ValueError("the snapshot has no approved training examples: approve some on the Examples page")
+    tokenizer = load_tokenizer(model_path, trust_remote_code)
+    train_rows, validation_rows = carve_validation(rows, config.validation_share, config.seed)
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(Path(run_dir) / "tensorboard")
+    recipe = recipe_for(model_path, config, len(rows), trust_remote_code)
+    callbacks = [progress_callback(run_dir, should_stop)]
+    if validation_rows:
+        callbacks.append(
+            validation_callback(run_dir, system_prompt, validation_rows, output_spec or {"kind": "text"}, tokenizer)
+        )
+    trainer_class = SFTTrainer if recipe.padding_free else _answer_head_trainer()
+    return trainer_class(
+        model=load_base(model_path, recipe.quantization != "none", trust_remote_code),
+        args=_sft_config(config, recipe, run_dir, bool(validation_rows), len(rows)),
+        train_dataset=_dataset(tokenizer, system_prompt, train_rows, config.max_length),
+        eval_dataset=_dataset(tokenizer, system_prompt, validation_rows, config.max_length)
+        if validation_rows
+        else None,
+        processing_class=tokenizer,
+        peft_config=LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        ),
+        callbacks=callbacks,
+    )
+
+
+def _answer_head_trainer():
+    """SFTTrainer whose loss projects only the answer positions onto the vocabulary.
+
+    On padded batches most positions are prompt, and the language-model head (vocabulary
+    x hidden) costs about a third of a small model's compute per position: computing its
+    logits only where a next token carries loss, over the union of those positions in the
+    batch, gives the same cross-entropy for a fraction of the work. It also skips TRL's
+    per-step entropy and token-accuracy metrics, which read the full logits.
+    """
+    import torch
+    from trl import SFTTrainer
+
+    class AnswerHeadTrainer(SFTTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs["labels"]
+            targets = labels[:, 1:]
+            keep = (targets != -100).any(dim=0).nonzero().squeeze(-1)  # positions whose next token is trained
+            outputs = model(
+                input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), logits_to_keep=keep
+            )
+            logits = outputs.logits.float()
+            kept = targets[:, keep]
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), kept.reshape(-1), ignore_index=-100, reduction="sum"
+            )
+            count = num_items_in_batch if num_items_in_batch is not None else (kept != -100).sum()
+            loss = loss / count
+            if model.training:  # TRL's running count of real tokens, which the progress events turn into tokens/s
+                self._total_train_tokens += int(inputs["attention_mask"].sum())
+                self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
+            return (loss, outputs) if return_outputs else loss
+
+    return AnswerHeadTrainer
+
+
+def _dataset(tokenizer, system_prompt: str, rows: list[dict], max_length: int):
+    from datasets import Dataset
+
+    sequences = encode_rows(tokenizer, system_prompt, rows, max_length)
+    return Dataset.from_dict(
+        {
+            "input_ids": [s.input_ids for s in sequences],
+            "completion_mask": [s.completion_mask for s in sequences],
+        }
+    )
+
+
+def train_adapter(
+    model_path: str,
+    system_prompt: str,
+    rows: list[dict],
+    config: TrainConfig,
+    run_dir: Path,
+    should_stop: Callable[[], bool] = lambda: False,
+    output_spec: dict | None = None,
+    trust_remote_code: bool = False,
+) -> Path:
+    """Train (or resume) a LoRA adapter; save the best one, with the tokenizer, to run_dir/adapter."""
+    trainer = build_trainer(
+        model_path, system_prompt, rows, config, run_dir, should_stop, output_spec, trust_remote_code
+    )
+    trainer.train(resume_from_checkpoint=last_checkpoint(run_dir))
+    adapter_dir = Path(run_dir) / "adapter"
+    if not trainer.is_world_process_zero():
+        return adapter_dir
+    best = best_checkpoint(run_dir)
+    trainer.model.save_pretrained(adapter_dir)
+    if best is not None:  # the validation slice preferred an earlier checkpoint: ship that one
+        for name in ("adapter_model.safetensors", "adapter_config.json"):
+            shutil.copy2(best / name, adapter_dir / name)
+    trainer.processing_class.save_pretrained(adapter_dir)
+    return adapter_dir
+
+
+def last_checkpoint(run_dir: Path) -> str | None:
+    """The newest complete checkpoint of this run, if a previous attempt left one.
+
+    The trainer writes `trainer_state.json` last, so a folder without a readable one was cut short mid-save
+    (the worker was killed while saving) and is passed over for the one before it.
+    """
+    import json
+
+    folder = Path(run_dir) / "trainer"
+    if not folder.is_dir():
+        return None
+    for checkpoint in sorted(folder.glob("checkpoint-*"), key=_checkpoint_step, reverse=True):
+        try:
+            json.loads((checkpoint / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            continue
+        return str(checkpoint)
+    return None
+
+
+def _checkpoint_step(path: Path) -> int:
+    suffix = path.name.removeprefix("checkpoint-")
+    return int(suffix) if suffix.isdigit() else -1
+
+
+def best_checkpoint(run_dir: Path) -> Path | None:
+    import json
+
+    path = Path(run_dir) / "trainer" / "best.json"
+    if not path.exists():
+        return None
+    best = Path(json.loads(path.read_text())["checkpoint"])
+    return best if (best / "adapter_model.safetensors").exists() else None
+
+
+def reporters() -> list[str]:
+    """TensorBoard always; MLflow and Weights & Biases when the environment configures them."""
+    wanted = ["tensorboard"]
+    if os.environ.get("MLFLOW_TRACKING_URI") and importlib.util.find_spec("mlflow"):
+        wanted.append("mlflow")
+    if (os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_MODE")) and importlib.util.find_spec("wandb"):
+        wanted.append("wandb")
+    return wanted
+
+
+def _sft_config(config: TrainConfig, recipe, run_dir: Path, validating: bool, n_rows: int):
+    import torch
+    from trl import SFTConfig
+
+    cuda = recipe.device == "cuda"
+    every = max(1, config.save_steps)
+    return SFTConfig(
+        output_dir=str(Path(run_dir) / "trainer"),
+        num_train_epochs=config.epochs,
+        max_steps=total_steps(n_rows, config, int(os.environ.get("WORLD_SIZE", "1") or 1)),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation,
+        learning_rate=recipe.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,
+        lr_scheduler_type="cosine",
+        max_length=None if recipe.padding_free else config.max_length,  # sequences arrive truncated
+        padding_free=recipe.padding_free,
+        train_sampling_strategy="random" if recipe.padding_free else "group_by_length",
+        completion_only_loss=True,
+        gradient_checkpointing=recipe.gradient_checkpointing,
+        optim=recipe.optimizer,
+        bf16=cuda and torch.cuda.is_bf16_supported(),
+        use_cpu=not cuda,
+        seed=config.seed,
+        logging_steps=1,
+        save_strategy="steps",
+        save_steps=every,
+        save_total_limit=2,
+        eval_strategy="steps" if validating else "no",
+        eval_steps=every,
+        report_to=reporters(),
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )

@@ -1,0 +1,212 @@
+"""The run worker: trains a LoRA adapter (QLoRA on a GPU; studio.training.recipe), answers the held-out set, checks the merged model.
+
+Never opens DuckDB.
+
+Run it as `python -m studio.training.worker RUN_DIR`. It reads RUN_DIR/config.json and the frozen
+train and eval JSONL files, writes RUN_DIR/manifest.json, appends progress to
+RUN_DIR/events.jsonl, writes the model card RUN_DIR/README.md and RUN_DIR/status.json
+when it ends. SIGTERM cancels it within moments, even in the middle of a long step (never
+while a checkpoint is being written, which would leave it half-saved). Started again on a run folder that
+holds checkpoints, it resumes from the last one. On several GPUs run it under
+`accelerate launch -m studio.training.worker RUN_DIR` (see the user guide); only the main
+process writes events and files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+from studio.evaluation.answering import TUNED, answer_held_out
+from studio.evaluation.roundtrip import check_round_trip
+from studio.jsonl import read_jsonl
+from studio.models.loading import ModelUnavailable, device_name, load_tokenizer
+from studio.models.prompts import prompt_messages
+from studio.training.manifest import build_manifest, write_manifest
+from studio.training.modelcard import write_model_card
+from studio.training.progress import append_event, write_status
+from studio.training.recipe import recipe_for
+from studio.training.trainer import TrainConfig, carve_validation, last_checkpoint, train_adapter
+
+
+class Cancelled(BaseException):
+    """A cancel request: a BaseException, so that no `except Exception` on its way swallows it."""
+
+
+class NoExamples(ValueError):
+    """A snapshot with nothing to train on."""
+
+
+class CancelSignal:
+    """SIGTERM asks the run to stop. Called, it says whether a stop was asked for.
+
+    Waiting for the end of the step made a cancel take as long as one step (75 s seen on a
+    CPU), so the signal raises Cancelled at once, wherever the worker is, unless it lands
+    while a checkpoint is written (`hold`): then it waits for the checkpoint to be complete.
+    Every other file the worker writes is written whole or not at all (a .partial renamed).
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.held = False
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            return  # a second signal must not break off the cancelled run's own last words
+        self.requested = True
+        if not self.held:
+            raise Cancelled
+
+    def hold(self, held: bool) -> None:
+        """Defer the stop while a checkpoint is being saved; a stop asked for meanwhile happens on release."""
+        self.held = held
+        if not held and self.requested:
+            raise Cancelled
+
+
+def run(run_dir: Path) -> str:
+    """Train and evaluate one run folder; return the final status it wrote."""
+    config = json.loads((run_dir / "config.json").read_text())
+    should_stop = CancelSignal()
+    resume = last_checkpoint(run_dir)
+    append_event(run_dir, "started", pid=os.getpid(), device=device_name(), resumed_from=resume)
+    if not is_main_process():  # under `accelerate launch`, the other ranks only train
+        try:
+            train_adapter(
+                config["model_path"],
+                config["system_prompt"],
+                read_jsonl(run_dir / "train.jsonl"),
+                TrainConfig(**config["train"]),
+                run_dir,
+                should_stop,
+                config.get("output_spec"),
+                _trusted(config),
+            )
+        except Cancelled:
+            return "cancelled"
+        return "succeeded"
+    try:
+        rows = read_jsonl(run_dir / "train.jsonl")
+        if not rows:
+            raise NoExamples(
+                "the snapshot has no approved training examples: approve examples on the Examples page, then launch again"
+            )
+        train_config = TrainConfig(**config["train"])
+        n_train = len(carve_validation(rows, train_config.validation_share, train_config.seed)[0])
+        recipe = recipe_for(config["model_path"], train_config, n_train, _trusted(config))
+        manifest = build_manifest(
+            config,
+            load_tokenizer(config["model_path"], _trusted(config)).chat_template,
+            device_name(),
+            recipe.to_dict(),
+        )
+        write_manifest(run_dir, manifest)
+        train_adapter(
+            config["model_path"],
+            config["system_prompt"],
+            rows,
+            TrainConfig(**config["train"]),
+            run_dir,
+            should_stop,
+            config.get("output_spec"),
+            _trusted(config),
+        )
+        if should_stop():
+            raise Cancelled
+        append_event(run_dir, "trained")
+        write_model_card(run_dir, manifest)
+        answer_held_out(run_dir, config, should_stop)
+        if should_stop():
+            raise Cancelled
+        round_trip(run_dir, config)
+        write_model_card(run_dir, manifest)
+    except Cancelled:
+        write_status(run_dir, "cancelled")
+        return "cancelled"
+    except Exception as error:  # the worker's last words must reach the app, whatever broke
+        traceback.print_exc()
+        write_status(run_dir, "failed", error=explain_failure(error, config))
+        return "failed"
+    write_status(run_dir, "succeeded")
+    return "succeeded"
+
+
+def _trusted(config: dict) -> bool:
+    """Whether an admin let this run's base model execute its own code (off unless config.json says so)."""
+    return config.get("trust_remote_code") is True
+
+
+def is_main_process() -> bool:
+    return os.environ.get("RANK", "0") == "0"
+
+
+def round_trip(run_dir: Path, config: dict, n: int = 3) -> None:
+    """Merge the adapter, reload it fresh, and check it answers as the adapter did (round_trip.json).
+
+    The check informs; a failure in it is recorded, never fatal to a finished run. The
+    merged folder stays in run_dir/merged only when the config asks for it (merge_model).
+    """
+    append_event(run_dir, "round_trip")
+    tuned = [p for p in read_jsonl(run_dir / "predictions.jsonl") if p["model"] == TUNED][:n]
+    held_out = {row["id"]: row for row in read_jsonl(run_dir / "eval.jsonl")}
+    try:
+        result = check_round_trip(
+            run_dir,
+            config["model_path"],
+            [prompt_messages(config["system_prompt"], held_out[p["example_id"]]["messages"]) for p in tuned],
+            [p["output"] for p in tuned],
+            [p["example_id"] for p in tuned],
+            max_new_tokens=2 * max((p.get("new_tokens") or 0 for p in tuned), default=16) + 16,
+            n=len(tuned),
+            trust_remote_code=_trusted(config),
+            output_spec=config.get("output_spec"),
+        )
+    except Exception as error:  # noqa: BLE001 - recorded for the user, the run itself succeeded
+        traceback.print_exc()
+        result = {"error": f"{type(error).__name__}: {error}"}
+    if not config["train"].get("merge_model") and result.get("merged_dir"):
+        shutil.rmtree(result["merged_dir"], ignore_errors=True)  # checked, then dropped: merged models are opt-in
+        result["merged_dir"] = None
+    (run_dir / "round_trip.json").write_text(json.dumps(result, indent=2))
+
+
+def explain_failure(error: Exception, config: dict) -> str:
+    """A message a user can act on, naming the settings that matter."""
+    import torch
+
+    if isinstance(error, (NoExamples, ModelUnavailable)):
+        return str(error)
+    if (
+        isinstance(error, torch.OutOfMemoryError)
+        or "can't allocate memory" in str(error)
+        or "out of memory" in str(error).lower()
+    ):
+        train = config["train"]
+        return (
+            f"Out of memory with batch size {train['batch_size']}, max length {train['max_length']}, LoRA rank "
+            f"{train['lora_r']} and gradient checkpointing {'on' if train.get('gradient_checkpointing') else 'off'}: "
+            "lower the batch size (raise gradient accumulation to keep the effective batch), lower the max length, "
+            "turn gradient checkpointing on, or pick a smaller base model."
+        )
+    return f"{type(error).__name__}: {error}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0 if run(Path(args[0])) == "succeeded" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
