@@ -17,6 +17,12 @@ from studio.paths import SOURCE_ROOT
 os.environ.setdefault("STUDIO_MODELS", str(SOURCE_ROOT / "data" / "models"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # Test processes share the cores: each (with the workers, servers and browsers it starts) gets its share
+    # of threads, since torch's default of one thread per core in every process oversubscribes them.
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(_share))
+    os.environ.setdefault("MKL_NUM_THREADS", str(_share))
 
 PLANTED = json.loads((SOURCE_ROOT / "studio" / "demo" / "planted.json").read_text())
 

@@ -90,6 +90,18 @@ def modules_without_docstring(root: Path) -> list[str]:
     ]
 
 
+MAX_LINES = 400
+
+
+def modules_over_the_size_limit(root: Path) -> list[str]:
+    """A module a newcomer cannot read in one sitting: split it by concern."""
+    return [
+        str(p)
+        for p in sources(root, "app", "studio", "storage", "pages")
+        if len(p.read_text().splitlines()) > MAX_LINES
+    ]
+
+
 RULES = (
     storage_violations,
     streamlit_in_studio,
@@ -97,6 +109,7 @@ RULES = (
     pages_with_sql_or_heavy_imports,
     heavy_top_level_imports,
     modules_without_docstring,
+    modules_over_the_size_limit,
 )
 # one planted violation per rule: (file under the copied tree, its text)
 PLANTED = {
@@ -106,6 +119,7 @@ PLANTED = {
     pages_with_sql_or_heavy_imports: ("pages/bad.py", '"""Bad."""\nquery = "SELECT * FROM examples"\n'),
     heavy_top_level_imports: ("studio/deep/heavy.py", '"""Heavy."""\nimport torch\n'),
     modules_without_docstring: ("studio/deep/bare.py", "x = 1\n"),
+    modules_over_the_size_limit: ("studio/deep/long.py", '"""Long."""\n' + "x = 1\n" * MAX_LINES),
 }
 
 

@@ -13,40 +13,37 @@ import numpy as np
 
 from studio.models.similarity import NeighbourGraph
 from studio.project.formats import OutputSpec
+from studio.settings import setting
 
 SEVERITIES = ("error", "warning", "info")
-
-
-def _help(text: str, default):
-    return field(default=default, metadata={"help": text})
 
 
 @dataclass(frozen=True)
 class CheckConfig:
     """Every threshold the checks use; each can be changed on the Quality page or the CLI."""
 
-    near_duplicate_similarity: float = _help(
+    near_duplicate_similarity: float = setting(
         "how alike two inputs' meanings must be (cosine of their embeddings, 1.0 = same wording) to count as "
         "near duplicates; 0.95 catches rewordings of one sentence, 0.85 also catches looser paraphrases",
         0.92,
     )
-    contradiction_similarity: float = _help(
+    contradiction_similarity: float = setting(
         "inputs at least this alike with different answers are reported as a contradiction", 0.92
     )
-    different_answer_similarity: float = _help(
+    different_answer_similarity: float = setting(
         "free-text answers less alike than this (cosine) count as different answers; rewordings of one answer score about 0.7 to 0.95",
         0.6,
     )
-    neighbours: int = _help("how many nearest inputs each example is compared with", 10)
-    length_outlier_z: float = _help(
+    neighbours: int = setting("how many nearest inputs each example is compared with", 10)
+    length_outlier_z: float = setting(
         "robust z-score of an input's or answer's log length beyond which it may be an outlier", 4.0
     )
-    length_outlier_ratio: float = _help(
+    length_outlier_ratio: float = setting(
         "an outlier must also be this many times longer (or shorter) than the median length", 4.0
     )
-    max_tokens: int = _help("the training sequence length: longer examples would be truncated", 512)
-    too_few_examples: int = _help("fewer approved examples than this is too few to fine-tune on", 50)
-    prompting_may_do: int = _help("under this many approved examples a prompted baseline may do as well", 500)
+    max_tokens: int = setting("the training sequence length: longer examples would be truncated", 512)
+    too_few_examples: int = setting("fewer approved examples than this is too few to fine-tune on", 50)
+    prompting_may_do: int = setting("under this many approved examples a prompted baseline may do as well", 500)
 
 
 @dataclass(frozen=True)

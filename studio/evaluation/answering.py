@@ -4,7 +4,7 @@ The models share one 4-bit base model in memory: "tuned" is the base with the ru
 adapter; "baseline-0shot" is the same base with the adapter switched off and only the
 system prompt; "baseline-{k}shot" adds, for each held-out input, the k training examples
 whose inputs are nearest by embedding. When the run config names an OpenAI-compatible
-endpoint (config["eval"]["endpoint"]), that model answers the same k-shot prompts too.
+endpoint (`RunConfig.eval.endpoint`), that model answers the same k-shot prompts too.
 
 Every local model answers through studio.models.generation.answer_in_format: a label project's
 labels are scored by likelihood (the answer is always a label, the confidence its share of
@@ -28,6 +28,7 @@ from studio.jsonl import read_jsonl, write_jsonl
 from studio.models.embeddings import embed, paired_similarity
 from studio.models.prompts import prompt_messages, retrieve_few_shot
 from studio.training.progress import append_event
+from studio.training.run_config import RunConfig
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,16 +57,15 @@ class Plan:
     source: str  # "adapter" (tuned), "base" (adapter off) or "endpoint"
 
 
-def answer_held_out(run_dir: Path, config: dict, should_stop: Callable[[], bool] = lambda: False) -> Path:
+def answer_held_out(run_dir: Path, config: RunConfig | dict, should_stop: Callable[[], bool] = lambda: False) -> Path:
     """Write run_dir/predictions.jsonl: every held-out example answered by every model."""
-    run_dir = Path(run_dir)
+    run_dir, config = Path(run_dir), RunConfig.coerce(config)
     held_out, train = read_jsonl(run_dir / "eval.jsonl"), read_jsonl(run_dir / "train.jsonl")
-    settings = config["eval"]
     plans = plan_models(config, held_out, train)
     model, tokenizer = _load_tuned(run_dir, config)
-    max_new_tokens = settings.get("max_new_tokens") or _answer_budget(tokenizer, train)
+    max_new_tokens = config.eval.max_new_tokens or _answer_budget(tokenizer, train)
     # Free-text answers are also scored by meaning; every model shares the expected answers' vectors.
-    free_text = config["output_spec"].get("kind") == "text"
+    free_text = config.output_spec.get("kind") == "text"
     expected = embed([answer_text(row["messages"]) for row in held_out]) if free_text else None
     predictions = []
     for plan in plans:
@@ -76,9 +76,7 @@ def answer_held_out(run_dir: Path, config: dict, should_stop: Callable[[], bool]
                 plan,
                 config,
                 max_new_tokens,
-                lambda plan=plan: _answer(
-                    plan, run_dir, model, tokenizer, max_new_tokens, settings, config["output_spec"]
-                ),
+                lambda plan=plan: _answer(plan, run_dir, model, tokenizer, max_new_tokens, config),
             )
         except EndpointError as error:
             # The endpoint is an optional extra: the tuned model and the local baselines still count.
@@ -91,37 +89,41 @@ def answer_held_out(run_dir: Path, config: dict, should_stop: Callable[[], bool]
     return path
 
 
-def plan_models(config: dict, held_out: list[dict], train: list[dict]) -> list[Plan]:
+def plan_models(config: RunConfig | dict, held_out: list[dict], train: list[dict]) -> list[Plan]:
     """The models that answer, in order, with the prompts each sees."""
-    settings, system = config["eval"], config["system_prompt"]
-    k = max(0, min(int(settings.get("few_shot_k", DEFAULT_FEW_SHOT_K)), len(train)))
+    config = RunConfig.coerce(config)
+    system = config.system_prompt
+    k = max(0, min(config.eval.few_shot_k, len(train)))
     zero_shot = [prompt_messages(system, row["messages"]) for row in held_out]
     plans = [Plan(TUNED, zero_shot, None, "adapter"), Plan(baseline_name(0), zero_shot, [[] for _ in held_out], "base")]
     shots = retrieve_few_shot(train, held_out, k)
     k_shot = [prompt_messages(system, row["messages"], examples) for row, examples in zip(held_out, shots)]
     if k:
         plans.append(Plan(baseline_name(k), k_shot, shots, "base"))
-    if settings.get("endpoint"):
-        plans.append(Plan(endpoint_name(EndpointConfig.from_dict(settings["endpoint"])), k_shot, shots, "endpoint"))
+    if config.eval.endpoint is not None:
+        plans.append(Plan(endpoint_name(config.eval.endpoint), k_shot, shots, "endpoint"))
     return plans
 
 
-def cached_answers(plan: Plan, config: dict, max_new_tokens: int, produce: Callable[[], list[dict]]) -> list[dict]:
+def cached_answers(
+    plan: Plan, config: RunConfig | dict, max_new_tokens: int, produce: Callable[[], list[dict]]
+) -> list[dict]:
     """A baseline's answers from the prediction cache, or produced and stored there.
 
     The key covers everything that decides the answers: the base model, the exact prompts
     (system prompt, few-shot examples, held-out inputs) and the token budget. The tuned
     model is never cached: its adapter is new with every run.
     """
-    cache_dir = config["eval"].get("cache_dir")
+    config = RunConfig.coerce(config)
+    cache_dir = config.eval.cache_dir
     if plan.source != "base" or not cache_dir:
         return produce()
     key = json.dumps(
         [
-            config["model_path"],
+            config.model_path,
             plan.conversations,
             max_new_tokens,
-            config.get("output_spec"),
+            config.output_spec,
             DECODING,
             _quantized(config),
         ],
@@ -138,28 +140,26 @@ def cached_answers(plan: Plan, config: dict, max_new_tokens: int, produce: Calla
     return answers
 
 
-def _quantized(config: dict) -> bool:
+def _quantized(config: RunConfig) -> bool:
     from studio.models.loading import quantized_for
 
-    return quantized_for(config.get("train", {}))
+    return quantized_for(config.train.cpu_recipe)
 
 
-def _load_tuned(run_dir: Path, config: dict):
+def _load_tuned(run_dir: Path, config: RunConfig):
     from peft import PeftModel
 
     from studio.models.loading import load_base, load_tokenizer, quantized_for
 
-    trusted = config.get("trust_remote_code") is True
+    trusted = config.trust_remote_code
     tokenizer = load_tokenizer(str(run_dir / "adapter"), trusted)
     # The base the adapter was trained on: 4-bit under QLoRA, fp32 under the CPU recipe.
-    base = load_base(config["model_path"], quantized_for(config["train"]), trusted)
+    base = load_base(config.model_path, quantized_for(config.train.cpu_recipe), trusted)
     model = PeftModel.from_pretrained(base, str(run_dir / "adapter"))
     return model, tokenizer
 
 
-def _answer(
-    plan: Plan, run_dir: Path, model, tokenizer, max_new_tokens: int, settings: dict, output_spec: dict
-) -> list[dict]:
+def _answer(plan: Plan, run_dir: Path, model, tokenizer, max_new_tokens: int, config: RunConfig) -> list[dict]:
     from studio.models.generation import answer_in_format
 
     append_event(run_dir, "answering", model=plan.name, done=0, total=len(plan.conversations))
@@ -168,11 +168,10 @@ def _answer(
         append_event(run_dir, "answering", model=plan.name, done=done, total=total)
 
     if plan.source == "endpoint":
-        endpoint = EndpointConfig.from_dict(settings["endpoint"])
-        return answer_with_endpoint(endpoint, plan.conversations, max_new_tokens, progress)
+        return answer_with_endpoint(config.eval.endpoint, plan.conversations, max_new_tokens, progress)
     with model.disable_adapter() if plan.source == "base" else nullcontext():
         return answer_in_format(
-            model, tokenizer, plan.conversations, output_spec, max_new_tokens, settings.get("batch_size", 16), progress
+            model, tokenizer, plan.conversations, config.output_spec, max_new_tokens, config.eval.batch_size, progress
         )
 
 

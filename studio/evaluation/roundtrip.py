@@ -65,21 +65,20 @@ def merge_adapter(run_dir: Path, base_model_path: str, trust_remote_code: bool =
     """Merge run_dir/adapter into the base it was trained on (the dequantized 4-bit base under
     QLoRA, the full-precision base under the CPU recipe); save it, with the adapter's
     tokenizer, to run_dir/merged and return that folder."""
-    import json
-
     from peft import PeftModel
     from transformers import AutoTokenizer
 
     from studio.models.loading import load_base, quantized_for
+    from studio.training.run_config import CONFIG_FILE, RunConfig
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     adapter_dir, merged_dir = Path(run_dir) / "adapter", Path(run_dir) / "merged"
-    config_path = Path(run_dir) / "config.json"
-    train = json.loads(config_path.read_text()).get("train", {}) if config_path.exists() else {}
+    config_path = Path(run_dir) / CONFIG_FILE
+    cpu_recipe = RunConfig.read(run_dir).train.cpu_recipe if config_path.exists() else False
     # QLoRA trained the adapter against the 4-bit weights, and learned around their rounding:
     # merging it into the original full-precision weights changes the answers (seen here on
     # SmolLM2: 0 of 3 the same), merging into the dequantized 4-bit weights keeps them.
-    quantized = quantized_for(train)
+    quantized = quantized_for(cpu_recipe)
     base = load_base(base_model_path, quantized, trust_remote_code)
     base = base.dequantize() if quantized else base
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()

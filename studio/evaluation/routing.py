@@ -14,23 +14,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from studio.settings import setting
 
 STRAIGHT_THROUGH = "straight through"
 HUMAN_REVIEW = "human review"
 FULL_HUMAN_WORKFLOW = "full human workflow"
 
 
-def _help(text: str, default):
-    return field(default=default, metadata={"help": text})
-
-
 @dataclass(frozen=True)
 class RoutingConfig:
     """The two confidence thresholds that split predictions into three bands."""
 
-    high: float = _help("answers at or above this confidence go straight through", 0.9)
-    low: float = _help("answers below this confidence go to the full human workflow; the rest to review", 0.7)
+    high: float = setting("answers at or above this confidence go straight through", 0.9)
+    low: float = setting("answers below this confidence go to the full human workflow; the rest to review", 0.7)
 
     def __post_init__(self) -> None:
         if self.low > self.high:

@@ -41,18 +41,29 @@ def _model():
     return SentenceTransformer(str(model_path()), device="cpu")
 
 
+# Texts this process embedded lately: a second check, the coverage map and the review queue ask for
+# the same examples again and again. Bounded, and emptied whole when full (a vector is 1.5 KB).
+_REMEMBERED: dict[str, np.ndarray] = {}
+REMEMBER_AT_MOST = 50_000
+
+
 def embed(texts: list[str], batch_size: int = 64) -> np.ndarray:
     """One L2-normalised float32 row of DIMENSIONS per text, in order."""
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    vectors = _model().encode(
-        list(texts),
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        convert_to_numpy=True,
-        show_progress_bar=False,
-    )
-    return vectors.astype(np.float32, copy=False)
+    if len(_REMEMBERED) + len(texts) > REMEMBER_AT_MOST:
+        _REMEMBERED.clear()
+    missing = list(dict.fromkeys(text for text in texts if text not in _REMEMBERED))
+    if missing:
+        vectors = _model().encode(
+            missing,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        _REMEMBERED.update(zip(missing, vectors.astype(np.float32, copy=False)))
+    return np.stack([_REMEMBERED[text] for text in texts])
 
 
 def nearest(query_vectors: np.ndarray, corpus_vectors: np.ndarray, k: int) -> np.ndarray:

@@ -153,14 +153,12 @@ def load_base(model_path: str, quantized: bool, trust_remote_code: bool = False)
         raise ModelUnavailable(f"could not load base model {model_path}: {error}") from error
 
 
-def quantized_for(train_config: dict) -> bool:
-    """Whether a run with these training settings trains (and so answers) on a 4-bit base here.
-
-    Settings without `cpu_recipe` come from a run made before the CPU recipe existed: it
-    trained on the 4-bit base everywhere."""
+def quantized_for(cpu_recipe: bool) -> bool:
+    """Whether a run trains (and so answers) on a 4-bit base here: always on a GPU, and on a CPU
+    unless it used the CPU recipe (`TrainConfig.cpu_recipe`; off for runs made before it existed)."""
     import torch
 
-    return torch.cuda.is_available() or not train_config.get("cpu_recipe", False)
+    return torch.cuda.is_available() or not cpu_recipe
 
 
 def load_tokenizer(model_path: str, trust_remote_code: bool = False):

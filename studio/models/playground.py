@@ -22,18 +22,19 @@ _generate_lock = threading.Lock()
 
 def load_chat_model(run_dir: str, model_path: str, trust_remote_code: bool = False):
     """The base model the run trained on (4-bit, or fp32 under the CPU recipe) with its adapter, and the adapter's tokenizer."""
-    import json
 
     from peft import PeftModel
 
     from studio.models.loading import load_base, load_tokenizer, quantized_for
+    from studio.training.run_config import CONFIG_FILE, RunConfig
 
     adapter = Path(run_dir) / "adapter"
     if not (adapter / "adapter_config.json").exists():
         raise FileNotFoundError(f"run folder {run_dir} has no adapter (did the run finish?)")
-    config_path = Path(run_dir) / "config.json"
-    train = json.loads(config_path.read_text()).get("train", {}) if config_path.exists() else {}
-    model = PeftModel.from_pretrained(load_base(model_path, quantized_for(train), trust_remote_code), str(adapter))
+    config_path = Path(run_dir) / CONFIG_FILE
+    cpu_recipe = RunConfig.read(run_dir).train.cpu_recipe if config_path.exists() else False
+    base = load_base(model_path, quantized_for(cpu_recipe), trust_remote_code)
+    model = PeftModel.from_pretrained(base, str(adapter))
     model.eval()
     return model, load_tokenizer(str(adapter), trust_remote_code)
 

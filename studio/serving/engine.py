@@ -12,7 +12,6 @@ two thresholds of studio.evaluation.routing.RoutingConfig.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 from studio.evaluation.routing import RoutingConfig
 from studio.jsonl import read_jsonl
 from studio.models.prompts import prompt_messages
+from studio.training.run_config import CONFIG_FILE, RunConfig
 
 AUTO, REVIEW, HUMAN = "auto", "review", "human"
 BANDS = (AUTO, REVIEW, HUMAN)
@@ -61,31 +61,30 @@ class ServedRun:
 def served_run(run_dir: Path) -> ServedRun:
     """The run in `run_dir`, refused with a clear message unless it left an adapter."""
     run_dir = Path(run_dir)
-    config_path = run_dir / "config.json"
-    if not config_path.exists():
-        raise FileNotFoundError(f"{run_dir} is not a run folder (no config.json)")
-    config = json.loads(config_path.read_text())
+    if not (run_dir / CONFIG_FILE).exists():
+        raise FileNotFoundError(f"{run_dir} is not a run folder (no {CONFIG_FILE})")
+    config = RunConfig.read(run_dir)
     if not (run_dir / "adapter" / "adapter_config.json").exists():
-        raise FileNotFoundError(f"run {config['run_id']} has no adapter in {run_dir / 'adapter'}: did it finish?")
+        raise FileNotFoundError(f"run {config.run_id} has no adapter in {run_dir / 'adapter'}: did it finish?")
     return ServedRun(
-        run_id=config["run_id"],
-        project=config["project"],
-        model_name=model_name(config["project"], config["run_id"]),
+        run_id=config.run_id,
+        project=config.project,
+        model_name=model_name(config.project, config.run_id),
         run_dir=run_dir,
-        model_path=config["model_path"],
-        system_prompt=config.get("system_prompt") or "",
-        trust_remote_code=config.get("trust_remote_code") is True,
-        output_kind=(config.get("output_spec") or {}).get("kind", "text"),
-        batch_size=int((config.get("eval") or {}).get("batch_size") or 16),
-        output_spec=config.get("output_spec"),
+        model_path=config.model_path,
+        system_prompt=config.system_prompt or "",
+        trust_remote_code=config.trust_remote_code,
+        output_kind=config.output_spec.get("kind", "text"),
+        batch_size=config.eval.batch_size or 16,
+        output_spec=config.output_spec,
         quantized=_trained_quantized(config),
     )
 
 
-def _trained_quantized(config: dict) -> bool:
+def _trained_quantized(config: RunConfig) -> bool:
     from studio.models.loading import quantized_for
 
-    return quantized_for(config.get("train") or {})
+    return quantized_for(config.train.cpu_recipe)
 
 
 def model_name(project: str, run_id: str) -> str:
@@ -126,8 +125,7 @@ def default_max_tokens(run: ServedRun, tokenizer) -> int:
     """The answer budget evaluation used for this run, so an answer is cut where it was cut there."""
     from studio.evaluation.answering import _answer_budget
 
-    config = json.loads((run.run_dir / "config.json").read_text())
-    return int(config["eval"].get("max_new_tokens") or 0) or _answer_budget(
+    return RunConfig.read(run.run_dir).eval.max_new_tokens or _answer_budget(
         tokenizer, read_jsonl(run.run_dir / "train.jsonl")
     )
 

@@ -12,7 +12,6 @@ checkpoint. With STUDIO_GPUS set to more than 1, workers start under `accelerate
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -20,7 +19,6 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
@@ -39,6 +37,7 @@ from studio.training.manifest import read_manifest
 from studio.training.modelcard import write_model_card
 from studio.training.preflight import check_model
 from studio.training.progress import append_event, latest, log_tail, read_events, read_status
+from studio.training.run_config import EvalSettings, RunConfig
 from studio.training.trainer import TrainConfig, last_checkpoint
 
 ACTIVE = ("queued", "running")
@@ -81,20 +80,24 @@ def launch_run(
     run_dir = runs_dir() / run_id
     run_dir.mkdir(parents=True)
     write_snapshot(snapshot, run_dir)
-    run_config = {
-        "run_id": run_id,
-        "project": project.name,
-        "base_model": project.base_model,
-        "model_path": model_path,
-        "system_prompt": project.description,
-        "output_spec": project.output_spec.to_dict(),
-        "train": asdict(config),
-        "eval": _eval_settings(few_shot_k, endpoint),
-        "snapshot_hash": snapshot.snapshot_hash,
-        "held_out_hash": snapshot.held_out_hash,
-        "trust_remote_code": trusted,
-    }
-    (run_dir / "config.json").write_text(json.dumps(run_config, indent=2))
+    run_config = RunConfig(
+        run_id=run_id,
+        project=project.name,
+        base_model=project.base_model,
+        model_path=model_path,
+        system_prompt=project.description,
+        output_spec=project.output_spec.to_dict(),
+        train=config,
+        eval=EvalSettings(
+            few_shot_k=max(0, int(few_shot_k)),
+            cache_dir=str(data_home() / "cache" / "predictions"),
+            endpoint=endpoint,
+        ),
+        snapshot_hash=snapshot.snapshot_hash,
+        held_out_hash=snapshot.held_out_hash,
+        trust_remote_code=trusted,
+    )
+    run_config.write(run_dir)
     with connect(db) as con:
         run_table.insert_run(
             con,
@@ -102,7 +105,7 @@ def launch_run(
                 "id": run_id,
                 "project_id": project.id,
                 "status": "queued",
-                "config": run_config,
+                "config": run_config.to_dict(),
                 "snapshot_hash": snapshot.snapshot_hash,
                 "n_train": len(snapshot.train),
                 "n_eval": len(snapshot.held_out),
@@ -111,18 +114,6 @@ def launch_run(
         )
     sync_runs(db)
     return run_id
-
-
-def _eval_settings(few_shot_k: int, endpoint: EndpointConfig | None) -> dict:
-    settings = {
-        "few_shot_k": max(0, int(few_shot_k)),
-        "batch_size": 16,
-        "max_new_tokens": 0,
-        "cache_dir": str(data_home() / "cache" / "predictions"),
-    }
-    if endpoint is not None:
-        settings["endpoint"] = asdict(endpoint)
-    return settings
 
 
 def sync_runs(db: Path) -> None:

@@ -100,7 +100,7 @@ def static_memory_mb(model_path: str, config: TrainConfig, longest: int) -> dict
     hidden, layers = shape.hidden_size, shape.num_hidden_layers
     inter, vocab = getattr(shape, "intermediate_size", 4 * hidden), shape.vocab_size
     per_layer = 4 * hidden * hidden + 3 * hidden * inter
-    quantized = quantized_for({"cpu_recipe": config.cpu_recipe})
+    quantized = quantized_for(config.cpu_recipe)
     if quantized:
         weights = layers * per_layer * 0.53 + vocab * hidden * 2  # NF4 + double-quant scales; embeddings in bf16
     else:

@@ -17,83 +17,81 @@ import importlib.util
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from studio.settings import setting
 from studio.training.callbacks import progress_callback, validation_callback
 from studio.training.sequences import encode_rows
-
-
-def _help(text: str, default, label: str = ""):
-    """A setting's default, the words a form shows for it (label), and what it does (help)."""
-    return field(default=default, metadata={"help": text, "label": label})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Every training setting, with a default fit for a few hundred expert examples."""
 
-    lora_r: int = _help("LoRA rank: capacity of the adapter (8 to 32 is typical)", 16, "Adapter size (LoRA rank)")
-    lora_alpha: int = _help(
+    lora_r: int = setting("LoRA rank: capacity of the adapter (8 to 32 is typical)", 16, "Adapter size (LoRA rank)")
+    lora_alpha: int = setting(
         "LoRA alpha: scale of the adapter's update (usually 2 x rank)", 32, "Adapter strength (LoRA alpha)"
     )
-    lora_dropout: float = _help("dropout on the LoRA path, against overfitting small sets", 0.05, "Adapter dropout")
-    learning_rate: float = _help(
+    lora_dropout: float = setting("dropout on the LoRA path, against overfitting small sets", 0.05, "Adapter dropout")
+    learning_rate: float = setting(
         "peak learning rate; 0 picks by the model's size (1e-3 under 0.5B parameters, 5e-4 to 3B, 2e-4 above)",
         0.0,
         "Learning rate (0: by model size)",
     )
-    epochs: float = _help(
+    epochs: float = setting(
         "passes over the training split (about 3 is typical)", 3.0, "Passes over the examples (epochs)"
     )
-    max_steps: int = _help(
+    max_steps: int = setting(
         "stop after this many optimizer steps; 0 trains for `epochs`", 0, "Stop after this many steps (0: no cap)"
     )
-    min_steps: int = _help(
+    min_steps: int = setting(
         "at least this many optimizer steps: a tiny set trains more epochs rather than stopping before it learns",
         0,
         "Train at least this many steps",
     )
-    batch_size: int = _help("examples per device per step", 8, "Examples per step (batch size)")
-    gradient_accumulation: int = _help(
+    batch_size: int = setting("examples per device per step", 8, "Examples per step (batch size)")
+    gradient_accumulation: int = setting(
         "steps whose gradients add up before one update", 1, "Steps per update (gradient accumulation)"
     )
-    max_length: int = _help(
+    max_length: int = setting(
         "longest rendered example in tokens; longer ones are truncated", 512, "Longest example, in tokens"
     )
-    warmup_ratio: float = _help("share of steps spent ramping the learning rate up", 0.03, "Share of steps warming up")
-    weight_decay: float = _help("decoupled weight decay on the adapter weights", 0.0, "Weight decay")
-    gradient_checkpointing: bool = _help(
+    warmup_ratio: float = setting(
+        "share of steps spent ramping the learning rate up", 0.03, "Share of steps warming up"
+    )
+    weight_decay: float = setting("decoupled weight decay on the adapter weights", 0.0, "Weight decay")
+    gradient_checkpointing: bool = setting(
         "recompute activations to save memory (about a third slower); off, a CPU batch of long examples can need 10 GB",
         True,
         "Save memory, train slower (gradient checkpointing)",
     )
-    padding_free: bool = _help(
+    padding_free: bool = setting(
         "GPU recipe: train on flat, pad-free batches (same loss as padding); the CPU recipe groups padded batches by length",
         True,
         "Pack examples without padding (GPU)",
     )
-    cpu_recipe: bool = _help(
+    cpu_recipe: bool = setting(
         "on a CPU, train an fp32 base without 4-bit or checkpointing (faster and better there); off trains 4-bit QLoRA on CPU too",
         True,
         "On a CPU, train without 4-bit (faster there)",
     )
-    validation_share: float = _help(
+    validation_share: float = setting(
         "share of the training split held back to keep the checkpoint best by the task metric; 0 keeps the last",
         0.0,
         "Share set aside to pick the best checkpoint",
     )
-    save_steps: int = _help(
+    save_steps: int = setting(
         "steps between checkpoints (and validation scores); a killed run resumes from the last",
         20,
         "Steps between checkpoints",
     )
-    merge_model: bool = _help(
+    merge_model: bool = setting(
         "also write a merged full model to run_dir/merged (large; the adapter is always written)",
         False,
         "Also save a merged full model",
     )
-    seed: int = _help("seed for the data order, the validation slice and adapter initialisation", 0, "Random seed")
+    seed: int = setting("seed for the data order, the validation slice and adapter initialisation", 0, "Random seed")
 
 
 def training_rows(system_prompt: str, rows: list[dict]) -> list[dict]:

@@ -31,7 +31,8 @@ from studio.training.manifest import build_manifest, write_manifest
 from studio.training.modelcard import write_model_card
 from studio.training.progress import append_event, write_status
 from studio.training.recipe import recipe_for
-from studio.training.trainer import TrainConfig, carve_validation, last_checkpoint, train_adapter
+from studio.training.run_config import RunConfig
+from studio.training.trainer import carve_validation, last_checkpoint, train_adapter
 
 
 class Cancelled(BaseException):
@@ -75,22 +76,13 @@ class CancelSignal:
 
 def run(run_dir: Path) -> str:
     """Train and evaluate one run folder; return the final status it wrote."""
-    config = json.loads((run_dir / "config.json").read_text())
+    config = RunConfig.read(run_dir)
     should_stop = CancelSignal()
     resume = last_checkpoint(run_dir)
     append_event(run_dir, "started", pid=os.getpid(), device=device_name(), resumed_from=resume)
     if not is_main_process():  # under `accelerate launch`, the other ranks only train
         try:
-            train_adapter(
-                config["model_path"],
-                config["system_prompt"],
-                read_jsonl(run_dir / "train.jsonl"),
-                TrainConfig(**config["train"]),
-                run_dir,
-                should_stop,
-                config.get("output_spec"),
-                _trusted(config),
-            )
+            _train(config, read_jsonl(run_dir / "train.jsonl"), run_dir, should_stop)
         except Cancelled:
             return "cancelled"
         return "succeeded"
@@ -100,26 +92,16 @@ def run(run_dir: Path) -> str:
             raise NoExamples(
                 "the snapshot has no approved training examples: approve examples on the Examples page, then launch again"
             )
-        train_config = TrainConfig(**config["train"])
-        n_train = len(carve_validation(rows, train_config.validation_share, train_config.seed)[0])
-        recipe = recipe_for(config["model_path"], train_config, n_train, _trusted(config))
+        n_train = len(carve_validation(rows, config.train.validation_share, config.train.seed)[0])
+        recipe = recipe_for(config.model_path, config.train, n_train, config.trust_remote_code)
         manifest = build_manifest(
-            config,
-            load_tokenizer(config["model_path"], _trusted(config)).chat_template,
+            config.to_dict(),
+            load_tokenizer(config.model_path, config.trust_remote_code).chat_template,
             device_name(),
             recipe.to_dict(),
         )
         write_manifest(run_dir, manifest)
-        train_adapter(
-            config["model_path"],
-            config["system_prompt"],
-            rows,
-            TrainConfig(**config["train"]),
-            run_dir,
-            should_stop,
-            config.get("output_spec"),
-            _trusted(config),
-        )
+        _train(config, rows, run_dir, should_stop)
         if should_stop():
             raise Cancelled
         append_event(run_dir, "trained")
@@ -140,16 +122,24 @@ def run(run_dir: Path) -> str:
     return "succeeded"
 
 
-def _trusted(config: dict) -> bool:
-    """Whether an admin let this run's base model execute its own code (off unless config.json says so)."""
-    return config.get("trust_remote_code") is True
+def _train(config: RunConfig, rows: list[dict], run_dir: Path, should_stop: CancelSignal) -> None:
+    train_adapter(
+        config.model_path,
+        config.system_prompt,
+        rows,
+        config.train,
+        run_dir,
+        should_stop,
+        config.output_spec,
+        config.trust_remote_code,  # an admin let this base model run its own code (off unless config.json says so)
+    )
 
 
 def is_main_process() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
-def round_trip(run_dir: Path, config: dict, n: int = 3) -> None:
+def round_trip(run_dir: Path, config: RunConfig, n: int = 3) -> None:
     """Merge the adapter, reload it fresh, and check it answers as the adapter did (round_trip.json).
 
     The check informs; a failure in it is recorded, never fatal to a finished run. The
@@ -161,25 +151,25 @@ def round_trip(run_dir: Path, config: dict, n: int = 3) -> None:
     try:
         result = check_round_trip(
             run_dir,
-            config["model_path"],
-            [prompt_messages(config["system_prompt"], held_out[p["example_id"]]["messages"]) for p in tuned],
+            config.model_path,
+            [prompt_messages(config.system_prompt, held_out[p["example_id"]]["messages"]) for p in tuned],
             [p["output"] for p in tuned],
             [p["example_id"] for p in tuned],
             max_new_tokens=2 * max((p.get("new_tokens") or 0 for p in tuned), default=16) + 16,
             n=len(tuned),
-            trust_remote_code=_trusted(config),
-            output_spec=config.get("output_spec"),
+            trust_remote_code=config.trust_remote_code,
+            output_spec=config.output_spec,
         )
     except Exception as error:  # noqa: BLE001 - recorded for the user, the run itself succeeded
         traceback.print_exc()
         result = {"error": f"{type(error).__name__}: {error}"}
-    if not config["train"].get("merge_model") and result.get("merged_dir"):
+    if not config.train.merge_model and result.get("merged_dir"):
         shutil.rmtree(result["merged_dir"], ignore_errors=True)  # checked, then dropped: merged models are opt-in
         result["merged_dir"] = None
     (run_dir / "round_trip.json").write_text(json.dumps(result, indent=2))
 
 
-def explain_failure(error: Exception, config: dict) -> str:
+def explain_failure(error: Exception, config: RunConfig | dict) -> str:
     """A message a user can act on, naming the settings that matter."""
     import torch
 
@@ -190,10 +180,10 @@ def explain_failure(error: Exception, config: dict) -> str:
         or "can't allocate memory" in str(error)
         or "out of memory" in str(error).lower()
     ):
-        train = config["train"]
+        train = RunConfig.coerce(config).train
         return (
-            f"Out of memory with batch size {train['batch_size']}, max length {train['max_length']}, LoRA rank "
-            f"{train['lora_r']} and gradient checkpointing {'on' if train.get('gradient_checkpointing') else 'off'}: "
+            f"Out of memory with batch size {train.batch_size}, max length {train.max_length}, LoRA rank "
+            f"{train.lora_r} and gradient checkpointing {'on' if train.gradient_checkpointing else 'off'}: "
             "lower the batch size (raise gradient accumulation to keep the effective batch), lower the max length, "
             "turn gradient checkpointing on, or pick a smaller base model."
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from studio.dataset.examples import count_by_status
@@ -117,6 +118,7 @@ def test_evaluate_page_without_runs_points_to_training(demo):
     assert "No finished run yet" in app.info[0].value
 
 
+@pytest.mark.slow
 def test_evaluate_page_ranks_a_finished_run(db, demo, tiny_llama):
     project = update_project_settings(db, demo, base_model=str(tiny_llama))
     run = wait_for_run(db, launch_run(db, project, TrainConfig(max_steps=1)), poll_seconds=0.5)

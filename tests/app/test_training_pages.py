@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from studio.paths import APP_SCRIPT, SOURCE_ROOT
@@ -24,6 +25,7 @@ def test_playground_without_runs_points_to_training(demo):
     assert "No finished run yet" in app.info[0].value
 
 
+@pytest.mark.slow
 def test_playground_answers_with_the_tuned_and_the_base_model(db, demo, tiny_llama):
     project = update_project_settings(db, demo, base_model=str(tiny_llama))
     run = wait_for_run(db, launch_run(db, project, TrainConfig(max_steps=1)), poll_seconds=0.5)

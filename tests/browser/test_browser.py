@@ -50,9 +50,11 @@ def run_checks(page) -> None:
 def train_tiny_run(page) -> None:
     page.get_by_role("link", name="Train").click()
     page.get_by_text("Advanced settings").click()
-    steps = page.get_by_role("spinbutton", name="Stop after this many steps (0: no cap)", exact=True)
-    steps.fill("2")
-    steps.press("Enter")
+    for label, value in (("Stop after this many steps (0: no cap)", "2"), ("Examples per step (batch size)", "2")):
+        box = page.get_by_role("spinbutton", name=label, exact=True)
+        box.fill(value)
+        box.press("Enter")
+        page.wait_for_timeout(800)
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Cancel run").wait_for(timeout=300_000)
     page.get_by_text("step 1/2").or_(page.get_by_text("step 2/2")).first.wait_for(timeout=600_000)

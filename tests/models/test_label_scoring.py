@@ -89,6 +89,7 @@ def test_a_label_project_is_scored_and_a_text_project_generated(tiny_llama):
     assert all("label_probabilities" not in a for a in free)
 
 
+@pytest.mark.slow
 def test_the_packaged_model_and_its_adapted_self_always_answer_a_label(default_model):
     """On the real instruct model, with a LoRA adapter on and off (how the tuned model and the
     baselines answer), every answer is a label, where free generation often is not."""

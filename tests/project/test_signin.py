@@ -225,7 +225,10 @@ def test_loading_a_model_never_runs_its_code_unless_told(model_with_code):
 
 
 def test_a_worker_trusts_model_code_only_when_its_config_says_true():
-    from studio.training.worker import _trusted
+    from studio.training.run_config import RunConfig
+
+    def _trusted(config: dict) -> bool:  # as the worker reads its config.json
+        return RunConfig.from_dict(config).trust_remote_code
 
     assert not _trusted({})
     assert not _trusted({"trust_remote_code": "yes"})
@@ -333,6 +336,7 @@ def test_an_admin_allows_the_base_model_code_on_the_settings_page(db, demo):
     assert remote_code_allowed(db, demo.base_model)
 
 
+@pytest.mark.slow
 def test_a_launch_writes_the_models_trust_into_the_run_config(db, demo, tiny_llama, team):
     from pathlib import Path
 

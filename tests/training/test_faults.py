@@ -173,6 +173,7 @@ def _workers_on(run_dir: Path) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_a_worker_started_just_before_the_app_died_is_adopted_not_started_twice(db, tiny_demo):
     """The app killed between starting a worker and recording it: the run is still queued in the database."""
     run_id = launch_run(db, tiny_demo, TrainConfig(max_steps=200))

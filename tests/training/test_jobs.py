@@ -38,6 +38,7 @@ def test_launch_refuses_a_project_without_enough_approved_examples(db, text_proj
         launch_run(db, text_project)
 
 
+@pytest.mark.slow
 def test_cancel_stops_a_running_worker(db, tiny_demo):
     run_id = launch_run(db, tiny_demo, TrainConfig(max_steps=500))
     run_dir = Path(get_run(db, run_id)["run_dir"])
@@ -48,6 +49,7 @@ def test_cancel_stops_a_running_worker(db, tiny_demo):
     assert run_progress(run)["cancel_requested"]
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_marked_failed_with_its_last_words(db, tiny_demo):
     run_id = launch_run(db, tiny_demo, TrainConfig(max_steps=500))
     run = get_run(db, run_id)
@@ -60,6 +62,7 @@ def test_a_killed_worker_is_marked_failed_with_its_last_words(db, tiny_demo):
     assert "stopped without a word" in run["error"]
 
 
+@pytest.mark.slow
 def test_another_process_reattaches_to_a_live_run(db, tiny_demo, home):
     """What happens when the app restarts mid-run: a new process sees the run going on."""
     run_id = launch_run(db, tiny_demo, TrainConfig(max_steps=8))
@@ -72,6 +75,7 @@ def test_another_process_reattaches_to_a_live_run(db, tiny_demo, home):
     assert wait_for_run(db, run_id, poll_seconds=0.5)["status"] == "succeeded"
 
 
+@pytest.mark.slow
 def test_a_second_launch_waits_in_the_queue(db, tiny_demo):
     first = launch_run(db, tiny_demo, TrainConfig(max_steps=500))
     second = launch_run(db, tiny_demo, TrainConfig(max_steps=1))
@@ -83,7 +87,7 @@ def test_a_second_launch_waits_in_the_queue(db, tiny_demo):
 
 @pytest.mark.slow
 def test_run_on_packaged_model_trains_evaluates_and_ranks(db, demo):
-    run_id = launch_run(db, demo, TrainConfig(max_steps=3))
+    run_id = launch_run(db, demo, TrainConfig(max_steps=3, batch_size=2))
     run = wait_for_run(db, run_id, poll_seconds=1)
     assert run["status"] == "succeeded", run["error"]
     assert (
@@ -111,6 +115,7 @@ def test_run_on_packaged_model_trains_evaluates_and_ranks(db, demo):
     )  # checked, kept only on request
 
 
+@pytest.mark.slow
 def test_eval_cli_prints_everything_and_writes_the_report(db, tiny_demo, home, tmp_path):
     run = wait_for_run(db, launch_run(db, tiny_demo, TrainConfig(max_steps=1)), poll_seconds=0.5)
     assert run["status"] == "succeeded", run["error"]

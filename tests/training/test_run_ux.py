@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from studio.paths import APP_SCRIPT, SOURCE_ROOT
@@ -56,6 +57,7 @@ def test_progress_guesses_no_time_for_a_run_that_is_not_training(tmp_path):
         assert run_progress({**run, "status": status})["eta"] is None
 
 
+@pytest.mark.slow
 def test_a_cancel_shows_at_once_and_stops_within_seconds_in_the_middle_of_a_long_step(db, demo):
     # One long optimizer step (24 micro-batches of 8 on the packaged model): the old worker waited for its end.
     run_id = launch_run(db, demo, TrainConfig(max_steps=2, batch_size=8, gradient_accumulation=24, save_steps=1))
@@ -87,6 +89,7 @@ def test_a_cancel_shows_at_once_and_stops_within_seconds_in_the_middle_of_a_long
     assert shown.get("Remaining", "–") == "–"  # no time left to guess on a cancelled run
 
 
+@pytest.mark.slow
 def test_a_finished_worker_is_reaped(db, demo, tiny_llama):
     from studio.project.projects import update_project_settings
 

@@ -34,6 +34,7 @@ def test_training_rows_put_the_answer_in_the_completion():
     assert rows[0]["completion"][0]["role"] == "assistant"
 
 
+@pytest.mark.slow
 def test_loss_falls_on_the_answer_tokens_only(tmp_path, tiny_llama):
     trainer = build_trainer(
         str(tiny_llama), SYSTEM, _demo_rows(4), TrainConfig(max_steps=1, cpu_recipe=False), tmp_path
@@ -65,6 +66,7 @@ def test_qlora_on_packaged_model_moves_adapter_and_keeps_base(tmp_path, default_
     assert len(losses) == 3 and all(loss > 0 for loss in losses)
 
 
+@pytest.mark.slow
 def test_the_cpu_recipe_trains_an_fp32_base_and_its_loss_is_the_models_own(tmp_path, tiny_llama):
     """The CPU recipe: no 4-bit layers, padded rows, and a loss that projects only the answer
     positions onto the vocabulary yet equals the model's full cross-entropy on the same labels."""

@@ -135,6 +135,7 @@ def test_every_setting_has_a_default_and_help():
     assert all(f.metadata["help"] and f.default is not None for f in fields(TrainConfig))
 
 
+@pytest.mark.slow
 def test_calibration_measures_real_steps_once_and_caches_them(home, tiny_llama):
     from datetime import datetime
 

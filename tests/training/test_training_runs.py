@@ -46,6 +46,7 @@ def tiny_demo(db, demo, tiny_llama):
     return update_project_settings(db, demo, base_model=str(tiny_llama))
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_last_checkpoint_and_finishes(db, tiny_demo):
     run_id = launch_run(db, tiny_demo, TrainConfig(max_steps=10, save_steps=2, batch_size=2))
     run_dir = Path(get_run(db, run_id)["run_dir"])
@@ -88,12 +89,14 @@ def test_a_checkpoint_cut_short_mid_save_is_passed_over_for_the_one_before(tmp_p
     assert last_checkpoint(tmp_path / "nothing") is None
 
 
+@pytest.mark.slow
 def test_a_running_or_finished_run_does_not_resume(db, tiny_demo):
     run = wait_for_run(db, launch_run(db, tiny_demo, TrainConfig(max_steps=1)), poll_seconds=0.5)
     with pytest.raises(LaunchRefused, match="only a failed or cancelled run resumes"):
         resume_run(db, run["id"])
 
 
+@pytest.mark.slow
 def test_manifest_and_model_card_record_what_reproduces_the_run(db, tiny_demo):
     run = wait_for_run(db, launch_run(db, tiny_demo, TrainConfig(max_steps=2, seed=7)), poll_seconds=0.5)
     assert run["status"] == "succeeded", run["error"]
