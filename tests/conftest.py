@@ -142,3 +142,9 @@ def page(browser):
     from browser_kit import new_tab
 
     return new_tab(browser)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slow tests (real training, a real browser) first, so that under xdist the short ones fill in
+    around them at the end instead of one long test running alone after everything else finished."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

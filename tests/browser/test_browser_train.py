@@ -37,6 +37,15 @@ def newest_run_dir(home: Path) -> Path:
     return max((home / "runs").iterdir(), key=lambda p: p.name)
 
 
+def new_run_dir(home: Path, earlier: set[Path], timeout: float = 60) -> Path:
+    """The run folder a launch made: not one of `earlier` (the cancelled run's page can still show its button)."""
+    deadline = time.monotonic() + timeout
+    while not (fresh := set((home / "runs").iterdir()) - earlier):
+        assert time.monotonic() < deadline, "the launch made no run folder"
+        time.sleep(0.1)
+    return max(fresh, key=lambda p: p.name)
+
+
 def wait_for_event(run_dir: Path, predicate, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -103,9 +112,10 @@ def launch_watch_and_cancel(page, home: Path) -> None:
 def kill_and_resume(page, home: Path) -> None:
     # long enough that the kill lands mid-run even where the tiny model trains a step in 50 ms
     set_number(page, "Stop after this many steps (0: no cap)", 60)
+    earlier = set((home / "runs").iterdir())
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Cancel run").wait_for(timeout=120_000)
-    run_dir = newest_run_dir(home)
+    run_dir = new_run_dir(home, earlier)
     wait_for_event(run_dir, lambda e: e["event"] == "step" and e["step"] >= 3)
     pid = next(
         json.loads(line)["pid"] for line in (run_dir / "events.jsonl").read_text().splitlines() if '"started"' in line
