@@ -29,7 +29,7 @@ from studio.project.signin import (
     sign_in,
     sign_in_required,
 )
-from studio.training.launch import sync_runs
+from studio.training.supervisor import sync_runs
 
 
 def db() -> Path:

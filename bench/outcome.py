@@ -204,8 +204,8 @@ def score_checkpoint(checkpoint: Path) -> dict:
         ],
         "difference": {k: round(comparison[k], 3) for k in ("difference", "low", "high")},
         "best_baseline": comparison["baseline"],
-        "verdict": verdict["decision"],
-        "headline": verdict["headline"],
+        "verdict": verdict.decision,
+        "headline": verdict.headline,
         "all_answers_are_labels": all(p["output"] in spec.labels for p in predictions)
         if spec.kind == "labels"
         else None,

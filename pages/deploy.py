@@ -12,7 +12,8 @@ from studio.serving import commands
 from studio.serving.engine import model_name
 from studio.serving.export import FORMATS, default_export_dir, zip_folder
 from studio.serving.process import export_in_subprocess, running_server, start_server, stop_server
-from studio.training.launch import list_runs, sync_runs
+from studio.training.launch import list_runs
+from studio.training.supervisor import sync_runs
 
 project = ui.require_project()
 db = ui.db()

@@ -10,7 +10,8 @@ from studio.evaluation.dashboard import SIDE_FILTERS, build_dashboard, side_by_s
 from studio.evaluation.leaderboard import describe_metric
 from studio.evaluation.report import render_report
 from studio.evaluation.routing import RoutingConfig
-from studio.training.launch import list_runs, sync_runs
+from studio.training.launch import list_runs
+from studio.training.supervisor import sync_runs
 
 project = ui.require_project()
 db = ui.db()
@@ -40,11 +41,11 @@ board = build_dashboard(db, project, run, RoutingConfig(high=high, low=min(low, 
 metric = board.metric
 
 verdict = board.verdict
-show = {"ship": st.success, "do not ship": st.error}.get(verdict["decision"], st.warning)
+show = {"ship": st.success, "do not ship": st.error}.get(verdict.decision, st.warning)
 show(
-    f"**{verdict['headline']}**\n\n"
-    + "".join(f"**{warning}**\n\n" for warning in verdict["warnings"])
-    + "\n".join(f"- {step}" for step in verdict["next_steps"])
+    f"**{verdict.headline}**\n\n"
+    + "".join(f"**{warning}**\n\n" for warning in verdict.warnings)
+    + "\n".join(f"- {step}" for step in verdict.next_steps)
 )
 
 st.subheader("Leaderboard")

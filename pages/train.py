@@ -15,17 +15,7 @@ from studio.project.confinement import OutsideAllowedFolders
 from studio.project.people import NotAllowed
 from studio.project.projects import update_project_settings
 from studio.training.calibration import cached_calibration, calibrate
-from studio.training.launch import (
-    FEW_SHOT_K,
-    LaunchRefused,
-    can_resume,
-    cancel_run,
-    launch_run,
-    list_runs,
-    resume_run,
-    run_progress,
-    sync_runs,
-)
+from studio.training.launch import FEW_SHOT_K, LaunchRefused, can_resume, cancel_run, launch_run, list_runs, resume_run
 from studio.training.preflight import (
     blocking_findings,
     check_model,
@@ -36,6 +26,8 @@ from studio.training.preflight import (
     training_count,
 )
 from studio.training.presets import DEFAULT_PRESET, PRESETS, preset_named
+from studio.training.run_view import run_progress
+from studio.training.supervisor import sync_runs
 from studio.training.trainer import TrainConfig
 
 project = ui.require_project()

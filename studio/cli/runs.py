@@ -68,7 +68,8 @@ def cmd_eval(args) -> int:
     from studio.evaluation.report import render_report
     from studio.evaluation.routing import RoutingConfig
     from studio.project.projects import get_project
-    from studio.training.launch import get_run, sync_runs
+    from studio.training.launch import get_run
+    from studio.training.supervisor import sync_runs
 
     sync_runs(db_path())
     run = get_run(db_path(), args.run)
@@ -84,12 +85,14 @@ def cmd_eval(args) -> int:
         f"{r['rank']}. {r['label']:32} {r['primary_metric']} {r['primary_value']:.3f} [{r['low']:.3f}, {r['high']:.3f}] (n={r['n']})"
         for r in board.leaderboard
     )
-    _emit(args, board.to_dict(), "\n".join([table, board.verdict["headline"], *board.verdict["warnings"]]))
+    _emit(args, board.to_dict(), "\n".join([table, board.verdict.headline, *board.verdict.warnings]))
     return 0
 
 
 def cmd_runs(args) -> int:
-    from studio.training.launch import can_resume, list_runs, run_progress, sync_runs
+    from studio.training.launch import can_resume, list_runs
+    from studio.training.run_view import run_progress
+    from studio.training.supervisor import sync_runs
 
     sync_runs(db_path())
     document = []

@@ -17,7 +17,7 @@ from studio.evaluation.leaderboard import TUNED, leaderboard, predictions_for
 from studio.evaluation.metrics import same_json
 from studio.evaluation.routing import RoutingConfig, coverage_curve, route
 from studio.evaluation.slices import slice_scores, weakest_slices
-from studio.evaluation.verdict import compare_with_best_baseline, decide, run_health
+from studio.evaluation.verdict import Verdict, compare_with_best_baseline, decide, run_health
 from studio.project.projects import Project
 from studio.training.launch import list_runs
 
@@ -32,7 +32,7 @@ class Dashboard:
     metric: str | None  # the task's primary metric (exact_match, field accuracy, chrF, ...)
     leaderboard: list[dict]  # one row per model, best first, with its interval
     comparison: dict | None  # tuned against the best baseline, paired, with its interval
-    verdict: dict  # decision, headline, warnings, next_steps, caveat (studio.evaluation.verdict.decide)
+    verdict: Verdict  # decision, headline, warnings, next_steps, caveat
     slices: list[dict]  # the metric per tag, input length and input cluster
     routing: dict  # confidence bands and the accuracy-against-coverage curve
     not_ranked: list[dict]  # other runs of the project, and why they are not on this board

@@ -9,6 +9,7 @@ from html import escape
 
 from studio.evaluation import charts
 from studio.evaluation.dashboard import Dashboard, side_by_side
+from studio.evaluation.verdict import Verdict
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#1e293b}
 table{border-collapse:collapse;width:100%;margin:1em 0;font-size:14px}td,th{border:1px solid #cbd5e1;padding:4px 8px;
@@ -52,11 +53,11 @@ def render_report(board: Dashboard) -> str:
     return f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation {escape(board.run_id)}</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
 
 
-def _verdict(verdict: dict) -> str:
-    steps = "".join(f"<li>{escape(step)}</li>" for step in verdict["next_steps"])
-    css = verdict["decision"].replace(" ", "-")
-    warned = "".join(f"<p><strong>{escape(warning)}</strong></p>" for warning in verdict.get("warnings", []))
-    return f"<div class='verdict {css}'><strong>{escape(verdict['headline'])}</strong>{warned}<ul>{steps}</ul></div>"
+def _verdict(verdict: Verdict) -> str:
+    steps = "".join(f"<li>{escape(step)}</li>" for step in verdict.next_steps)
+    css = verdict.decision.replace(" ", "-")
+    warned = "".join(f"<p><strong>{escape(warning)}</strong></p>" for warning in verdict.warnings)
+    return f"<div class='verdict {css}'><strong>{escape(verdict.headline)}</strong>{warned}<ul>{steps}</ul></div>"
 
 
 def _leaderboard(board: Dashboard) -> str:

@@ -11,7 +11,7 @@ template round trip whose merged model does not answer as the adapter did.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 from studio.evaluation.significance import mcnemar, paired_difference
 from studio.project.formats import OutputSpec, validate_output
@@ -19,6 +19,20 @@ from studio.training.trainer import TrainConfig, total_steps
 
 TUNED = "tuned"
 BINARY_METRICS = ("exact_match",)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision in plain words: what to do with the fine-tune, and why."""
+
+    decision: str  # "ship", "not yet", "do not ship" or "unknown"
+    headline: str  # one sentence with the difference and its interval
+    warnings: tuple[str, ...] = ()  # what makes the numbers moot, said first
+    next_steps: tuple[str, ...] = ()  # what to do next, most useful first
+    caveat: str = ""  # non-empty when the baselines saw no task description
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "warnings": list(self.warnings), "next_steps": list(self.next_steps)}
 
 
 def compare_with_best_baseline(predictions: list[dict], metric: str) -> dict | None:
@@ -133,7 +147,7 @@ def decide(
     approved: int,
     health: RunHealth = RunHealth(),
     instructed: bool = True,
-) -> dict:
+) -> Verdict:
     """A verdict in plain words: decision, headline, what to know first (warnings), and what to do next.
 
     `instructed` False says the baselines saw no task description, so their scores are
@@ -141,29 +155,24 @@ def decide(
     caveat = "" if instructed else NO_INSTRUCTIONS
     verdict = _decide(comparison, margin, weak, open_contradictions, approved, health)
     if caveat:
-        verdict["next_steps"] = [caveat, *verdict["next_steps"]]
-    return {**verdict, "caveat": caveat}
+        verdict = replace(verdict, next_steps=(caveat, *verdict.next_steps))
+    return replace(verdict, caveat=caveat)
 
 
 def _decide(
     comparison: dict | None, margin: float, weak: list[dict], open_contradictions: int, approved: int, health: RunHealth
-) -> dict:
+) -> Verdict:
     said = warnings(health)
     if health.none_valid:
-        return {
-            "decision": "do not ship",
-            "warnings": said[1:],
-            "next_steps": _broken_format_steps(health, open_contradictions),
-            "headline": f"Do not ship: none of the tuned model's {health.answered} answers fits the {health.format_kind} "
+        return Verdict(
+            "do not ship",
+            f"Do not ship: none of the tuned model's {health.answered} answers fits the {health.format_kind} "
             f"format{f' ({health.not_json} are not valid JSON)' if health.not_json else ''}.",
-        }
+            tuple(said[1:]),
+            tuple(_broken_format_steps(health, open_contradictions)),
+        )
     if comparison is None:
-        return {
-            "decision": "unknown",
-            "headline": "No comparison yet: the run needs the tuned model and a baseline.",
-            "warnings": said,
-            "next_steps": [],
-        }
+        return Verdict("unknown", "No comparison yet: the run needs the tuned model and a baseline.", tuple(said))
     points, low, high = (100 * comparison[k] for k in ("difference", "low", "high"))
     span = f"{points:+.1f} points of {comparison['metric']} (95% interval {low:+.1f} to {high:+.1f}) over {comparison['baseline']}"
     if points >= 100 * margin and low > 0:
@@ -179,7 +188,7 @@ def _decide(
         steps.insert(
             0, f"Train the full {health.planned_steps} steps (set max steps to 0) before judging the fine-tune."
         )
-    return {"decision": decision, "headline": headline, "warnings": said, "next_steps": steps}
+    return Verdict(decision, headline, tuple(said), tuple(steps))
 
 
 def _broken_format_steps(health: RunHealth, contradictions: int) -> list[str]:

@@ -24,7 +24,8 @@ Answers there come without the studio's confidence and routing band.
 
 def finished_run_dir(run_id: str) -> Path:
     """The folder of a run that finished and was evaluated, or a clear refusal."""
-    from studio.training.launch import get_run, sync_runs
+    from studio.training.launch import get_run
+    from studio.training.supervisor import sync_runs
 
     sync_runs(db_path())
     run = get_run(db_path(), run_id)

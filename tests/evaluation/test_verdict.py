@@ -41,7 +41,7 @@ def test_the_best_baseline_is_the_one_compared():
 def test_a_clear_win_by_more_than_the_margin_ships():
     rows = predictions([1.0] * 90 + [0.0] * 10, [1.0] * 50 + [0.0] * 50)
     verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 300)
-    assert verdict["decision"] == "ship" and verdict["headline"].startswith("Ship it")
+    assert verdict.decision == "ship" and verdict.headline.startswith("Ship it")
 
 
 def test_a_tie_is_not_proven_and_says_what_is_missing():
@@ -49,8 +49,8 @@ def test_a_tie_is_not_proven_and_says_what_is_missing():
     comparison = compare_with_best_baseline(rows, "exact_match")
     weak = weakest_slices(slice_scores(rows, "exact_match"), "tuned")
     verdict = decide(comparison, 0.05, weak, open_contradictions=3, approved=120)
-    assert verdict["decision"] == "not yet" and "Not proven" in verdict["headline"]
-    steps = " ".join(verdict["next_steps"])
+    assert verdict.decision == "not yet" and "Not proven" in verdict.headline
+    steps = " ".join(verdict.next_steps)
     assert (
         "shipping (0.00 on 10)" in steps
         and "3 open contradiction" in steps
@@ -66,12 +66,12 @@ def test_a_small_sure_win_below_the_margin_is_not_yet():
         if r["model"] == "baseline-3shot":
             r["scores"]["exact_match"] = 1.0 if r["example_id"] < 97 else 0.0
     verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 600)
-    assert verdict["decision"] == "not yet" and "margin" in verdict["headline"]
+    assert verdict.decision == "not yet" and "margin" in verdict.headline
 
 
 def test_a_losing_fine_tune_is_not_shipped():
     rows = predictions([0.0] * 40, [1.0] * 40)
-    assert decide(compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 600)["decision"] == "do not ship"
+    assert decide(compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 600).decision == "do not ship"
 
 
 def test_slices_cover_tags_and_length_buckets():
@@ -115,8 +115,8 @@ def test_a_verdict_without_instructions_says_the_baselines_had_none():
     comparison = compare_with_best_baseline(rows, "exact_match")
     told = decide(comparison, 0.05, [], 0, 300)
     untold = decide(comparison, 0.05, [], 0, 300, instructed=False)
-    assert told["caveat"] == "" and untold["decision"] == told["decision"] == "ship"
-    assert "no instructions" in untold["caveat"] and untold["next_steps"][0] == untold["caveat"]
+    assert told.caveat == "" and untold.decision == told.decision == "ship"
+    assert "no instructions" in untold.caveat and untold.next_steps[0] == untold.caveat
 
 
 def test_the_dashboard_knows_whether_the_baselines_were_instructed(tmp_path):
@@ -178,16 +178,16 @@ def test_a_tuned_model_with_no_valid_answer_is_said_first_and_never_sent_to_add_
     weak = weakest_slices(slice_scores(rows, "exact_match"), "tuned")
     health = run_health(rows, _json_spec(), _run(max_steps=3))
     verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, weak, 0, 120, health)
-    assert verdict["decision"] == "do not ship"
+    assert verdict.decision == "do not ship"
     assert (
-        verdict["headline"]
+        verdict.headline
         == "Do not ship: none of the tuned model's 30 answers fits the json format (30 are not valid JSON)."
     )
     assert (
-        "cut short: it trained 3 steps" in verdict["warnings"][0]
-        and f"of the {_planned_steps()} its epochs take" in verdict["warnings"][0]
+        "cut short: it trained 3 steps" in verdict.warnings[0]
+        and f"of the {_planned_steps()} its epochs take" in verdict.warnings[0]
     )
-    advice = " ".join(verdict["next_steps"])
+    advice = " ".join(verdict.next_steps)
     assert f"Train the full {_planned_steps()} steps" in advice
     assert "Add examples" not in advice and "approved examples" not in advice and "more examples" not in advice
 
@@ -199,10 +199,10 @@ def test_some_broken_answers_are_counted_before_the_scores():
     rows = _answered(predictions([1.0] * 20 + [0.0] * 5, [1.0] * 10 + [0.0] * 15), outputs)
     health = run_health(rows, _json_spec(), _run())
     verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 600, health)
-    assert verdict["warnings"][0].startswith(
+    assert verdict.warnings[0].startswith(
         "20 of the tuned model's 25 answers fit the project's json format: 5 break it (3 not valid JSON)"
     )
-    assert not health.cut_short and not any("cut short" in w for w in verdict["warnings"])
+    assert not health.cut_short and not any("cut short" in w for w in verdict.warnings)
 
 
 def test_a_failed_template_round_trip_is_a_warning_in_words_without_none():
@@ -213,7 +213,7 @@ def test_a_failed_template_round_trip_is_a_warning_in_words_without_none():
     verdict = decide(
         compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 600, run_health(rows, _json_spec(), _run(), trip)
     )
-    said = " ".join(verdict["warnings"])
+    said = " ".join(verdict.warnings)
     assert "Template round trip failed" in said and "end-of-sequence token" in said
     assert "2 of 3 checked examples differently" in said and "None" not in said
 

@@ -24,8 +24,9 @@ from studio.dataset.examples import add_example, delete_examples, list_examples
 from studio.dataset.messages import single_turn
 from studio.paths import SOURCE_ROOT
 from studio.project.projects import ensure_project, update_project_settings
-from studio.training.launch import cancel_run, get_run, launch_run, list_runs, sync_runs, wait_for_run
+from studio.training.launch import cancel_run, get_run, launch_run, list_runs, wait_for_run
 from studio.training.progress import read_events
+from studio.training.supervisor import sync_runs
 from studio.training.trainer import TrainConfig
 from studio.transfer.writers import ExportFailed, export_examples
 

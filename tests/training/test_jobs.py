@@ -15,8 +15,10 @@ from safetensors.torch import load_file
 
 from studio.evaluation.leaderboard import leaderboard, predictions_for
 from studio.project.projects import update_project_settings
-from studio.training.launch import LaunchRefused, cancel_run, get_run, launch_run, run_progress, sync_runs, wait_for_run
+from studio.training.launch import LaunchRefused, cancel_run, get_run, launch_run, wait_for_run
 from studio.training.progress import read_events
+from studio.training.run_view import run_progress
+from studio.training.supervisor import sync_runs
 from studio.training.trainer import TrainConfig
 
 

@@ -10,8 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from studio.paths import APP_SCRIPT, SOURCE_ROOT
-from studio.training.launch import get_run, launch_run, run_progress, wait_for_run
+from studio.training.launch import get_run, launch_run, wait_for_run
 from studio.training.progress import append_event, read_events
+from studio.training.run_view import run_progress
 from studio.training.trainer import TrainConfig
 
 

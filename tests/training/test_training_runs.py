@@ -15,20 +15,12 @@ import torch
 from studio.models.loading import ModelUnavailable
 from studio.paths import SOURCE_ROOT
 from studio.project.projects import update_project_settings
-from studio.training.launch import (
-    LaunchRefused,
-    can_resume,
-    get_run,
-    launch_run,
-    list_runs,
-    resume_run,
-    run_progress,
-    sync_runs,
-    wait_for_run,
-)
+from studio.training.launch import LaunchRefused, can_resume, get_run, launch_run, list_runs, resume_run, wait_for_run
 from studio.training.manifest import chat_template_hash
 from studio.training.modelcard import render_model_card
 from studio.training.progress import read_events
+from studio.training.run_view import run_progress
+from studio.training.supervisor import sync_runs
 from studio.training.trainer import TrainConfig, last_checkpoint
 from studio.training.worker import explain_failure
 from studio.training.worker import run as run_worker
