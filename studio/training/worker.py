@@ -32,7 +32,7 @@ from studio.training.modelcard import write_model_card
 from studio.training.progress import append_event, write_status
 from studio.training.recipe import recipe_for
 from studio.training.run_config import RunConfig
-from studio.training.trainer import carve_validation, last_checkpoint, train_adapter
+from studio.training.trainer import last_checkpoint, train_adapter
 
 
 class Cancelled(BaseException):
@@ -92,8 +92,8 @@ def run(run_dir: Path) -> str:
             raise NoExamples(
                 "the snapshot has no approved training examples: approve examples on the Examples page, then launch again"
             )
-        n_train = len(carve_validation(rows, config.train.validation_share, config.train.seed)[0])
-        recipe = recipe_for(config.model_path, config.train, n_train, config.trust_remote_code)
+        # the recipe counts the steps as the trainer does: from the whole training split, carving validation itself
+        recipe = recipe_for(config.model_path, config.train, len(rows), config.trust_remote_code)
         manifest = build_manifest(
             config.to_dict(),
             load_tokenizer(config.model_path, config.trust_remote_code).chat_template,

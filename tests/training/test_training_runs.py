@@ -114,6 +114,17 @@ def test_manifest_and_model_card_record_what_reproduces_the_run(db, tiny_demo):
     assert "| rank | model | field_accuracy |" in card and "tuned" in card and "baseline-0shot" in card
 
 
+@pytest.mark.slow
+def test_the_manifest_counts_the_steps_the_trainer_takes_with_a_validation_slice(db, tiny_demo):
+    """The recipe in the manifest and the trainer count from the same split (it once carved validation twice)."""
+    config = TrainConfig(epochs=1.0, min_steps=0, batch_size=16, validation_share=0.2, save_steps=50)
+    run = wait_for_run(db, launch_run(db, tiny_demo, config), poll_seconds=0.5)
+    assert run["status"] == "succeeded", run["error"]
+    run_dir = Path(run["run_dir"])
+    trained = max(e["step"] for e in read_events(run_dir) if e["event"] == "step")
+    assert json.loads((run_dir / "manifest.json").read_text())["recipe"]["max_steps"] == trained
+
+
 def test_model_card_before_evaluation_says_it_is_pending():
     manifest = {
         "run_id": "r1",
