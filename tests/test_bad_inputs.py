@@ -13,7 +13,7 @@ The properties:
   planted as bad are named (good rows in a mixed file are not).
 
 This file holds the JSON Lines, JSON array and CSV cases; tests/test_bad_inputs_typed.py
-the Parquet files and datasets folders; tests/test_bad_inputs_cli.py the output spec and
+the Parquet files and datasets folders; tests/cli/test_bad_inputs_cli.py the output spec and
 the CLI; tests/bad_inputs_kit.py the shared properties and tally.
 
 The dry run of every case goes through read_source and the import plan; a real import

@@ -5,7 +5,7 @@ exactly these sequences and the pre-flight shows exactly these, so what the expe
 highlighted is what carries loss. The masking follows TRL's prompt/completion rule: the
 prompt is the conversation before the answer rendered with the generation prompt; the
 completion is whatever prompt+answer adds after the longest common prefix of the two
-(tests/test_training_preflight.py checks the result against TRL's own tokenisation).
+(tests/training/test_training_preflight.py checks the result against TRL's own tokenisation).
 """
 
 from __future__ import annotations

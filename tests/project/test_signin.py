@@ -297,7 +297,7 @@ def test_with_sign_in_on_nothing_renders_until_the_right_password(db, monkeypatc
     assert app.title[0].value == "Examples"
     assert "Signed in as **ann** (annotator)" in [m.value for m in app.sidebar.markdown]
     assert "user" not in [s.key for s in app.sidebar.selectbox]  # no picking who you are
-    assert app.sidebar.button(key="sign_out").label == "Sign out"  # signing out: tests/test_browser_signin.py
+    assert app.sidebar.button(key="sign_out").label == "Sign out"  # signing out: tests/browser/test_browser_signin.py
 
 
 def test_with_sign_in_off_the_sidebar_still_picks_who_is_working(home, monkeypatch):

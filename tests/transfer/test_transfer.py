@@ -1,6 +1,6 @@
 """Importing and exporting JSONL: both row shapes, all-or-nothing, idempotent, round trip.
 
-The other formats, the mapping and the dry run are in tests/test_importers.py."""
+The other formats, the mapping and the dry run are in tests/transfer/test_importers.py."""
 
 from __future__ import annotations
 
