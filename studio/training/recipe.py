@@ -7,8 +7,10 @@ train (docs/benchmarks.md): bitsandbytes' CPU kernels dequantize every weight on
 step, bf16 autocast runs slower than fp32 on the CPU's matrix kernels, and padding-free
 rows pay for a block-diagonal attention mask over the whole packed row. So on a CPU the
 base stays in fp32 and batches are padded to their longest member, with examples of
-similar length grouped together. Gradient checkpointing stays as configured (on by
-default): without it a batch of 8 examples of about 310 tokens held 10 GB on CPU.
+similar length grouped together. Gradient checkpointing (recomputing each layer's forward
+in the backward pass, about a third of a step) is turned off on a CPU when the longest
+batch's activations fit in a quarter of the machine's memory, and kept as configured
+otherwise: without it a batch of 8 examples of about 310 tokens held 10 GB.
 
 The learning rate, when a config leaves it at 0, follows the model's size: a small model's
 LoRA adapter needs a larger step to move in a few hundred updates. A minimum number of
@@ -26,6 +28,8 @@ from dataclasses import asdict, dataclass
 # learns 10 CLINC intents from 40 examples each; 2e-4 barely moves in the same steps);
 # the larger sizes follow the usual LoRA range (QLoRA's paper used 2e-4 for 7B and up).
 LEARNING_RATES = ((500e6, 1e-3), (3e9, 5e-4), (math.inf, 2e-4))
+# Without checkpointing on a CPU, a batch may hold activations up to this share of the machine's memory.
+CPU_ACTIVATION_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,12 @@ class DeviceRecipe:
         return asdict(self)
 
 
-def device_recipe(config, cuda: bool, parameters: int, n_train: int) -> DeviceRecipe:
+def device_recipe(
+    config, cuda: bool, parameters: int, n_train: int, activations_mb: float = math.inf, memory_mb: float = 0.0
+) -> DeviceRecipe:
     """The recipe for `config` (a TrainConfig) on this device, for a model of `parameters` and `n_train` rows
-    (the training split, before the validation slice is carved)."""
+    (the training split, before the validation slice is carved). `activations_mb` is what the longest batch
+    holds without gradient checkpointing (activation_mb) and `memory_mb` the machine's memory."""
     from studio.training.trainer import total_steps
 
     rate = config.learning_rate or auto_learning_rate(parameters)
@@ -69,26 +76,46 @@ def device_recipe(config, cuda: bool, parameters: int, n_train: int) -> DeviceRe
             parameters,
             "QLoRA: the GPU recipe" + ("" if cuda else " on CPU, because cpu_recipe is off"),
         )
+    fits = activations_mb <= CPU_ACTIVATION_SHARE * memory_mb
+    checkpointing = config.gradient_checkpointing and not fits
     return DeviceRecipe(
         "cpu",
         "none",
         "float32",
         "adamw_torch",
-        # kept as configured (on by default): without it one batch of 8 demo tickets (about 310 tokens each)
-        # held 10 GB on CPU, more than a laptop or two parallel test workers can spare
-        config.gradient_checkpointing,
+        checkpointing,
         False,
         "length-grouped padded",
         rate,
         steps,
         parameters,
-        "CPU recipe: fp32 base, length-grouped padded batches, gradient checkpointing as configured "
-        "(faster and better-learning than 4-bit QLoRA on CPU; docs/benchmarks.md)",
+        "CPU recipe: fp32 base, length-grouped padded batches (faster and better-learning than 4-bit QLoRA on "
+        "CPU; docs/benchmarks.md), gradient checkpointing "
+        + (
+            "on: the longest batch's activations "
+            if checkpointing
+            else ("off: the longest batch's activations " if config.gradient_checkpointing else "off as configured: ")
+        )
+        + f"(about {activations_mb:,.0f} MB) against a quarter of the machine's {memory_mb:,.0f} MB",
     )
 
 
 def auto_learning_rate(parameters: int) -> float:
     return next(rate for size, rate in LEARNING_RATES if parameters <= size)
+
+
+def activation_mb(shape, batch_size: int, longest: int) -> float:
+    """Activations one fp32 batch of `longest`-token rows keeps for the backward pass without checkpointing.
+
+    Per token and layer: about 22 hidden-sized and 7 intermediate-sized tensors (norms, projections, the
+    LoRA path's dropped-out inputs, the MLP's gate and product) and one attention row per head. The answer
+    head's logits are left out: the CPU recipe projects only the answer positions (trainer.py).
+    """
+    hidden, layers = shape.hidden_size, shape.num_hidden_layers
+    inter = getattr(shape, "intermediate_size", None) or 4 * hidden
+    heads = getattr(shape, "num_attention_heads", None) or 1
+    per_token = layers * (22 * hidden + 7 * inter + heads * longest) * 4
+    return batch_size * longest * per_token / 2**20
 
 
 def estimate_parameters(shape) -> int:
@@ -99,12 +126,19 @@ def estimate_parameters(shape) -> int:
     return int(layers * (4 * hidden * hidden + 3 * hidden * inter) + embeddings)
 
 
-def recipe_for(model_path: str, config, n_train: int, trust_remote_code: bool = False) -> DeviceRecipe:
-    """device_recipe for this machine and this model folder."""
+def recipe_for(model_path: str, config, n_train: int, longest: int, trust_remote_code: bool = False) -> DeviceRecipe:
+    """device_recipe for this machine and this model folder; `longest` is the longest training sequence in tokens."""
+    import psutil
     import torch
 
     from studio.training.preflight import model_shape
 
+    shape = model_shape(model_path, trust_remote_code)
     return device_recipe(
-        config, torch.cuda.is_available(), estimate_parameters(model_shape(model_path, trust_remote_code)), n_train
+        config,
+        torch.cuda.is_available(),
+        estimate_parameters(shape),
+        n_train,
+        activation_mb(shape, config.batch_size, longest),
+        psutil.virtual_memory().total / 2**20,
     )

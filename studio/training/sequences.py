@@ -49,6 +49,11 @@ def encode_rows(tokenizer, system_prompt: str, rows: list[dict], max_length: int
     return [encode_example(tokenizer, system_prompt, row["messages"], max_length) for row in rows]
 
 
+def longest_sequence(sequences: list[Sequence]) -> int:
+    """Tokens in the longest sequence (after truncation): what sets a batch's peak memory."""
+    return max((len(s.input_ids) for s in sequences), default=1)
+
+
 def _ids(encoded) -> list[int]:
     # transformers 5 returns a BatchEncoding from apply_chat_template(tokenize=True)
     return list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)

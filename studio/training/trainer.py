@@ -3,11 +3,11 @@
 The device decides the recipe (studio.training.recipe, recorded in the run manifest): on a GPU,
 QLoRA (the base in 4-bit NF4 with double quantization, paged 8-bit AdamW, gradient
 checkpointing, padding-free batches: one flat row with position ids); on a CPU, an fp32
-base without checkpointing and length-grouped padded batches, which trains faster and
-learns better there. LoRA adapters go on every linear layer; loss falls on the assistant
-answer only (the sequences of studio/training/sequences.py, one mask for the trainer and the
-pre-flight); checkpoints are saved every `save_steps` so that a killed run
-resumes; an optional validation slice picks the checkpoint kept by the task metric.
+base, length-grouped padded batches and no checkpointing when the batch fits in memory,
+which trains faster and learns better there. LoRA adapters go on every linear layer; loss
+falls on the assistant answer only (the sequences of studio/training/sequences.py, one mask
+for the trainer and the pre-flight); checkpoints are saved every `save_steps` so that a
+killed run resumes; an optional validation slice picks the checkpoint kept by the task metric.
 TensorBoard event files go to run_dir/tensorboard; MLflow or W&B join in when configured.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from studio.settings import setting
 from studio.training.callbacks import progress_callback, validation_callback
-from studio.training.sequences import encode_rows
+from studio.training.sequences import encode_rows, longest_sequence
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ class TrainConfig:
     )
     weight_decay: float = setting("decoupled weight decay on the adapter weights", 0.0, "Weight decay")
     gradient_checkpointing: bool = setting(
-        "recompute activations to save memory (about a third slower); off, a CPU batch of long examples can need 10 GB",
+        "recompute activations to save memory (about a third slower); on a CPU it is turned off when the longest "
+        "batch fits in a quarter of the machine's memory",
         True,
         "Save memory, train slower (gradient checkpointing)",
     )
@@ -150,9 +151,10 @@ def build_trainer(
     if not rows:
         raise ValueError("the snapshot has no approved training examples: approve some on the Examples page")
     tokenizer = load_tokenizer(model_path, trust_remote_code)
-    train_rows, validation_rows = carve_validation(rows, config.validation_share, config.seed)
+    validation_rows = carve_validation(rows, config.validation_share, config.seed)[1]
+    train_sequences, validation_sequences = training_sequences(tokenizer, system_prompt, rows, config)
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(Path(run_dir) / "tensorboard")
-    recipe = recipe_for(model_path, config, len(rows), trust_remote_code)
+    recipe = recipe_for(model_path, config, len(rows), longest_sequence(train_sequences), trust_remote_code)
     callbacks = [progress_callback(run_dir, should_stop)]
     if validation_rows:
         callbacks.append(
@@ -162,10 +164,8 @@ def build_trainer(
     return trainer_class(
         model=load_base(model_path, recipe.quantization != "none", trust_remote_code),
         args=_sft_config(config, recipe, run_dir, bool(validation_rows), len(rows)),
-        train_dataset=_dataset(tokenizer, system_prompt, train_rows, config.max_length),
-        eval_dataset=_dataset(tokenizer, system_prompt, validation_rows, config.max_length)
-        if validation_rows
-        else None,
+        train_dataset=_dataset(train_sequences),
+        eval_dataset=_dataset(validation_sequences) if validation_sequences else None,
         processing_class=tokenizer,
         peft_config=LoraConfig(
             r=config.lora_r,
@@ -175,6 +175,14 @@ def build_trainer(
             task_type="CAUSAL_LM",
         ),
         callbacks=callbacks,
+    )
+
+
+def training_sequences(tokenizer, system_prompt: str, rows: list[dict], config: TrainConfig) -> tuple[list, list]:
+    """(training, validation) token sequences of a run's training split, after the validation slice is carved."""
+    train_rows, validation_rows = carve_validation(rows, config.validation_share, config.seed)
+    return tuple(
+        encode_rows(tokenizer, system_prompt, part, config.max_length) for part in (train_rows, validation_rows)
     )
 
 
@@ -213,10 +221,9 @@ def _answer_head_trainer():
     return AnswerHeadTrainer
 
 
-def _dataset(tokenizer, system_prompt: str, rows: list[dict], max_length: int):
+def _dataset(sequences):
     from datasets import Dataset
 
-    sequences = encode_rows(tokenizer, system_prompt, rows, max_length)
     return Dataset.from_dict(
         {
             "input_ids": [s.input_ids for s in sequences],

@@ -32,7 +32,8 @@ from studio.training.modelcard import write_model_card
 from studio.training.progress import append_event, write_status
 from studio.training.recipe import recipe_for
 from studio.training.run_config import RunConfig
-from studio.training.trainer import last_checkpoint, train_adapter
+from studio.training.sequences import longest_sequence
+from studio.training.trainer import last_checkpoint, train_adapter, training_sequences
 
 
 class Cancelled(BaseException):
@@ -93,10 +94,13 @@ def run(run_dir: Path) -> str:
                 "the snapshot has no approved training examples: approve examples on the Examples page, then launch again"
             )
         # the recipe counts the steps as the trainer does: from the whole training split, carving validation itself
-        recipe = recipe_for(config.model_path, config.train, len(rows), config.trust_remote_code)
+        tokenizer = load_tokenizer(config.model_path, config.trust_remote_code)
+        recipe = recipe_for(
+            config.model_path, config.train, len(rows), _longest(tokenizer, config, rows), config.trust_remote_code
+        )
         manifest = build_manifest(
             config.to_dict(),
-            load_tokenizer(config.model_path, config.trust_remote_code).chat_template,
+            tokenizer.chat_template,
             device_name(),
             recipe.to_dict(),
         )
@@ -120,6 +124,11 @@ def run(run_dir: Path) -> str:
         return "failed"
     write_status(run_dir, "succeeded")
     return "succeeded"
+
+
+def _longest(tokenizer, config: RunConfig, rows: list[dict]) -> int:
+    """The longest sequence the trainer will train on, which sets the recipe's memory choice."""
+    return longest_sequence(training_sequences(tokenizer, config.system_prompt, rows, config.train)[0])
 
 
 def _train(config: RunConfig, rows: list[dict], run_dir: Path, should_stop: CancelSignal) -> None:

@@ -87,3 +87,36 @@ def test_the_cpu_recipe_trains_an_fp32_base_and_its_loss_is_the_models_own(tmp_p
     assert all(torch.equal(base_before[n], base_after[n]) for n in base_before)
     tokens = [e["num_tokens"] for e in trainer.state.log_history if "num_tokens" in e]
     assert tokens and tokens[-1] > tokens[0] > 0  # real tokens counted, for the live tokens/s
+
+
+def test_the_cpu_recipe_drops_gradient_checkpointing_only_when_the_batch_fits():
+    from studio.training.recipe import device_recipe
+
+    config = TrainConfig()
+    fits = device_recipe(config, False, 135_000_000, 400, activations_mb=3_000, memory_mb=24_000)
+    too_big = device_recipe(config, False, 135_000_000, 400, activations_mb=9_000, memory_mb=24_000)
+    assert not fits.gradient_checkpointing and "off: " in fits.why and "3,000 MB" in fits.why
+    assert too_big.gradient_checkpointing and "on: " in too_big.why
+    assert not device_recipe(
+        TrainConfig(gradient_checkpointing=False), False, 135_000_000, 400, activations_mb=9_000, memory_mb=24_000
+    ).gradient_checkpointing  # a user who turned it off keeps it off
+    gpu = device_recipe(config, True, 135_000_000, 400, activations_mb=3_000, memory_mb=24_000)
+    assert gpu.gradient_checkpointing  # QLoRA on a GPU keeps it as configured
+
+
+def test_activation_estimate_matches_the_measured_demo_batch():
+    """SmolLM2-135M's shape, 8 demo tickets of about 310 tokens: 10 GB measured without checkpointing."""
+    from types import SimpleNamespace
+
+    from studio.training.recipe import activation_mb
+
+    smol = SimpleNamespace(hidden_size=576, num_hidden_layers=30, intermediate_size=1536, num_attention_heads=9)
+    assert 6_000 < activation_mb(smol, 8, 310) < 14_000
+    assert activation_mb(smol, 8, 620) > 2 * activation_mb(smol, 8, 310)  # attention grows with the square
+
+
+@pytest.mark.slow
+def test_a_small_cpu_batch_trains_without_gradient_checkpointing(tmp_path, tiny_llama):
+    trainer = build_trainer(str(tiny_llama), SYSTEM, _demo_rows(4), TrainConfig(max_steps=1, batch_size=2), tmp_path)
+    assert not trainer.args.gradient_checkpointing
+    trainer.train()
