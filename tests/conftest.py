@@ -145,6 +145,14 @@ def page(browser):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The slow tests (real training, a real browser) first, so that under xdist the short ones fill in
-    around them at the end instead of one long test running alone after everything else finished."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The longest tests first: the browser flows (a server, Chromium, often real training), then the
+    other slow ones (real training), then the rest. xdist's load scheduling hands tests out in this order,
+    so the short ones fill in around the long ones instead of one long test running alone at the end."""
+    items.sort(key=_heaviness)
+
+
+def _heaviness(item) -> int:
+    if item.get_closest_marker("slow") is None:
+        return 2
+    drives_a_browser = "browser" in item.path.parts or item.path.name == "test_load.py"
+    return 0 if drives_a_browser else 1
