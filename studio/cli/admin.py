@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from studio.cli.output import emit as _emit
+from studio.cli.output import emit
 from studio.paths import APP_SCRIPT, SOURCE_ROOT, db_path
 
 
@@ -30,7 +30,7 @@ def cmd_people(args) -> int:
         set_password(db_path(), None, name, _read_password(name))
         print(f"password set for {name.strip()}", file=sys.stderr)
     people = list_people(db_path())
-    _emit(args, [{"name": p.name, "role": p.role} for p in people], "\n".join(f"{p.name}\t{p.role}" for p in people))
+    emit(args, [{"name": p.name, "role": p.role} for p in people], "\n".join(f"{p.name}\t{p.role}" for p in people))
     return 0
 
 
@@ -40,7 +40,7 @@ def cmd_backup(args) -> int:
 
     done = backup_home(Path(args.out) if args.out else None, include_models=args.include_models)
     counts = ", ".join(f"{done['rows'].get(t, 0)} {t}" for t in ("projects", "examples", "runs"))
-    _emit(args, done, f"backup written to {done['file']} ({counts})")
+    emit(args, done, f"backup written to {done['file']} ({counts})")
     return 0
 
 
@@ -50,7 +50,7 @@ def cmd_restore(args) -> int:
 
     done = restore_home(Path(args.file), force=args.force)
     aside = f"; the previous contents are in {done['moved_aside']}" if done["moved_aside"] else ""
-    _emit(
+    emit(
         args,
         done,
         f"restored {done['restored']} into {done['home']} ({done['rows'].get('examples', 0)} examples){aside}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from studio.cli.output import emit as _emit
+from studio.cli.output import emit
 from studio.paths import db_path
 
 
@@ -14,7 +14,7 @@ def cmd_setup(args) -> int:
     from studio.models.loading import ensure_default_model
 
     path = ensure_default_model()
-    _emit(args, {"model": str(path)}, f"default model ready at {path}")
+    emit(args, {"model": str(path)}, f"default model ready at {path}")
     return 0
 
 
@@ -22,7 +22,7 @@ def cmd_demo(args) -> int:
     from studio.demo import load_demo
 
     project, counts = load_demo(db_path())
-    _emit(
+    emit(
         args,
         {"project": project.name, **counts},
         f"demo project {project.name!r}: {counts['imported']} imported, {counts['skipped']} already there",
@@ -39,11 +39,11 @@ def cmd_import(args) -> int:
         plan = plan_import(db_path(), project, Path(args.file), options)
         proposal = None if args.no_infer else propose_for_plan(db_path(), project, plan)
         summary = {**plan.summary(), "inferred": proposal.summary() if proposal else None}
-        _emit(args, {"project": args.project, "dry_run": True, **summary}, _describe_plan(summary))
+        emit(args, {"project": args.project, "dry_run": True, **summary}, _describe_plan(summary))
         return 1 if plan.bad_rows else 0
     done = import_inferring(db_path(), args.project, Path(args.file), args.author, options, infer=not args.no_infer)
     text = f"{done['imported']} imported into {done['project']}, {done['skipped']} already there"
-    _emit(args, done, "\n".join([text, *_describe_inferred(done["inferred"])]))
+    emit(args, done, "\n".join([text, *_describe_inferred(done["inferred"])]))
     return 0
 
 
@@ -82,7 +82,7 @@ def cmd_export(args) -> int:
     status = None if args.status == "all" else args.status
     format = args.format or export_format_of(Path(out))
     count = export_examples(db_path(), get_project(db_path(), args.project), Path(out), format, status, args.tag)
-    _emit(args, {"file": out, "format": format, "exported": count}, f"{count} examples written to {out} ({format})")
+    emit(args, {"file": out, "format": format, "exported": count}, f"{count} examples written to {out} ({format})")
     return 0
 
 
@@ -109,7 +109,7 @@ def cmd_check(args) -> int:
         f"{f['severity']:8} {f['kind']:15} {f['score']:.2f} {', '.join(f['external_ids']) or '(dataset)'}: {f['message']}"
         for f in findings
     ]
-    _emit(args, document, "\n".join(lines) or "no findings")
+    emit(args, document, "\n".join(lines) or "no findings")
     return 0
 
 

@@ -49,7 +49,7 @@ def _task_changes(args) -> dict:
 
 
 def _show(args, project, extra: dict | None = None) -> int:
-    from studio.cli.output import emit as _emit
+    from studio.cli.output import emit
 
     document = {**project.summary(), **(extra or {})}
     spec = project.output_spec
@@ -65,12 +65,12 @@ def _show(args, project, extra: dict | None = None) -> int:
     if project.guidelines:
         lines.append(f"  guidelines: {len(project.guidelines.splitlines())} lines")
     lines += [f"  {key}: {value}" for key, value in (extra or {}).items()]
-    _emit(args, document, "\n".join(lines))
+    emit(args, document, "\n".join(lines))
     return 0
 
 
 def cmd_project(args) -> int:
-    from studio.cli.output import emit as _emit
+    from studio.cli.output import emit
     from studio.project.projects import archive_project, create_project, get_project, list_projects, rename_project
     from studio.project.taskdef import rename_label, set_task
 
@@ -80,7 +80,7 @@ def cmd_project(args) -> int:
         return _show(args, create_project(db, args.name, actor=None, **changes))
     if args.action == "list":
         projects = list_projects(db, include_archived=args.all)
-        _emit(
+        emit(
             args,
             [p.summary() for p in projects],
             "\n".join(f"{p.name}\t{p.output_spec.kind}{'  (archived)' if p.archived else ''}" for p in projects)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from studio.cli.output import emit as _emit
+from studio.cli.output import emit
 from studio.paths import db_path
 
 
@@ -28,7 +28,7 @@ def cmd_train(args) -> int:
         run_id = launch_run(db_path(), get_project(db_path(), args.project), config, endpoint=endpoint)
         print(f"run {run_id} launched", file=sys.stderr)
     run = wait_for_run(db_path(), run_id, on_event=_print_event) if args.wait else get_run(db_path(), run_id)
-    _emit(args, {"run_id": run_id, "status": run["status"], "error": run["error"]}, run_id)
+    emit(args, {"run_id": run_id, "status": run["status"], "error": run["error"]}, run_id)
     return 1 if run["status"] == "failed" else 0
 
 
@@ -85,7 +85,7 @@ def cmd_eval(args) -> int:
         f"{r['rank']}. {r['label']:32} {r['primary_metric']} {r['primary_value']:.3f} [{r['low']:.3f}, {r['high']:.3f}] (n={r['n']})"
         for r in board.leaderboard
     )
-    _emit(args, board.to_dict(), "\n".join([table, board.verdict.headline, *board.verdict.warnings]))
+    emit(args, board.to_dict(), "\n".join([table, board.verdict.headline, *board.verdict.warnings]))
     return 0
 
 
@@ -123,7 +123,7 @@ def cmd_runs(args) -> int:
         + ("  (resumable: studio train --resume " + r["id"] + ")" if r["can_resume"] else "")
         for r in document
     ]
-    _emit(args, document, "\n".join(lines) or "no runs")
+    emit(args, document, "\n".join(lines) or "no runs")
     return 0
 
 

@@ -232,20 +232,9 @@ def _dataset(sequences):
     )
 
 
-def train_adapter(
-    model_path: str,
-    system_prompt: str,
-    rows: list[dict],
-    config: TrainConfig,
-    run_dir: Path,
-    should_stop: Callable[[], bool] = lambda: False,
-    output_spec: dict | None = None,
-    trust_remote_code: bool = False,
-) -> Path:
-    """Train (or resume) a LoRA adapter; save the best one, with the tokenizer, to run_dir/adapter."""
-    trainer = build_trainer(
-        model_path, system_prompt, rows, config, run_dir, should_stop, output_spec, trust_remote_code
-    )
+def train_adapter(trainer, run_dir: Path) -> Path:
+    """Train (or resume) the adapter of a trainer from build_trainer; save the best one, with the tokenizer,
+    to run_dir/adapter."""
     trainer.train(resume_from_checkpoint=last_checkpoint(run_dir))
     adapter_dir = Path(run_dir) / "adapter"
     if not trainer.is_world_process_zero():

@@ -33,7 +33,7 @@ from studio.training.progress import append_event, write_status
 from studio.training.recipe import recipe_for
 from studio.training.run_config import RunConfig
 from studio.training.sequences import longest_sequence
-from studio.training.trainer import last_checkpoint, train_adapter, training_sequences
+from studio.training.trainer import build_trainer, last_checkpoint, train_adapter, training_sequences
 
 
 class Cancelled(BaseException):
@@ -132,7 +132,7 @@ def _longest(tokenizer, config: RunConfig, rows: list[dict]) -> int:
 
 
 def _train(config: RunConfig, rows: list[dict], run_dir: Path, should_stop: CancelSignal) -> None:
-    train_adapter(
+    trainer = build_trainer(
         config.model_path,
         config.system_prompt,
         rows,
@@ -142,6 +142,7 @@ def _train(config: RunConfig, rows: list[dict], run_dir: Path, should_stop: Canc
         config.output_spec,
         config.trust_remote_code,  # an admin let this base model run its own code (off unless config.json says so)
     )
+    train_adapter(trainer, run_dir)
 
 
 def is_main_process() -> bool:

@@ -5,25 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from app_kit import finished_tiny_run, open_page
 
 from studio.dataset.examples import count_by_status
-from studio.paths import APP_SCRIPT, SOURCE_ROOT
-from studio.project.projects import update_project_settings
-from studio.training.launch import launch_run, wait_for_run
-from studio.training.trainer import TrainConfig
 
 VALID = json.dumps({"category": "billing", "priority": "low", "needs_human": False})
-
-
-def open_page(page: str | None = None) -> AppTest:
-    app = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
-    app.run()
-    if page:
-        app.switch_page(str(SOURCE_ROOT / page))
-        app.run()
-    assert not app.exception, app.exception
-    return app
 
 
 def test_first_start_loads_the_demo_and_shows_its_examples(home):
@@ -120,9 +106,7 @@ def test_evaluate_page_without_runs_points_to_training(demo):
 
 @pytest.mark.slow
 def test_evaluate_page_ranks_a_finished_run(db, demo, tiny_llama):
-    project = update_project_settings(db, demo, base_model=str(tiny_llama))
-    run = wait_for_run(db, launch_run(db, project, TrainConfig(max_steps=1)), poll_seconds=0.5)
-    assert run["status"] == "succeeded", run["error"]
+    finished_tiny_run(db, demo, tiny_llama)
     app = open_page("pages/evaluate.py")
     board = app.dataframe[0].value
     assert {m.split(" · ")[0] for m in board["model"]} == {"tuned", "baseline-0shot", "baseline-3shot"}

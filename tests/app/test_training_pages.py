@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from app_kit import finished_tiny_run, open_page
 
-from studio.paths import APP_SCRIPT, SOURCE_ROOT
 from studio.project.projects import update_project_settings
-from studio.training.launch import launch_run, wait_for_run
-from studio.training.trainer import TrainConfig
-
-
-def open_page(page: str) -> AppTest:
-    app = AppTest.from_file(str(APP_SCRIPT), default_timeout=300)
-    app.run()
-    app.switch_page(str(SOURCE_ROOT / page))
-    app.run()
-    return app
 
 
 def test_playground_without_runs_points_to_training(demo):
-    app = open_page("pages/playground.py")
+    app = open_page("pages/playground.py", timeout=300)
     assert not app.exception
     assert "No finished run yet" in app.info[0].value
 
 
 @pytest.mark.slow
 def test_playground_answers_with_the_tuned_and_the_base_model(db, demo, tiny_llama):
-    project = update_project_settings(db, demo, base_model=str(tiny_llama))
-    run = wait_for_run(db, launch_run(db, project, TrainConfig(max_steps=1)), poll_seconds=0.5)
-    assert run["status"] == "succeeded", run["error"]
-    app = open_page("pages/playground.py")
+    finished_tiny_run(db, demo, tiny_llama)
+    app = open_page("pages/playground.py", timeout=300)
     app.chat_input(key="playground_input").set_value("My invoice was charged twice.").run()
     assert not app.exception
     assert len(app.chat_message) == 4  # the question and an answer on each side
@@ -43,7 +30,7 @@ def test_playground_answers_with_the_tuned_and_the_base_model(db, demo, tiny_lla
 
 def test_train_page_names_a_base_model_that_cannot_load(db, demo, tmp_path):
     update_project_settings(db, demo, base_model=str(tmp_path / "nowhere"))
-    app = open_page("pages/train.py")
+    app = open_page("pages/train.py", timeout=300)
     assert not app.exception
     assert any("Pick another base model" in e.value for e in app.error)
     assert next(b for b in app.button if b.label == "Start training").disabled

@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import json
 
+from app_kit import open_page
 from streamlit.testing.v1 import AppTest
 
 from studio.dataset.examples import count_by_status, list_examples
-from studio.paths import APP_SCRIPT, SOURCE_ROOT
 from studio.project.confinement import import_roots
 
 GOOD = '{"category": "billing", "priority": "low", "needs_human": false}'
 
 
 def open_transfer_page() -> AppTest:
-    app = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
-    app.run()
-    app.switch_page(str(SOURCE_ROOT / "pages" / "transfer.py"))
-    app.run()
-    assert not app.exception, app.exception
-    return app
+    return open_page("pages/transfer.py")
 
 
 def metrics(app) -> dict:

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+
+from cli_kit import studio_cli
 
 from studio.checks.runner import KINDS
-from studio.paths import SOURCE_ROOT
 
 
 def test_check_json_reports_every_kind_and_each_findings_ids_score_and_message(tmp_path):
-    env = {**os.environ, "STUDIO_HOME": str(tmp_path / "home")}
-
     def studio(*args: str) -> dict:
-        result = subprocess.run(
-            [sys.executable, "-m", "studio.cli", *args, "--json"],
-            cwd=SOURCE_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        result = studio_cli(tmp_path / "home", *args, "--json")
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tarfile
 import threading
 
 import duckdb
 import pytest
+from cli_kit import studio_cli
 
 from storage import examples as example_table
 from storage.db import connect
 from storage.migrations import MIGRATIONS
 from studio.dataset.examples import list_examples
-from studio.paths import SOURCE_ROOT
 from studio.project.backup import RestoreRefused, backup_home, restore_home
 from studio.project.projects import get_project
 
@@ -113,36 +110,13 @@ def test_restore_refuses_a_file_that_is_not_a_backup(home, tmp_path):
 
 
 def test_cli_backup_and_restore_round_trip(db, demo, home, tmp_path):
-    env = {**os.environ, "STUDIO_HOME": str(home)}
     out = tmp_path / "cli.tar.gz"
-    made = subprocess.run(
-        [sys.executable, "-m", "studio.cli", "backup", "--out", str(out), "--json"],
-        cwd=SOURCE_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    made = studio_cli(home, "backup", "--out", str(out), "--json", timeout=120)
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["rows"]["examples"] == 247
-    refused = subprocess.run(
-        [sys.executable, "-m", "studio.cli", "restore", str(out)],
-        cwd=SOURCE_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    refused = studio_cli(home, "restore", str(out), timeout=120)
     assert refused.returncode == 2 and "--force" in refused.stderr and "Traceback" not in refused.stderr
-    fresh = {**env, "STUDIO_HOME": str(tmp_path / "other")}
-    restored = subprocess.run(
-        [sys.executable, "-m", "studio.cli", "restore", str(out), "--json"],
-        cwd=SOURCE_ROOT,
-        env=fresh,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    restored = studio_cli(tmp_path / "other", "restore", str(out), "--json", timeout=120)
     assert restored.returncode == 0, restored.stderr
     assert json.loads(restored.stdout)["rows"]["examples"] == 247
 

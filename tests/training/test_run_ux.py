@@ -7,9 +7,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from app_kit import finished_tiny_run, open_page
 from streamlit.testing.v1 import AppTest
 
-from studio.paths import APP_SCRIPT, SOURCE_ROOT
 from studio.training.launch import get_run, launch_run, wait_for_run
 from studio.training.progress import append_event, read_events
 from studio.training.run_view import run_progress
@@ -17,12 +17,7 @@ from studio.training.trainer import TrainConfig
 
 
 def _open_train_page() -> AppTest:
-    app = AppTest.from_file(str(APP_SCRIPT), default_timeout=180)
-    app.run()
-    app.switch_page(str(SOURCE_ROOT / "pages" / "train.py"))
-    app.run()
-    assert not app.exception, app.exception
-    return app
+    return open_page("pages/train.py", timeout=180)
 
 
 def _wait_for_event(run_dir: Path, name: str, timeout: float = 180) -> None:
@@ -92,9 +87,5 @@ def test_a_cancel_shows_at_once_and_stops_within_seconds_in_the_middle_of_a_long
 
 @pytest.mark.slow
 def test_a_finished_worker_is_reaped(db, demo, tiny_llama):
-    from studio.project.projects import update_project_settings
-
-    project = update_project_settings(db, demo, base_model=str(tiny_llama))
-    run = wait_for_run(db, launch_run(db, project, TrainConfig(max_steps=1)), poll_seconds=0.5)
-    assert run["status"] == "succeeded", run["error"]
+    run = finished_tiny_run(db, demo, tiny_llama)
     assert _reaped(run["pid"]), "the finished worker lingers as a zombie"
