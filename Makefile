@@ -33,15 +33,16 @@ browser:
 	else echo "Chromium is missing (apt-get install chromium); the browser tests will be skipped"; fi
 
 ## test: lint, then the whole suite (real DuckDB, real QLoRA on the packaged model, real Chromium),
-## two test processes (pytest-xdist's load scheduling), handed the browser flows first, then real
-## training, then the rest (three measured slower here: 24.6 against 23.0 minutes); the README's command and CI's
+## two test processes that steal work from each other (pytest-xdist), each starting on its share of
+## the browser flows, then real training, then the rest (three processes measured slower here: 24.6
+## against 23.0 minutes); the README's command and CI's
 test: install browser lint
-	$(BIN)/python -m pytest -q -n 2 --dist load --durations=30
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal --durations=30
 
 ## test-fast: units, storage and AppTests: no browser, no real training, 200 generated inputs per
 ## property test instead of 1000; three processes, since many tests wait on a subprocess (the inner loop)
 test-fast: install
-	STUDIO_BAD_INPUTS=$${STUDIO_BAD_INPUTS:-200} $(BIN)/python -m pytest -q -n 3 --dist load -m "not slow" --durations=10
+	STUDIO_BAD_INPUTS=$${STUDIO_BAD_INPUTS:-200} $(BIN)/python -m pytest -q -n 3 --dist worksteal -m "not slow" --durations=10
 
 ## lint: ruff's checks and its formatter, configured in pyproject.toml
 lint: install

@@ -145,10 +145,16 @@ def page(browser):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The longest tests first: the browser flows (a server, Chromium, often real training), then the
-    other slow ones (real training), then the rest. xdist's load scheduling hands tests out in this order,
-    so the short ones fill in around the long ones instead of one long test running alone at the end."""
-    items.sort(key=_heaviness)
+    """The longest tests first in every test process: the browser flows (a server, Chromium, often real
+    training), then the other slow ones (real training), then the rest.
+
+    xdist's work stealing first splits the list into one contiguous block per process and lets an idle
+    process take the tail of another's block. So the sorted list is dealt out block by block, each
+    block getting its share of the long tests at its head and short ones at its tail to be stolen,
+    instead of one process holding every long test while another runs out of short ones."""
+    ranked = sorted(items, key=_heaviness)
+    processes = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    items[:] = [item for block in range(processes) for item in ranked[block::processes]]
 
 
 def _heaviness(item) -> int:

@@ -27,7 +27,7 @@ from studio.project.projects import ensure_project, update_project_settings
 from studio.training.launch import cancel_run, get_run, launch_run, list_runs, wait_for_run
 from studio.training.progress import read_events
 from studio.training.supervisor import sync_runs
-from studio.training.trainer import TrainConfig
+from studio.training.trainer import TrainConfig, last_checkpoint
 from studio.transfer.writers import ExportFailed, export_examples
 
 IMPORT_ROWS = 20_000
@@ -125,7 +125,8 @@ def test_a_killed_worker_is_failed_with_its_log_tail_and_resumes_counting_on(db,
     [run] = [r for r in json.loads(listed.stdout) if r["id"] == run_id]
     assert run["status"] == "failed" and run["can_resume"]
     assert "Its last lines" in run["error"] and last_line in run["error"]
-    checkpoint = max(int(p.name.split("-")[1]) for p in (run_dir / "trainer").glob("checkpoint-*"))
+    # the last complete checkpoint: the kill may land while a newer one is half written (trainer.last_checkpoint)
+    checkpoint = int(Path(last_checkpoint(run_dir)).name.split("-")[1])
     seen = len(read_events(run_dir))
     done = _run_cli(home, "train", "--resume", run_id, "--wait", "--json", timeout=600)
     assert json.loads(done.stdout)["status"] == "succeeded", done.stderr[-2000:]
