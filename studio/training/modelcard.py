@@ -36,6 +36,7 @@ def render_model_card(manifest: dict, leaderboard: list[dict] | None = None, rou
         *_round_trip_lines(round_trip),
         "## Training",
         "",
+        *_recipe_lines(manifest.get("recipe")),
         "| setting | value |",
         "|---|---|",
         *[f"| {key} | {value} |" for key, value in train.items()],
@@ -54,6 +55,21 @@ def render_model_card(manifest: dict, leaderboard: list[dict] | None = None, rou
         "",
     ]
     return "\n".join(lines)
+
+
+def _recipe_lines(recipe: dict | None) -> list[str]:
+    """What the device actually trained with, where it differs from the settings asked for below."""
+    if not recipe:
+        return []
+    return [
+        f"Trained on {recipe['device']} with {recipe['max_steps']} optimizer steps at learning rate "
+        f"{recipe['learning_rate']:g}: base weights {recipe['weights_dtype']} (quantization: {recipe['quantization']}), "
+        f"{recipe['optimizer']}, {recipe['batching']} batches, gradient checkpointing "
+        f"{'on' if recipe['gradient_checkpointing'] else 'off'}. Why: {recipe['why']}.",
+        "",
+        "The settings asked for (a learning rate of 0 means: picked by the model's size):",
+        "",
+    ]
 
 
 def _evaluation_lines(board: list[dict] | None) -> list[str]:

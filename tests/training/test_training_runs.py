@@ -113,6 +113,7 @@ def test_manifest_and_model_card_record_what_reproduces_the_run(db, tiny_demo):
     card = (run_dir / "README.md").read_text()
     assert manifest["snapshot_hash"] in card and manifest["chat_template_hash"] in card and head in card
     assert "| rank | model | field_accuracy |" in card and "tuned" in card and "baseline-0shot" in card
+    assert "gradient checkpointing off. Why: CPU recipe" in card  # what the device did, not only what was asked
 
 
 @pytest.mark.slow
@@ -171,3 +172,29 @@ def test_out_of_memory_names_the_settings_and_what_to_lower():
         RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes"), config
     )
     assert cpu.startswith("Out of memory")
+
+
+def test_the_model_card_says_what_the_device_trained_with_beside_what_was_asked():
+    from studio.training.modelcard import render_model_card
+    from studio.training.recipe import device_recipe
+
+    asked = TrainConfig()
+    recipe = device_recipe(asked, False, 135_000_000, 400, activations_mb=2_000, memory_mb=24_000)
+    manifest = {
+        "config": {"project": "intents", "system_prompt": "Label it.", "train": asked.__dict__},
+        "run_id": "r1",
+        "base_model": "SmolLM2-135M-Instruct",
+        "seed": 0,
+        "snapshot_hash": "s",
+        "held_out_hash": "h",
+        "chat_template_hash": "c",
+        "device": "cpu",
+        "git": {"commit": "abc", "dirty": False},
+        "libraries": {"torch": "2"},
+        "recipe": recipe.to_dict(),
+    }
+    card = render_model_card(manifest)
+    assert "Trained on cpu with 150 optimizer steps at learning rate 0.001" in card
+    assert "base weights float32 (quantization: none)" in card and "length-grouped padded batches" in card
+    assert "gradient checkpointing off. Why: CPU recipe" in card
+    assert "| gradient_checkpointing | True |" in card  # the setting as asked stays in the table below
