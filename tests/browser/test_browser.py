@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from browser_kit import BROWSER_MARKS, assert_no_exception, expect_metric, shot
+from browser_kit import BROWSER_MARKS, assert_no_exception, expect_metric, settle, shot
 
 pytestmark = BROWSER_MARKS
 ANSWER = json.dumps({"category": "billing", "priority": "medium", "needs_human": True})
@@ -55,6 +55,7 @@ def train_tiny_run(page) -> None:
         box.fill(value)
         box.press("Enter")
         page.wait_for_timeout(800)
+        settle(page)
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Cancel run").wait_for(timeout=300_000)
     page.get_by_text("step 1/2").or_(page.get_by_text("step 2/2")).first.wait_for(timeout=600_000)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_kit import BROWSER_MARKS, assert_no_exception, new_tab, shot
+from browser_kit import BROWSER_MARKS, assert_no_exception, new_tab, settle, shot
 
 pytestmark = BROWSER_MARKS
 
@@ -31,6 +31,7 @@ def set_number(page, label: str, value: int) -> None:
     box.fill(str(value))
     box.press("Enter")
     page.wait_for_timeout(800)
+    settle(page, 180_000)  # the rerun redraws the settings; a busy machine can take longer than the pause
 
 
 def newest_run_dir(home: Path) -> Path:
@@ -89,6 +90,7 @@ def launch_watch_and_cancel(page, home: Path) -> None:
         "Quick", exact=True
     ).click()  # no validation slice: short tiny runs
     page.wait_for_timeout(800)
+    settle(page, 180_000)  # until the rerun is done, the old preset's settings stand beside the new ones
     page.get_by_text("Advanced settings").click()
     set_number(page, "Stop after this many steps (0: no cap)", 200)
     set_number(page, "Steps between checkpoints", 2)
