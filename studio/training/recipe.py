@@ -9,8 +9,8 @@ rows pay for a block-diagonal attention mask over the whole packed row. So on a 
 base stays in fp32 and batches are padded to their longest member, with examples of
 similar length grouped together. Gradient checkpointing (recomputing each layer's forward
 in the backward pass, about a third of a step) is turned off on a CPU when the longest
-batch's activations fit in a quarter of the machine's memory, and kept as configured
-otherwise: without it a batch of 8 examples of about 310 tokens held 10 GB.
+batch's activations fit in half of the memory free when the run starts, and kept as
+configured otherwise: without it a batch of 8 examples of about 310 tokens held 10 GB.
 
 The learning rate, when a config leaves it at 0, follows the model's size: a small model's
 LoRA adapter needs a larger step to move in a few hundred updates. A minimum number of
@@ -28,8 +28,9 @@ from dataclasses import asdict, dataclass
 # learns 10 CLINC intents from 40 examples each; 2e-4 barely moves in the same steps);
 # the larger sizes follow the usual LoRA range (QLoRA's paper used 2e-4 for 7B and up).
 LEARNING_RATES = ((500e6, 1e-3), (3e9, 5e-4), (math.inf, 2e-4))
-# Without checkpointing on a CPU, a batch may hold activations up to this share of the machine's memory.
-CPU_ACTIVATION_SHARE = 0.25
+# Without checkpointing on a CPU, a batch may hold activations up to this share of the memory free at launch
+# (the rest covers the model, the optimizer, the estimate's error and whatever else the machine runs).
+CPU_ACTIVATION_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def device_recipe(
 ) -> DeviceRecipe:
     """The recipe for `config` (a TrainConfig) on this device, for a model of `parameters` and `n_train` rows
     (the training split, before the validation slice is carved). `activations_mb` is what the longest batch
-    holds without gradient checkpointing (activation_mb) and `memory_mb` the machine's memory."""
+    holds without gradient checkpointing (activation_mb) and `memory_mb` the memory free when the run starts."""
     from studio.training.trainer import total_steps
 
     rate = config.learning_rate or auto_learning_rate(parameters)
@@ -96,7 +97,7 @@ def device_recipe(
             if checkpointing
             else ("off: the longest batch's activations " if config.gradient_checkpointing else "off as configured: ")
         )
-        + f"(about {activations_mb:,.0f} MB) against a quarter of the machine's {memory_mb:,.0f} MB",
+        + f"(about {activations_mb:,.0f} MB) against half of the {memory_mb:,.0f} MB free at launch",
     )
 
 
@@ -140,5 +141,5 @@ def recipe_for(model_path: str, config, n_train: int, longest: int, trust_remote
         estimate_parameters(shape),
         n_train,
         activation_mb(shape, config.batch_size, longest),
-        psutil.virtual_memory().total / 2**20,
+        psutil.virtual_memory().available / 2**20,
     )

@@ -63,7 +63,7 @@ class TrainConfig:
     weight_decay: float = setting("decoupled weight decay on the adapter weights", 0.0, "Weight decay")
     gradient_checkpointing: bool = setting(
         "recompute activations to save memory (about a third slower); on a CPU it is turned off when the longest "
-        "batch fits in a quarter of the machine's memory",
+        "batch fits in half of the memory free when the run starts",
         True,
         "Save memory, train slower (gradient checkpointing)",
     )

@@ -94,7 +94,7 @@ def test_the_cpu_recipe_drops_gradient_checkpointing_only_when_the_batch_fits():
 
     config = TrainConfig()
     fits = device_recipe(config, False, 135_000_000, 400, activations_mb=3_000, memory_mb=24_000)
-    too_big = device_recipe(config, False, 135_000_000, 400, activations_mb=9_000, memory_mb=24_000)
+    too_big = device_recipe(config, False, 135_000_000, 400, activations_mb=13_000, memory_mb=24_000)
     assert not fits.gradient_checkpointing and "off: " in fits.why and "3,000 MB" in fits.why
     assert too_big.gradient_checkpointing and "on: " in too_big.why
     assert not device_recipe(
