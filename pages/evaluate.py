@@ -57,13 +57,13 @@ st.dataframe(
     pd.DataFrame(
         [
             {
-                "rank": r["rank"],
-                "model": r["label"],
-                metric: round(r["primary_value"], 3),
-                "95% interval": f"{r['low']:.3f} – {r['high']:.3f}",
-                "n": r["n"],
-                "tokens/s": round(r["metrics"]["tokens_per_second"] or 0, 1),
-                "latency s": round(r["metrics"]["latency_s"], 3),
+                "rank": r.rank,
+                "model": r.label,
+                metric: round(r.primary_value, 3),
+                "95% interval": f"{r.low:.3f} – {r.high:.3f}",
+                "n": r.n,
+                "tokens/s": round(r.metrics["tokens_per_second"] or 0, 1),
+                "latency s": round(r.metrics["latency_s"], 3),
             }
             for r in board.leaderboard
         ]
@@ -136,13 +136,13 @@ with routing_tab:
 
 with detail_tab:
     for row in board.leaderboard:
-        with st.expander(f"{row['label']}: every metric"):
-            st.json({name: value for name, value in row["metrics"].items() if name != "confusion"}, expanded=False)
-            if row["model"] == "tuned" and row["metrics"].get("confusion"):
+        with st.expander(f"{row.label}: every metric"):
+            st.json({name: value for name, value in row.metrics.items() if name != "confusion"}, expanded=False)
+            if row.model == "tuned" and row.metrics.get("confusion"):
                 st.plotly_chart(
-                    charts.confusion_chart(row["metrics"]["confusion"]),
+                    charts.confusion_chart(row.metrics["confusion"]),
                     width="stretch",
-                    key=f"confusion_{row['run_id']}",
+                    key=f"confusion_{row.run_id}",
                 )
     trip = board.round_trip
     if trip and "error" in trip:

@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import plotly.express as px
 import plotly.graph_objects as go
+
+if TYPE_CHECKING:
+    from studio.evaluation.leaderboard import LeaderboardRow
 
 BAND_COLOURS = {"straight through": "#16a34a", "human review": "#f59e0b", "full human workflow": "#dc2626"}
 
 
-def leaderboard_chart(board: list[dict]) -> go.Figure:
+def leaderboard_chart(board: list[LeaderboardRow]) -> go.Figure:
     """Bars of the primary metric, best first, with their 95% intervals."""
-    metric = board[0]["primary_metric"]
+    metric = board[0].primary_metric
     figure = go.Figure(
         go.Bar(
-            x=[row["label"] for row in board],
-            y=[row["primary_value"] for row in board],
+            x=[row.label for row in board],
+            y=[row.primary_value for row in board],
             error_y={
                 "type": "data",
                 "symmetric": False,
-                "array": [row["high"] - row["primary_value"] for row in board],
-                "arrayminus": [row["primary_value"] - row["low"] for row in board],
+                "array": [row.high - row.primary_value for row in board],
+                "arrayminus": [row.primary_value - row.low for row in board],
             },
-            marker_color=["#2563eb" if row["model"] == "tuned" else "#94a3b8" for row in board],
-            text=[f"{row['primary_value']:.3f}" for row in board],
+            marker_color=["#2563eb" if row.model == "tuned" else "#94a3b8" for row in board],
+            text=[f"{row.primary_value:.3f}" for row in board],
             textposition="inside",
         )
     )
     figure.update_layout(
-        title=f"{metric} on {board[0]['n']} held-out examples, with 95% intervals",
+        title=f"{metric} on {board[0].n} held-out examples, with 95% intervals",
         yaxis={"range": [0, 1], "title": metric},
         height=360,
         margin={"t": 50, "b": 40},

@@ -13,7 +13,7 @@ from pathlib import Path
 from studio.checks.coverage import input_clusters
 from studio.checks.runner import load_findings
 from studio.dataset.examples import count_by_status
-from studio.evaluation.leaderboard import TUNED, leaderboard, predictions_for
+from studio.evaluation.leaderboard import TUNED, LeaderboardRow, leaderboard, predictions_for
 from studio.evaluation.metrics import same_json
 from studio.evaluation.routing import RoutingConfig, coverage_curve, route
 from studio.evaluation.slices import slice_scores, weakest_slices
@@ -30,7 +30,7 @@ class Dashboard:
     project: str
     held_out_hash: str
     metric: str | None  # the task's primary metric (exact_match, field accuracy, chrF, ...)
-    leaderboard: list[dict]  # one row per model, best first, with its interval
+    leaderboard: list[LeaderboardRow]  # one row per model, best first, with its interval
     comparison: dict | None  # tuned against the best baseline, paired, with its interval
     verdict: Verdict  # decision, headline, warnings, next_steps, caveat
     slices: list[dict]  # the metric per tag, input length and input cluster
@@ -47,7 +47,7 @@ class Dashboard:
 def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfig = RoutingConfig()) -> Dashboard:
     """Leaderboard with intervals, paired comparison, verdict, slices, routing bands, predictions."""
     board = leaderboard(db, project, run)
-    metric = board[0]["primary_metric"] if board else None
+    metric = board[0].primary_metric if board else None
     predictions = predictions_for(db, run["id"])
     comparison = compare_with_best_baseline(predictions, metric) if metric else None
     slices = slice_scores(predictions, metric, held_out_clusters(db, predictions)) if metric else []

@@ -9,6 +9,8 @@ ranked together only when their held-out hashes match: the same examples, the sa
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from storage import evaluations as evaluation_table
@@ -21,6 +23,23 @@ from studio.project.formats import OutputSpec, parse_output_spec
 from studio.project.projects import Project
 
 TUNED = "tuned"
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """One model on a held-out set's leaderboard: its rank, its primary metric with the 95% interval, and the rest."""
+
+    rank: int  # 1 is the best
+    label: str  # what the board shows: "tuned · <run id>" for a tuned run, else the baseline's name
+    model: str  # "tuned", "baseline-0shot", "baseline-3shot", ...
+    run_id: str  # the run whose evaluation the row comes from
+    primary_metric: str  # the task's metric the board ranks by
+    primary_value: float
+    low: float  # the 95% bootstrap interval of primary_value
+    high: float
+    n: int  # held-out examples answered
+    metrics: dict  # every metric: each score's mean with its interval, macro-F1, confusion, latency, tokens/s
+    created_at: datetime | None = None  # when that run was created
 
 
 def record_evaluation(db: Path, run: dict) -> None:
@@ -64,7 +83,7 @@ def summarise_model(spec: OutputSpec, model: str, rows: list[dict]) -> dict:
     }
 
 
-def leaderboard(db: Path, project: Project, run: dict) -> list[dict]:
+def leaderboard(db: Path, project: Project, run: dict) -> list[LeaderboardRow]:
     """Every tuned run and baseline evaluated on this run's held-out set, best first.
 
     A baseline appears once (from the newest run that has it); each tuned run is its own row.
@@ -81,7 +100,7 @@ def leaderboard(db: Path, project: Project, run: dict) -> list[dict]:
         label = f"tuned · {row['run_id']}" if row["model"] == TUNED else row["model"]
         board.append({**row, "label": label, "low": means["low"], "high": means["high"]})
     board.sort(key=lambda r: (-r["primary_value"], r["label"]))
-    return [{"rank": rank, **row} for rank, row in enumerate(board, start=1)]
+    return [LeaderboardRow(rank=rank, **row) for rank, row in enumerate(board, start=1)]
 
 
 def predictions_for(db: Path, run_id: str) -> list[dict]:

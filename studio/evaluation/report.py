@@ -64,10 +64,7 @@ def _leaderboard(board: Dashboard) -> str:
     metric = board.metric
     return _table(
         ["rank", "model", metric, "95% interval", "n"],
-        [
-            [r["rank"], r["label"], f"{r['primary_value']:.3f}", f"{r['low']:.3f} – {r['high']:.3f}", r["n"]]
-            for r in board.leaderboard
-        ],
+        [[r.rank, r.label, f"{r.primary_value:.3f}", f"{r.low:.3f} – {r.high:.3f}", r.n] for r in board.leaderboard],
     )
 
 

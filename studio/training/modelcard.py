@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the worker writes cards too, and never imports storage (which the leaderboard reads)
+    from studio.evaluation.leaderboard import LeaderboardRow
 
 
 def _recipe_words(recipe: dict | None) -> str:
@@ -16,7 +20,9 @@ def _recipe_words(recipe: dict | None) -> str:
     return f"{recipe['weights_dtype']} base on {recipe['device']}"
 
 
-def render_model_card(manifest: dict, leaderboard: list[dict] | None = None, round_trip: dict | None = None) -> str:
+def render_model_card(
+    manifest: dict, leaderboard: list[LeaderboardRow] | None = None, round_trip: dict | None = None
+) -> str:
     config = manifest["config"]
     train = config["train"]
     lines = [
@@ -72,19 +78,16 @@ def _recipe_lines(recipe: dict | None) -> list[str]:
     ]
 
 
-def _evaluation_lines(board: list[dict] | None) -> list[str]:
+def _evaluation_lines(board: list[LeaderboardRow] | None) -> list[str]:
     if not board:
         return ["Evaluation pending: the studio scores the held-out answers when the run ends."]
-    metric = board[0]["primary_metric"]
+    metric = board[0].primary_metric
     return [
-        f"On {board[0]['n']} held-out examples, by {metric} (95% interval):",
+        f"On {board[0].n} held-out examples, by {metric} (95% interval):",
         "",
         "| rank | model | " + metric + " | interval |",
         "|---|---|---|---|",
-        *[
-            f"| {r['rank']} | {r['label']} | {r['primary_value']:.3f} | [{r['low']:.3f}, {r['high']:.3f}] |"
-            for r in board
-        ],
+        *[f"| {r.rank} | {r.label} | {r.primary_value:.3f} | [{r.low:.3f}, {r.high:.3f}] |" for r in board],
     ]
 
 
@@ -100,7 +103,7 @@ def _round_trip_lines(trip: dict | None) -> list[str]:
     ]
 
 
-def write_model_card(run_dir: Path, manifest: dict, leaderboard: list[dict] | None = None) -> Path:
+def write_model_card(run_dir: Path, manifest: dict, leaderboard: list[LeaderboardRow] | None = None) -> Path:
     trip_path = Path(run_dir) / "round_trip.json"
     trip = json.loads(trip_path.read_text()) if trip_path.exists() else None
     path = Path(run_dir) / "README.md"

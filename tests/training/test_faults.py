@@ -20,10 +20,10 @@ import pytest
 
 from storage import runs as run_table
 from storage.db import connect
-from studio.dataset.examples import add_example, delete_examples, list_examples
+from studio.dataset.examples import add_example
 from studio.dataset.messages import single_turn
 from studio.paths import SOURCE_ROOT
-from studio.project.projects import ensure_project, update_project_settings
+from studio.project.projects import ensure_project
 from studio.training.launch import cancel_run, get_run, launch_run, list_runs, wait_for_run
 from studio.training.progress import read_events
 from studio.training.supervisor import sync_runs
@@ -96,14 +96,6 @@ def test_sigkill_during_an_import_leaves_it_wholly_there_or_wholly_absent(db, ho
     redo = _run_cli(home, "import", str(tmp_path / "import-0.jsonl"), "--project", "demo", "--json")
     assert redo.returncode == 0, redo.stderr  # the file opens and takes a full import afterwards
     print(f"kills: {len(outcomes)}, outcomes: {outcomes}")
-
-
-@pytest.fixture
-def tiny_demo(db, demo, tiny_llama):
-    """The demo project cut to 20 approved examples (2 held out) on a tiny random Llama: runs take seconds."""
-    approved = list_examples(db, demo, status="approved")
-    delete_examples(db, demo, [e["id"] for e in approved[20:]], "test")
-    return update_project_settings(db, demo, base_model=str(tiny_llama))
 
 
 def _wait_for(run_dir: Path, predicate, timeout: float = 180) -> None:

@@ -14,7 +14,6 @@ import pytest
 from safetensors.torch import load_file
 
 from studio.evaluation.leaderboard import leaderboard, predictions_for
-from studio.project.projects import update_project_settings
 from studio.training.launch import LaunchRefused, cancel_run, get_run, launch_run, wait_for_run
 from studio.training.progress import read_events
 from studio.training.run_view import run_progress
@@ -27,12 +26,6 @@ def _wait_for_event(run_dir: Path, name: str, timeout: float = 120) -> None:
     while not any(e["event"] == name for e in read_events(run_dir)):
         assert time.monotonic() < deadline, f"no {name} event within {timeout}s"
         time.sleep(0.5)
-
-
-@pytest.fixture
-def tiny_demo(db, demo, tiny_llama):
-    """The demo project on a tiny random Llama, for fast process tests."""
-    return update_project_settings(db, demo, base_model=str(tiny_llama))
 
 
 def test_launch_refuses_a_project_without_enough_approved_examples(db, text_project):
@@ -99,11 +92,11 @@ def test_run_on_packaged_model_trains_evaluates_and_ranks(db, demo):
     adapter = load_file(Path(run["run_dir"]) / "adapter" / "adapter_model.safetensors")
     assert any(name.endswith("lora_B.weight") and tensor.abs().sum() > 0 for name, tensor in adapter.items())
     board = leaderboard(db, demo, run)
-    assert {row["model"] for row in board} >= {"tuned", "baseline-0shot", "baseline-3shot"}
-    assert all(row["primary_metric"] == "field_accuracy" and 0 <= row["primary_value"] <= 1 for row in board)
-    assert [row["rank"] for row in board] == list(range(1, len(board) + 1))
-    assert all(a["primary_value"] >= b["primary_value"] for a, b in zip(board, board[1:]))
-    assert all(row["low"] <= row["primary_value"] <= row["high"] for row in board)
+    assert {row.model for row in board} >= {"tuned", "baseline-0shot", "baseline-3shot"}
+    assert all(row.primary_metric == "field_accuracy" and 0 <= row.primary_value <= 1 for row in board)
+    assert [row.rank for row in board] == list(range(1, len(board) + 1))
+    assert all(a.primary_value >= b.primary_value for a, b in zip(board, board[1:]))
+    assert all(row.low <= row.primary_value <= row.high for row in board)
     predictions = predictions_for(db, run_id)
     assert len(predictions) == len(board) * run["n_eval"]
     assert all(0 < p["confidence"] <= 1 for p in predictions)

@@ -33,11 +33,6 @@ def _wait_for(run_dir: Path, predicate, timeout: float = 180) -> None:
         time.sleep(0.3)
 
 
-@pytest.fixture
-def tiny_demo(db, demo, tiny_llama):
-    return update_project_settings(db, demo, base_model=str(tiny_llama))
-
-
 @pytest.mark.slow
 def test_a_killed_run_resumes_from_its_last_checkpoint_and_finishes(db, tiny_demo):
     run_id = launch_run(db, tiny_demo, TrainConfig(max_steps=10, save_steps=2, batch_size=2))
@@ -117,10 +112,10 @@ def test_manifest_and_model_card_record_what_reproduces_the_run(db, tiny_demo):
 
 
 @pytest.mark.slow
-def test_the_manifest_counts_the_steps_the_trainer_takes_with_a_validation_slice(db, tiny_demo):
+def test_the_manifest_counts_the_steps_the_trainer_takes_with_a_validation_slice(db, tiny_whole_demo):
     """The recipe in the manifest and the trainer count from the same split (it once carved validation twice)."""
     config = TrainConfig(epochs=1.0, min_steps=0, batch_size=16, validation_share=0.2, save_steps=50)
-    run = wait_for_run(db, launch_run(db, tiny_demo, config), poll_seconds=0.5)
+    run = wait_for_run(db, launch_run(db, tiny_whole_demo, config), poll_seconds=0.5)
     assert run["status"] == "succeeded", run["error"]
     run_dir = Path(run["run_dir"])
     trained = max(e["step"] for e in read_events(run_dir) if e["event"] == "step")
@@ -128,19 +123,7 @@ def test_the_manifest_counts_the_steps_the_trainer_takes_with_a_validation_slice
 
 
 def test_model_card_before_evaluation_says_it_is_pending():
-    manifest = {
-        "run_id": "r1",
-        "seed": 0,
-        "snapshot_hash": "s",
-        "held_out_hash": "h",
-        "chat_template_hash": "c",
-        "base_model": "m",
-        "device": "cpu",
-        "git": {"commit": "abc", "dirty": True},
-        "libraries": {"torch": "2"},
-        "config": {"project": "p", "system_prompt": "Do it.", "train": {"lora_r": 16}},
-    }
-    card = render_model_card(manifest)
+    card = render_model_card(_manifest(git={"commit": "abc", "dirty": True}))
     assert "Evaluation pending" in card and "uncommitted changes" in card and "| lora_r | 16 |" in card
 
 
@@ -180,21 +163,30 @@ def test_the_model_card_says_what_the_device_trained_with_beside_what_was_asked(
 
     asked = TrainConfig()
     recipe = device_recipe(asked, False, 135_000_000, 400, activations_mb=2_000, memory_mb=24_000)
-    manifest = {
-        "config": {"project": "intents", "system_prompt": "Label it.", "train": asked.__dict__},
-        "run_id": "r1",
-        "base_model": "SmolLM2-135M-Instruct",
-        "seed": 0,
-        "snapshot_hash": "s",
-        "held_out_hash": "h",
-        "chat_template_hash": "c",
-        "device": "cpu",
-        "git": {"commit": "abc", "dirty": False},
-        "libraries": {"torch": "2"},
-        "recipe": recipe.to_dict(),
-    }
-    card = render_model_card(manifest)
+    card = render_model_card(
+        _manifest(
+            config={"project": "intents", "system_prompt": "Label it.", "train": asked.__dict__},
+            base_model="SmolLM2-135M-Instruct",
+            recipe=recipe.to_dict(),
+        )
+    )
     assert "Trained on cpu with 150 optimizer steps at learning rate 0.001" in card
     assert "base weights float32 (quantization: none)" in card and "length-grouped padded batches" in card
     assert "gradient checkpointing off. Why: CPU recipe" in card
     assert "| gradient_checkpointing | True |" in card  # the setting as asked stays in the table below
+
+
+def _manifest(**overrides) -> dict:
+    """A run manifest as the worker writes it, with `overrides` for the fields a test is about."""
+    return {
+        "run_id": "r1",
+        "seed": 0,
+        "snapshot_hash": "s",
+        "held_out_hash": "h",
+        "chat_template_hash": "c",
+        "base_model": "m",
+        "device": "cpu",
+        "git": {"commit": "abc", "dirty": False},
+        "libraries": {"torch": "2"},
+        "config": {"project": "p", "system_prompt": "Do it.", "train": {"lora_r": 16}},
+    } | overrides
