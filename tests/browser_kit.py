@@ -132,9 +132,18 @@ def describe_tabs(browser, test_name: str) -> None:
             print(f"\n--- tab {name} at {page.url} ---\n{text[-3000:]}")
 
 
-def settle(page, timeout: float = 60_000) -> None:
-    """Wait until the page's script run has finished and no element is stale (greyed out from the last run)."""
+def settle(page, timeout: float = 60_000, quiet_ms: int = 500) -> None:
+    """Wait until the page's script run has finished, no element is stale (greyed out from the last run), and
+    it has stayed so for `quiet_ms`: on a busy machine the rerun a change asks for can take a moment to start,
+    and a check made in that moment passes before the server has the new value."""
+    page.evaluate("window.__settledSince = undefined")
     page.wait_for_function(
-        "() => !document.querySelector(\"[data-testid='stStatusWidgetRunningIcon'], [data-stale='true']\")",
+        """([busy, quiet]) => {
+            if (document.querySelector(busy)) { window.__settledSince = undefined; return false; }
+            window.__settledSince = window.__settledSince || Date.now();
+            return Date.now() - window.__settledSince >= quiet;
+        }""",
+        arg=["[data-testid='stStatusWidgetRunningIcon'], [data-stale='true']", quiet_ms],
         timeout=timeout,
+        polling=100,
     )
