@@ -175,7 +175,8 @@ if example:
         for revision in describe_revisions(db, example["id"]):
             with st.expander(
                 f"Revision {revision['revision']} · {revision['author']} · "
-                f"{revision['changed_at']:%Y-%m-%d %H:%M} · {revision['summary']}"
+                f"{revision['changed_at']:%Y-%m-%d %H:%M} · {revision['summary']}",
+                key=f"revision_{example['id']}_{revision['revision']}",  # open state follows the revision, not its place
             ):
                 st.code(revision["diff"] or "(no change to the text)", language="diff")
                 if revision["revision"] != example["revision"] and st.button(

@@ -98,8 +98,10 @@ def edit_and_restore(tab, url: str, example_id: int) -> None:
     expect(answer).to_have_value(SECOND)
     answer.press("Alt+S")  # saves what was just typed, without leaving the field first
     tab.get_by_text(f"Saved example {example_id} as revision 3").wait_for()
+    settle(tab)  # the history below the message is still being redrawn with revision 3 on top
     tab.get_by_role("tab", name="History").click()
     tab.get_by_text(re.compile(r"^Revision 2 · ")).click()
+    settle(tab)
     tab.get_by_role("button", name="Restore revision 2").click()
     tab.get_by_text("Restored revision 2 as revision 4").wait_for()
     expect_field(tab, "Expected answer", FIRST)
