@@ -14,11 +14,30 @@ here with the same rule, and the mask is a plain logits processor.
 
 from __future__ import annotations
 
-import functools
+import hashlib
+
+_TABLES: dict[str, object] = {}  # tokenizer fingerprint -> its table; a handful of base models at most
 
 
-@functools.lru_cache(maxsize=4)
 def _tokenizer_data(tokenizer):
+    """The vocabulary's table, built once per distinct tokenizer in this process: a run answers with the
+    base model's tokenizer and the adapter's saved copy, two objects with one vocabulary."""
+    key = _fingerprint(tokenizer)
+    if key not in _TABLES:
+        if len(_TABLES) >= 4:
+            _TABLES.pop(next(iter(_TABLES)))
+        _TABLES[key] = _build_table(tokenizer)
+    return _TABLES[key]
+
+
+def _fingerprint(tokenizer) -> str:
+    """A hash of the whole tokenizer (vocabulary, merges, decoder): equal for two loads of the same files."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    text = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+    return hashlib.sha256(f"{text}|{tokenizer.eos_token_id}|{len(tokenizer)}".encode()).hexdigest()
+
+
+def _build_table(tokenizer):
     """lm-format-enforcer's table of the vocabulary: (id, text, starts a word) for each regular token."""
     from lmformatenforcer import TokenEnforcerTokenizerData
 

@@ -40,7 +40,7 @@ def shipped(tmp_path, monkeypatch, tiny_llama):
 
 def test_the_deploy_page_exports_a_merged_model_and_serves_the_evaluated_answers(browser, shipped):
     import openai
-    from test_serving import ask_together, evaluated
+    from serving_kit import ask_together, evaluated
 
     from studio.serving.engine import model_name
     from studio.serving.process import running_server

@@ -9,16 +9,13 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from serving_kit import ask, ask_together, evaluated
 
-from studio.dataset.messages import input_text
-from studio.evaluation.answering import TUNED
 from studio.evaluation.routing import RoutingConfig
 from studio.jsonl import read_jsonl
 from studio.serving.engine import band_of, model_name
@@ -62,32 +59,6 @@ def served(in_home):
     assert token is None  # localhost needs none
     yield server
     stop_server(server.run_id)
-
-
-def evaluated(run: dict) -> list[tuple[str, dict]]:
-    """(held-out input, the tuned model's evaluated prediction) pairs."""
-    run_dir = Path(run["run_dir"])
-    held_out = {row["id"]: row for row in read_jsonl(run_dir / "eval.jsonl")}
-    return [
-        (input_text(held_out[p["example_id"]]["messages"]), p)
-        for p in read_jsonl(run_dir / "predictions.jsonl")
-        if p["model"] == TUNED
-    ]
-
-
-def ask(client, model: str, text: str, **extra):
-    return client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}], **extra)
-
-
-def ask_together(client, model: str, texts: list[str], **extra) -> list:
-    """Every text at once, each from its own thread, sent in order (a few ms apart) so that the
-    server's batch holds them in the order evaluation answered them."""
-    with ThreadPoolExecutor(len(texts)) as pool:
-        futures = []
-        for text in texts:
-            futures.append(pool.submit(lambda text=text: ask(client, model, text, **extra)))
-            time.sleep(0.03)
-        return [f.result() for f in futures]
 
 
 def test_served_answers_are_the_evaluated_answers_with_their_band(served, in_home):
