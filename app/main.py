@@ -37,7 +37,8 @@ PAGES = {
     ],
     "Admin": [
         st.Page(PAGES_DIR / "project.py", title="Project", icon=":material/assignment:"),
-        st.Page(PAGES_DIR / "new_project.py", title="New project", icon=":material/add_circle:"),
+        # hidden here: its link sits at the top of the sidebar, above the project picker
+        st.Page(PAGES_DIR / "new_project.py", title="New project", icon=":material/add_circle:", visibility="hidden"),
         st.Page(PAGES_DIR / "settings.py", title="Settings", icon=":material/settings:"),
     ],
 }
