@@ -15,14 +15,18 @@ here with the same rule, and the mask is a plain logits processor.
 from __future__ import annotations
 
 import hashlib
+import weakref
 
 _TABLES: dict[str, object] = {}  # tokenizer fingerprint -> its table; a handful of base models at most
+_FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tokenizer object -> its fingerprint
 
 
 def _tokenizer_data(tokenizer):
     """The vocabulary's table, built once per distinct tokenizer in this process: a run answers with the
     base model's tokenizer and the adapter's saved copy, two objects with one vocabulary."""
-    key = _fingerprint(tokenizer)
+    key = _FINGERPRINTS.get(tokenizer)
+    if key is None:
+        key = _FINGERPRINTS[tokenizer] = _fingerprint(tokenizer)  # tens of ms: once per object
     if key not in _TABLES:
         if len(_TABLES) >= 4:
             _TABLES.pop(next(iter(_TABLES)))
