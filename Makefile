@@ -61,6 +61,7 @@ bench: install
 	$(BIN)/python bench/transfer.py --clinc $(CLINC)
 	$(BIN)/python bench/workspace.py
 	$(BIN)/python bench/train_throughput.py --clinc $(CLINC)
+	$(BIN)/python bench/cpu_dtype.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
