@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> dict:
         for dtype in ("float32", "bfloat16")
     ]
     speedups = {
-        length: round(bf16["tokens_per_s"] / fp32["tokens_per_s"], 2)
-        for length, fp32, bf16 in ((r["length"], r, s) for r, s in zip(rows[::2], rows[1::2]))
+        fp32["length"]: round(bf16["tokens_per_s"] / fp32["tokens_per_s"], 2)
+        for fp32, bf16 in zip(rows[::2], rows[1::2])
     }
     result = {
         "machine": describe_machine(),
