@@ -137,8 +137,22 @@ def load_quantized(model_path: str, trust_remote_code: bool = False):
         raise ModelUnavailable(f"could not load base model {model_path}: {error}") from error
 
 
-def load_base(model_path: str, quantized: bool, trust_remote_code: bool = False):
-    """The base model as a run's recipe (studio.training.recipe) trains it: 4-bit NF4, or full fp32 on a CPU."""
+def cpu_bf16_units() -> bool:
+    """Whether this CPU has bf16 matrix units (Intel AMX or AVX-512 BF16), where a bf16 base trains faster than
+    fp32; Linux names them in /proc/cpuinfo, and elsewhere the answer is no (fp32, the safe choice)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            flags = next((line.split() for line in info if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def load_base(
+    model_path: str, quantized: bool, trust_remote_code: bool = False, dtype: str = "float32", attention: str = "sdpa"
+):
+    """The base model as a run's recipe (studio.training.recipe) trains it: 4-bit NF4, or unquantized on a CPU in
+    `dtype` (fp32 to answer; bf16 to train on a CPU with bf16 units) with `attention` ("sdpa" or "eager")."""
     if quantized:
         return load_quantized(model_path, trust_remote_code)
     import torch
@@ -147,7 +161,11 @@ def load_base(model_path: str, quantized: bool, trust_remote_code: bool = False)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         return AutoModelForCausalLM.from_pretrained(
-            model_path, dtype=torch.float32, device_map="cpu", trust_remote_code=trust_remote_code
+            model_path,
+            dtype=getattr(torch, dtype),
+            device_map="cpu",
+            attn_implementation=attention,
+            trust_remote_code=trust_remote_code,
         )
     except (OSError, ValueError) as error:
         raise ModelUnavailable(f"could not load base model {model_path}: {error}") from error

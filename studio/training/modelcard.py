@@ -70,7 +70,8 @@ def _recipe_lines(recipe: dict | None) -> list[str]:
     return [
         f"Trained on {recipe['device']} with {recipe['max_steps']} optimizer steps at learning rate "
         f"{recipe['learning_rate']:g}: base weights {recipe['weights_dtype']} (quantization: {recipe['quantization']}), "
-        f"{recipe['optimizer']}, {recipe['batching']} batches, gradient checkpointing "
+        f"{recipe['optimizer']}, {recipe['batching']} batches, {recipe.get('attention', 'sdpa')} attention, "
+        "gradient checkpointing "
         f"{'on' if recipe['gradient_checkpointing'] else 'off'}. Why: {recipe['why']}.",
         "",
         "The settings asked for (a learning rate of 0 means: picked by the model's size):",

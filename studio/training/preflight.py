@@ -93,8 +93,9 @@ def training_count(examples: list[dict], spec, seed: int) -> int:
 
 
 def static_memory_mb(model_path: str, config: TrainConfig, longest: int) -> dict:
-    """Peak memory from the model's shape alone: 4-bit weights (fp32 under the CPU recipe), fp32 adapter with Adam, activations."""
-    from studio.models.loading import quantized_for
+    """Peak memory from the model's shape alone: 4-bit weights (bf16 or fp32 under the CPU recipe), fp32 adapter with
+    Adam, activations."""
+    from studio.models.loading import cpu_bf16_units, quantized_for
 
     shape = model_shape(model_path)
     hidden, layers = shape.hidden_size, shape.num_hidden_layers
@@ -104,7 +105,7 @@ def static_memory_mb(model_path: str, config: TrainConfig, longest: int) -> dict
     if quantized:
         weights = layers * per_layer * 0.53 + vocab * hidden * 2  # NF4 + double-quant scales; embeddings in bf16
     else:
-        weights = (layers * per_layer + vocab * hidden) * 4  # the CPU recipe's fp32 base
+        weights = (layers * per_layer + vocab * hidden) * (2 if cpu_bf16_units() else 4)  # the CPU recipe's base
     lora = layers * config.lora_r * (4 * 2 * hidden + 3 * (hidden + inter)) * 16  # fp32 weight, grad, two Adam moments
     tokens = config.batch_size * min(longest, config.max_length or longest)
     checkpointing, padding_free = (config.gradient_checkpointing, config.padding_free) if quantized else (False, False)

@@ -6,8 +6,11 @@ batches. On a CPU that recipe is slow and learns worse for the small models a CP
 train (docs/benchmarks.md): bitsandbytes' CPU kernels dequantize every weight on every
 step, bf16 autocast runs slower than fp32 on the CPU's matrix kernels, and padding-free
 rows pay for a block-diagonal attention mask over the whole packed row. So on a CPU the
-base stays in fp32 and batches are padded to their longest member, with examples of
-similar length grouped together. Gradient checkpointing (recomputing each layer's forward
+base is unquantized and batches are padded to their longest member, with examples of
+similar length grouped together. The base is stored in bf16 where the CPU has bf16 matrix
+units (AMX or AVX-512 BF16: 1.1x to 1.8x faster than fp32 there, `bench/cpu_dtype.py`) and in
+fp32 elsewhere; the LoRA weights stay fp32 either way (peft's default), and answering,
+merging and serving read the base in fp32, which the bf16 copy rounds. Gradient checkpointing (recomputing each layer's forward
 in the backward pass, about a third of a step) is turned off on a CPU when the longest
 batch's activations fit in half of the memory free when the run starts, and kept as
 configured otherwise: without it a batch of 8 examples of about 310 tokens held 10 GB.
@@ -31,6 +34,9 @@ LEARNING_RATES = ((500e6, 1e-3), (3e9, 5e-4), (math.inf, 2e-4))
 # Without checkpointing on a CPU, a batch may hold activations up to this share of the memory free at launch
 # (the rest covers the model, the optimizer, the estimate's error and whatever else the machine runs).
 CPU_ACTIVATION_SHARE = 0.5
+# On a CPU, rows up to this many tokens train faster with eager attention than with SDPA, whose CPU backward
+# (flash attention) costs about 11 ms a layer even for 80-token rows; longer rows keep SDPA (docs/benchmarks.md).
+CPU_EAGER_ATTENTION_TOKENS = 128
 
 
 @dataclass(frozen=True)
@@ -48,17 +54,27 @@ class DeviceRecipe:
     max_steps: int  # the optimizer steps the run takes (studio.training.trainer.total_steps)
     parameters: int  # the base model's parameter count (estimated from its config)
     why: str
+    attention: str = "sdpa"  # transformers' attention implementation while training: "sdpa" or "eager"
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def device_recipe(
-    config, cuda: bool, parameters: int, n_train: int, activations_mb: float = math.inf, memory_mb: float = 0.0
+    config,
+    cuda: bool,
+    parameters: int,
+    n_train: int,
+    activations_mb: float = math.inf,
+    memory_mb: float = 0.0,
+    cpu_bf16: bool = False,
+    longest: int = 0,
 ) -> DeviceRecipe:
     """The recipe for `config` (a TrainConfig) on this device, for a model of `parameters` and `n_train` rows
     (the training split, before the validation slice is carved). `activations_mb` is what the longest batch
-    holds without gradient checkpointing (activation_mb) and `memory_mb` the memory free when the run starts."""
+    holds without gradient checkpointing (activation_mb), `memory_mb` the memory free when the run starts,
+    `cpu_bf16` whether the CPU has bf16 matrix units (studio.models.loading.cpu_bf16_units) and `longest` the
+    longest training sequence in tokens (0: unknown)."""
     from studio.training.trainer import total_steps
 
     rate = config.learning_rate or auto_learning_rate(parameters)
@@ -79,10 +95,12 @@ def device_recipe(
         )
     fits = activations_mb <= CPU_ACTIVATION_SHARE * memory_mb
     checkpointing = config.gradient_checkpointing and not fits
+    dtype = "bfloat16" if cpu_bf16 else "float32"
+    eager = 0 < longest <= CPU_EAGER_ATTENTION_TOKENS
     return DeviceRecipe(
         "cpu",
         "none",
-        "float32",
+        dtype,
         "adamw_torch",
         checkpointing,
         False,
@@ -90,15 +108,27 @@ def device_recipe(
         rate,
         steps,
         parameters,
-        "CPU recipe: fp32 base, length-grouped padded batches (faster and better-learning than 4-bit QLoRA on "
-        "CPU; docs/benchmarks.md), gradient checkpointing "
+        f"CPU recipe: {_BASE_WHY[cpu_bf16]}, length-grouped padded batches (faster and better-learning than 4-bit "
+        "QLoRA on CPU; docs/benchmarks.md), gradient checkpointing "
         + (
             "on: the longest batch's activations "
             if checkpointing
             else ("off: the longest batch's activations " if config.gradient_checkpointing else "off as configured: ")
         )
-        + f"(about {activations_mb:,.0f} MB) against half of the {memory_mb:,.0f} MB free at launch",
+        + f"(about {activations_mb:,.0f} MB) against half of the {memory_mb:,.0f} MB free at launch, "
+        + (
+            f"eager attention (rows of at most {longest} tokens, where it beats SDPA's CPU backward)"
+            if eager
+            else "SDPA attention"
+        ),
+        "eager" if eager else "sdpa",
     )
+
+
+_BASE_WHY = {
+    True: "bf16 base (the CPU has bf16 matrix units; answers are read from the fp32 base)",
+    False: "fp32 base (the CPU has no bf16 matrix units)",
+}
 
 
 def auto_learning_rate(parameters: int) -> float:
@@ -132,6 +162,7 @@ def recipe_for(model_path: str, config, n_train: int, longest: int, trust_remote
     import psutil
     import torch
 
+    from studio.models.loading import cpu_bf16_units
     from studio.training.preflight import model_shape
 
     shape = model_shape(model_path, trust_remote_code)
@@ -142,4 +173,6 @@ def recipe_for(model_path: str, config, n_train: int, longest: int, trust_remote
         n_train,
         activation_mb(shape, config.batch_size, longest),
         psutil.virtual_memory().available / 2**20,
+        cpu_bf16_units(),
+        longest,
     )

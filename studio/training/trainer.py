@@ -2,8 +2,8 @@
 
 The device decides the recipe (studio.training.recipe, recorded in the run manifest): on a GPU,
 QLoRA (the base in 4-bit NF4 with double quantization, paged 8-bit AdamW, gradient
-checkpointing, padding-free batches: one flat row with position ids); on a CPU, an fp32
-base, length-grouped padded batches and no checkpointing when the batch fits in memory,
+checkpointing, padding-free batches: one flat row with position ids); on a CPU, an unquantized
+base (bf16 where the CPU has bf16 units, else fp32), length-grouped padded batches and no checkpointing when the batch fits in memory,
 which trains faster and learns better there. LoRA adapters go on every linear layer; loss
 falls on the assistant answer only (the sequences of studio/training/sequences.py, one mask
 for the trainer and the pre-flight); checkpoints are saved every `save_steps` so that a
@@ -33,7 +33,12 @@ class TrainConfig:
     lora_alpha: int = setting(
         "LoRA alpha: scale of the adapter's update (usually 2 x rank)", 32, "Adapter strength (LoRA alpha)"
     )
-    lora_dropout: float = setting("dropout on the LoRA path, against overfitting small sets", 0.05, "Adapter dropout")
+    lora_dropout: float = setting(
+        "dropout on the LoRA path, against overfitting small sets; off by default: on a CPU drawing its masks took "
+        "27% of a step (docs/benchmarks.md), and the validation slice already keeps an overfit checkpoint from shipping",
+        0.0,
+        "Adapter dropout",
+    )
     learning_rate: float = setting(
         "peak learning rate; 0 picks by the model's size (1e-3 under 0.5B parameters, 5e-4 to 3B, 2e-4 above)",
         0.0,
@@ -162,7 +167,9 @@ def build_trainer(
         )
     trainer_class = SFTTrainer if recipe.padding_free else _answer_head_trainer()
     return trainer_class(
-        model=load_base(model_path, recipe.quantization != "none", trust_remote_code),
+        model=load_base(
+            model_path, recipe.quantization != "none", trust_remote_code, _unquantized_dtype(recipe), recipe.attention
+        ),
         args=_sft_config(config, recipe, run_dir, bool(validation_rows), len(rows)),
         train_dataset=_dataset(train_sequences),
         eval_dataset=_dataset(validation_sequences) if validation_sequences else None,
@@ -176,6 +183,11 @@ def build_trainer(
         ),
         callbacks=callbacks,
     )
+
+
+def _unquantized_dtype(recipe) -> str:
+    """The dtype an unquantized base trains in: the CPU recipe's choice (fp32 for a GPU run made without 4-bit)."""
+    return recipe.weights_dtype if recipe.weights_dtype in ("bfloat16", "float32") else "float32"
 
 
 def training_sequences(tokenizer, system_prompt: str, rows: list[dict], config: TrainConfig) -> tuple[list, list]:

@@ -10,6 +10,7 @@ import torch
 
 from studio.demo import DEMO_DIR
 from studio.jsonl import read_jsonl
+from studio.models.loading import cpu_bf16_units
 from studio.training.trainer import TrainConfig, build_trainer, training_rows
 
 SYSTEM = json.loads((DEMO_DIR / "project.json").read_text())["description"]
@@ -67,13 +68,15 @@ def test_qlora_on_packaged_model_moves_adapter_and_keeps_base(tmp_path, default_
 
 
 @pytest.mark.slow
-def test_the_cpu_recipe_trains_an_fp32_base_and_its_loss_is_the_models_own(tmp_path, tiny_llama):
+def test_the_cpu_recipe_trains_an_unquantized_base_and_its_loss_is_the_models_own(tmp_path, tiny_llama):
     """The CPU recipe: no 4-bit layers, padded rows, and a loss that projects only the answer
     positions onto the vocabulary yet equals the model's full cross-entropy on the same labels."""
     trainer = build_trainer(str(tiny_llama), SYSTEM, _demo_rows(6), TrainConfig(max_steps=2, batch_size=3), tmp_path)
     model = trainer.model
     assert not [m for m in model.modules() if type(m).__name__ == "Linear4bit"]
-    assert next(p for n, p in model.named_parameters() if "lora_" not in n).dtype == torch.float32
+    base_dtype = torch.bfloat16 if cpu_bf16_units() else torch.float32  # the base's dtype follows the CPU's bf16 units
+    assert next(p for n, p in model.named_parameters() if "lora_" not in n).dtype == base_dtype
+    assert all(p.dtype == torch.float32 for n, p in model.named_parameters() if "lora_" in n)
     batch = next(iter(trainer.get_train_dataloader()))
     assert batch["input_ids"].shape[0] == 3 and (batch["attention_mask"] == 0).any()  # padded rows
     with torch.no_grad():
@@ -102,6 +105,18 @@ def test_the_cpu_recipe_drops_gradient_checkpointing_only_when_the_batch_fits():
     ).gradient_checkpointing  # a user who turned it off keeps it off
     gpu = device_recipe(config, True, 135_000_000, 400, activations_mb=3_000, memory_mb=24_000)
     assert gpu.gradient_checkpointing  # QLoRA on a GPU keeps it as configured
+
+
+def test_the_cpu_recipe_trains_a_bf16_base_only_where_the_cpu_has_bf16_units():
+    from studio.training.recipe import device_recipe
+
+    config = TrainConfig()
+    with_units = device_recipe(config, False, 135_000_000, 400, activations_mb=3_000, memory_mb=24_000, cpu_bf16=True)
+    without = device_recipe(config, False, 135_000_000, 400, activations_mb=3_000, memory_mb=24_000, cpu_bf16=False)
+    assert with_units.weights_dtype == "bfloat16" and "bf16 base (the CPU has bf16 matrix units" in with_units.why
+    assert without.weights_dtype == "float32" and "fp32 base (the CPU has no bf16 matrix units)" in without.why
+    gpu = device_recipe(config, True, 135_000_000, 400, cpu_bf16=True)
+    assert gpu.quantization.startswith("4-bit") and gpu.weights_dtype == "nf4 (bf16 compute)"
 
 
 def test_activation_estimate_matches_the_measured_demo_batch():

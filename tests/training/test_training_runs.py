@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from studio.models.loading import ModelUnavailable
+from studio.models.loading import ModelUnavailable, cpu_bf16_units
 from studio.paths import SOURCE_ROOT
 from studio.project.projects import update_project_settings
 from studio.training.launch import LaunchRefused, can_resume, get_run, launch_run, list_runs, resume_run, wait_for_run
@@ -100,7 +100,8 @@ def test_manifest_and_model_card_record_what_reproduces_the_run(db, tiny_demo):
     assert manifest["config"]["train"] == run["config"]["train"]
     # No GPU here: the CPU recipe was chosen, and the manifest says so and why.
     recipe = manifest["recipe"]
-    assert recipe["device"] == "cpu" and recipe["quantization"] == "none" and recipe["weights_dtype"] == "float32"
+    assert recipe["device"] == "cpu" and recipe["quantization"] == "none"
+    assert recipe["weights_dtype"] == ("bfloat16" if cpu_bf16_units() else "float32")
     assert run["config"]["train"]["gradient_checkpointing"]  # asked for, and dropped: a tiny batch fits in memory
     assert recipe["gradient_checkpointing"] is False and "gradient checkpointing off: " in recipe["why"]
     assert recipe["batching"] == "length-grouped padded"
