@@ -3,12 +3,14 @@
     .venv/bin/python bench/train_throughput.py --clinc ../shared/datasets/clinc150/data_full.json [--json]
 
 The studio's side is `studio.training.trainer.build_trainer` exactly as a run uses it, with the
-device's recipe (studio.training.recipe: on a CPU an fp32 base, length-grouped padded batches and
-a loss that projects only answer positions; on a GPU QLoRA, padding-free). The reference
+device's recipe (studio.training.recipe: on a CPU an unquantized base, bf16 where the CPU has bf16
+units, eager attention for short rows, length-grouped padded batches and a loss that projects only
+answer positions; on a GPU QLoRA, padding-free). The reference
 is the plain recipe on the same device: transformers' Trainer over PEFT LoRA, batches
 padded to their longest member, no packing; on a GPU over the same bitsandbytes 4-bit NF4
 base (prepared with peft's prepare_model_for_kbit_training, as the QLoRA examples do) with
-gradient checkpointing, on a CPU over the fp32 base without it. Both train on the same
+gradient checkpointing, on a CPU over the fp32 base without it (transformers' default SDPA attention).
+Both train on the same
 token sequences (the same examples, the same loss mask) with the same batch size, learning
 rate and LoRA settings. Rounds of the two alternate so that
 machine noise hits both. A step's real tokens are its non-padding tokens; tokens/s is

@@ -153,7 +153,8 @@ def _load_tuned(run_dir: Path, config: RunConfig):
 
     trusted = config.trust_remote_code
     tokenizer = load_tokenizer(str(run_dir / "adapter"), trusted)
-    # The base the adapter was trained on: 4-bit under QLoRA, fp32 under the CPU recipe.
+    # The base the adapter was trained on: 4-bit under QLoRA, fp32 under the CPU recipe (trained on its bf16 copy where
+    # the CPU has bf16 units).
     base = load_base(config.model_path, quantized_for(config.train.cpu_recipe), trusted)
     model = PeftModel.from_pretrained(base, str(run_dir / "adapter"))
     return model, tokenizer

@@ -2,7 +2,7 @@
 
 Seed, library versions, the dataset snapshot hash, the chat template hash, the full
 config, the device with the training recipe chosen for it (studio.training.recipe: 4-bit QLoRA on
-a GPU, an fp32 base on a CPU) and the project's git commit. Worker-side: no storage, no streamlit.
+a GPU, an unquantized bf16 or fp32 base on a CPU) and the project's git commit. Worker-side: no storage, no streamlit.
 """
 
 from __future__ import annotations

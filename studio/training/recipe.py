@@ -10,10 +10,12 @@ base is unquantized and batches are padded to their longest member, with example
 similar length grouped together. The base is stored in bf16 where the CPU has bf16 matrix
 units (AMX or AVX-512 BF16: 1.1x to 1.8x faster than fp32 there, `bench/cpu_dtype.py`) and in
 fp32 elsewhere; the LoRA weights stay fp32 either way (peft's default), and answering,
-merging and serving read the base in fp32, which the bf16 copy rounds. Gradient checkpointing (recomputing each layer's forward
-in the backward pass, about a third of a step) is turned off on a CPU when the longest
-batch's activations fit in half of the memory free when the run starts, and kept as
-configured otherwise: without it a batch of 8 examples of about 310 tokens held 10 GB.
+merging and serving read the base in fp32, which the bf16 copy rounds. Rows of at most 128
+tokens train with eager attention: SDPA's CPU backward costs about 11 ms a layer even for
+80-token rows. Gradient checkpointing (recomputing each layer's forward in the backward
+pass, about a third of a step) is turned off on a CPU when the longest batch's activations
+fit in half of the memory free when the run starts, and kept as configured otherwise:
+without it a batch of 8 examples of about 310 tokens held 10 GB.
 
 The learning rate, when a config leaves it at 0, follows the model's size: a small model's
 LoRA adapter needs a larger step to move in a few hundred updates. A minimum number of

@@ -78,7 +78,8 @@ class TrainConfig:
         "Pack examples without padding (GPU)",
     )
     cpu_recipe: bool = setting(
-        "on a CPU, train an fp32 base without 4-bit or checkpointing (faster and better there); off trains 4-bit QLoRA on CPU too",
+        "on a CPU, train an unquantized base (bf16 where the CPU has bf16 units) without 4-bit (faster and better there); "
+        "off trains 4-bit QLoRA on CPU too",
         True,
         "On a CPU, train without 4-bit (faster there)",
     )
