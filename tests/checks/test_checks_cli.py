@@ -1,22 +1,34 @@
-"""`studio check --project P --json` from the worktree's own code: every kind, and each finding's fields."""
+"""`studio check --project P --json` from the worktree's own code: every kind, each finding's fields, the planted pairs."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from cli_kit import studio_cli
+from conftest import PLANTED
 
 from studio.checks.runner import KINDS
 
 
-def test_check_json_reports_every_kind_and_each_findings_ids_score_and_message(tmp_path):
-    def studio(*args: str) -> dict:
-        result = studio_cli(tmp_path / "home", *args, "--json")
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
+def studio(home: Path, *args: str) -> dict:
+    result = studio_cli(home, *args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
-    studio("demo")
-    document = studio("check", "--project", "demo")
+
+@pytest.fixture(scope="module")
+def checked_demo(tmp_path_factory) -> tuple[Path, dict]:
+    """A data home where `studio demo` and then `studio check --project demo --json` ran once, and what the
+    check printed (one cold check, which both tests read)."""
+    home = tmp_path_factory.mktemp("checked") / "home"
+    studio(home, "demo")
+    return home, studio(home, "check", "--project", "demo")
+
+
+def test_check_json_reports_every_kind_and_each_findings_ids_score_and_message(checked_demo):
+    home, document = checked_demo
     assert set(document["kinds"]) == set(KINDS)
     assert document["kinds"]["contradiction"] == 3 and document["kinds"]["duplicate"] == 3
     assert document["kinds"]["pii"] >= 1
@@ -29,5 +41,18 @@ def test_check_json_reports_every_kind_and_each_findings_ids_score_and_message(t
         assert 0 <= finding["score"] <= 1 and finding["message"]
     contradictions = sorted(sorted(f["external_ids"]) for f in document["findings"] if f["kind"] == "contradiction")
     assert contradictions == [["T-0037", "T-0180"], ["T-0098", "T-0187"], ["T-0153", "T-0225"]]
-    again = studio("check", "--project", "demo")
+    again = studio(home, "check", "--project", "demo")
     assert again["embedded"] == 0 and again["compared"] == 0
+
+
+def test_check_names_exactly_the_planted_pairs(checked_demo):
+    _, document = checked_demo
+
+    def pairs(kind):
+        return sorted(
+            sorted(e["external_id"] for e in f["examples"]) for f in document["findings"] if f["kind"] == kind
+        )
+
+    assert document["project"] == "demo"
+    assert pairs("duplicate") == sorted(map(sorted, PLANTED["duplicates"]))
+    assert pairs("contradiction") == sorted(map(sorted, PLANTED["contradictions"]))

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PLANTED
 
 from studio.paths import SOURCE_ROOT
 
@@ -58,20 +57,6 @@ def demo_home(tmp_path_factory) -> tuple[Path, dict]:
 def test_demo_loads_the_demo_project(demo_home):
     _, document = demo_home
     assert document == {"project": "demo", "imported": 247, "skipped": 0}
-
-
-def test_check_names_exactly_the_planted_pairs(demo_home):
-    home, _ = demo_home
-    document = studio_json(home, "check", "--project", "demo")
-
-    def pairs(kind):
-        return sorted(
-            sorted(e["external_id"] for e in f["examples"]) for f in document["findings"] if f["kind"] == kind
-        )
-
-    assert document["project"] == "demo"
-    assert pairs("duplicate") == sorted(map(sorted, PLANTED["duplicates"]))
-    assert pairs("contradiction") == sorted(map(sorted, PLANTED["contradictions"]))
 
 
 def test_export_writes_the_approved_examples(demo_home, tmp_path):
