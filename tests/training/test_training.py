@@ -119,6 +119,19 @@ def test_the_cpu_recipe_trains_a_bf16_base_only_where_the_cpu_has_bf16_units():
     assert gpu.quantization.startswith("4-bit") and gpu.weights_dtype == "nf4 (bf16 compute)"
 
 
+def test_the_cpu_recipe_trains_short_rows_with_eager_attention_and_long_ones_with_sdpa():
+    from studio.training.recipe import CPU_EAGER_ATTENTION_TOKENS, device_recipe
+
+    def attention(longest: int) -> str:
+        return device_recipe(TrainConfig(), False, 135_000_000, 400, 3_000, 24_000, True, longest).attention
+
+    assert attention(90) == attention(CPU_EAGER_ATTENTION_TOKENS) == "eager"
+    assert attention(CPU_EAGER_ATTENTION_TOKENS + 1) == attention(390) == "sdpa"
+    assert attention(0) == "sdpa"  # the longest row unknown: the safe default
+    short = device_recipe(TrainConfig(), False, 135_000_000, 400, 3_000, 24_000, True, 90)
+    assert "eager attention (rows of at most 90 tokens" in short.why
+
+
 def test_activation_estimate_matches_the_measured_demo_batch():
     """SmolLM2-135M's shape, 8 demo tickets of about 310 tokens: 10 GB measured without checkpointing."""
     from types import SimpleNamespace
