@@ -19,12 +19,20 @@ def studio(home: Path, *args: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def checked_demo(tmp_path_factory) -> tuple[Path, dict]:
+def checked_demo(tmp_path_factory, worker_id) -> tuple[Path, dict]:
     """A data home where `studio demo` and then `studio check --project demo --json` ran once, and what the
-    check printed (one cold check, which both tests read)."""
-    home = tmp_path_factory.mktemp("checked") / "home"
-    studio(home, "demo")
-    return home, studio(home, "check", "--project", "demo")
+    check printed: one cold check for both tests, even when pytest-xdist runs them in two processes (the
+    first to take the lock runs it; the other reads what it printed)."""
+    from filelock import FileLock
+
+    # under xdist the base folder's parent is this session's own; alone, the base folder is
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    home, printed = shared / "checked-demo" / "home", shared / "checked-demo.json"
+    with FileLock(str(printed) + ".lock"):
+        if not printed.exists():
+            studio(home, "demo")
+            printed.write_text(json.dumps(studio(home, "check", "--project", "demo")))
+    return home, json.loads(printed.read_text())
 
 
 def test_check_json_reports_every_kind_and_each_findings_ids_score_and_message(checked_demo):
