@@ -39,8 +39,8 @@ ui.show_flash()
 top = st.container()  # while a run is active, a link to it, above the settings and the pre-flight
 approved = list_examples(db, project, status="approved")
 st.markdown(
-    "Fine-tune a LoRA adapter on every linear layer (QLoRA on a GPU: a 4-bit NF4 base; on a CPU a full-precision base, "
-    f"which trains faster and better there) on the **{len(approved)} approved examples** "
+    "Fine-tune a LoRA adapter on every linear layer (QLoRA on a GPU: a 4-bit NF4 base; on a CPU an unquantized base, "
+    f"bf16 where the CPU has bf16 units, which trains faster and better there) on the **{len(approved)} approved examples** "
     f"of {project.name}. About 10% are held out (seeded, stratified) to compare the tuned model with the prompted "
     "baseline when training ends."
 )
