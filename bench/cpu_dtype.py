@@ -25,15 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from machine import CoresBusy, describe_machine  # noqa: E402
 
 
-def _bf16_hardware() -> list[str]:
-    """The CPU's bf16 features as Linux names them (AMX tiles, AVX-512 BF16); empty where it says none."""
-    try:
-        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return []
-    return sorted(f for f in flags if f.startswith("amx") or f == "avx512_bf16")
-
-
 def time_training(model_path: str, dtype_name: str, length: int, batch_size: int, steps: int) -> dict:
     """Tokens/s of LoRA training steps over the base in `dtype_name`, on fixed random batches."""
     import torch
@@ -76,7 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    from studio.models.loading import ensure_default_model
+    from studio.models.loading import cpu_bf16_features, ensure_default_model
 
     model_path = str(ensure_default_model())
     rows = [
@@ -90,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     result = {
         "machine": describe_machine(),
-        "bf16_hardware": _bf16_hardware(),
+        "bf16_hardware": list(cpu_bf16_features()),
         "runs": rows,
         "bf16_speedup_by_length": speedups,
     }

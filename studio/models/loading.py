@@ -8,6 +8,7 @@ already be in the local Hugging Face cache.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -137,15 +138,22 @@ def load_quantized(model_path: str, trust_remote_code: bool = False):
         raise ModelUnavailable(f"could not load base model {model_path}: {error}") from error
 
 
-def cpu_bf16_units() -> bool:
-    """Whether this CPU has bf16 matrix units (Intel AMX or AVX-512 BF16), where a bf16 base trains faster than
-    fp32; Linux names them in /proc/cpuinfo, and elsewhere the answer is no (fp32, the safe choice)."""
+@functools.cache
+def cpu_bf16_features() -> tuple[str, ...]:
+    """The CPU's bf16 features as Linux names them in /proc/cpuinfo (AMX tiles, AVX-512 BF16); none elsewhere."""
     try:
         with open("/proc/cpuinfo") as info:
             flags = next((line.split() for line in info if line.startswith("flags")), [])
     except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+        return ()
+    return tuple(sorted(f for f in flags if f.startswith("amx") or f == "avx512_bf16"))
+
+
+def cpu_bf16_units() -> bool:
+    """Whether this CPU has bf16 matrix units (Intel AMX or AVX-512 BF16), where a bf16 base trains faster than
+    fp32; without them (or off Linux) the answer is no: fp32, the safe choice."""
+    features = cpu_bf16_features()
+    return "amx_bf16" in features or "avx512_bf16" in features
 
 
 def load_base(

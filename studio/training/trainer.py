@@ -169,7 +169,7 @@ def build_trainer(
     trainer_class = SFTTrainer if recipe.padding_free else _answer_head_trainer()
     return trainer_class(
         model=load_base(
-            model_path, recipe.quantization != "none", trust_remote_code, _unquantized_dtype(recipe), recipe.attention
+            model_path, recipe.quantization != "none", trust_remote_code, recipe.weights_dtype, recipe.attention
         ),
         args=_sft_config(config, recipe, run_dir, bool(validation_rows), len(rows)),
         train_dataset=_dataset(train_sequences),
@@ -184,11 +184,6 @@ def build_trainer(
         ),
         callbacks=callbacks,
     )
-
-
-def _unquantized_dtype(recipe) -> str:
-    """The dtype an unquantized base trains in: the CPU recipe's choice (fp32 for a GPU run made without 4-bit)."""
-    return recipe.weights_dtype if recipe.weights_dtype in ("bfloat16", "float32") else "float32"
 
 
 def training_sequences(tokenizer, system_prompt: str, rows: list[dict], config: TrainConfig) -> tuple[list, list]:
