@@ -70,6 +70,7 @@ def _recipe_lines(recipe: dict | None) -> list[str]:
     return [
         f"Trained on {recipe['device']} with {recipe['max_steps']} optimizer steps at learning rate "
         f"{recipe['learning_rate']:g}: base weights {recipe['weights_dtype']} (quantization: {recipe['quantization']}), "
+        f"LoRA weights {recipe.get('adapter_dtype', 'float32')}, "
         f"{recipe['optimizer']}, {recipe['batching']} batches, {recipe.get('attention', 'sdpa')} attention, "
         "gradient checkpointing "
         f"{'on' if recipe['gradient_checkpointing'] else 'off'}. Why: {recipe['why']}.",

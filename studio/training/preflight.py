@@ -93,8 +93,8 @@ def training_count(examples: list[dict], spec, seed: int) -> int:
 
 
 def static_memory_mb(model_path: str, config: TrainConfig, longest: int) -> dict:
-    """Peak memory from the model's shape alone: 4-bit weights (bf16 or fp32 under the CPU recipe), fp32 adapter with
-    Adam, activations."""
+    """Peak memory from the model's shape alone: 4-bit weights (bf16 or fp32 under the CPU recipe), the adapter with
+    its gradient and Adam moments in the adapter's dtype (bf16 where the base is 4-bit or bf16), activations."""
     from studio.models.loading import cpu_bf16_units, quantized_for
 
     shape = model_shape(model_path)
@@ -106,7 +106,8 @@ def static_memory_mb(model_path: str, config: TrainConfig, longest: int) -> dict
         weights = layers * per_layer * 0.53 + vocab * hidden * 2  # NF4 + double-quant scales; embeddings in bf16
     else:
         weights = (layers * per_layer + vocab * hidden) * (2 if cpu_bf16_units() else 4)  # the CPU recipe's base
-    lora = layers * config.lora_r * (4 * 2 * hidden + 3 * (hidden + inter)) * 16  # fp32 weight, grad, two Adam moments
+    bf16_adapter = quantized or cpu_bf16_units()  # studio.training.recipe: the adapter follows the base's dtype
+    lora = layers * config.lora_r * (4 * 2 * hidden + 3 * (hidden + inter)) * (8 if bf16_adapter else 16)  # 4 copies
     tokens = config.batch_size * min(longest, config.max_length or longest)
     checkpointing, padding_free = (config.gradient_checkpointing, config.padding_free) if quantized else (False, False)
     per_token = hidden * 2 * (2 if checkpointing else 18) * layers + vocab * 4 * (0 if padding_free else 2)

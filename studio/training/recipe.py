@@ -9,8 +9,10 @@ rows pay for a block-diagonal attention mask over the whole packed row. So on a 
 base is unquantized and batches are padded to their longest member, with examples of
 similar length grouped together. The base is stored in bf16 where the CPU has bf16 matrix
 units (AMX or AVX-512 BF16: 1.1x to 1.8x faster than fp32 there, `bench/cpu_dtype.py`) and in
-fp32 elsewhere; the LoRA weights stay fp32 either way (peft's default), and answering,
-merging and serving read the base in fp32, which the bf16 copy rounds. Rows of at most 128
+fp32 elsewhere. The LoRA weights follow the base's dtype: fp32 LoRA weights on a bf16 base
+cast every adapter's input and output between the two dtypes, about a tenth of a step, so
+they train in bf16 there, as TRL trains a quantized base's adapters. Answering, merging and
+serving read the base (and the adapter) in fp32. Rows of at most 128
 tokens train with eager attention: SDPA's CPU backward costs about 11 ms a layer even for
 80-token rows. Gradient checkpointing (recomputing each layer's forward in the backward
 pass, about a third of a step) is turned off on a CPU when the longest batch's activations
@@ -57,6 +59,7 @@ class DeviceRecipe:
     parameters: int  # the base model's parameter count (estimated from its config)
     why: str
     attention: str = "sdpa"  # transformers' attention implementation while training: "sdpa" or "eager"
+    adapter_dtype: str = "float32"  # the LoRA weights' dtype while training (the optimizer steps them in it)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,6 +97,7 @@ def device_recipe(
             steps,
             parameters,
             "QLoRA: the GPU recipe" + ("" if cuda else " on CPU, because cpu_recipe is off"),
+            adapter_dtype="bfloat16",  # TRL casts a quantized base's adapters to bf16, as the QLoRA paper does
         )
     fits = activations_mb <= CPU_ACTIVATION_SHARE * memory_mb
     checkpointing = config.gradient_checkpointing and not fits
@@ -124,11 +128,12 @@ def device_recipe(
             else "SDPA attention"
         ),
         "eager" if eager else "sdpa",
+        dtype,
     )
 
 
 _BASE_WHY = {
-    True: "bf16 base (the CPU has bf16 matrix units; answers are read from the fp32 base)",
+    True: "bf16 base and LoRA weights (the CPU has bf16 matrix units; answers are read from the fp32 base)",
     False: "fp32 base (the CPU has no bf16 matrix units)",
 }
 

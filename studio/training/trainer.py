@@ -167,7 +167,7 @@ def build_trainer(
             validation_callback(run_dir, system_prompt, validation_rows, output_spec or {"kind": "text"}, tokenizer)
         )
     trainer_class = SFTTrainer if recipe.padding_free else _answer_head_trainer()
-    return trainer_class(
+    trainer = trainer_class(
         model=load_base(
             model_path, recipe.quantization != "none", trust_remote_code, recipe.weights_dtype, recipe.attention
         ),
@@ -184,6 +184,19 @@ def build_trainer(
         ),
         callbacks=callbacks,
     )
+    if recipe.quantization == "none":  # TRL casts a quantized base's adapters itself
+        _cast_adapters(trainer.model, recipe.adapter_dtype)
+    return trainer
+
+
+def _cast_adapters(model, dtype: str) -> None:
+    """The trainable (LoRA) weights in `dtype`, before the optimizer is made, so it steps them in it."""
+    import torch
+
+    wanted = getattr(torch, dtype)
+    for parameter in model.parameters():
+        if parameter.requires_grad and parameter.dtype != wanted:
+            parameter.data = parameter.data.to(wanted)
 
 
 def training_sequences(tokenizer, system_prompt: str, rows: list[dict], config: TrainConfig) -> tuple[list, list]:

@@ -57,6 +57,7 @@ def test_qlora_on_packaged_model_moves_adapter_and_keeps_base(tmp_path, default_
     quantized = [m for m in model.modules() if type(m).__name__ == "Linear4bit"]
     assert quantized and all(m.weight.quant_type == "nf4" for m in quantized)
     assert sum("lora_" in n for n, _ in model.named_parameters()) >= 2 * 7 * 30  # q,k,v,o,gate,up,down x 30 layers
+    assert all(p.dtype == torch.bfloat16 for n, p in model.named_parameters() if "lora_" in n)  # as the recipe says
     lora_before, base_before = _lora_and_base(model)
     trainer.train()
     lora_after, base_after = _lora_and_base(model)
@@ -76,7 +77,7 @@ def test_the_cpu_recipe_trains_an_unquantized_base_and_its_loss_is_the_models_ow
     assert not [m for m in model.modules() if type(m).__name__ == "Linear4bit"]
     base_dtype = torch.bfloat16 if cpu_bf16_units() else torch.float32  # the base's dtype follows the CPU's bf16 units
     assert next(p for n, p in model.named_parameters() if "lora_" not in n).dtype == base_dtype
-    assert all(p.dtype == torch.float32 for n, p in model.named_parameters() if "lora_" in n)
+    assert all(p.dtype == base_dtype for n, p in model.named_parameters() if "lora_" in n)  # no casts between them
     batch = next(iter(trainer.get_train_dataloader()))
     assert batch["input_ids"].shape[0] == 3 and (batch["attention_mask"] == 0).any()  # padded rows
     with torch.no_grad():
@@ -113,10 +114,13 @@ def test_the_cpu_recipe_trains_a_bf16_base_only_where_the_cpu_has_bf16_units():
     config = TrainConfig()
     with_units = device_recipe(config, False, 135_000_000, 400, activations_mb=3_000, memory_mb=24_000, cpu_bf16=True)
     without = device_recipe(config, False, 135_000_000, 400, activations_mb=3_000, memory_mb=24_000, cpu_bf16=False)
-    assert with_units.weights_dtype == "bfloat16" and "bf16 base (the CPU has bf16 matrix units" in with_units.why
-    assert without.weights_dtype == "float32" and "fp32 base (the CPU has no bf16 matrix units)" in without.why
+    assert with_units.weights_dtype == with_units.adapter_dtype == "bfloat16"
+    assert "bf16 base and LoRA weights (the CPU has bf16 matrix units" in with_units.why
+    assert without.weights_dtype == without.adapter_dtype == "float32"
+    assert "fp32 base (the CPU has no bf16 matrix units)" in without.why
     gpu = device_recipe(config, True, 135_000_000, 400, cpu_bf16=True)
     assert gpu.quantization.startswith("4-bit") and gpu.weights_dtype == "nf4 (bf16 compute)"
+    assert gpu.adapter_dtype == "bfloat16"  # TRL's cast of a quantized base's adapters
 
 
 def test_the_cpu_recipe_trains_short_rows_with_eager_attention_and_long_ones_with_sdpa():
