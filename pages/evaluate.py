@@ -10,6 +10,7 @@ from studio.evaluation.dashboard import SIDE_FILTERS, build_dashboard, side_by_s
 from studio.evaluation.leaderboard import describe_metric
 from studio.evaluation.report import render_report
 from studio.evaluation.routing import RoutingConfig
+from studio.evaluation.slices import slice_dimensions
 from studio.training.launch import list_runs
 from studio.training.supervisor import sync_runs
 
@@ -85,16 +86,14 @@ if board.comparison:
 slices_tab, side_tab, routing_tab, detail_tab = st.tabs(["Slices", "Side by side", "Confidence routing", "Details"])
 with slices_tab:
     left, right = st.columns(2)
-    dimensions = [
-        d for d in ("tag", "input length", "input cluster") if any(row["dimension"] == d for row in board.slices)
-    ]
     dimension = left.radio(
         "Slice by",
-        dimensions,
+        slice_dimensions(board.slices),
         horizontal=True,
         key="slice_dimension",
-        help="Input clusters group the held-out inputs by meaning, named by their most telling words, "
-        "as on the Coverage page.",
+        help="Expected answer groups the held-out examples by their label (or a JSON answer's first field with a "
+        "fixed set of values). Input clusters group the held-out inputs by meaning, named by their most telling "
+        "words, as on the Coverage page.",
     )
     metrics = sorted({k for row in board.slices for k in row} - {"dimension", "slice", "model", "n", "score"})
     shown = right.selectbox("Metric", metrics, index=metrics.index(metric), key="slice_metric")

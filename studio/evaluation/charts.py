@@ -41,7 +41,7 @@ def leaderboard_chart(board: list[LeaderboardRow]) -> go.Figure:
 
 
 def slice_chart(rows: list[dict], dimension: str, metric: str) -> go.Figure:
-    """Grouped bars: each model's `metric` per slice of one dimension (tag or input length)."""
+    """Grouped bars: each model's `metric` per slice of one dimension (tag, expected answer, input length, ...)."""
     chosen = [row for row in rows if row["dimension"] == dimension]
     figure = px.bar(
         chosen,

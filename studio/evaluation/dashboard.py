@@ -50,7 +50,9 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
     metric = board[0].primary_metric if board else None
     predictions = predictions_for(db, run["id"])
     comparison = compare_with_best_baseline(predictions, metric) if metric else None
-    slices = slice_scores(predictions, metric, held_out_clusters(db, predictions)) if metric else []
+    slices = (
+        slice_scores(predictions, metric, held_out_clusters(db, predictions), project.output_spec) if metric else []
+    )
     contradictions = sum(f["kind"] == "contradiction" for f in load_findings(db, project))
     round_trip = read_round_trip(run)
     verdict = decide(

@@ -9,6 +9,7 @@ from html import escape
 
 from studio.evaluation import charts
 from studio.evaluation.dashboard import Dashboard, side_by_side
+from studio.evaluation.slices import slice_dimensions
 from studio.evaluation.verdict import Verdict
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#1e293b}
@@ -26,7 +27,7 @@ def render_report(board: Dashboard) -> str:
             _leaderboard(board),
             _figure(charts.leaderboard_chart(board.leaderboard), True),
         ]
-        for dimension in ("tag", "input length"):
+        for dimension in (d for d in slice_dimensions(board.slices) if d != "input cluster"):
             parts.append(_figure(charts.slice_chart(board.slices, dimension, board.metric), False))
     routing = board.routing
     if routing["bands"]:

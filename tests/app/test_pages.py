@@ -115,7 +115,9 @@ def test_evaluate_page_ranks_a_finished_run(db, demo, tiny_llama):
     assert app.success or app.warning or app.error  # the verdict
     verdict = " ".join(box.value for box in (*app.success, *app.warning, *app.error))
     assert "cut short: it trained 1 step," in verdict  # a max-steps cap is said in the verdict
-    assert "input cluster" in app.radio(key="slice_dimension").options  # slices by the coverage engine's clusters
+    options = app.radio(key="slice_dimension").options
+    assert "input cluster" in options  # slices by the coverage engine's clusters
+    assert "expected answer" in options  # and by the category each ticket should get (the schema's first enum)
     assert not any("arrive with the coverage engine" in c.value for c in app.caption)
     assert not any("None" in m.value for m in app.markdown)  # the round trip says where the merged model is in words
     app = open_page("pages/train.py")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from studio.evaluation.dashboard import side_by_side
-from studio.evaluation.slices import length_bucket, slice_scores, weakest_slices
+from studio.evaluation.slices import length_bucket, slice_dimensions, slice_scores, weakest_slices
 from studio.evaluation.verdict import compare_with_best_baseline, decide
 
 
@@ -108,6 +108,27 @@ def test_the_difference_from_the_expected_answer_names_json_fields():
 def test_slices_hold_every_metric():
     rows = slice_scores(predictions([1.0, 0.0], [0.0, 0.0]), "exact_match")
     assert all("exact_match" in row and row["score"] == row["exact_match"] for row in rows)
+
+
+def test_untagged_examples_are_sliced_by_their_expected_label_and_the_advice_names_the_weak_label():
+    """Imported data often carries no tags: the weakest slices are then the labels the tuned model misses."""
+    from studio.project.formats import OutputSpec
+
+    rows = predictions([1.0, 1.0, 0.0, 0.0, 1.0, 1.0], [1.0] * 6)
+    for row in rows:
+        row["tags"], row["expected"] = (
+            [],
+            ["refund", "refund", "transfer", "transfer", "balance", "balance"][row["example_id"]],
+        )
+    slices = slice_scores(rows, "exact_match", spec=OutputSpec(kind="labels", labels=("refund", "transfer", "balance")))
+    assert slice_dimensions(slices) == ["expected answer", "input length"]  # no lone "(untagged)" bar
+    weak = weakest_slices(slices, "tuned")
+    assert [(row["slice"], row["score"], row["n"]) for row in weak] == [("transfer", 0.0, 2)]  # not the perfect ones
+    verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, weak, 0, 120)
+    assert "weakest: transfer (0.00 on 2)" in " ".join(verdict.next_steps)
+    tagged = slice_scores(predictions([1.0, 0.0], [1.0, 1.0], tags=["billing", "shipping"]), "exact_match")
+    assert slice_dimensions(tagged) == ["tag", "input length"]  # no spec given: no expected-answer slices
+    assert {row["dimension"] for row in weakest_slices(tagged, "tuned")} == {"tag"}
 
 
 def test_a_verdict_without_instructions_says_the_baselines_had_none():
