@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 TUNED = "tuned"
 # Bumped when the way answers are decoded changes, so cached baseline answers of the old way are not reused.
-DECODING = "labels-scored-v1"
+DECODING = "labels-scored-json-decisions-v2"  # v2: a JSON answer's confidence is its decisions' joint probability
 DEFAULT_FEW_SHOT_K = 3
 
 

@@ -1,7 +1,8 @@
 """Confidence routing: which answers go straight through, to human review, or to a full human workflow.
 
 A team rarely trusts every answer of a tuned model equally. Each prediction carries a
-confidence (for a label set, the chosen label's share of the probability over the labels;
+confidence (for a label set, the chosen label's share of the probability over the labels; for
+a JSON schema with enum or boolean fields, the joint probability of those fields' values;
 otherwise the geometric mean of its token probabilities; see studio.models.generation); two
 thresholds split predictions into three bands, and the held-out set shows how accurate
 each band would have been. The coverage curve shows the whole trade-off at once: how

@@ -12,7 +12,10 @@ the work of answering short prompts (docs/benchmarks.md).
 
 An answer's confidence is the geometric mean of the probabilities the model gave the tokens
 it chose, up to and including the first end-of-sequence token: exp of their mean
-log-probability. It is what lets a team route answers (see studio.evaluation.routing).
+log-probability. A JSON answer decoded under a schema with enum or boolean fields takes
+instead the joint probability of those fields' values (studio.models.constrained.
+decision_confidence), where the uncertainty of a structured answer sits. It is what lets a
+team route answers (see studio.evaluation.routing).
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ def generate_answers(
         )
         latency = (time.perf_counter() - began) / len(batch) + prefix_share
         for row, index in enumerate(batch):
-            results[index] = _answer(tokenizer, new[row].tolist(), log_probs[row].tolist(), latency)
+            results[index] = _answer(tokenizer, new[row].tolist(), log_probs[row].tolist(), latency, schema)
         on_batch(min(start + batch_size, len(order)), len(order))
     return results
 
@@ -196,13 +199,18 @@ def answer_confidence(tokens: list[int], log_probs: list[float], eos_token_id: i
     return math.exp(sum(log_probs[:kept]) / kept)
 
 
-def _answer(tokenizer, new: list[int], log_probs: list[float], latency_s: float) -> dict:
+def _answer(tokenizer, new: list[int], log_probs: list[float], latency_s: float, schema: dict | None = None) -> dict:
     tokens = [t for t in new if t != tokenizer.pad_token_id]
+    decisions = None
+    if schema is not None:
+        from studio.models.constrained import decision_confidence
+
+        decisions = decision_confidence(tokenizer, new, log_probs, schema)
     return {
         "output": tokenizer.decode(tokens, skip_special_tokens=True).strip(),
         "latency_s": latency_s,
         "new_tokens": len(tokens),
-        "confidence": answer_confidence(new, log_probs, tokenizer.eos_token_id),
+        "confidence": decisions if decisions is not None else answer_confidence(new, log_probs, tokenizer.eos_token_id),
     }
 
 

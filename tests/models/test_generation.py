@@ -261,3 +261,48 @@ def test_reusing_the_prefix_on_a_peft_model_with_and_without_its_adapter(tiny_ll
         base = generate_answers(tuned, tokenizer, prompts, max_new_tokens=6, batch_size=3)
         assert_same_answers(base, generate_answers(tuned, tokenizer, prompts, 6, batch_size=3, reuse_prefix=False))
     assert [b["confidence"] for b in base] != pytest.approx([t["confidence"] for t in with_prefix], rel=1e-4)
+
+
+DEMO_LIKE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "category": {"type": "string", "enum": ["billing", "technical"]},
+        "priority": {"type": "string", "enum": ["low", "high"]},
+        "note": {"type": "string"},
+        "needs_human": {"type": "boolean"},
+    },
+}
+
+
+def test_a_json_answers_confidence_is_the_joint_probability_of_its_decision_fields(default_model):
+    """The schema forces braces, keys and quotes; the uncertainty is in the enum and boolean values, and their
+    joint probability is the answer's confidence. A free-text field and the forced tokens do not dilute it."""
+    from studio.models.constrained import decision_confidence, decision_fields
+    from studio.models.loading import load_tokenizer
+
+    tokenizer = load_tokenizer(str(default_model))
+    pieces = [  # (text, probability of its first token; the rest follow at probability 1, as a value's tail does)
+        ('{"category": ', 1.0),
+        ('"billing"', 0.5),
+        (', "priority": ', 1.0),
+        ('"low"', 0.8),
+        (', "note": "call back tomorrow", "needs_human": ', 0.3),
+        ("false", 0.9),
+        ("}", 1.0),
+    ]
+    tokens, log_probs = [], []
+    for text, probability in pieces:
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        tokens += ids
+        log_probs += [math.log(probability)] + [0.0] * (len(ids) - 1)
+    tokens.append(tokenizer.eos_token_id)
+    log_probs += [0.0, -5.0]  # the end-of-sequence token, then padding that means nothing
+    tokens.append(tokenizer.eos_token_id)
+    assert tokenizer.decode(tokens[:-2]) == "".join(text for text, _ in pieces)
+    assert decision_fields(DEMO_LIKE_SCHEMA) == ["category", "priority", "needs_human"]
+    assert decision_confidence(tokenizer, tokens, log_probs, DEMO_LIKE_SCHEMA) == pytest.approx(0.5 * 0.8 * 0.9)
+    assert answer_confidence(tokens, log_probs, tokenizer.eos_token_id) > 0.5  # what the geometric mean would say
+    free_text = {"type": "object", "properties": {"note": {"type": "string"}}}
+    assert decision_confidence(tokenizer, tokens, log_probs, free_text) is None  # the caller keeps the geometric mean
+    cut_short = tokenizer.encode('{"category": "bil', add_special_tokens=False)
+    assert decision_confidence(tokenizer, cut_short, [0.0] * len(cut_short), DEMO_LIKE_SCHEMA) is None
