@@ -169,7 +169,9 @@ def _answer(plan: Plan, run_dir: Path, model, tokenizer, max_new_tokens: int, co
         append_event(run_dir, "answering", model=plan.name, done=done, total=total)
 
     if plan.source == "endpoint":
-        return answer_with_endpoint(config.eval.endpoint, plan.conversations, max_new_tokens, progress)
+        spec = config.output_spec or {}
+        schema = spec.get("schema") if spec.get("kind") == "json" else None
+        return answer_with_endpoint(config.eval.endpoint, plan.conversations, max_new_tokens, progress, schema)
     with model.disable_adapter() if plan.source == "base" else nullcontext():
         return answer_in_format(
             model, tokenizer, plan.conversations, config.output_spec, max_new_tokens, config.eval.batch_size, progress

@@ -45,15 +45,19 @@ def answer_with_endpoint(
     conversations: list[list[dict]],
     max_new_tokens: int,
     on_batch: Callable[[int, int], None] = lambda done, total: None,
+    schema: dict | None = None,
 ) -> list[dict]:
-    """Answer each conversation greedily; [{"output", "latency_s", "new_tokens", "confidence"}] in order."""
+    """Answer each conversation greedily; [{"output", "latency_s", "new_tokens", "confidence"}] in order.
+
+    With a JSON `schema`, the confidence is measured as the local models measure it (studio.models.constrained).
+    """
     answers = []
     for done, messages in enumerate(conversations, start=1):
         began = time.perf_counter()
         response = _post(
             config, {"model": config.model, "messages": messages, "max_tokens": max_new_tokens, "temperature": 0}
         )
-        answers.append(_answer(config, response, time.perf_counter() - began))
+        answers.append(_answer(config, response, time.perf_counter() - began, schema))
         on_batch(done, len(conversations))
     return answers
 
@@ -87,7 +91,7 @@ def _http_failure(config: EndpointConfig, error: urllib.error.HTTPError, sent_ke
     return f"{message}: {body}" if body else message
 
 
-def _answer(config: EndpointConfig, response: dict, seconds: float) -> dict:
+def _answer(config: EndpointConfig, response: dict, seconds: float, schema: dict | None = None) -> dict:
     try:
         choice = response["choices"][0]
         output = choice["message"]["content"] or ""
@@ -98,12 +102,25 @@ def _answer(config: EndpointConfig, response: dict, seconds: float) -> dict:
         "output": output.strip(),
         "latency_s": seconds,
         "new_tokens": int(usage.get("completion_tokens") or 0),
-        "confidence": _confidence(choice.get("logprobs")),
+        "confidence": _confidence(choice.get("logprobs"), schema),
     }
 
 
-def _confidence(logprobs: dict | None) -> float | None:
-    """The geometric mean of the answer's token probabilities, when the endpoint sent them."""
+def _confidence(logprobs: dict | None, schema: dict | None = None) -> float | None:
+    """When the endpoint sent token log-probabilities: with a JSON schema, the joint probability of the answer's
+    enum and boolean values (studio.models.constrained.spelt_decisions); otherwise, or when it spells none, the
+    geometric mean of the answer's token probabilities."""
     tokens = (logprobs or {}).get("content") or []
-    values = [t["logprob"] for t in tokens if isinstance(t, dict) and isinstance(t.get("logprob"), (int, float))]
-    return math.exp(sum(values) / len(values)) if values else None
+    scored = [t for t in tokens if isinstance(t, dict) and isinstance(t.get("logprob"), (int, float))]
+    if not scored:
+        return None
+    values = [t["logprob"] for t in scored]
+    if schema is not None:
+        from studio.models.constrained import spelt_decisions
+
+        texts = [str(t.get("token", "")) for t in scored]
+        ends = [len("".join(texts[: i + 1])) for i in range(len(texts))]
+        decisions = spelt_decisions("".join(texts), ends, values, schema)
+        if decisions is not None:
+            return decisions
+    return math.exp(sum(values) / len(values))

@@ -115,15 +115,19 @@ def decision_fields(schema: dict) -> list[str]:
 
 
 def decision_confidence(tokenizer, tokens: list[int], log_probs: list[float], schema: dict) -> float | None:
-    """The joint probability of a JSON answer's decisions: for each decision field (decision_fields) it spells,
-    the product of the probabilities of the tokens that overlap its value. None when it spells none (a schema
-    of free-text fields only, or an answer cut short), so the caller keeps its own measure."""
-    fields = decision_fields(schema)
+    """The joint probability of a JSON answer's decisions (spelt_decisions), from the token ids a model chose
+    and their log-probabilities, through the first end-of-sequence token."""
     kept = tokens.index(tokenizer.eos_token_id) if tokenizer.eos_token_id in tokens else len(tokens)
-    if not fields or not kept:
-        return None
     ends = [len(tokenizer.decode(tokens[: i + 1])) for i in range(kept)]
-    text = tokenizer.decode(tokens[:kept])
+    return spelt_decisions(tokenizer.decode(tokens[:kept]), ends, log_probs[:kept], schema)
+
+
+def spelt_decisions(text: str, ends: list[int], log_probs: list[float], schema: dict) -> float | None:
+    """For each decision field (decision_fields) that `text` spells, the product of the probabilities of the
+    tokens that overlap its value, multiplied together. Token i of the answer ends at character `ends[i]` of
+    `text`. None when it spells none (a schema of free-text fields only, or an answer cut short), so the caller
+    keeps its own measure."""
+    fields = decision_fields(schema)
     total, found = 0.0, False
     for name in fields:
         match = re.search(re.escape(json.dumps(name)) + r"\s*:\s*" + _VALUE, text)
@@ -131,5 +135,5 @@ def decision_confidence(tokenizer, tokens: list[int], log_probs: list[float], sc
             continue
         found = True
         start, end = match.span(1)
-        total += sum(lp for i, lp in enumerate(log_probs[:kept]) if (ends[i - 1] if i else 0) < end and ends[i] > start)
+        total += sum(lp for i, lp in enumerate(log_probs) if (ends[i - 1] if i else 0) < end and ends[i] > start)
     return math.exp(total) if found else None

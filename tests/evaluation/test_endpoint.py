@@ -53,6 +53,10 @@ def completion(body: dict) -> dict:
     choice = {"index": 0, "message": {"role": "assistant", "content": " ".join(words)}, "finish_reason": "stop"}
     if body["model"] == "with-logprobs":
         choice["logprobs"] = {"content": [{"token": w, "logprob": math.log(0.5)} for w in words]}
+    if body["model"] == "json-with-logprobs":
+        pieces = [('{"category": ', 1.0), ('"billing"', 0.6), (', "note": "call back"}', 0.2)]
+        choice["message"]["content"] = "".join(text for text, _ in pieces)
+        choice["logprobs"] = {"content": [{"token": text, "logprob": math.log(p)} for text, p in pieces]}
     return {"choices": [choice], "usage": {"prompt_tokens": 7, "completion_tokens": len(words)}}
 
 
@@ -115,6 +119,15 @@ def test_the_request_is_greedy_chat_completions_with_the_key_from_the_environmen
 def test_logprobs_become_a_confidence(server):
     [answer] = answer_with_endpoint(config(server, model="with-logprobs"), CONVERSATIONS[:1], 16)
     assert answer["confidence"] == pytest.approx(0.5)
+
+
+def test_a_json_answers_confidence_is_its_decisions_probability_as_for_local_models(server):
+    schema = {"properties": {"category": {"enum": ["billing", "technical"]}, "note": {"type": "string"}}}
+    [answer] = answer_with_endpoint(config(server, model="json-with-logprobs"), CONVERSATIONS[:1], 16, schema=schema)
+    assert answer["output"] == '{"category": "billing", "note": "call back"}'
+    assert answer["confidence"] == pytest.approx(0.6)  # the category's value; the free-text note does not count
+    [plain] = answer_with_endpoint(config(server, model="json-with-logprobs"), CONVERSATIONS[:1], 16)
+    assert plain["confidence"] == pytest.approx((0.6 * 0.2) ** (1 / 3))  # no schema: the geometric mean
 
 
 def test_a_wrong_key_names_the_url_the_status_and_the_variable(server, monkeypatch):
