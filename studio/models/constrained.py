@@ -117,6 +117,8 @@ def decision_fields(schema: dict) -> list[str]:
 def decision_confidence(tokenizer, tokens: list[int], log_probs: list[float], schema: dict) -> float | None:
     """The joint probability of a JSON answer's decisions (spelt_decisions), from the token ids a model chose
     and their log-probabilities, through the first end-of-sequence token."""
+    if not decision_fields(schema):
+        return None  # nothing to decode token by token
     kept = tokens.index(tokenizer.eos_token_id) if tokenizer.eos_token_id in tokens else len(tokens)
     ends = [len(tokenizer.decode(tokens[: i + 1])) for i in range(kept)]
     return spelt_decisions(tokenizer.decode(tokens[:kept]), ends, log_probs[:kept], schema)
