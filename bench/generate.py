@@ -2,7 +2,7 @@
 
 Run it (from the repository root, after `make install`):
 
-    .venv/bin/python bench/generate.py [--n 32] [--max-new-tokens 24] [--json]
+    .venv/bin/python bench/generate.py [--n 32] [--max-new-tokens 24] [--schema] [--json]
 
 It loads the default base model (SmolLM2-135M-Instruct) in 4-bit NF4 exactly as
 evaluation does (studio.models.loading.load_quantized), builds n prompts from the demo tickets
@@ -13,7 +13,11 @@ without that prefix reuse, one at a time with it, and plain one at a time (batch
 every prompt read in full: the reference). It reports generated tokens per second for
 each and their ratios to the reference. The prompts go in rounds of 16, each timed all
 four ways back to back (the order reversed every other round), so a burst of load from
-elsewhere on a shared machine hits every side alike. Results go to docs/benchmarks.md.
+elsewhere on a shared machine hits every side alike. With --schema every side decodes under
+the demo project's JSON schema (studio.models.constrained), and the report adds what the
+answers' confidence (decision_confidence: the enum and boolean values' joint probability)
+costs per answer, against the time the studio took to generate one. Results go to
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -60,12 +64,18 @@ def prompt_lengths(tokenizer, conversations: list[list[dict]]) -> dict:
     return {"mean": sum(counts) / len(counts), "min": min(counts), "max": max(counts)}
 
 
-def time_generation(model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, side: tuple) -> dict:
+def demo_schema() -> dict:
+    return json.loads((DEMO_DIR / "project.json").read_text())["output_spec"]["schema"]
+
+
+def time_generation(
+    model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, side: tuple, schema: dict | None
+) -> dict:
     """One timed generate_answers call: wall seconds, answers, tokens generated and tokens per second."""
     label, batch_size, reuse_prefix = side
     began, cpu_began = time.perf_counter(), time.process_time()
     answers = generate_answers(
-        model, tokenizer, conversations, max_new_tokens, batch_size=batch_size, reuse_prefix=reuse_prefix
+        model, tokenizer, conversations, max_new_tokens, batch_size=batch_size, reuse_prefix=reuse_prefix, schema=schema
     )
     seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu_began
     tokens = sum(a["new_tokens"] for a in answers)
@@ -81,13 +91,17 @@ def time_generation(model, tokenizer, conversations: list[list[dict]], max_new_t
     }
 
 
-def compare_in_rounds(model, tokenizer, conversations: list[list[dict]], max_new_tokens: int) -> list[dict]:
+def compare_in_rounds(
+    model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, schema: dict | None
+) -> list[dict]:
     """Time each round of BATCHED prompts every way in SIDES, back to back, reversing the order every other round."""
     rounds = []
     for index, start in enumerate(range(0, len(conversations), BATCHED)):
         chunk = conversations[start : start + BATCHED]
         order = SIDES if index % 2 == 0 else SIDES[::-1]
-        rounds.append({side[0]: time_generation(model, tokenizer, chunk, max_new_tokens, side) for side in order})
+        rounds.append(
+            {side[0]: time_generation(model, tokenizer, chunk, max_new_tokens, side, schema) for side in order}
+        )
     return rounds
 
 
@@ -133,12 +147,28 @@ def software() -> dict:
     }
 
 
-def run_benchmark(n: int, max_new_tokens: int) -> dict:
+def confidence_cost(tokenizer, studio: dict, schema: dict) -> dict:
+    """What decision_confidence costs per answer (on each studio answer's tokens), against the studio's
+    generation time per answer."""
+    from studio.models.constrained import decision_confidence
+
+    encoded = [tokenizer.encode(a["output"], add_special_tokens=False) for a in studio["answers"]]
+    began = time.perf_counter()
+    for tokens in encoded:
+        decision_confidence(tokenizer, tokens, [0.0] * len(tokens), schema)
+    per_answer = (time.perf_counter() - began) / len(encoded)
+    generation = studio["seconds"] / len(encoded)
+    return {"confidence_ms_per_answer": 1000 * per_answer, "share_of_generation": per_answer / generation}
+
+
+def run_benchmark(n: int, max_new_tokens: int, schema: dict | None = None) -> dict:
     """Warm up once, then time every side of SIDES on the same prompts, against the last (plain one at a time)."""
     conversations = demo_conversations(n)
     model, tokenizer, load_seconds = load_model()
-    generate_answers(model, tokenizer, conversations[:WARM_UP_PROMPTS], WARM_UP_TOKENS, batch_size=WARM_UP_PROMPTS)
-    rounds = compare_in_rounds(model, tokenizer, conversations, max_new_tokens)
+    generate_answers(
+        model, tokenizer, conversations[:WARM_UP_PROMPTS], WARM_UP_TOKENS, batch_size=WARM_UP_PROMPTS, schema=schema
+    )
+    rounds = compare_in_rounds(model, tokenizer, conversations, max_new_tokens, schema)
     runs = [combine_runs([r[label] for r in rounds]) for label, _, _ in SIDES]
     reference = runs[-1]
     if any(len(run["answers"]) != n for run in runs):
@@ -162,6 +192,8 @@ def run_benchmark(n: int, max_new_tokens: int) -> dict:
         "runs": [{k: v for k, v in run.items() if k != "answers"} for run in runs],
         "speedup": runs[0]["speedup"],
         "answers_each": n,
+        "schema": schema is not None,
+        **(confidence_cost(tokenizer, runs[0], schema) if schema is not None else {}),
     }
 
 
@@ -192,6 +224,11 @@ def render_table(result: dict) -> str:
         "(speed-up and identical: against plain one at a time; cores busy = this process's CPU seconds / wall "
         f"seconds, well under {soft['torch_threads']} means other work shared the cores)",
     ]
+    if result["schema"]:
+        lines.append(
+            f"under the demo's JSON schema; the confidence took {result['confidence_ms_per_answer']:.2f} ms an answer, "
+            f"{100 * result['share_of_generation']:.2f}% of the studio's generation time per answer"
+        )
     return "\n".join(lines)
 
 
@@ -199,6 +236,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=32, help="prompts (the first n demo tickets)")
     parser.add_argument("--max-new-tokens", type=int, default=24, help="the most tokens generated per answer")
+    parser.add_argument("--schema", action="store_true", help="decode under the demo project's JSON schema")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     return parser.parse_args(argv)
 
@@ -216,7 +254,7 @@ def quiet_libraries() -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     quiet_libraries()
-    result = run_benchmark(args.n, args.max_new_tokens)
+    result = run_benchmark(args.n, args.max_new_tokens, demo_schema() if args.schema else None)
     print(json.dumps(result, indent=2) if args.json else render_table(result))
 
 
