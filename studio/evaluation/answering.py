@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from studio.dataset.messages import answer_text
 from studio.evaluation.endpoint import EndpointConfig, EndpointError, answer_with_endpoint
 from studio.jsonl import read_jsonl, write_jsonl
+from studio.models.constrained import schema_of
 from studio.models.embeddings import embed, paired_similarity
 from studio.models.prompts import prompt_messages, retrieve_few_shot
 from studio.training.progress import append_event
@@ -169,8 +170,7 @@ def _answer(plan: Plan, run_dir: Path, model, tokenizer, max_new_tokens: int, co
         append_event(run_dir, "answering", model=plan.name, done=done, total=total)
 
     if plan.source == "endpoint":
-        spec = config.output_spec or {}
-        schema = spec.get("schema") if spec.get("kind") == "json" else None
+        schema = schema_of(config.output_spec)
         return answer_with_endpoint(config.eval.endpoint, plan.conversations, max_new_tokens, progress, schema)
     with model.disable_adapter() if plan.source == "base" else nullcontext():
         return answer_in_format(

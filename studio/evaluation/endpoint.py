@@ -16,6 +16,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
+
+from studio.models.constrained import spelt_decisions
 
 
 @dataclass(frozen=True)
@@ -116,11 +119,8 @@ def _confidence(logprobs: dict | None, schema: dict | None = None) -> float | No
         return None
     values = [t["logprob"] for t in scored]
     if schema is not None:
-        from studio.models.constrained import spelt_decisions
-
         texts = [str(t.get("token", "")) for t in scored]
-        ends = [len("".join(texts[: i + 1])) for i in range(len(texts))]
-        decisions = spelt_decisions("".join(texts), ends, values, schema)
+        decisions = spelt_decisions("".join(texts), list(accumulate(map(len, texts))), values, schema)
         if decisions is not None:
             return decisions
     return math.exp(sum(values) / len(values))

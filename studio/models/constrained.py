@@ -104,6 +104,12 @@ def json_schema_processor(tokenizer, schema: dict, rows: int):
 _VALUE = r'("(?:[^"\\]|\\.)*"|true|false|null|-?\d[\d.eE+-]*)'
 
 
+def schema_of(output_spec: dict | None) -> dict | None:
+    """The JSON schema answers are decoded under: a JSON project's schema, else None (labels and free text)."""
+    spec = output_spec or {}
+    return spec.get("schema") if spec.get("kind") == "json" else None
+
+
 def decision_fields(schema: dict) -> list[str]:
     """The top-level properties whose value is a choice from a fixed set: an enum, or a boolean."""
     properties = schema.get("properties", {}) if isinstance(schema, dict) else {}

@@ -25,6 +25,8 @@ import math
 import time
 from collections.abc import Callable
 
+from studio.models.constrained import decision_confidence, json_schema_processor, schema_of
+
 # A shorter common start (a chat template's opening tokens, say) saves too little to be
 # worth a forward pass of its own and a copy of its cache for every batch.
 MIN_SHARED_PREFIX = 32
@@ -171,8 +173,6 @@ def generate_batch(model, tokenizer, encoded, max_new_tokens: int, prefix_cache=
     recorder = ChosenTokenLogProbs()
     processors = [recorder]
     if schema is not None:
-        from studio.models.constrained import json_schema_processor
-
         mask = json_schema_processor(tokenizer, schema, encoded["input_ids"].shape[0])
         processors = [mask, recorder] if mask is not None else processors  # the recorder sees the masked scores
     cached = {} if prefix_cache is None else {"past_key_values": prefix_cache}
@@ -201,11 +201,7 @@ def answer_confidence(tokens: list[int], log_probs: list[float], eos_token_id: i
 
 def _answer(tokenizer, new: list[int], log_probs: list[float], latency_s: float, schema: dict | None = None) -> dict:
     tokens = [t for t in new if t != tokenizer.pad_token_id]
-    decisions = None
-    if schema is not None:
-        from studio.models.constrained import decision_confidence
-
-        decisions = decision_confidence(tokenizer, new, log_probs, schema)
+    decisions = decision_confidence(tokenizer, new, log_probs, schema) if schema is not None else None
     return {
         "output": tokenizer.decode(tokens, skip_special_tokens=True).strip(),
         "latency_s": latency_s,
@@ -335,5 +331,6 @@ def answer_in_format(
     spec = output_spec or {}
     if spec.get("kind") == "labels" and spec.get("labels"):
         return score_labels(model, tokenizer, conversations, list(spec["labels"]), on_batch, reuse_prefix)
-    schema = spec.get("schema") if spec.get("kind") == "json" else None
-    return generate_answers(model, tokenizer, conversations, max_new_tokens, batch_size, on_batch, reuse_prefix, schema)
+    return generate_answers(
+        model, tokenizer, conversations, max_new_tokens, batch_size, on_batch, reuse_prefix, schema_of(spec)
+    )
