@@ -23,7 +23,7 @@ def table_of(rows: list[dict]) -> pd.DataFrame:
         [
             {
                 "id": r["id"],
-                "external id": r["external_id"],
+                "external id": r["external_id"] or "",
                 "status": r["status"],
                 "input": input_text(r["messages"]),
                 "answer": answer_text(r["messages"]),
@@ -103,7 +103,7 @@ def show_table(rows: list[dict]) -> None:
         st.caption("Select a row to open it in the editor.")
 
 
-def bulk_bar(chosen: ExampleFilter, total: int) -> None:
+def bulk_bar(total: int) -> None:
     with st.expander(f"Bulk action on all {total} matching examples (every page)"):
         action_column, value_column = st.columns(2)
         action = action_column.selectbox("Action", ACTIONS, key="bulk_action")
@@ -116,22 +116,34 @@ def bulk_bar(chosen: ExampleFilter, total: int) -> None:
         sure = st.checkbox(
             f"Yes, {action} {value if action != 'delete' else ''} on all {total} examples", key="bulk_sure"
         )
-        if st.button("Apply", disabled=not sure or total == 0, key="bulk_apply"):
-            run_bulk(chosen, action, value)
+        st.button("Apply", disabled=not sure or total == 0, key="bulk_apply", on_click=run_bulk)
 
 
-def run_bulk(chosen: ExampleFilter, action: str, value: str) -> None:
+def bulk_value(action: str) -> str:
+    """The value the bar's second box holds for `action`, read from its widget's state (a callback runs
+    before the bar is drawn again, with what the user last typed)."""
+    state = st.session_state
+    if action == "set status":
+        return state.get("bulk_status", STATUSES[0])
+    return "" if action == "delete" else state.get("bulk_tag", "")
+
+
+def run_bulk() -> None:
+    """The Apply button's callback: it runs before the page draws, so the counters, the table and the
+    message below the title already show the change, and the confirmation box can be cleared."""
+    state = st.session_state
+    action = state.get("bulk_action", ACTIONS[0])
+    value = bulk_value(action)
+    state["bulk_sure"] = False
     try:
         with st.spinner(f"Applying '{action}' to every matching example..."):
-            result = apply_bulk(db, project, chosen, action, value, ui.current_user())
+            result = apply_bulk(db, project, chosen_filter()[0], action, value, ui.current_user())
     except (NotAllowed, ValueError) as error:
-        st.error(f"Nothing changed: {error}")
+        ui.flash(f"Nothing changed: {error}", "error")
         return
     skipped = list(result.skipped.items())
     detail = "".join(f"\n- example {i}: {why}" for i, why in skipped[:10]) + ("\n- ..." if len(skipped) > 10 else "")
     ui.flash(result.summary() + detail)
-    st.session_state["bulk_sure"] = False
-    st.rerun()
 
 
 def trash() -> None:
@@ -179,4 +191,4 @@ else:
     filter_bar(summary)
     st.session_state["browse_filter"] = chosen
     show_page(found)
-    bulk_bar(chosen, found.total)
+    bulk_bar(found.total)

@@ -30,6 +30,22 @@ def test_the_examples_page_filters_and_searches_in_sql(demo):
     assert set(table["status"]) == {"submitted"}
 
 
+def test_a_bulk_approval_shows_its_counts_at_once_without_an_error(db, demo):
+    app = open_page()
+    app.selectbox(key="filter_status").select("draft").run()
+    app.selectbox(key="bulk_action").select("set status").run()
+    app.selectbox(key="bulk_status").select("approved").run()
+    app.checkbox(key="bulk_sure").check().run()
+    app.button(key="bulk_apply").click().run()
+    assert not app.exception, app.exception
+    counts = count_by_status(db, demo)
+    assert counts["draft"] == 0 and counts["approved"] > 223
+    shown = {m.label: m.value for m in app.metric}
+    assert all(shown[status.capitalize()] == str(n) for status, n in counts.items())  # the same run, no reload
+    assert "10 of 10 selected examples changed" in app.success[0].value
+    assert app.checkbox(key="bulk_sure").value is False  # the next action asks again
+
+
 def test_writing_an_example_stores_it(db, demo):
     app = open_page("pages/write.py")
     app.text_area(key="user_new").input("I was charged twice for March, please refund one.").run()
