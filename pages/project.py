@@ -47,6 +47,22 @@ if st.button("Save the task", type="primary", key="save_task", disabled=spec is 
         ui.flash(f"Task saved.{breaks}", "error" if change.format_breaks else "success")
         st.rerun()
 
+
+def rename_labels() -> None:
+    """The Rename / merge button's callback: before the page draws, so the Labels box above and the choices
+    here show the new label set at once (and Save the task cannot put the old one back)."""
+    state = st.session_state
+    sources, target = list(state.get("merge_sources", [])), state.get("merge_target", "")
+    try:
+        change = merge_labels(db, project, sources, target, ui.current_user())
+    except (ValueError, NotAllowed) as error:
+        ui.flash(f"Not renamed: {error}", "error")
+        return
+    state["merge_sources"], state["merge_target"] = [], ""
+    state.pop(f"{key}_spec_labels", None)  # the Labels box starts again from the saved label set
+    ui.flash(f"{', '.join(sources)} → {target.strip()}: {change.relabelled} example(s) rewritten.")
+
+
 if project.output_spec.kind == "labels":
     st.subheader("Rename or merge labels")
     st.caption(
@@ -56,14 +72,12 @@ if project.output_spec.kind == "labels":
     left, right = st.columns(2)
     sources = left.multiselect("Labels", list(project.output_spec.labels), key="merge_sources")
     target = right.text_input("New name", key="merge_target")
-    if st.button("Rename / merge", key="merge_labels", disabled=not (is_admin and sources and target.strip())):
-        try:
-            change = merge_labels(db, project, sources, target, ui.current_user())
-        except (ValueError, NotAllowed) as error:
-            st.error(f"Not renamed: {error}")
-        else:
-            ui.flash(f"{', '.join(sources)} → {target.strip()}: {change.relabelled} example(s) rewritten.")
-            st.rerun()
+    st.button(
+        "Rename / merge",
+        key="merge_labels",
+        disabled=not (is_admin and sources and target.strip()),
+        on_click=rename_labels,
+    )
 
 st.subheader("Name and archive")
 new_name = st.text_input("Project name", project.name, key=f"{key}_name")

@@ -71,6 +71,10 @@ def test_the_project_page_changes_the_format_and_renames_a_label(db, label_proje
     app.button(key="merge_labels").click().run()
     assert get_project(db, "sentiment").output_spec.labels == ("positive", "neg", "neutral")
     assert [r["revision"] for r in example_history(db, kept)] == [1, 2]
+    assert not app.exception, app.exception
+    assert app.text_area(key=f"{key}_spec_labels").value == "positive\nneg\nneutral"  # at once, no reload
+    assert app.multiselect(key="merge_sources").options == ["positive", "neg", "neutral"]
+    assert "1 example(s) rewritten" in app.success[0].value
     app.text_area(key=f"{key}_spec_labels").input("positive\nneg").run()
     app.button(key="save_task").click().run()
     assert not app.exception, app.exception
