@@ -134,6 +134,9 @@ st.markdown("**Ollama**, from the merged export (its Modelfile is in the folder)
 st.code(commands.ollama_create_command(name, merged_dir), language="bash")
 st.markdown("**The studio's own server**, with confidence and routing band:")
 st.code(commands.studio_serve_command(run["id"]), language="bash")
+retrieved = int(run["config"]["train"].get("retrieved_examples") or 0)
+if retrieved:  # vLLM and Ollama do not retrieve: the client must
+    st.info(commands.retrieval_instructions(retrieved))
 st.caption(
     "GGUF for llama.cpp: the studio does not convert (no well-kept offline converter on PyPI); run llama.cpp's "
     "convert_hf_to_gguf.py on the merged export."

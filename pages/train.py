@@ -22,6 +22,7 @@ from studio.training.preflight import (
     estimate_fit,
     length_profile,
     loss_view,
+    rows_as_trained,
     tokenizer_for,
     training_count,
 )
@@ -160,13 +161,14 @@ def preflight(model_path: str, config: TrainConfig) -> None:
         st.info("No approved examples yet: approve some on the Examples page.")
         return
     tokenizer = tokenizer_for(model_path, trusted)
-    profile = length_profile(tokenizer, project.description, approved, config.max_length)
+    rows = rows_as_trained(approved, config)  # with their retrieved examples, when the run retrieves
+    profile = length_profile(tokenizer, project.description, rows, config.max_length)
     st.markdown(
         "**What the model is trained on** — the chat template renders each example; "
         "<span style='background:#c8f7c5'>highlighted tokens</span> carry the loss, grey ones are context only.",
         unsafe_allow_html=True,
     )
-    for example in approved[:3]:
+    for example in rows[:3]:
         st.html(segments_html(loss_view(tokenizer, project.description, example["messages"], config.max_length)))
     st.plotly_chart(length_histogram(profile), width="stretch", key="length_histogram")
     cut = profile["truncated"]
@@ -175,11 +177,11 @@ def preflight(model_path: str, config: TrainConfig) -> None:
         + (f": {', '.join(profile['truncated_examples'][:10])}" if cut else ".")
         + (f" {len(profile['answer_lost'])} would lose their whole answer." if profile["answer_lost"] else "")
     )
-    fit_estimate(model_path, config, profile)
+    fit_estimate(model_path, config, profile, rows)
 
 
-def fit_estimate(model_path: str, config: TrainConfig, profile: dict) -> None:
-    calibration = cached_calibration(model_path, config, approved, profile["lengths"])
+def fit_estimate(model_path: str, config: TrainConfig, profile: dict, rows: list[dict]) -> None:
+    calibration = cached_calibration(model_path, config, rows, profile["lengths"])
     if st.button(
         "Measure on this machine" if calibration is None else "Measured",
         key="calibrate",
@@ -188,7 +190,7 @@ def fit_estimate(model_path: str, config: TrainConfig, profile: dict) -> None:
     ):
         with st.spinner("Measuring a few real training steps..."):
             try:
-                calibrate(model_path, project.description, config, approved, profile["lengths"])
+                calibrate(model_path, project.description, config, rows, profile["lengths"])
                 st.rerun()
             except (RuntimeError, OSError) as error:
                 st.error(str(error))

@@ -1,7 +1,8 @@
 """Answering a run's held-out examples with the tuned model and the prompting baselines.
 
 The models share one 4-bit base model in memory: "tuned" is the base with the run's
-adapter; "baseline-0shot" is the same base with the adapter switched off and only the
+adapter; a run trained with retrieved examples (TrainConfig.retrieved_examples k) also
+answers as "tuned + k retrieved", the adapter on the k-shot baseline's prompts; "baseline-0shot" is the same base with the adapter switched off and only the
 system prompt; "baseline-{k}shot" adds, for each held-out input, the k training examples
 whose inputs are nearest by embedding. When the run config names an OpenAI-compatible
 endpoint (`RunConfig.eval.endpoint`), that model answers the same k-shot prompts too.
@@ -40,6 +41,11 @@ DECODING = "labels-scored-json-decisions-v2"  # v2: a JSON answer's confidence i
 DEFAULT_FEW_SHOT_K = 3
 
 
+def tuned_name(k: int) -> str:
+    """The tuned model answering with k retrieved training examples in its prompt (a run trained that way)."""
+    return f"{TUNED} + {k} retrieved" if k else TUNED
+
+
 def baseline_name(k: int) -> str:
     return f"baseline-{k}shot" if k else "baseline-0shot"
 
@@ -54,7 +60,7 @@ class Plan:
 
     name: str
     conversations: list[list[dict]]
-    shots: list[list[dict]] | None  # the examples each prompt showed; None for the tuned model
+    shots: list[list[dict]] | None  # the examples each prompt showed; None for the plain tuned model
     source: str  # "adapter" (tuned), "base" (adapter off) or "endpoint"
 
 
@@ -96,7 +102,11 @@ def plan_models(config: RunConfig | dict, held_out: list[dict], train: list[dict
     system = config.system_prompt
     k = max(0, min(config.eval.few_shot_k, len(train)))
     zero_shot = [prompt_messages(system, row["messages"]) for row in held_out]
-    plans = [Plan(TUNED, zero_shot, None, "adapter"), Plan(baseline_name(0), zero_shot, [[] for _ in held_out], "base")]
+    plans = [Plan(TUNED, zero_shot, None, "adapter")]
+    retrieved = max(0, min(config.train.retrieved_examples, len(train)))
+    if retrieved:  # trained with retrieved examples: it answers with them too (the same retrieval as the baseline's)
+        plans.append(retrieval_plan(system, held_out, train, retrieved))
+    plans.append(Plan(baseline_name(0), zero_shot, [[] for _ in held_out], "base"))
     shots = retrieve_few_shot(train, held_out, k)
     k_shot = [prompt_messages(system, row["messages"], examples) for row, examples in zip(held_out, shots)]
     if k:
@@ -104,6 +114,13 @@ def plan_models(config: RunConfig | dict, held_out: list[dict], train: list[dict
     if config.eval.endpoint is not None:
         plans.append(Plan(endpoint_name(config.eval.endpoint), k_shot, shots, "endpoint"))
     return plans
+
+
+def retrieval_plan(system: str, held_out: list[dict], train: list[dict], k: int) -> Plan:
+    """The "tuned + k retrieved" candidate: the adapter on prompts with the k training examples nearest to each input, nearest last."""
+    shots = retrieve_few_shot(train, held_out, k)
+    conversations = [prompt_messages(system, row["messages"], examples) for row, examples in zip(held_out, shots)]
+    return Plan(tuned_name(k), conversations, shots, "adapter")
 
 
 def cached_answers(

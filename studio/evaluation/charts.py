@@ -26,7 +26,7 @@ def leaderboard_chart(board: list[LeaderboardRow]) -> go.Figure:
                 "array": [row.high - row.primary_value for row in board],
                 "arrayminus": [row.primary_value - row.low for row in board],
             },
-            marker_color=["#2563eb" if row.model == "tuned" else "#94a3b8" for row in board],
+            marker_color=["#2563eb" if row.model.startswith("tuned") else "#94a3b8" for row in board],
             text=[f"{row.primary_value:.3f}" for row in board],
             textposition="inside",
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 from studio.checks.coverage import input_clusters
 from studio.checks.runner import load_findings
 from studio.dataset.examples import count_by_status
+from studio.evaluation.candidates import as_candidate, is_tuned, name_candidate, ship_candidate
 from studio.evaluation.leaderboard import TUNED, LeaderboardRow, leaderboard, predictions_for
 from studio.evaluation.metrics import same_json
 from studio.evaluation.routing import RoutingConfig, coverage_curve, route
@@ -49,7 +50,11 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
     board = leaderboard(db, project, run)
     metric = board[0].primary_metric if board else None
     predictions = predictions_for(db, run["id"])
-    comparison = compare_with_best_baseline(predictions, metric) if metric else None
+    candidate = ship_candidate(predictions, metric) if metric else TUNED
+    judged = as_candidate(predictions, candidate)  # the best tuned candidate stands as "tuned" in the verdict
+    comparison = compare_with_best_baseline(judged, metric) if metric else None
+    if comparison:
+        comparison["candidate"] = candidate
     slices = (
         slice_scores(predictions, metric, held_out_clusters(db, predictions), project.output_spec) if metric else []
     )
@@ -61,9 +66,10 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
         weakest_slices(slices, TUNED),
         contradictions,
         count_by_status(db, project)["approved"],
-        run_health(predictions, project.output_spec, run, round_trip),
+        run_health(judged, project.output_spec, run, round_trip),
         baselines_instructed(run),
     )
+    verdict = name_candidate(verdict, candidate, len({p["model"] for p in predictions if is_tuned(p["model"])}))
     return Dashboard(
         run_id=run["id"],
         project=project.name,

@@ -16,6 +16,7 @@ from pathlib import Path
 from storage import evaluations as evaluation_table
 from storage.db import connect
 from studio.dataset.messages import input_text
+from studio.evaluation.candidates import is_tuned
 from studio.evaluation.metrics import METRIC_HELP, aggregate_metrics, primary_metric, score_answer
 from studio.evaluation.significance import interval_dict
 from studio.jsonl import read_jsonl
@@ -31,7 +32,7 @@ class LeaderboardRow:
 
     rank: int  # 1 is the best
     label: str  # what the board shows: "tuned · <run id>" for a tuned run, else the baseline's name
-    model: str  # "tuned", "baseline-0shot", "baseline-3shot", ...
+    model: str  # "tuned", "tuned + 3 retrieved", "baseline-0shot", "baseline-3shot", ...
     run_id: str  # the run whose evaluation the row comes from
     primary_metric: str  # the task's metric the board ranks by
     primary_value: float
@@ -86,18 +87,20 @@ def summarise_model(spec: OutputSpec, model: str, rows: list[dict]) -> dict:
 def leaderboard(db: Path, project: Project, run: dict) -> list[LeaderboardRow]:
     """Every tuned run and baseline evaluated on this run's held-out set, best first.
 
-    A baseline appears once (from the newest run that has it); each tuned run is its own row.
+    A baseline appears once (from the newest run that has it); each tuned candidate of each run
+    ("tuned", and "tuned + k retrieved" for a run trained with retrieval) is its own row.
     """
     with connect(db) as con:
         rows = evaluation_table.fetch_evaluations_on_held_out(con, project.id, run["config"]["held_out_hash"])
     seen, board = set(), []
     for row in rows:
-        key = row["run_id"] if row["model"] == TUNED else row["model"]
+        tuned = is_tuned(row["model"])
+        key = (row["run_id"], row["model"]) if tuned else row["model"]
         if key in seen:
             continue
         seen.add(key)
         means = row["metrics"]["means"][row["primary_metric"]]
-        label = f"tuned · {row['run_id']}" if row["model"] == TUNED else row["model"]
+        label = f"{row['model']} · {row['run_id']}" if tuned else row["model"]
         board.append({**row, "label": label, "low": means["low"], "high": means["high"]})
     board.sort(key=lambda r: (-r["primary_value"], r["label"]))
     return [LeaderboardRow(rank=rank, **row) for rank, row in enumerate(board, start=1)]

@@ -65,6 +65,10 @@ def cmd_commands(args) -> int:
         + ollama_create_command(run.model_name, run.run_dir / "export" / "merged"),
         "studio": studio_serve_command(run.run_id, args.port),
     }
+    if run.retrieved_examples:  # vLLM and Ollama do not retrieve: the client sends the examples
+        from studio.serving.commands import retrieval_instructions
+
+        found["client"] = retrieval_instructions(run.retrieved_examples)
     print(json.dumps(found, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in found.items()))
     return 0
 

@@ -100,3 +100,17 @@ def ollama_create_command(name: str, folder: Path) -> str:
 
 def studio_serve_command(run_id: str, port: int = 8000) -> str:
     return shlex.join(["studio", "model", "serve", run_id, "--port", str(port)])
+
+
+RETRIEVAL_FILE = "retrieval.jsonl"
+
+
+def retrieval_instructions(k: int, file_name: str = RETRIEVAL_FILE) -> str:
+    """What a client of vLLM or Ollama must send for a run trained with k retrieved examples (neither retrieves)."""
+    return (
+        f"This model was trained, and evaluated, with {k} retrieved examples in every prompt; vLLM and Ollama do not "
+        f"retrieve, so the client must send them. For each request: embed its user text with the sentence-transformers "
+        f"model all-MiniLM-L6-v2 (normalised vectors), take the {k} examples of {file_name} whose user text is most "
+        "similar by cosine, and send each one's user and assistant messages, the nearest last, after the system "
+        "message and before the request's own messages. `studio model serve` does this itself."
+    )

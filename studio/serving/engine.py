@@ -6,6 +6,10 @@ it calls the same decoding that answered the held-out set at evaluation
 schema, else greedy; on the base the run trained on, with its adapter), so what is served
 is what was measured.
 
+A run trained with retrieved examples (TrainConfig.retrieved_examples) is served with them: a
+`Retriever` embeds each request with the packaged embedder and puts the k nearest of the run's
+frozen training examples into the prompt, as evaluation did for "tuned + k retrieved".
+
 Each answer carries its confidence and its routing band (auto / review / human) at the
 two thresholds of studio.evaluation.routing.RoutingConfig.
 """
@@ -13,12 +17,14 @@ two thresholds of studio.evaluation.routing.RoutingConfig.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from studio.evaluation.routing import RoutingConfig
 from studio.jsonl import read_jsonl
-from studio.models.prompts import prompt_messages
+from studio.models.prompts import prompt_messages, retrieve_few_shot
+from studio.models.retrieval import with_shots
 from studio.training.run_config import CONFIG_FILE, RunConfig
 
 AUTO, REVIEW, HUMAN = "auto", "review", "human"
@@ -52,6 +58,7 @@ class ServedRun:
     batch_size: int  # prompts per generate call, as evaluation batched them
     output_spec: dict | None = None  # the project's format, which decides the decoding
     quantized: bool = True  # the run trained on a 4-bit base (QLoRA), not the CPU recipe's full-precision one
+    retrieved_examples: int = 0  # k: the run trained (and is served) with k retrieved training examples per prompt
 
     @property
     def adapter_dir(self) -> Path:
@@ -78,6 +85,7 @@ def served_run(run_dir: Path) -> ServedRun:
         batch_size=config.eval.batch_size or 16,
         output_spec=config.output_spec,
         quantized=_trained_quantized(config),
+        retrieved_examples=max(0, config.train.retrieved_examples),
     )
 
 
@@ -100,12 +108,39 @@ def band_of(confidence: float, routing: RoutingConfig) -> str:
     return REVIEW if confidence >= routing.low else HUMAN
 
 
-def with_system_prompt(run: ServedRun, messages: list[dict]) -> list[dict]:
+def with_system_prompt(run: ServedRun, messages: list[dict], shots: list[dict] = ()) -> list[dict]:
     """The conversation as the model saw it at evaluation: the project's task description as the
-    system prompt, unless the client sent its own."""
+    system prompt, unless the client sent its own; then the retrieved `shots`' turns, if any, before the input."""
     if any(m["role"] == "system" for m in messages):
-        return list(messages)
-    return prompt_messages(run.system_prompt, messages)
+        return with_shots(list(messages), list(shots))
+    return prompt_messages(run.system_prompt, messages, list(shots))
+
+
+def candidate_name(run: ServedRun) -> str:
+    """The leaderboard candidate this run serves: "tuned", or "tuned + k retrieved" for a run trained with retrieval."""
+    from studio.evaluation.answering import tuned_name
+
+    return tuned_name(run.retrieved_examples)
+
+
+class Retriever:
+    """The run's frozen training examples (train.jsonl), and for a request the k of them evaluation would show.
+
+    The same retrieval as evaluation's "tuned + k retrieved" (studio.models.prompts.retrieve_few_shot:
+    the packaged embedder, nearest last). Request threads share one embedder, so calls take a lock.
+    """
+
+    def __init__(self, run: ServedRun):
+        self.k = run.retrieved_examples
+        self.pool = read_jsonl(run.run_dir / "train.jsonl") if self.k else []
+        self._lock = threading.Lock()
+        self.shots([{"role": "user", "content": "warm up"}])  # embeds the pool once, before the first request
+
+    def shots(self, messages: list[dict]) -> list[dict]:
+        if not self.k or not self.pool:
+            return []
+        with self._lock:
+            return retrieve_few_shot(self.pool, [{"messages": messages}], self.k)[0]
 
 
 def load_served_model(run: ServedRun):

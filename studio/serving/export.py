@@ -10,7 +10,9 @@
   round trip checks a merge: reload the folder fresh, answer the first held-out
   conversations, compare with the evaluated answers (export_check.json).
 
-Both folders carry a model card (README.md), an Ollama Modelfile and the serving commands.
+Both folders carry a model card (README.md), an Ollama Modelfile and the serving commands. A run
+trained with retrieved examples also carries them (retrieval.jsonl, its frozen training
+examples) and says what a vLLM or Ollama client must send; its check answers with retrieval.
 GGUF is not written: no well-kept package converts a Hugging Face model to GGUF offline
 (llama.cpp's convert_hf_to_gguf.py is not on PyPI); docs/user-guide.md says how to convert
 with llama.cpp.
@@ -24,10 +26,10 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from studio.jsonl import read_jsonl
-from studio.models.prompts import prompt_messages
+from studio.jsonl import read_jsonl, write_jsonl
+from studio.models.prompts import prompt_messages, retrieve_few_shot
 from studio.serving import commands
-from studio.serving.engine import ServedRun, served_run
+from studio.serving.engine import ServedRun, candidate_name, served_run
 
 FORMATS = ("adapter", "merged")
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
@@ -133,8 +135,22 @@ def _write_companions(run: ServedRun, folder: Path, format: str, final: Path, bu
         "ollama": commands.ollama_create_command(run.model_name, final),
         "studio": commands.studio_serve_command(run.run_id),
     }
+    if run.retrieved_examples:
+        write_retrieval_examples(run, folder)
+        found["client"] = commands.retrieval_instructions(run.retrieved_examples)
     (folder / "README.md").write_text(_model_card(run, format, found))
     return found
+
+
+def write_retrieval_examples(run: ServedRun, folder: Path) -> Path:
+    """The run's frozen training examples, which every prompt retrieves from, as commands.RETRIEVAL_FILE."""
+    rows = [
+        {"id": r["id"], "external_id": r.get("external_id"), "messages": r["messages"]}
+        for r in read_jsonl(run.run_dir / "train.jsonl")
+    ]
+    path = folder / commands.RETRIEVAL_FILE
+    write_jsonl(path, rows)
+    return path
 
 
 def _model_card(run: ServedRun, format: str, found: dict[str, str]) -> str:
@@ -164,6 +180,7 @@ def _model_card(run: ServedRun, format: str, found: dict[str, str]) -> str:
             f"- Ollama: `{found['ollama']}` (the Modelfile is beside this file)",
             f"- the studio (with confidence routing): `{found['studio']}`",
             "",
+            *([f"**Retrieved examples.** {found['client']}", ""] if "client" in found else []),
             "GGUF for llama.cpp is not written by the studio: convert this folder with llama.cpp's "
             "`convert_hf_to_gguf.py` (merged export) or `convert_lora_to_gguf.py` (adapter export).",
             "",
@@ -175,13 +192,15 @@ def check_export(run: ServedRun, folder: Path, n: int = 3) -> dict:
     """Load the merged export as any server would and answer the first n held-out inputs; compare with evaluation."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from studio.evaluation.answering import TUNED
     from studio.evaluation.roundtrip import same_chat_template
     from studio.models.generation import answer_in_format
 
-    tuned = [p for p in read_jsonl(run.run_dir / "predictions.jsonl") if p["model"] == TUNED][:n]
+    name = candidate_name(run)  # a run trained with retrieval is checked, and served, with it
+    tuned = [p for p in read_jsonl(run.run_dir / "predictions.jsonl") if p["model"] == name][:n]
     held_out = {row["id"]: row for row in read_jsonl(run.run_dir / "eval.jsonl")}
-    conversations = [prompt_messages(run.system_prompt, held_out[p["example_id"]]["messages"]) for p in tuned]
+    rows = [held_out[p["example_id"]] for p in tuned]
+    shots = retrieve_few_shot(read_jsonl(run.run_dir / "train.jsonl"), rows, run.retrieved_examples)
+    conversations = [prompt_messages(run.system_prompt, row["messages"], shown) for row, shown in zip(rows, shots)]
     model = AutoModelForCausalLM.from_pretrained(folder, dtype="auto", device_map=_device_map())  # as merged
     tokenizer = AutoTokenizer.from_pretrained(folder)
     budget = model.generation_config.max_new_tokens

@@ -28,6 +28,7 @@ from pathlib import Path
 from studio.evaluation.routing import RoutingConfig
 from studio.serving.batcher import Batcher, Busy
 from studio.serving.engine import (
+    Retriever,
     ServedRun,
     answer_conversations,
     count_prompt_tokens,
@@ -79,6 +80,7 @@ class Served:
             threading.Lock(),
         )
         self.recorder = Recorder(run.run_dir, run.run_id, options.record)
+        self.retriever = Retriever(run)  # a run trained with retrieved examples is served with them
         self.batcher = Batcher(
             lambda conversations, budget: answer_conversations(
                 model, tokenizer, conversations, budget, options.routing, run.batch_size, run.output_spec
@@ -191,7 +193,8 @@ class Handler(BaseHTTPRequestHandler):
                 param="model",
                 code="model_not_found",
             )
-        conversation = with_system_prompt(served.run, list(request.messages))
+        messages = list(request.messages)
+        conversation = with_system_prompt(served.run, messages, served.retriever.shots(messages))
         tokens = served.prompt_tokens(conversation)
         if tokens > options.limits.max_prompt_tokens:
             raise ApiError(
@@ -210,7 +213,8 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(
                 504, f"no answer within {options.request_timeout_s:.0f} s", code="timeout", kind="server_error"
             ) from None
-        served.recorder.record(conversation, answer)
+        # recorded without the retrieved examples: a recording becomes a draft example, whose input is the request's
+        served.recorder.record(with_system_prompt(served.run, messages), answer)
         if request.stream:
             self._send_stream(stream_chunks(served.run.model_name, answer, options.routing, request.include_usage))
         else:

@@ -2,7 +2,8 @@
 
 - `loss_view`: an example rendered by the chat template, split into runs of tokens that
   carry loss and runs that do not (from studio/training/sequences.py, the very mask the trainer uses);
-- `length_profile`: every example's token length and which ones the max length cuts;
+- `length_profile`: every example's token length and which ones the max length cuts (of the
+  rows as trained, `rows_as_trained`: with their retrieved examples when the run retrieves);
 - `estimate_fit`: peak memory and run time from the model's size, refined by a real
   calibration run (studio/training/calibration.py) when one is cached for these settings;
 - `blocking_findings`: open contradictions and other errors from the checks.
@@ -79,6 +80,14 @@ def length_profile(tokenizer, system_prompt: str, rows: list[dict], max_length: 
         "trained_tokens": sum(sum(s.completion_mask) for s in sequences),
         "tokens": sum(len(s.input_ids) for s in sequences),
     }
+
+
+def rows_as_trained(rows: list[dict], config: TrainConfig) -> list[dict]:
+    """The rows as the trainer sees them: with `config.retrieved_examples` retrieved examples in each prompt
+    (studio.models.retrieval), so the lengths, the loss view, the calibration and the time estimate count their tokens."""
+    from studio.models.retrieval import retrieval_rows
+
+    return retrieval_rows(rows, config.retrieved_examples)
 
 
 def _name(row: dict) -> str:

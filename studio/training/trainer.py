@@ -93,6 +93,13 @@ class TrainConfig:
         20,
         "Steps between checkpoints",
     )
+    retrieved_examples: int = setting(
+        "retrieval-augmented fine-tuning: each training prompt carries this many training examples with the nearest "
+        "inputs (never the example itself or a near-duplicate), and the tuned model also answers with them as "
+        "'tuned + k retrieved'; prompts grow by about k examples' tokens. 0: off",
+        0,
+        "Retrieved examples in each prompt (0: off)",
+    )
     merge_model: bool = setting(
         "also write a merged full model to run_dir/merged (large; the adapter is always written)",
         False,

@@ -27,6 +27,7 @@ from studio.evaluation.roundtrip import check_round_trip
 from studio.jsonl import read_jsonl
 from studio.models.loading import ModelUnavailable, device_name, load_tokenizer
 from studio.models.prompts import prompt_messages
+from studio.models.retrieval import retrieval_rows
 from studio.training.manifest import build_manifest, write_manifest
 from studio.training.modelcard import write_model_card
 from studio.training.progress import append_event, write_status
@@ -83,12 +84,12 @@ def run(run_dir: Path) -> str:
     append_event(run_dir, "started", pid=os.getpid(), device=device_name(), resumed_from=resume)
     if not is_main_process():  # under `accelerate launch`, the other ranks only train
         try:
-            _train(config, read_jsonl(run_dir / "train.jsonl"), run_dir, should_stop)
+            _train(config, train_rows(run_dir, config), run_dir, should_stop)
         except Cancelled:
             return "cancelled"
         return "succeeded"
     try:
-        rows = read_jsonl(run_dir / "train.jsonl")
+        rows = train_rows(run_dir, config)
         if not rows:
             raise NoExamples(
                 "the snapshot has no approved training examples: approve examples on the Examples page, then launch again"
@@ -124,6 +125,11 @@ def run(run_dir: Path) -> str:
         return "failed"
     write_status(run_dir, "succeeded")
     return "succeeded"
+
+
+def train_rows(run_dir: Path, config: RunConfig) -> list[dict]:
+    """The frozen training split as the trainer sees it: with its k retrieved examples when the run retrieves."""
+    return retrieval_rows(read_jsonl(run_dir / "train.jsonl"), config.train.retrieved_examples)
 
 
 def _longest(tokenizer, config: RunConfig, rows: list[dict]) -> int:
