@@ -12,15 +12,15 @@ from pathlib import Path
 
 from studio.checks.coverage import input_clusters
 from studio.checks.runner import load_findings
-from studio.dataset.examples import count_by_status
 from studio.evaluation.candidates import as_candidate, is_tuned, name_candidate, ship_candidate
 from studio.evaluation.leaderboard import TUNED, LeaderboardRow, leaderboard, predictions_for
 from studio.evaluation.metrics import same_json
 from studio.evaluation.routing import RoutingConfig, coverage_curve, route
 from studio.evaluation.slices import slice_scores, weakest_slices
-from studio.evaluation.verdict import Verdict, compare_with_best_baseline, decide, run_health
+from studio.evaluation.verdict import RunFacts, Verdict, compare_with_best_baseline, decide, run_health
 from studio.project.projects import Project
 from studio.training.launch import list_runs
+from studio.training.progress import measured_seconds
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,10 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
         project.ship_margin,
         weakest_slices(slices, TUNED),
         contradictions,
-        count_by_status(db, project)["approved"],
+        run["n_train"],  # what this run trained on, not what the project holds today
         run_health(judged, project.output_spec, run, round_trip),
         baselines_instructed(run),
+        RunFacts(run["id"], measured_seconds(Path(run["run_dir"]))),
     )
     verdict = name_candidate(verdict, candidate, len({p["model"] for p in predictions if is_tuned(p["model"])}))
     return Dashboard(

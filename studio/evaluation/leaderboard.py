@@ -1,8 +1,10 @@
 """Scoring a finished run's predictions and the leaderboard of every model on one held-out set.
 
 The worker writes predictions.jsonl; `record_evaluation` scores each answer, summarises
-each model (every metric with a 95% bootstrap interval, plus the metrics that are not
-means: macro-F1, confusion matrix, per-field scores) and stores both in DuckDB. Runs are
+each model (every metric with a 95% interval: Wilson for 0/1 scores, a bootstrap for graded
+ones, see studio/evaluation/significance.py; plus the metrics that are not means: macro-F1,
+confusion matrix, per-field scores) and stores both in DuckDB. Intervals stored by older
+versions are recomputed as they are read, so no board shows a zero-width interval. Runs are
 ranked together only when their held-out hashes match: the same examples, the same split.
 """
 
@@ -17,8 +19,8 @@ from storage import evaluations as evaluation_table
 from storage.db import connect
 from studio.dataset.messages import input_text
 from studio.evaluation.candidates import is_tuned
-from studio.evaluation.metrics import METRIC_HELP, aggregate_metrics, primary_metric, score_answer
-from studio.evaluation.significance import interval_dict
+from studio.evaluation.metrics import BINARY_METRICS, METRIC_HELP, aggregate_metrics, primary_metric, score_answer
+from studio.evaluation.significance import honest_interval, interval_dict
 from studio.jsonl import read_jsonl
 from studio.project.formats import OutputSpec, parse_output_spec
 from studio.project.projects import Project
@@ -36,7 +38,7 @@ class LeaderboardRow:
     run_id: str  # the run whose evaluation the row comes from
     primary_metric: str  # the task's metric the board ranks by
     primary_value: float
-    low: float  # the 95% bootstrap interval of primary_value
+    low: float  # the 95% interval of primary_value (Wilson for 0/1 scores)
     high: float
     n: int  # held-out examples answered
     metrics: dict  # every metric: each score's mean with its interval, macro-F1, confusion, latency, tokens/s
@@ -99,6 +101,9 @@ def leaderboard(db: Path, project: Project, run: dict) -> list[LeaderboardRow]:
         if key in seen:
             continue
         seen.add(key)
+        row["metrics"]["means"] = {
+            name: honest_interval(entry, name in BINARY_METRICS) for name, entry in row["metrics"]["means"].items()
+        }
         means = row["metrics"]["means"][row["primary_metric"]]
         label = f"{row['model']} · {row['run_id']}" if tuned else row["model"]
         board.append({**row, "label": label, "low": means["low"], "high": means["high"]})

@@ -20,6 +20,7 @@ from studio.project.formats import OutputSpec
 
 INVALID_LABEL = "(invalid)"
 
+BINARY_METRICS = ("exact_match", "json_valid")  # 0 or 1 per example: their intervals are Wilson's
 PRIMARY_METRIC = {"labels": "exact_match", "regex": "exact_match", "json": "field_accuracy", "text": "chrf"}
 METRIC_HELP = {
     "exact_match": "share of answers identical to the expected one (after trimming whitespace)",
@@ -92,6 +93,23 @@ def _json_scores(expected: str, output: str) -> dict[str, float]:
         "field_accuracy": right / len(want) if want else float(not got),
         "exact_match": float(same_json(want, got)),
     }
+
+
+def field_judgements(expected: str, output: str) -> list[bool]:
+    """One right-or-wrong per expected JSON field (sorted by name): the paired judgements the verdict pools.
+
+    An expected value that is not an object is one judgement (the whole value); an empty
+    object is one judgement too (right when the answer is empty as well), as in field accuracy.
+    """
+    want = json.loads(expected)
+    try:
+        got = json.loads(output)
+    except (ValueError, RecursionError):  # bad syntax, a number too long, nesting too deep
+        got = None
+    if not isinstance(want, dict) or not want:
+        return [same_json(want, got) if got is not None else False]
+    got = got if isinstance(got, dict) else {}
+    return [key in got and same_json(got[key], want[key]) for key in sorted(want)]
 
 
 def summarise_scores(spec: OutputSpec, per_example: list[dict[str, float]]) -> dict[str, float]:

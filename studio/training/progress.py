@@ -59,6 +59,15 @@ def log_tail(run_dir: Path, lines: int = 20) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def measured_seconds(run_dir: Path) -> float | None:
+    """How long a finished run took, training and evaluation, from its first start to its final status (None before)."""
+    status, events = read_status(run_dir), read_events(run_dir)
+    started = next((e["time"] for e in events if e["event"] == "started"), None)
+    if not status or started is None:
+        return None
+    return max(status["time"] - started, 0.0)
+
+
 def latest(events: list[dict], name: str) -> dict | None:
     """The most recent event called `name`."""
     return next((e for e in reversed(events) if e["event"] == name), None)

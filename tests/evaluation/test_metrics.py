@@ -150,3 +150,18 @@ def test_json_booleans_are_not_numbers():
     spec = parse_output_spec({"kind": "json", "schema": {"type": "object"}})
     scores = score_answer(spec, '{"needs_human": false, "n": 1}', '{"needs_human": 0, "n": true}')
     assert scores["field_accuracy"] == 0.0 and scores["exact_match"] == 0.0
+
+
+def test_field_judgements_are_one_per_expected_field():
+    from studio.evaluation.metrics import field_judgements
+
+    # sorted by name: category, needs_human, priority
+    assert field_judgements(EXPECTED, '{"category": "billing", "priority": "high", "needs_human": false}') == [
+        True,
+        True,
+        False,
+    ]
+    assert field_judgements(EXPECTED, "not json") == [False, False, False]
+    assert field_judgements(EXPECTED, '["billing"]') == [False, False, False]
+    assert field_judgements('"billing"', '"billing"') == [True]
+    assert field_judgements("{}", "{}") == [True]

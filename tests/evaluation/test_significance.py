@@ -1,4 +1,4 @@
-"""Bootstrap intervals, paired differences and McNemar's test on small hand-checkable data."""
+"""Intervals (Wilson, bootstrap, Newcombe's paired), McNemar's test and power, on small hand-checkable data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,18 @@ import time
 import numpy as np
 import pytest
 
-from studio.evaluation.significance import bootstrap_interval, interval_dict, mcnemar, paired_difference
+from studio.evaluation.significance import (
+    bootstrap_interval,
+    examples_needed,
+    honest_interval,
+    interval_dict,
+    mcnemar,
+    mean_interval,
+    newcombe_paired,
+    paired_difference,
+    resolvable_difference,
+    wilson_interval,
+)
 
 EIGHTY_IN_A_HUNDRED = [1.0] * 80 + [0.0] * 20
 
@@ -79,7 +90,7 @@ def test_interval_dict_carries_mean_bounds_and_count():
     assert set(summary) == {"mean", "low", "high", "n"}
     assert summary["mean"] == pytest.approx(0.8)
     assert summary["n"] == 100
-    assert (summary["low"], summary["high"]) == bootstrap_interval(EIGHTY_IN_A_HUNDRED)
+    assert (summary["low"], summary["high"]) == wilson_interval(80, 100)
 
 
 def test_a_clear_improvement_has_an_interval_above_zero():
@@ -113,12 +124,66 @@ def test_pairing_cancels_shared_example_difficulty():
     assert 0.04 < result["low"] < result["high"] < 0.06
 
 
-def test_identical_differences_are_exact():
-    same = paired_difference([1.0, 0.0, 1.0], [1.0, 0.0, 1.0])
-    assert same == {"difference": 0.0, "low": 0.0, "high": 0.0, "p_value": 1.0}
-    result = paired_difference([1.0] * 5, [0.0] * 5)
-    assert (result["difference"], result["low"], result["high"]) == (1.0, 1.0, 1.0)
-    assert result["p_value"] < 0.01
+def test_identical_answers_do_not_collapse_the_interval():
+    # Both models right on all 30: no difference seen, but 30 examples cannot rule one out.
+    same = paired_difference([1.0] * 30, [1.0] * 30)
+    assert same["difference"] == 0.0 and same["p_value"] == 1.0
+    assert same["low"] == pytest.approx(-0.1135, abs=1e-4) and same["high"] == pytest.approx(0.1135, abs=1e-4)
+    # Every pair differs the same way: the tuned model right, the baseline wrong, on all 30.
+    result = paired_difference([1.0] * 30, [0.0] * 30)
+    assert result["difference"] == 1.0 and result["high"] == 1.0
+    assert result["low"] == pytest.approx(0.8395, abs=1e-4) and result["p_value"] < 1e-8
+
+
+def test_equal_graded_differences_fall_back_to_newcombe_at_the_means():
+    # Every example's chrF differs by exactly 0.25: the bootstrap cannot vary them.
+    result = paired_difference([0.75] * 20, [0.5] * 20)
+    assert result["method"] == "newcombe" and result["low"] < 0.25 < result["high"]
+    assert result["p_value"] == pytest.approx(2 * 0.5**20)
+
+
+def test_wilson_matches_scipy_and_the_textbook_edge_cases():
+    from scipy.stats import binomtest
+
+    assert wilson_interval(30, 30)[0] == pytest.approx(0.8865, abs=1e-4) and wilson_interval(30, 30)[1] == 1.0
+    assert wilson_interval(0, 30) == pytest.approx((0.0, 0.1135), abs=1e-4)
+    for k, n in ((0, 10), (3, 10), (17, 22), (80, 100), (999, 1000)):
+        reference = binomtest(k, n).proportion_ci(0.95, method="wilson")
+        assert wilson_interval(k, n) == pytest.approx((reference.low, reference.high), abs=1e-12)
+
+
+def test_no_mean_interval_has_zero_width_below_a_thousand_examples():
+    assert mean_interval([1.0] * 30) == pytest.approx((0.8865, 1.0), abs=1e-4)  # the issue's 30/30 baseline
+    graded = mean_interval([0.6] * 40)  # every chrF equal: Wilson at the mean
+    assert graded[0] < 0.6 < graded[1] and graded == wilson_interval(24, 40)
+    spread = [0.2, 0.4, 0.9, 0.7, 0.65] * 8  # varied graded scores keep the bootstrap
+    assert mean_interval(spread) == bootstrap_interval(spread)
+
+
+def test_stored_bootstrap_intervals_are_recomputed_honestly():
+    old = {"mean": 1.0, "low": 1.0, "high": 1.0, "n": 30}
+    assert (honest_interval(old, binary=True)["low"], honest_interval(old, binary=False)["high"]) == (
+        pytest.approx(0.8865, abs=1e-4),
+        1.0,
+    )
+    graded = {"mean": 0.7, "low": 0.65, "high": 0.75, "n": 30}
+    assert honest_interval(graded, binary=False) == graded
+
+
+def test_newcombe_matches_the_published_paired_example():
+    # Cavo et al. 2012 (Fagerland, Lydersen and Laake, Statistical Analysis of Contingency Tables, ch. 8):
+    # both right 59, first only 6, second only 16, neither 80: -0.0621 (-0.1186 to -0.0046).
+    a = np.array([1.0] * 59 + [1.0] * 6 + [0.0] * 16 + [0.0] * 80)
+    b = np.array([1.0] * 59 + [0.0] * 6 + [1.0] * 16 + [0.0] * 80)
+    assert newcombe_paired(a, b) == pytest.approx((-0.1186, -0.0046), abs=1e-4)
+
+
+def test_power_solves_connors_formula_both_ways():
+    # Connor (1987): n = (z_a sqrt(psi) + z_b sqrt(psi - d^2))^2 / d^2; psi 0.2, d 0.1: (1.96*0.447 + 0.842*0.436)^2 / 0.01
+    assert examples_needed(0.1, 0.2, 0.1) == 155
+    assert resolvable_difference(155, 0.2) == pytest.approx(0.1, abs=0.002)
+    assert resolvable_difference(30, 0.2) > resolvable_difference(300, 0.2)
+    assert resolvable_difference(30, 0.0) > 0  # no disagreement seen: one is assumed
 
 
 def test_paired_difference_names_both_lengths_when_they_differ():

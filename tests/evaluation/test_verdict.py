@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from studio.evaluation.dashboard import side_by_side
+from studio.evaluation.significance import examples_needed
 from studio.evaluation.slices import length_bucket, slice_dimensions, slice_scores, weakest_slices
-from studio.evaluation.verdict import compare_with_best_baseline, decide
+from studio.evaluation.verdict import RunFacts, compare_with_best_baseline, decide
 
 
 def predictions(tuned: list[float], baseline: list[float], other: list[float] | None = None, tags=None) -> list[dict]:
@@ -44,19 +47,86 @@ def test_a_clear_win_by_more_than_the_margin_ships():
     assert verdict.decision == "ship" and verdict.headline.startswith("Ship it")
 
 
-def test_a_tie_is_not_proven_and_says_what_is_missing():
+def test_a_tie_is_not_proven_and_names_a_way_out():
     rows = predictions([1.0, 0.0] * 10, [0.0, 1.0] * 10, tags=["billing", "shipping"] * 10)
     comparison = compare_with_best_baseline(rows, "exact_match")
     weak = weakest_slices(slice_scores(rows, "exact_match"), "tuned")
-    verdict = decide(comparison, 0.05, weak, open_contradictions=3, approved=120)
+    verdict = decide(comparison, 0.05, weak, open_contradictions=3, trained=120, facts=RunFacts("r-7", 300.0))
     assert verdict.decision == "not yet" and "Not proven" in verdict.headline
     steps = " ".join(verdict.next_steps)
+    assert "shipping (0.00 on 10)" in steps and "3 open contradiction" in steps
+    assert "The run trained on 120 examples: more careful ones" in steps and "approved" not in steps
+    # The tie is 5 points from the margin: Connor's n for a 0.05 distance at full disagreement (s = 1).
+    needed = examples_needed(0.05, 1.0, 0.0)
     assert (
-        "shipping (0.00 on 10)" in steps
-        and "3 open contradiction" in steps
-        and "120 approved" in steps
-        and "Only 20 held-out" in steps
+        verdict.next_steps[0]
+        == f"Add about {needed - 20} test examples ({needed} held out in all) to decide at 80% power."
     )
+    assert "`studio eval r-7 --folds 5` trains 5 adapters and judges all 140 examples" in steps
+    assert "(about 25 minutes here)" in steps  # five times the run's own 300 s
+    assert verdict.resolution.startswith("20 held-out examples resolve a difference of about")
+    assert "disagree on 100% of the 20 answers" in verdict.resolution
+
+
+def test_a_gain_whose_whole_interval_is_under_the_margin_is_a_decisive_no():
+    # 1,000 examples, the tuned model right on 12 more than the baseline and wrong on 2 it got: +1 point.
+    tuned = [1.0] * 500 + [1.0] * 12 + [0.0] * 2 + [0.0] * 486
+    baseline = [1.0] * 500 + [0.0] * 12 + [1.0] * 2 + [0.0] * 486
+    comparison = compare_with_best_baseline(predictions(tuned, baseline), "exact_match")
+    assert 0 < comparison["low"] and comparison["high"] < 0.05
+    verdict = decide(comparison, 0.05, [], 0, 600)
+    assert verdict.decision == "do not ship"
+    assert "too small to be worth it" in verdict.headline and "1.0 points of exact match above" in verdict.headline
+    assert not any("test examples" in step for step in verdict.next_steps)
+
+
+def test_a_loss_reads_as_points_below_the_baseline_in_words():
+    rows = predictions([0.0] * 7 + [1.0] * 23, [1.0] * 30)
+    verdict = decide(compare_with_best_baseline(rows, "exact_match"), 0.05, [], 0, 209)
+    assert verdict.decision == "do not ship"
+    assert (
+        "23.3 points of exact match below the base model with 3 retrieved examples (95% interval -" in verdict.headline
+    )
+    assert "over baseline" not in verdict.headline and "-23.3" not in verdict.headline.split("(")[0]
+
+
+def test_a_perfect_baseline_does_not_collapse_the_paired_interval():
+    rows = predictions([1.0] * 30, [1.0] * 30)
+    comparison = compare_with_best_baseline(rows, "exact_match")
+    assert comparison["low"] < 0 < comparison["high"] and comparison["method"] == "newcombe"
+    assert comparison["disagreement"] == 0.0
+
+
+def test_json_answers_pool_every_field_as_a_paired_judgement():
+    """Three fields an answer: whole-answer exact match sees 2 wins in 40; the fields see 40 wins in 120."""
+    import json
+
+    want = {"category": "billing", "priority": "low", "needs_human": False}
+    rows = []
+    for i in range(40):
+        tuned = dict(want) if i < 20 else {**want, "priority": "high"}
+        base = dict(want, priority="high") if i < 20 else {**want, "priority": "high"}
+        if i < 2:
+            base = {**want, "priority": "high", "category": "other"}
+        for model, answer in (("tuned", tuned), ("baseline-3shot", base)):
+            got = sum(answer[k] == v for k, v in want.items()) / 3
+            rows.append(
+                {
+                    "model": model,
+                    "example_id": i,
+                    "expected": json.dumps(want),
+                    "output": json.dumps(answer),
+                    "scores": {"field_accuracy": got, "exact_match": float(answer == want)},
+                }
+            )
+    fields = compare_with_best_baseline(rows, "field_accuracy")
+    assert fields["judgements"] == 120 and fields["n"] == 40
+    assert fields["difference"] == pytest.approx(22 / 120)  # 20 priorities and 2 categories the baseline missed
+    assert fields["disagreement"] == pytest.approx(22 / 120)
+    assert 0 < fields["low"] < fields["difference"] < fields["high"]
+    whole = compare_with_best_baseline(rows, "exact_match")
+    assert fields["high"] - fields["low"] < whole["high"] - whole["low"]
+    assert decide(fields, 0.05, [], 0, 300).decision == "ship"
 
 
 def test_a_small_sure_win_below_the_margin_is_not_yet():

@@ -126,7 +126,11 @@ def test_eval_cli_prints_everything_and_writes_the_report(db, tiny_demo, home, t
     board = json.loads(printed.stdout)
     assert {"leaderboard", "comparison", "verdict", "slices", "routing", "predictions"} <= set(board)
     assert all(row["low"] <= row["primary_value"] <= row["high"] for row in board["leaderboard"])
+    # no interval in `studio eval --json` has zero width below 1,000 examples (issue 27), even a perfect score's
+    intervals = [m for row in board["leaderboard"] for m in row["metrics"]["means"].values()] + [board["comparison"]]
+    assert all(m["low"] < m["high"] for m in intervals)
     assert board["comparison"]["baseline"].startswith("baseline-") and "low" in board["comparison"]
+    assert "held-out examples resolve a difference of about" in board["verdict"]["resolution"]
     assert board["verdict"]["decision"] in ("ship", "not yet", "do not ship")
     assert [band["band"] for band in board["routing"]["bands"]] == [
         "straight through",
