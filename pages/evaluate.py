@@ -46,6 +46,7 @@ show = {"ship": st.success, "do not ship": st.error}.get(verdict.decision, st.wa
 show(
     f"**{verdict.headline}**\n\n"
     + "".join(f"**{warning}**\n\n" for warning in verdict.warnings)
+    + (f"{verdict.resolution}\n\n" if verdict.resolution else "")
     + "\n".join(f"- {step}" for step in verdict.next_steps)
 )
 

@@ -85,7 +85,11 @@ def cmd_eval(args) -> int:
         f"{r.rank}. {r.label:32} {r.primary_metric} {r.primary_value:.3f} [{r.low:.3f}, {r.high:.3f}] (n={r.n})"
         for r in board.leaderboard
     )
-    emit(args, board.to_dict(), "\n".join([table, board.verdict.headline, *board.verdict.warnings]))
+    emit(
+        args,
+        board.to_dict(),
+        "\n".join([table, board.verdict.headline, *board.verdict.warnings, board.verdict.resolution]),
+    )
     return 0
 
 

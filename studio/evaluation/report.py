@@ -58,7 +58,8 @@ def _verdict(verdict: Verdict) -> str:
     steps = "".join(f"<li>{escape(step)}</li>" for step in verdict.next_steps)
     css = verdict.decision.replace(" ", "-")
     warned = "".join(f"<p><strong>{escape(warning)}</strong></p>" for warning in verdict.warnings)
-    return f"<div class='verdict {css}'><strong>{escape(verdict.headline)}</strong>{warned}<ul>{steps}</ul></div>"
+    resolution = f"<p>{escape(verdict.resolution)}</p>" if verdict.resolution else ""
+    return f"<div class='verdict {css}'><strong>{escape(verdict.headline)}</strong>{warned}{resolution}<ul>{steps}</ul></div>"
 
 
 def _leaderboard(board: Dashboard) -> str:
