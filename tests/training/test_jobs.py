@@ -81,7 +81,10 @@ def test_a_second_launch_waits_in_the_queue(db, tiny_demo):
 
 
 @pytest.mark.slow
-def test_run_on_packaged_model_trains_evaluates_and_ranks(db, demo):
+def test_a_run_trains_evaluates_and_ranks(db, tiny_whole_demo):
+    """The whole pipeline in its own process on the tiny Llama (the main browser flow trains the packaged
+    model end to end): a held-out tenth, a moved adapter, a ranked leaderboard, the round trip."""
+    demo = tiny_whole_demo
     run_id = launch_run(db, demo, TrainConfig(max_steps=3, batch_size=2))
     run = wait_for_run(db, run_id, poll_seconds=1)
     assert run["status"] == "succeeded", run["error"]

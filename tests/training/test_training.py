@@ -49,14 +49,15 @@ def test_loss_falls_on_the_answer_tokens_only(tmp_path, tiny_llama):
 
 
 @pytest.mark.slow
-def test_qlora_on_packaged_model_moves_adapter_and_keeps_base(tmp_path, default_model):
+def test_qlora_moves_adapter_and_keeps_base(tmp_path, tiny_llama):
+    """The 4-bit path on the tiny Llama: it asserts what QLoRA does to the weights, not that the model learned."""
     trainer = build_trainer(
-        str(default_model), SYSTEM, _demo_rows(16), TrainConfig(max_steps=3, batch_size=2, cpu_recipe=False), tmp_path
+        str(tiny_llama), SYSTEM, _demo_rows(16), TrainConfig(max_steps=3, batch_size=2, cpu_recipe=False), tmp_path
     )
     model = trainer.model
     quantized = [m for m in model.modules() if type(m).__name__ == "Linear4bit"]
     assert quantized and all(m.weight.quant_type == "nf4" for m in quantized)
-    assert sum("lora_" in n for n, _ in model.named_parameters()) >= 2 * 7 * 30  # q,k,v,o,gate,up,down x 30 layers
+    assert sum("lora_" in n for n, _ in model.named_parameters()) >= 2 * 7 * 2  # q,k,v,o,gate,up,down x 2 layers
     assert all(p.dtype == torch.bfloat16 for n, p in model.named_parameters() if "lora_" in n)  # as the recipe says
     lora_before, base_before = _lora_and_base(model)
     trainer.train()
