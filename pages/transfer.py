@@ -12,7 +12,7 @@ from studio.dataset.examples import STATUSES
 from studio.dataset.messages import answer_text, input_text
 from studio.project.confinement import OutsideAllowedFolders, import_roots
 from studio.project.people import NotAllowed
-from studio.transfer.columns import PART_HELP, PARTS, ColumnMapping, guess_mapping
+from studio.transfer.columns import PART_HELP, PARTS, ColumnMapping, guess_mapping, maps_examples
 from studio.transfer.imports import (
     FROM_FILE,
     ImportOptions,
@@ -71,8 +71,14 @@ def run_import(options: ImportOptions, proposal=None) -> None:
         return
     status = "their own status" if options.status == FROM_FILE else options.status
     task = f" The project's format is now {target.output_spec.kind}." if proposal else ""
+    drafts = (
+        " Drafts are not trained on: approve them on the Examples page (Bulk action, set status approved)."
+        if options.status in (None, "draft") and counts["imported"]
+        else ""
+    )
     ui.flash(
-        f"Imported {counts['imported']} examples into {project.name} as {status}; {counts['skipped']} were already there.{task}"
+        f"Imported {counts['imported']} examples into {project.name} as {status}; {counts['skipped']} were already "
+        f"there.{task}{drafts}"
     )
 
 
@@ -97,7 +103,15 @@ def show_proposal(plan, key: str):
                 proposal.description,
                 key=f"proposal_description_{key}",
                 height=100,
+                placeholder="e.g. Name the intent of the customer's message.",
             )
+            if not description.strip():
+                st.info(
+                    "The file has no system message, so the task description is empty. The description becomes "
+                    "the system prompt the model is trained with and the prompt the baselines are scored with: "
+                    "write one or two sentences saying what the model must do.",
+                    icon=":material/edit_note:",
+                )
         spec_text = st.text_area(
             "Output format",
             json.dumps(proposal.output_spec, indent=2),
@@ -116,8 +130,11 @@ def show_proposal(plan, key: str):
     return replace(proposal, description=description.strip(), output_spec=spec)
 
 
-def mapping_widgets(columns: tuple[str, ...], key: str) -> ColumnMapping:
-    guessed, choices = guess_mapping(columns).to_dict(), ["—", *columns]
+def mapping_widgets(source, key: str) -> ColumnMapping:
+    """One box per part, pre-filled with the guess from the column names and, where they say nothing, the values."""
+    columns = source.columns
+    guessed = guess_mapping(columns, [record.values for record in source.records]).to_dict()
+    choices = ["—", *columns]
     chosen = {}
     for column, part in zip(st.columns(4) * 2, PARTS):
         default = choices.index(guessed[part]) if part in guessed else 0
@@ -180,6 +197,12 @@ def show_import() -> None:
         [*STATUSES, FROM_FILE],
         key="import_status",
         format_func=lambda s: "as in the file" if s == FROM_FILE else s,
+        help="Only approved examples are trained on and evaluated.",
+    )
+    st.caption(
+        ":material/info: Only **approved** examples are trained on. New examples come in as **draft** so that "
+        "someone looks at them first; approve them on the Examples page (one bulk action for all of them). Choose "
+        "approved here when the file is already checked."
     )
     try:
         source = read_source(path, None if chosen_format == "detect" else chosen_format, split)
@@ -188,7 +211,14 @@ def show_import() -> None:
             + (f" · splits: {', '.join(source.splits)}" if source.splits else "")
         )
         with st.expander("Column mapping", expanded=True):
-            mapping = mapping_widgets(source.columns, f"{source.path.name}_{source.format}")
+            mapping = mapping_widgets(source, f"{source.path.name}_{source.format}")
+        if source.records and not maps_examples(mapping):
+            st.info(
+                "Choose the column that holds each example's input (the user's message) and the column that holds "
+                "its answer, or one column that holds whole conversations.",
+                icon=":material/table_chart:",
+            )
+            return
         show_preview(source, ImportOptions(format=source.format, mapping=mapping, split=split, status=status))
     except (UnreadableFile, ValueError, FileNotFoundError) as error:
         st.error(str(error))

@@ -2,7 +2,9 @@
 
 The default mapping is guessed from the column names (case-insensitive): `messages`;
 `instruction`; `input`, `prompt`, `question`...; `output`, `completion`, `answer`...;
-`system`; `tags`; `id` (or a name ending in `_id`); `status`. A row with a non-empty
+`system`; `tags`; `id` (or a name ending in `_id`); `status`. Where the names say nothing
+(`customer_message,intent`), the Import page also guesses from the values: a column with few
+distinct values is the answer, the longest text column the input. A row with a non-empty
 conversation column is read from it; otherwise its user message is the instruction and
 the input joined by a blank line (Alpaca's own prompt puts both before the response),
 and its answer is the output.
@@ -14,11 +16,13 @@ which is what the model sees for that example (the project's description is the 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 
 from studio.jsonl import NotJson, load_json
 
 ROLES = ("system", "user", "assistant")
+VALUE_SAMPLE = 1000  # rows read to guess a mapping from the values
 GUESSES = {
     "messages": ("messages", "conversation"),
     "instruction": ("instruction",),
@@ -66,12 +70,55 @@ PARTS = tuple(spec.name for spec in fields(ColumnMapping))
 PART_HELP = {spec.name: spec.metadata["help"] for spec in fields(ColumnMapping)}
 
 
-def guess_mapping(columns: tuple[str, ...] | list[str]) -> ColumnMapping:
-    """The mapping the column names suggest: for each part, the first known name present."""
+def guess_mapping(columns: tuple[str, ...] | list[str], rows: Sequence[dict] = ()) -> ColumnMapping:
+    """The mapping the column names suggest: for each part, the first known name present. Given some of the
+    file's rows, an input or answer the names leave open is guessed from the values (see guess_from_values)."""
     by_lower = {column.lower(): column for column in reversed(list(columns))}
     chosen = {part: next((by_lower[n] for n in names if n in by_lower), None) for part, names in GUESSES.items()}
     chosen["id"] = chosen["id"] or next((c for c in columns if c.lower().endswith(("_id", " id"))), None)
-    return ColumnMapping(**chosen)
+    return guess_from_values(ColumnMapping(**chosen), columns, rows)
+
+
+def guess_from_values(
+    mapping: ColumnMapping, columns: tuple[str, ...] | list[str], rows: Sequence[dict]
+) -> ColumnMapping:
+    """Fill an input or answer that the names left open from the values of the other text columns.
+
+    A column with few distinct values (at most a third of the rows; e.g. `intent` in
+    customer_message,intent) is the answer, and the remaining text column with the longest
+    values is the input. With no few-valued column, two text columns read as input, then answer.
+    """
+    if mapping.messages or not rows or ((mapping.input or mapping.instruction) and mapping.output):
+        return mapping
+    sample = list(rows[:VALUE_SAMPLE])
+    taken = set(mapping.to_dict().values())
+    texts = [c for c in columns if c not in taken and _mostly_text(c, sample)]
+    output = mapping.output or _few_valued(texts, sample)
+    rest = [c for c in texts if c != output]
+    if output is None and len(rest) == 2 and not (mapping.input or mapping.instruction):
+        return replace(mapping, input=rest[0], output=rest[1])
+    given_input = mapping.input or mapping.instruction
+    guessed_input = None if given_input or not rest else max(rest, key=lambda c: _mean_length(c, sample))
+    return replace(mapping, input=mapping.input or guessed_input, output=output)
+
+
+def _mostly_text(column: str, rows: list[dict]) -> bool:
+    values = [row.get(column) for row in rows if row.get(column) not in (None, "")]
+    return bool(values) and sum(isinstance(v, str) for v in values) >= 0.9 * len(values)
+
+
+def _few_valued(columns: list[str], rows: list[dict]) -> str | None:
+    """The text column with the fewest distinct values, if that is at most a third of the rows (and 2 or more)."""
+    if len(rows) < 6:
+        return None
+    distinct = {c: len({row.get(c) for row in rows if row.get(c) not in (None, "")}) for c in columns}
+    few = [c for c in columns if 2 <= distinct[c] <= len(rows) / 3]
+    return min(few, key=lambda c: (distinct[c], columns.index(c))) if few else None
+
+
+def _mean_length(column: str, rows: list[dict]) -> float:
+    values = [row.get(column) for row in rows if isinstance(row.get(column), str)]
+    return sum(map(len, values)) / max(len(values), 1)
 
 
 def parse_mapping(text: str, base: ColumnMapping, columns: tuple[str, ...] | list[str] = ()) -> ColumnMapping:
@@ -90,9 +137,14 @@ def parse_mapping(text: str, base: ColumnMapping, columns: tuple[str, ...] | lis
     return replace(base, **changes)
 
 
+def maps_examples(mapping: ColumnMapping) -> bool:
+    """Whether the mapping can give an example an input and an answer: a conversation, or an input and an output."""
+    return bool(mapping.messages or (mapping.output and (mapping.input or mapping.instruction)))
+
+
 def check_mapping(mapping: ColumnMapping, columns: tuple[str, ...] | list[str] = ()) -> None:
     """Refuse a mapping that cannot give any example an input and an answer."""
-    if not mapping.messages and not (mapping.output and (mapping.input or mapping.instruction)):
+    if not maps_examples(mapping):
         raise ValueError(
             "map a conversation column (messages=COLUMN), or an input and an output column "
             f"(input=COLUMN,output=COLUMN); the file's columns are: {', '.join(columns) or 'none'}"

@@ -125,3 +125,28 @@ def test_the_preview_leaves_the_external_id_blank_for_rows_without_one(demo):
     assert not app.exception, app.exception
     preview = app.dataframe[-1].value
     assert list(preview["external id"]) == [""]  # never the word None
+
+
+def test_a_csv_whose_column_names_say_nothing_is_mapped_from_its_values(db):
+    from studio.project.projects import create_project, get_project
+
+    create_project(db, "bank")  # new: no description, free text
+    path = import_roots()[0] / "bank.csv"
+    intents = ["card_lost", "refund", "balance", "transfer"]
+    rows = [f'"Hello, question {n} is about {intents[n % 4].replace("_", " ")}",{intents[n % 4]}' for n in range(24)]
+    path.write_text("customer_message,intent\n" + "\n".join(rows) + "\n")
+    app = open_transfer_page()
+    app.text_input(key="import_path").input(str(path)).run()
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]  # nothing is wrong before the user has done anything
+    assert app.selectbox(key="map_input_bank.csv_csv").value == "customer_message"
+    assert app.selectbox(key="map_output_bank.csv_csv").value == "intent"
+    assert metrics(app) == {"New": "24", "Already there": "0", "Bad rows": "0"}
+    assert any("Only **approved** examples are trained on" in c.value for c in app.caption)
+    assert any("becomes the system prompt" in i.value for i in app.info)  # the file has no system message
+    app.selectbox(key="map_output_bank.csv_csv").select("—").run()
+    assert not app.error and any("Choose the column that holds" in i.value for i in app.info)
+    app.selectbox(key="map_output_bank.csv_csv").select("intent").run()
+    app.button(key="run_import").click().run()
+    assert "Drafts are not trained on" in app.success[0].value
+    assert count_by_status(db, get_project(db, "bank"))["draft"] == 24

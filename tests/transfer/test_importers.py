@@ -262,6 +262,24 @@ def test_the_mapping_is_guessed_from_column_names_and_checked(db, label_project,
     assert len(plan_import(db, label_project, path, ImportOptions(remap="input=left,output=right")).new) == 1
 
 
+def test_columns_the_names_say_nothing_about_are_guessed_from_their_values():
+    intents = ["card_lost", "refund", "balance", "transfer"]
+    rows = [
+        {"ticket_no": f"T{n}", "intent": intents[n % 4], "customer_message": f"Message number {n} about my account"}
+        for n in range(40)
+    ]
+    columns = ["ticket_no", "intent", "customer_message"]
+    guessed = guess_mapping(columns, rows).to_dict()
+    assert guessed == {"input": "customer_message", "output": "intent"}  # few values: the answer
+    assert guess_mapping(columns).to_dict() == {}  # the names alone say nothing
+    two = [{"left": f"question {n}", "right": f"a different answer {n}"} for n in range(3)]
+    assert guess_mapping(["left", "right"], two).to_dict() == {"input": "left", "output": "right"}
+    named = [{"prompt": f"p{n}", "label": intents[n % 4]} for n in range(40)]
+    assert guess_mapping(["prompt", "label"], named).to_dict() == {"input": "prompt", "output": "label"}
+    numbers = [{"message": f"m{n}", "score": n % 3} for n in range(40)]
+    assert "output" not in guess_mapping(["message", "score"], numbers).to_dict()  # numbers are not labels
+
+
 def test_an_unknown_suffix_asks_for_a_format(db, label_project, tmp_path):
     (tmp_path / "data.txt").write_text("prompt,completion\n")
     with pytest.raises(UnreadableFile, match="cannot tell the format"):
