@@ -195,7 +195,12 @@ def fit_estimate(model_path: str, config: TrainConfig, profile: dict, rows: list
             except (RuntimeError, OSError) as error:
                 st.error(str(error))
     fit = estimate_fit(
-        model_path, config, profile, calibration, training_count(approved, project.output_spec, project.split_seed)
+        model_path,
+        config,
+        profile,
+        calibration,
+        training_count(approved, project.output_spec, project.split_seed),
+        few_shot_k,
     )
     memory, duration, steps = st.columns(3)
     memory.metric(
@@ -209,7 +214,14 @@ def fit_estimate(model_path: str, config: TrainConfig, profile: dict, rows: list
             "(seen 4.5 times on a CPU). Measure on this machine for a real figure."
         ),
     )
-    duration.metric("Run time", ui.duration(fit["seconds"]) if fit["seconds"] else "measure first")
+    duration.metric(
+        "Run time",
+        ui.duration(fit["seconds"]) if fit["seconds"] else "measure first",
+        help=f"Training {ui.duration(fit['train_seconds'])}, then evaluation {ui.duration(fit['eval_seconds'])}: "
+        "every model answering the held-out examples, and the round trip."
+        if fit["seconds"]
+        else None,
+    )
     steps.metric("Steps", fit["steps"])
     if not fit["fits"]:
         st.error(
@@ -223,12 +235,30 @@ config = chosen_config()
 few_shot_k, endpoint = baseline_settings()
 if model_path:
     preflight(model_path, config)
-if st.button("Start training", type="primary", key="start_training", disabled=model_path is None):
+active_runs = [r for r in list_runs(db, project) if r["status"] in ("queued", "running")]
+st.session_state["train_drawn_with_active_run"] = bool(active_runs)  # the live view reruns the page when it ends
+waiting = (
+    f"Run {active_runs[0]['id']} of this project is {active_runs[0]['status']}: start another when it ends, "
+    "or cancel it below."
+    if active_runs
+    else None
+)
+if st.button(
+    "Start training",
+    type="primary",
+    key="start_training",
+    disabled=model_path is None or bool(active_runs),
+    help=waiting or ("Pick a base model first." if model_path is None else None),
+):
     try:
         run_id = launch_run(db, project, config, few_shot_k, endpoint, actor=person)
-        st.toast(f"Run {run_id} started")
     except (LaunchRefused, ModelUnavailable, NotAllowed) as error:
         st.error(str(error))
+    else:
+        ui.flash(f"Run {run_id} started: watch it below.")
+        st.rerun()  # draw the page again with the button off while the run goes
+if waiting:
+    st.caption(f":material/hourglass_top: {waiting}")
 
 
 def series_chart(title: str, series: dict[str, list[tuple]], y_title: str) -> go.Figure:
@@ -289,21 +319,20 @@ def live_run() -> None:
         st.info("No run yet.")
         return
     run = runs[0]
+    if st.session_state.get("train_drawn_with_active_run") and run["status"] not in ("queued", "running"):
+        st.session_state["train_drawn_with_active_run"] = False
+        st.rerun()  # the whole page: Start training comes back on once the run has ended
     progress = run_progress(run)
     st.subheader(f"Run {run['id']} · {progress['phase']}", anchor="live-run")
     total = max(progress["total"], 1)
     st.progress(min(progress["step"] / total, 1.0), text=f"step {progress['step']}/{progress['total']}")
     elapsed, remaining, speed, memory = st.columns(4)
     elapsed.metric("Elapsed", ui.duration(progress["elapsed"]))
-    answering = progress["answering"]
-    if progress["phase"] == "evaluating" and answering:  # training is over: count answers, not training time
-        remaining.metric(
-            "Evaluation",
-            f"{answering['done']}/{answering['total']}",
-            help=f"held-out examples answered by {answering['model']}; each model answers them all",
-        )
-    else:
-        remaining.metric("Remaining", ui.duration(progress["eta"]))
+    remaining.metric(
+        "Remaining",
+        ui.duration(progress["eta"]) if progress["eta"] is not None else "–",
+        help="The whole run: training, then every model answering the held-out examples, and the round trip.",
+    )
     speed.metric("Tokens/s", f"{progress['tokens_per_second']:.0f}" if progress["tokens_per_second"] else "–")
     memory.metric("Memory", f"{progress['memory_mb'] / 1024:.2f} GB" if progress["memory_mb"] else "–")
     if progress["answering"] and run["status"] == "running":
