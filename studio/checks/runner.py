@@ -119,7 +119,7 @@ def held_out_positions(data: CheckInput, seed: int) -> frozenset[int]:
     """Positions of the approved examples the studio's split would hold out."""
     approved = [e for e in data.examples if e["status"] == "approved"]
     ids = [e["id"] for e in data.examples]
-    pairs = [(ids[i], ids[j]) for i, j, _ in data.graph.pairs_at_least(data.config.near_duplicate_similarity)]
+    pairs = [(ids[i], ids[j], s) for i, j, s in data.graph.pairs_at_least(data.config.near_duplicate_similarity)]
     _, held_out = split_examples(approved, data.spec, seed, near_duplicates=pairs)
     position = {example_id: p for p, example_id in enumerate(ids)}
     return frozenset(position[e["id"]] for e in held_out)

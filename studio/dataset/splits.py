@@ -1,12 +1,18 @@
 """Seeded, stratified, leakage-aware train / held-out splits.
 
-Examples that share an input (after normalising case and whitespace), and groups of
-near-duplicate inputs (embeddings at least NEAR_DUPLICATE_SIMILARITY alike, joined
-through shared members), always land on the same side, so neither a duplicate nor a
-paraphrase leaks into the held-out set. Within each stratum
-(the label, where the output spec has one) about `eval_fraction` of the inputs are
-held out, chosen by a hash of the seed and the normalised input itself: the same seed
-always gives the same split, and a later copy of a held-out input stays held out.
+Examples that share an input (after normalising case and whitespace) always land on
+the same side. Near-duplicate inputs (embeddings at least NEAR_DUPLICATE_SIMILARITY
+alike) join into groups too, closest pairs first, but a group never grows past
+GROUP_CAP distinct inputs: joined through chains of paraphrases, whole labels would
+otherwise become one group and land on one side, and the held-out set would stop being
+stratified. A group a pair could not join is "open" (a paraphrase of it stays outside),
+so it is held out only when its stratum has no closed group left (the least open first);
+the leakage check names any pair that then straddles the line.
+
+Within each stratum (the label, where the output spec has one) about `eval_fraction`
+of the distinct inputs are held out, whole groups chosen by a hash of the seed and the
+group's normalised input: the same seed always gives the same split, and a later copy
+of a held-out input stays held out.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 
 from studio.checks.findings import CheckConfig
 from studio.dataset.messages import answer_text, input_text, normalise
@@ -22,6 +29,8 @@ from studio.project.formats import OutputSpec, stratum_of
 
 EVAL_FRACTION = 0.1
 NEAR_DUPLICATE_SIMILARITY = CheckConfig.near_duplicate_similarity
+# A near-duplicate group holds at most this many distinct inputs (see the module's docstring).
+GROUP_CAP = 3
 
 
 def _rank(seed: int, key: str) -> str:
@@ -33,42 +42,64 @@ def split_examples(
     spec: OutputSpec,
     seed: int,
     eval_fraction: float = EVAL_FRACTION,
-    near_duplicates: list[tuple[int, int]] | None = None,
+    near_duplicates: list[tuple] | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """Return (train, held_out), each ordered by id.
 
-    `near_duplicates` are pairs of example ids to keep on one side; when None they are
-    found by embedding the inputs (the Quality checks pass the pairs they already have).
+    `near_duplicates` are pairs of example ids, (a, b) or (a, b, similarity), to keep on
+    one side where the group cap allows; when None they are found by embedding the inputs
+    (the Quality checks pass the pairs they already have).
     """
     if near_duplicates is None:
         near_duplicates = _near_duplicate_ids(examples)
-    units = _units(examples, near_duplicates)
-    strata: dict[str, list[tuple[str, list[dict]]]] = defaultdict(list)
-    for key, unit in units.items():
-        strata[stratum_of(spec, answer_text(unit[0]["messages"]))].append((key, unit))
-    quotas = _allocate({name: len(members) for name, members in strata.items()}, round(eval_fraction * len(units)))
+    strata: dict[str, list[Group]] = defaultdict(list)
+    for group in near_duplicate_groups(examples, near_duplicates):
+        strata[stratum_of(spec, answer_text(group.members[0]["messages"]))].append(group)
+    sizes = {name: sum(g.inputs for g in groups) for name, groups in strata.items()}
+    quotas = _allocate(sizes, round(eval_fraction * sum(sizes.values())))
     held_out: list[dict] = []
-    for name, members in strata.items():
-        members.sort(key=lambda member: _rank(seed, member[0]))
-        for _, unit in members[: quotas[name]]:
-            held_out.extend(unit)
+    for name, groups in strata.items():
+        held_out.extend(_fill(groups, quotas[name], seed))
     held_ids = {e["id"] for e in held_out}
     train = [e for e in examples if e["id"] not in held_ids]
     return sorted(train, key=lambda e: e["id"]), sorted(held_out, key=lambda e: e["id"])
 
 
-def _near_duplicate_ids(examples: list[dict]) -> list[tuple[int, int]]:
+@dataclass(frozen=True)
+class Group:
+    """Examples that go to one side together, named by their smallest normalised input."""
+
+    key: str
+    members: list[dict]
+    inputs: int  # distinct normalised inputs: what the quota counts
+    outside: int  # near-duplicate pairs the cap kept from joining it: a paraphrase of a member stays outside
+
+
+def _fill(groups: list[Group], quota: int, seed: int) -> list[dict]:
+    """Whole groups in seeded order, closed ones first (then the least open), up to `quota` distinct inputs."""
+    ordered = sorted(groups, key=lambda g: (g.outside, _rank(seed, g.key)))
+    taken: list[dict] = []
+    for group in ordered:
+        if quota <= 0:
+            break
+        if group.inputs <= quota:
+            taken.extend(group.members)
+            quota -= group.inputs
+    return taken
+
+
+def _near_duplicate_ids(examples: list[dict]) -> list[tuple[int, int, float]]:
     texts = tuple(normalise(input_text(e["messages"])) for e in examples)
-    return [(examples[i]["id"], examples[j]["id"]) for i, j in similar_input_pairs(texts, NEAR_DUPLICATE_SIMILARITY)]
+    pairs = similar_input_pairs(texts, NEAR_DUPLICATE_SIMILARITY)
+    return [(examples[i]["id"], examples[j]["id"], s) for i, j, s in pairs]
 
 
-def _units(examples: list[dict], near_duplicates: list[tuple[int, int]]) -> dict[str, list[dict]]:
-    """Examples grouped so that a shared input or a near-duplicate pair joins one group.
-
-    A group is named by its smallest normalised input, so its place in the ranking does
-    not depend on which member arrived first.
-    """
+def near_duplicate_groups(examples: list[dict], near_duplicates: list[tuple]) -> list[Group]:
+    """Examples grouped by shared input, then near-duplicate pairs joined closest first, up to GROUP_CAP inputs."""
+    text = {e["id"]: normalise(input_text(e["messages"])) for e in examples}
     parent = {e["id"]: e["id"] for e in examples}
+    inputs: dict[int, set[str]] = {e["id"]: {text[e["id"]]} for e in examples}
+    outside: dict[int, int] = defaultdict(int)
 
     def root(node: int) -> int:
         while parent[node] != node:
@@ -76,19 +107,49 @@ def _units(examples: list[dict], near_duplicates: list[tuple[int, int]]) -> dict
             node = parent[node]
         return node
 
+    def join(a: int, b: int) -> None:
+        a, b = root(a), root(b)
+        if a != b:
+            parent[a] = b
+            inputs[b] |= inputs.pop(a)
+            outside[b] += outside.pop(a, 0)
+
     first_with_input: dict[str, int] = {}
     for example in examples:
-        key = normalise(input_text(example["messages"]))
-        parent[root(example["id"])] = root(first_with_input.setdefault(key, example["id"]))
-    for a, b in near_duplicates:
-        if a in parent and b in parent:
-            parent[root(a)] = root(b)
-    groups: dict[int, list[dict]] = defaultdict(list)
-    for example in examples:
-        groups[root(example["id"])].append(example)
-    for group in groups.values():
-        group.sort(key=lambda e: e["id"])
-    return {min(normalise(input_text(e["messages"])) for e in group): group for group in groups.values()}
+        join(example["id"], first_with_input.setdefault(text[example["id"]], example["id"]))
+    for a, b in _closest_first(near_duplicates, text):
+        ra, rb = root(a), root(b)
+        if ra == rb:
+            continue
+        if len(inputs[ra] | inputs[rb]) <= GROUP_CAP:
+            join(ra, rb)
+        else:
+            outside[ra] += 1
+            outside[rb] += 1
+    return _collect(examples, root, outside, text)
+
+
+def _closest_first(near_duplicates: list[tuple], text: dict[int, str]) -> list[tuple[int, int]]:
+    """Pairs among these examples, most alike first; ties broken by their inputs, so input order never matters."""
+    scored = [(pair[0], pair[1], pair[2] if len(pair) > 2 else 1.0) for pair in near_duplicates]
+    kept = [(a, b, s) for a, b, s in scored if a in text and b in text]
+    kept.sort(key=lambda p: (-p[2], *sorted((text[p[0]], text[p[1]]))))
+    return [(a, b) for a, b, _ in kept]
+
+
+def _collect(examples: list[dict], root, outside: dict[int, int], text: dict[int, str]) -> list[Group]:
+    members: dict[int, list[dict]] = defaultdict(list)
+    for example in sorted(examples, key=lambda e: e["id"]):
+        members[root(example["id"])].append(example)
+    return [
+        Group(
+            key=min(text[e["id"]] for e in group),
+            members=group,
+            inputs=len({text[e["id"]] for e in group}),
+            outside=outside.get(head, 0),
+        )
+        for head, group in members.items()
+    ]
 
 
 def _allocate(sizes: dict[str, int], total: int) -> dict[str, int]:
@@ -102,3 +163,22 @@ def _allocate(sizes: dict[str, int], total: int) -> dict[str, int]:
     for name in sorted(exact, key=lambda n: (exact[n] - quotas[n], sizes[n], n), reverse=True)[:leftover]:
         quotas[name] += 1
     return quotas
+
+
+@dataclass(frozen=True)
+class LabelCount:
+    """How many examples of one stratum (a label, or '' where the spec has none) train, and how many are held out."""
+
+    label: str
+    train: int
+    held_out: int
+
+
+def label_counts(train: list[dict], held_out: list[dict], spec: OutputSpec) -> list[LabelCount]:
+    """Each stratum's training and held-out counts side by side, largest first, so a skewed split shows."""
+    count = defaultdict(lambda: [0, 0])
+    for side, examples in enumerate((train, held_out)):
+        for example in examples:
+            count[stratum_of(spec, answer_text(example["messages"]))][side] += 1
+    ordered = sorted(count.items(), key=lambda item: (-sum(item[1]), item[0]))
+    return [LabelCount(label, train_n, held_n) for label, (train_n, held_n) in ordered]

@@ -221,8 +221,8 @@ def _graph_rows(graph: NeighbourGraph, example_ids: list[int], input_hashes: lis
 
 
 @lru_cache(maxsize=16)
-def similar_input_pairs(texts: tuple[str, ...], threshold: float, k: int = 10) -> list[tuple[int, int]]:
-    """Positions (i < j) of texts at least `threshold` alike, embedded in memory (no cache).
+def similar_input_pairs(texts: tuple[str, ...], threshold: float, k: int = 10) -> list[tuple[int, int, float]]:
+    """Positions (i < j) of texts at least `threshold` alike, with their similarity, embedded in memory (no cache).
 
     For callers without a database, such as a split of examples already in hand;
     remembered per process for the same texts.
@@ -230,4 +230,4 @@ def similar_input_pairs(texts: tuple[str, ...], threshold: float, k: int = 10) -
     vectors = embed(list(texts))
     indices, similarities = search(vectors, vectors, k, np.arange(len(vectors)))
     graph = NeighbourGraph(indices, similarities, compared=len(texts), k=k)
-    return [(i, j) for i, j, _ in graph.pairs_at_least(threshold)]
+    return graph.pairs_at_least(threshold)
