@@ -110,13 +110,14 @@ def phase_times(run_dir: Path) -> dict:
     return {"train_s": round(trained - started, 1), "eval_s": round(answered - trained, 1), "steps": steps}
 
 
-def run_outcome(env: dict, home: Path, project: str, preset: str) -> dict:
-    """Train with the preset, evaluate, and gather the figures."""
+def run_outcome(env: dict, home: Path, project: str, preset: str, retrieved: int = 0) -> dict:
+    """Train with the preset (and `retrieved` examples in each prompt), evaluate, and gather the figures."""
     background = CoresBusy()
     time.sleep(5)
     busy_before = background.stop()
     meter, began = CoresBusy(), time.perf_counter()
-    trained = studio("train", "--project", project, "--preset", preset, "--wait", env=env)
+    extra = ["--set", f"retrieved_examples={retrieved}"] if retrieved else []
+    trained = studio("train", "--project", project, "--preset", preset, *extra, "--wait", env=env)
     wall = time.perf_counter() - began
     busy = meter.stop()
     if trained["status"] != "succeeded":
@@ -139,6 +140,8 @@ def run_outcome(env: dict, home: Path, project: str, preset: str) -> dict:
     return {
         "run_id": trained["run_id"],
         "preset": preset,
+        "retrieved_examples": retrieved,
+        **prompt_tokens(run_dir),
         "metric": board["metric"],
         "models": models,
         "difference": {k: round(comparison[k], 3) for k in ("difference", "low", "high") if k in comparison},
@@ -151,6 +154,22 @@ def run_outcome(env: dict, home: Path, project: str, preset: str) -> dict:
         "cores_busy_during": busy,
         "recipe": manifest.get("recipe"),
         "tuned_mean_confidence": round(sum(p.get("confidence") or 0 for p in tuned) / max(len(tuned), 1), 3),
+    }
+
+
+def prompt_tokens(run_dir: Path) -> dict:
+    """Tokens per training sequence as the run trained them (with its retrieved examples), and all of them."""
+    from studio.jsonl import read_jsonl
+    from studio.models.loading import load_tokenizer
+    from studio.training.preflight import length_profile, rows_as_trained
+    from studio.training.run_config import RunConfig
+
+    config = RunConfig.read(run_dir)
+    rows = rows_as_trained(read_jsonl(run_dir / "train.jsonl"), config.train)
+    profile = length_profile(load_tokenizer(config.model_path), config.system_prompt, rows, config.train.max_length)
+    return {
+        "tokens_per_example": round(profile["tokens"] / max(len(rows), 1), 1),
+        "train_split_tokens": profile["tokens"],
     }
 
 
@@ -227,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
         "--preset", default="Balanced", help="training preset (default: the studio's default, Balanced)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the intent pick and the example sample")
+    parser.add_argument(
+        "--retrieved",
+        type=int,
+        default=0,
+        metavar="K",
+        help="retrieval-augmented fine-tuning: K retrieved training examples in each prompt (default 0: off)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     if args.score_checkpoint:
@@ -254,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             imported=imported.get("imported"),
             task_set_by_bench=define_task_if_missing(home, project, system_message(labels), labels),
         )
-    result.update(run_outcome(env, home, project, args.preset))
+    result.update(run_outcome(env, home, project, args.preset, args.retrieved))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -271,7 +297,8 @@ def _table(result: dict) -> str:
     lines += [
         f"tuned - {result['best_baseline']}: {d.get('difference', float('nan')):+.3f} [{d.get('low', float('nan')):+.3f}, {d.get('high', float('nan')):+.3f}]",
         f"verdict: {result['verdict']} ({result['headline']})",
-        f"training {result['train_s']} s ({result['steps']} steps), evaluation {result['eval_s']} s; "
+        f"training {result['train_s']} s ({result['steps']} steps, {result['tokens_per_example']} tokens per "
+        f"example with {result['retrieved_examples']} retrieved), evaluation {result['eval_s']} s; "
         f"cores busy {result['cores_busy_during']} of {result['machine']['cpu_cores']} during the run, "
         f"{result['cores_busy_before']} just before it",
     ]
