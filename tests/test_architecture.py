@@ -138,6 +138,66 @@ def test_each_rule_catches_a_planted_violation_in_a_subpackage(rule, tmp_path):
     assert [Path(found).name for found in rule(tmp_path)] == [Path(relative).name]
 
 
+def _imported_siblings(path: Path, package: str, siblings: set[str]) -> set[str]:
+    """The modules of `package` that `path` imports, at module level or inside a function (both count: a
+    function-level import only moves the circle from the import to the first call)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package if node.level else (node.module or "")
+            module = f"{base}.{node.module}" if node.level and node.module else base
+            names = [module] + [f"{module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found |= {name.rpartition(".")[2] for name in names if name.rpartition(".")[0] == package} & siblings
+    return found
+
+
+def import_circles(root: Path) -> list[str]:
+    """Modules of one subpackage of studio/ that import each other around a circle: each package's modules must
+    depend one way (in studio/training/: config and shape <- recipe <- preflight, trainer <- worker)."""
+    circled = []
+    for folder in sorted({p.parent for p in sources(root, "studio")}):
+        package = ".".join(folder.relative_to(root).parts)
+        modules = {p.stem: p for p in folder.glob("*.py") if p.stem != "__init__"}
+        edges = {name: _imported_siblings(path, package, set(modules)) - {name} for name, path in modules.items()}
+        circled += [str(modules[name]) for name in sorted(modules) if _reaches(edges, name, name)]
+    return circled
+
+
+def _reaches(edges: dict[str, set[str]], start: str, goal: str) -> bool:
+    seen, todo = set(), list(edges[start])
+    while todo:
+        name = todo.pop()
+        if name == goal:
+            return True
+        if name not in seen:
+            seen.add(name)
+            todo += edges.get(name, ())
+    return False
+
+
+def test_no_subpackage_imports_itself_in_a_circle():
+    assert import_circles(SOURCE_ROOT) == []
+
+
+@pytest.mark.parametrize("where", ["module level", "inside a function"])
+def test_a_planted_import_circle_in_a_subpackage_is_caught(tmp_path, where):
+    """Three planted modules, a -> b -> c -> a, the last import at module level or inside a function; the rest of
+    the copied tree is left as it is, so only the three are named."""
+    shutil.copytree(SOURCE_ROOT / "studio", tmp_path / "studio", ignore=shutil.ignore_patterns("__pycache__", "demo"))
+    folder = tmp_path / "studio" / "deep" / "inner"
+    folder.mkdir(parents=True)
+    back = "from studio.deep.inner import a\n" if where == "module level" else "def f():\n    from . import a\n"
+    for name, text in {"a": "from studio.deep.inner.b import x\n", "b": "from .c import y\nx = 1\n", "c": back}.items():
+        (folder / f"{name}.py").write_text(f'"""{name}."""\n{text}y = 2\n')
+    assert [Path(found).name for found in import_circles(tmp_path)] == ["a.py", "b.py", "c.py"]
+    (folder / "c.py").write_text('"""c."""\ny = 2\n')  # the circle broken: a -> b -> c only
+    assert import_circles(tmp_path) == []
+
+
 def test_worker_never_loads_storage_duckdb_or_streamlit():
     """The worker runs outside the app: it must not even import the database layer."""
     probe = (

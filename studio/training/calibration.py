@@ -17,11 +17,11 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, replace
-from functools import lru_cache
 from pathlib import Path
 
 from studio.paths import SOURCE_ROOT, data_home
-from studio.training.trainer import TrainConfig
+from studio.training.config import TrainConfig
+from studio.training.shape import gpu_memory_mb
 
 STEPS = 3
 _SHAPE_FIELDS = (
@@ -127,14 +127,6 @@ def _device() -> str:
     from studio.models.loading import device_name
 
     return device_name()
-
-
-@lru_cache(maxsize=1)
-def gpu_memory_mb() -> float:
-    """Total memory of the first GPU, 0 without one."""
-    import torch
-
-    return torch.cuda.get_device_properties(0).total_memory / 2**20 if torch.cuda.is_available() else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,11 +26,12 @@ from studio.models.trust import remote_code_allowed
 from studio.paths import data_home, runs_dir
 from studio.project.people import Person, authorize
 from studio.project.projects import Project
+from studio.training.config import TrainConfig
 from studio.training.preflight import check_model
 from studio.training.progress import append_event, read_events, read_status
 from studio.training.run_config import EvalSettings, RunConfig
 from studio.training.supervisor import ACTIVE, sync_runs, worker_alive
-from studio.training.trainer import TrainConfig, last_checkpoint
+from studio.training.trainer import last_checkpoint
 
 MIN_APPROVED = 10
 FEW_SHOT_K = 3
@@ -65,6 +66,11 @@ def launch_run(
     trusted = remote_code_allowed(db, project.base_model)
     check_model(model_path, trusted)
     snapshot = freeze_snapshot(approved, project.output_spec, project.split_seed)
+    if len(snapshot.train) < MIN_APPROVED:
+        raise LaunchRefused(
+            f"{project.name} has {len(snapshot.train)} approved training examples besides its test set; "
+            f"approve at least {MIN_APPROVED}"
+        )
     run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
     run_dir = runs_dir() / run_id
     run_dir.mkdir(parents=True)
@@ -84,6 +90,7 @@ def launch_run(
         ),
         snapshot_hash=snapshot.snapshot_hash,
         held_out_hash=snapshot.held_out_hash,
+        held_out_source=snapshot.source,
         trust_remote_code=trusted,
     )
     run_config.write(run_dir)

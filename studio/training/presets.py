@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from studio.training.trainer import TrainConfig
+from studio.training.config import TrainConfig
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from studio.training.config import total_steps
+from studio.training.shape import model_shape
+
 # Learning rate by parameter count: (largest size, rate). Measured on SmolLM2-135M (1e-3
 # learns 10 CLINC intents from 40 examples each; 2e-4 barely moves in the same steps);
 # the larger sizes follow the usual LoRA range (QLoRA's paper used 2e-4 for 7B and up).
@@ -55,7 +58,7 @@ class DeviceRecipe:
     padding_free: bool
     batching: str  # "padding-free" or "length-grouped padded"
     learning_rate: float
-    max_steps: int  # the optimizer steps the run takes (studio.training.trainer.total_steps)
+    max_steps: int  # the optimizer steps the run takes (studio.training.config.total_steps)
     parameters: int  # the base model's parameter count (estimated from its config)
     why: str
     attention: str = "sdpa"  # transformers' attention implementation while training: "sdpa" or "eager"
@@ -80,8 +83,6 @@ def device_recipe(
     holds without gradient checkpointing (activation_mb), `memory_mb` the memory free when the run starts,
     `cpu_bf16` whether the CPU has bf16 matrix units (studio.models.loading.cpu_bf16_units) and `longest` the
     longest training sequence in tokens (0: unknown)."""
-    from studio.training.trainer import total_steps
-
     rate = config.learning_rate or auto_learning_rate(parameters)
     steps = total_steps(n_train, config)
     if cuda or not config.cpu_recipe:
@@ -173,7 +174,6 @@ def recipe_for(model_path: str, config, n_train: int, longest: int, trust_remote
     import torch
 
     from studio.models.loading import cpu_bf16_units
-    from studio.training.preflight import model_shape
 
     shape = model_shape(model_path, trust_remote_code)
     bf16 = cpu_bf16_units()

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from studio.evaluation.endpoint import EndpointConfig
-from studio.training.trainer import TrainConfig
+from studio.training.config import TrainConfig
 
 CONFIG_FILE = "config.json"
 
@@ -58,6 +58,7 @@ class RunConfig:
     eval: EvalSettings = field(default_factory=EvalSettings)
     snapshot_hash: str = ""
     held_out_hash: str = ""
+    held_out_source: str = "split"  # "test set": the project's own test set; "split": the seeded 10%
     trust_remote_code: bool = False  # an admin let this base model run its own code
 
     def to_dict(self) -> dict:
