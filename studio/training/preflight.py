@@ -14,16 +14,15 @@ much memory the GPU has).
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
+from studio.training.config import TrainConfig, total_steps
+from studio.training.recipe import DeviceRecipe, recipe_for
 from studio.training.sequences import encode_example, encode_rows
-from studio.training.trainer import TrainConfig, total_steps
+from studio.training.shape import gpu_memory_mb, load_lock, model_shape
 
 SEVERE = ("error", "severe", "critical", "high")
-# transformers imports lazily and not thread-safely; Streamlit runs pages and fragments in threads
-_load_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -39,17 +38,8 @@ class Segment:
 def tokenizer_for(model_path: str, trust_remote_code: bool = False):
     from studio.models.loading import load_tokenizer
 
-    with _load_lock:
+    with load_lock:  # transformers imports lazily and not thread-safely; Streamlit runs pages in threads
         return load_tokenizer(model_path, trust_remote_code)
-
-
-@lru_cache(maxsize=8)
-def model_shape(model_path: str, trust_remote_code: bool = False):
-    """The model's config (no weights)."""
-    with _load_lock:
-        from transformers import AutoConfig
-
-        return AutoConfig.from_pretrained(model_path, trust_remote_code=trust_remote_code)
 
 
 def loss_view(tokenizer, system_prompt: str, messages: list[dict], max_length: int) -> list[Segment]:
@@ -101,24 +91,23 @@ def training_count(examples: list[dict], spec, seed: int) -> int:
     return len(split_examples(examples, spec, seed)[0])
 
 
-def static_memory_mb(model_path: str, config: TrainConfig, longest: int) -> dict:
-    """Peak memory from the model's shape alone: 4-bit weights (bf16 or fp32 under the CPU recipe), the adapter with
-    its gradient and Adam moments in the adapter's dtype (bf16 where the base is 4-bit or bf16), activations."""
-    from studio.models.loading import cpu_bf16_units, quantized_for
-
+def static_memory_mb(model_path: str, config: TrainConfig, recipe: DeviceRecipe, longest: int) -> dict:
+    """Peak memory from the model's shape alone, under the recipe the run will train with: its base weights (4-bit,
+    or bf16 or fp32 under the CPU recipe), the adapter with its gradient and Adam moments in the recipe's adapter
+    dtype, and activations (with or without gradient checkpointing and padding, as the recipe decided)."""
     shape = model_shape(model_path)
     hidden, layers = shape.hidden_size, shape.num_hidden_layers
     inter, vocab = getattr(shape, "intermediate_size", 4 * hidden), shape.vocab_size
     per_layer = 4 * hidden * hidden + 3 * hidden * inter
-    quantized = quantized_for(config.cpu_recipe)
+    quantized = recipe.quantization != "none"
     if quantized:
         weights = layers * per_layer * 0.53 + vocab * hidden * 2  # NF4 + double-quant scales; embeddings in bf16
     else:
-        weights = (layers * per_layer + vocab * hidden) * (2 if cpu_bf16_units() else 4)  # the CPU recipe's base
-    bf16_adapter = quantized or cpu_bf16_units()  # studio.training.recipe: the adapter follows the base's dtype
+        weights = (layers * per_layer + vocab * hidden) * (2 if recipe.weights_dtype == "bfloat16" else 4)
+    bf16_adapter = recipe.adapter_dtype == "bfloat16"
     lora = layers * config.lora_r * (4 * 2 * hidden + 3 * (hidden + inter)) * (8 if bf16_adapter else 16)  # 4 copies
     tokens = config.batch_size * min(longest, config.max_length or longest)
-    checkpointing, padding_free = (config.gradient_checkpointing, config.padding_free) if quantized else (False, False)
+    checkpointing, padding_free = recipe.gradient_checkpointing, recipe.padding_free
     per_token = hidden * 2 * (2 if checkpointing else 18) * layers + vocab * 4 * (0 if padding_free else 2)
     return {
         "weights_mb": weights / 2**20,
@@ -131,8 +120,6 @@ def static_memory_mb(model_path: str, config: TrainConfig, longest: int) -> dict
 def available_memory_mb() -> tuple[float, str]:
     """Memory a run can use here: the GPU's total, or the machine's available RAM."""
     import psutil
-
-    from studio.training.calibration import gpu_memory_mb
 
     gpu = gpu_memory_mb()
     if gpu:
@@ -152,7 +139,11 @@ def estimate_fit(
     steps = total_steps(
         len(lengths) if n_train is None else n_train, config, int(os.environ.get("STUDIO_GPUS", "1") or 1)
     )
-    static = static_memory_mb(model_path, config, max(lengths))
+    longest = max(lengths)
+    recipe = recipe_for(
+        model_path, config, len(lengths) if n_train is None else n_train, min(longest, config.max_length)
+    )
+    static = static_memory_mb(model_path, config, recipe, longest)
     available, where = available_memory_mb()
     estimate = {
         "steps": steps,
