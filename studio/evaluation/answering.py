@@ -70,6 +70,7 @@ def answer_held_out(run_dir: Path, config: RunConfig | dict, should_stop: Callab
     held_out, train = read_jsonl(run_dir / "eval.jsonl"), read_jsonl(run_dir / "train.jsonl")
     plans = plan_models(config, held_out, train)
     model, tokenizer = _load_tuned(run_dir, config)
+    announce_plan(run_dir, plans, tokenizer)
     max_new_tokens = config.eval.max_new_tokens or _answer_budget(tokenizer, train)
     # Free-text answers are also scored by meaning; every model shares the expected answers' vectors.
     free_text = config.output_spec.get("kind") == "text"
@@ -94,6 +95,14 @@ def answer_held_out(run_dir: Path, config: RunConfig | dict, should_stop: Callab
     path = run_dir / "predictions.jsonl"
     write_jsonl(path, predictions)
     return path
+
+
+def announce_plan(run_dir: Path, plans: list[Plan], tokenizer) -> None:
+    """The models about to answer, in order, with the prompt tokens each reads: the live view's evaluation estimate."""
+    from studio.models.generation import prompt_token_ids
+
+    models = [{"model": p.name, "tokens": sum(map(len, prompt_token_ids(tokenizer, p.conversations)))} for p in plans]
+    append_event(run_dir, "evaluation_plan", models=models)
 
 
 def plan_models(config: RunConfig | dict, held_out: list[dict], train: list[dict]) -> list[Plan]:

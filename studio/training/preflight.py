@@ -4,8 +4,8 @@
   carry loss and runs that do not (from studio/training/sequences.py, the very mask the trainer uses);
 - `length_profile`: every example's token length and which ones the max length cuts (of the
   rows as trained, `rows_as_trained`: with their retrieved examples when the run retrieves);
-- `estimate_fit`: peak memory and run time from the model's size, refined by a real
-  calibration run (studio/training/calibration.py) when one is cached for these settings;
+- `estimate_fit`: peak memory and run time (training and evaluation) from the model's size,
+  refined by a real calibration run (studio/training/calibration.py) when one is cached for these settings;
 - `blocking_findings`: open contradictions and other errors from the checks.
 It loads the tokenizer and the model's config, never its weights (torch only to ask how
 much memory the GPU has).
@@ -85,10 +85,10 @@ def _name(row: dict) -> str:
 
 
 def training_count(examples: list[dict], spec, seed: int) -> int:
-    """How many of these approved examples a run trains on: the held-out ones are set aside first."""
-    from studio.dataset.splits import split_examples
+    """How many of these approved examples a run trains on: the test set or the held-out split is set aside first."""
+    from studio.dataset.snapshots import evaluation_split
 
-    return len(split_examples(examples, spec, seed)[0])
+    return len(evaluation_split(examples, spec, seed)[0])
 
 
 def static_memory_mb(model_path: str, config: TrainConfig, recipe: DeviceRecipe, longest: int) -> dict:
@@ -128,12 +128,20 @@ def available_memory_mb() -> tuple[float, str]:
 
 
 def estimate_fit(
-    model_path: str, config: TrainConfig, profile: dict, calibration: dict | None, n_train: int | None = None
+    model_path: str,
+    config: TrainConfig,
+    profile: dict,
+    calibration: dict | None,
+    n_train: int | None = None,
+    few_shot_k: int = 3,
 ) -> dict:
     """Peak memory, run time and whether it fits, from the calibration when there is one.
 
     `n_train` is the size of the training split (see training_count); without it every
-    example in the profile counts as a training example.
+    example in the profile counts as a training example, and none is held out. The run
+    time covers the whole run: training, then every model answering the held-out examples
+    (the rest of the profile; `few_shot_k` retrieved examples in the k-shot baseline's
+    prompts) and the round trip (studio.training.run_view.evaluation_seconds).
     """
     lengths = profile["lengths"] or [1]
     steps = total_steps(
@@ -153,14 +161,22 @@ def estimate_fit(
         "measured": calibration is not None,
     }
     if calibration:
+        from studio.training.run_view import evaluation_seconds  # the live view's estimate, so the two agree
+
         mean_tokens = sum(min(n, config.max_length) for n in lengths) / len(lengths)
         tokens = steps * config.batch_size * config.gradient_accumulation * mean_tokens
+        rate, load = calibration["tokens_per_second"], calibration["load_seconds"]
+        n_eval = 0 if n_train is None else max(len(lengths) - n_train, 0)
+        training = tokens / rate + load
+        evaluation = evaluation_seconds(n_eval, mean_tokens, rate, few_shot_k, load) if n_eval else 0.0
         estimate.update(
             peak_mb=calibration["peak_mb"],
-            seconds=tokens / calibration["tokens_per_second"] + calibration["load_seconds"],
+            seconds=training + evaluation,
+            train_seconds=training,
+            eval_seconds=evaluation,
         )
     else:
-        estimate.update(peak_mb=static["total_mb"], seconds=None)
+        estimate.update(peak_mb=static["total_mb"], seconds=None, train_seconds=None, eval_seconds=None)
     estimate["fits"] = estimate["peak_mb"] < 0.9 * available
     return estimate
 
