@@ -121,12 +121,25 @@ def show_examples(finding: dict) -> None:
                 show_decisions(finding, example)
 
 
+def keep_help(finding: dict, example: dict) -> str:
+    """What Keep this one does, in the finding's own terms (a suspect output lists the doubted example first)."""
+    others = len(finding["examples"]) - 1
+    rejected = f"the other {others} example(s) shown here are rejected" if others > 1 else "the other one is rejected"
+    if finding["kind"] == "suspect-output" and example["id"] == finding["examples"][0]["id"]:
+        return (
+            f"Says this answer is right after all: {rejected} (rejected examples are not trained on; nothing is "
+            "deleted). To keep every example as it is, dismiss the finding with a reason instead."
+        )
+    return f"Says this example is the right one: {rejected} (rejected examples are not trained on; nothing is deleted)."
+
+
 def show_decisions(finding: dict, example: dict) -> None:
     key = f"{finding['id']}_{example['id']}"
     one, two = st.columns(2)
     one.button(
         "Keep this one",
         key=f"keep_{key}",
+        help=keep_help(finding, example),
         on_click=act,
         args=(keep_example, finding["id"], example["id"], ui.current_user()),
         kwargs={"done": f"Kept {example['external_id'] or example['id']}; the others are rejected."},
@@ -164,6 +177,13 @@ for finding in chosen[:SHOWN]:
         )
         if finding["state"] != "open":
             st.caption(f"{finding['state'].capitalize()} by {finding['decided_by']}: {finding['reason']}")
+        if finding["kind"] == "suspect-output" and finding["state"] == "open" and len(finding["examples"]) > 1:
+            st.caption(
+                "The first example is the one whose answer the check doubts; the others are its nearest examples, "
+                "which answer differently. **Keep this one** marks one example as right and rejects every other "
+                "example shown (rejected examples are not trained on; nothing is deleted). **Edit answer** fixes the "
+                "doubted answer; **Dismiss** keeps them all as they are."
+            )
         if finding["examples"]:
             show_examples(finding)
         if finding["state"] == "open":

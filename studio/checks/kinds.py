@@ -69,7 +69,8 @@ CHECK_KINDS: tuple[CheckKind, ...] = (
         "length",
         "Length outliers",
         "examples longer than training keeps, or far longer or shorter than the rest",
-        "1 is over the training length; below, how far the length lies from the rest (robust z-score / 10)",
+        "1: longer than training keeps; below 1, how unusual the length is next to the others' (with the default "
+        "settings a finding starts at 0.4; the higher, the further out)",
         ("error", "warning"),
         ("max_tokens", "length_outlier_z", "length_outlier_ratio"),
     ),
