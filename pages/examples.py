@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import ui
 from studio.dataset.bulk import ACTIONS, apply_bulk
-from studio.dataset.examples import STATUSES, NotAllowed, restore_examples
+from studio.dataset.examples import SPLITS, STATUSES, NotAllowed, restore_examples
 from studio.dataset.messages import answer_text, input_text
 from studio.dataset.search import SORTS, ExampleFilter, Overview, Page, browse, find_examples
 
@@ -109,6 +109,10 @@ def bulk_bar(total: int) -> None:
         action = action_column.selectbox("Action", ACTIONS, key="bulk_action")
         if action == "set status":
             value = value_column.selectbox("New status", STATUSES, key="bulk_status")
+        elif action == "set split":
+            value = value_column.selectbox(
+                "New split", SPLITS, key="bulk_split", help="test: the project's test set, never trained on"
+            )
         elif action == "delete":
             value = value_column.text_input("Value", "moves them to the trash", disabled=True, key="bulk_none")
         else:
@@ -125,6 +129,8 @@ def bulk_value(action: str) -> str:
     state = st.session_state
     if action == "set status":
         return state.get("bulk_status", STATUSES[0])
+    if action == "set split":
+        return state.get("bulk_split", SPLITS[0])
     return "" if action == "delete" else state.get("bulk_tag", "")
 
 

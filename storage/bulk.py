@@ -1,4 +1,4 @@
-"""Changing many examples at once: status, tags. One revision per changed example.
+"""Changing many examples at once: status, tags, split. One revision per changed example.
 
 The caller decides which ids change (it has checked formats and roles); each function
 here changes those ids in a few set-based statements, so 50,000 examples take seconds.
@@ -26,6 +26,11 @@ def set_status(con: duckdb.DuckDBPyConnection, example_ids: list[int], status: s
             author,
         )
     return _change(con, example_ids, "status <> ?", "status = ?", [status], [status], author)
+
+
+def set_split(con: duckdb.DuckDBPyConnection, example_ids: list[int], split: str, author: str) -> int:
+    """Move examples to the training examples ('train') or the test set ('test')."""
+    return _change(con, example_ids, "split <> ?", "split = ?", [split], [split], author)
 
 
 def add_tag(con: duckdb.DuckDBPyConnection, example_ids: list[int], tag: str, author: str) -> int:

@@ -11,14 +11,14 @@ from storage.rows import fetch_dicts
 
 _COLUMNS = (
     "id, project_id, external_id, messages, tags, source, status, author, reviewer, "
-    "created_at, updated_at, revision, reviewed_at, deleted_at, deleted_by"
+    "created_at, updated_at, revision, reviewed_at, deleted_at, deleted_by, split"
 )
 # the parts of an example a revision records, as SQL over the examples table
 SNAPSHOT_SQL = (
     "json_object('messages', messages, 'tags', tags, 'status', status, 'reviewer', reviewer, "
-    "'deleted', deleted_at IS NOT NULL)"
+    "'deleted', deleted_at IS NOT NULL, 'split', split)"
 )
-EDITABLE = ("messages", "tags", "status", "reviewer")
+EDITABLE = ("messages", "tags", "status", "reviewer", "split")
 
 
 class StaleRevision(RuntimeError):
@@ -26,7 +26,7 @@ class StaleRevision(RuntimeError):
 
 
 def insert_examples(con: duckdb.DuckDBPyConnection, project_id: int, rows: list[dict], author: str) -> list[int]:
-    """Insert examples (dicts with messages, tags, status, source, external_id, reviewer); return ids.
+    """Insert examples (dicts with messages, tags, status, source, external_id, reviewer, split); return ids.
 
     Set-based: ids are drawn from the sequence first, then all rows and their first
     revisions go in with one statement each, so an import of 100,000 rows takes seconds.
@@ -43,14 +43,15 @@ def insert_examples(con: duckdb.DuckDBPyConnection, project_id: int, rows: list[
             "source": [row.get("source", "editor") for row in rows],
             "status": [row.get("status", "draft") for row in rows],
             "reviewer": pa.array([row.get("reviewer") for row in rows], pa.string()),
+            "split": [row.get("split") or "train" for row in rows],
         }
     )
     con.register("incoming_examples", incoming)
     try:
         con.execute(
             "INSERT INTO examples (id, project_id, external_id, messages, tags, source, status, author, reviewer, "
-            "reviewed_at) SELECT id, ?, external_id, messages::JSON, tags, source, status, ?, reviewer, "
-            "CASE WHEN reviewer IS NULL THEN NULL ELSE current_timestamp END FROM incoming_examples",
+            "reviewed_at, split) SELECT id, ?, external_id, messages::JSON, tags, source, status, ?, reviewer, "
+            "CASE WHEN reviewer IS NULL THEN NULL ELSE current_timestamp END, split FROM incoming_examples",
             [project_id, author],
         )
     finally:
@@ -98,6 +99,15 @@ def count_examples(con: duckdb.DuckDBPyConnection, project_id: int) -> dict[str,
     return dict(rows)
 
 
+def count_by_split(con: duckdb.DuckDBPyConnection, project_id: int) -> dict[tuple[str, str], int]:
+    """Count live examples of a project per (split, status)."""
+    rows = con.execute(
+        "SELECT split, status, count(*) FROM examples WHERE project_id = ? AND deleted_at IS NULL GROUP BY ALL",
+        [project_id],
+    ).fetchall()
+    return {(split, status): n for split, status, n in rows}
+
+
 def update_example(
     con: duckdb.DuckDBPyConnection, example_id: int, expected_revision: int, author: str, **changes
 ) -> int:
@@ -117,13 +127,14 @@ def update_example(
     new_revision = expected_revision + 1
     reviewed = "current_timestamp" if "reviewer" in changes else "reviewed_at"
     con.execute(
-        "UPDATE examples SET messages = ?, tags = ?, status = ?, reviewer = ?, revision = ?, "
+        "UPDATE examples SET messages = ?, tags = ?, status = ?, reviewer = ?, split = ?, revision = ?, "
         f"updated_at = current_timestamp, reviewed_at = {reviewed} WHERE id = ?",
         [
             json.dumps(after["messages"]),
             list(after["tags"]),
             after["status"],
             after["reviewer"],
+            after["split"],
             new_revision,
             example_id,
         ],
@@ -172,7 +183,7 @@ def fetch_revisions(con: duckdb.DuckDBPyConnection, example_id: int) -> list[dic
 
 
 def _snapshot_of(row: dict) -> dict:
-    snapshot = {key: row.get(key) for key in ("messages", "tags", "status", "reviewer")}
+    snapshot = {key: row.get(key) for key in ("messages", "tags", "status", "reviewer", "split")}
     return {**snapshot, "deleted": row.get("deleted_at") is not None}
 
 

@@ -156,4 +156,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE projects ADD COLUMN IF NOT EXISTS guidelines VARCHAR DEFAULT '';
     ALTER TABLE projects ADD COLUMN IF NOT EXISTS archived_at TIMESTAMP;
     """,
+    # 7: a test set the experts keep: an example trains ('train') or is held out for good ('test')
+    """
+    ALTER TABLE examples ADD COLUMN IF NOT EXISTS split VARCHAR DEFAULT 'train';
+    UPDATE examples SET split = 'train' WHERE split IS NULL;
+    """,
 ]

@@ -116,8 +116,12 @@ def prepare_input(
 
 
 def held_out_positions(data: CheckInput, seed: int) -> frozenset[int]:
-    """Positions of the approved examples the studio's split would hold out."""
+    """Positions of the approved examples a run would hold out: the project's test set where it has one
+    (so a near-duplicate across its line is leakage), else the studio's split."""
     approved = [e for e in data.examples if e["status"] == "approved"]
+    test = [p for p, e in enumerate(data.examples) if e["status"] == "approved" and e.get("split") == "test"]
+    if test:
+        return frozenset(test)
     ids = [e["id"] for e in data.examples]
     pairs = [(ids[i], ids[j], s) for i, j, s in data.graph.pairs_at_least(data.config.near_duplicate_similarity)]
     _, held_out = split_examples(approved, data.spec, seed, near_duplicates=pairs)

@@ -33,7 +33,13 @@ def cmd_demo(args) -> int:
 def cmd_import(args) -> int:
     from studio.transfer.imports import ImportOptions, import_inferring, plan_import, project_or_blank, propose_for_plan
 
-    options = ImportOptions(format=args.format, remap=args.map or "", split=args.split, status=args.status)
+    options = ImportOptions(
+        format=args.format,
+        remap=args.map or "",
+        split=args.dataset_split or args.split,
+        status=args.status,
+        into=args.split,
+    )
     if args.dry_run:
         project = project_or_blank(db_path(), args.project)
         plan = plan_import(db_path(), project, Path(args.file), options)
@@ -151,7 +157,15 @@ def add_data_commands(add) -> None:
         f"(parts: {', '.join(PARTS)})",
     )
     sub.add_argument(
-        "--split", default="train", help="the split to take from a datasets folder with several (default train)"
+        "--split",
+        choices=["train", "test"],
+        default="train",
+        help="test: the examples join the project's test set, held out for good (never trained on, never a few-shot "
+        "example; evaluation uses the test set when there is one); default train",
+    )
+    sub.add_argument(
+        "--dataset-split",
+        help="the split to take from a datasets folder with several (default: the same name as --split)",
     )
     sub.add_argument(
         "--status",

@@ -64,9 +64,24 @@ def _show(args, project, extra: dict | None = None) -> int:
     ]
     if project.guidelines:
         lines.append(f"  guidelines: {len(project.guidelines.splitlines())} lines")
-    lines += [f"  {key}: {value}" for key, value in (extra or {}).items()]
+    counts = (extra or {}).get("examples")
+    if counts:
+        lines.append(
+            "  examples: "
+            + ", ".join(f"{split} {c['total']} ({c['approved']} approved)" for split, c in counts.items())
+            + ("" if counts["test"]["approved"] else "; no test set: runs hold out the seeded 10% split")
+        )
+    lines += [f"  {key}: {value}" for key, value in (extra or {}).items() if key != "examples"]
     emit(args, document, "\n".join(lines))
     return 0
+
+
+def _example_counts(db, project) -> dict:
+    """Live examples in training and in the test set, each in all and approved (what a run uses)."""
+    from studio.dataset.examples import count_by_split
+
+    counts = count_by_split(db, project)
+    return {split: {"total": sum(by.values()), "approved": by["approved"]} for split, by in counts.items()}
 
 
 def cmd_project(args) -> int:
@@ -89,7 +104,7 @@ def cmd_project(args) -> int:
         return 0
     project = get_project(db, args.name)
     if args.action == "show":
-        return _show(args, project)
+        return _show(args, project, {"examples": _example_counts(db, project)})
     extra: dict = {}
     if args.rename:
         project = rename_project(db, project, args.rename)

@@ -1,4 +1,4 @@
-"""Bulk actions: tag, change status or delete everything a filter selects, not just a page.
+"""Bulk actions: tag, change status or split, or delete everything a filter selects, not just a page.
 
 Each example still gets its own revision. Examples a change would break are skipped and
 named: an answer that breaks the project's format cannot leave draft, and where the
@@ -12,14 +12,16 @@ from pathlib import Path
 
 from storage import bulk as bulk_table
 from storage.db import connect
-from studio.dataset.examples import REVIEWED, STATUSES, acting_person, delete_examples
+from studio.dataset.examples import REVIEWED, SPLITS, STATUSES, acting_person, delete_examples
 from studio.dataset.messages import answer_text, input_text
 from studio.dataset.search import ExampleFilter, matching_ids
 from studio.project.formats import validate_output
 from studio.project.people import authorize
 from studio.project.projects import Project
 
-ACTIONS = ("add tag", "remove tag", "set status", "delete")
+ACTIONS = ("add tag", "remove tag", "set status", "set split", "delete")
+# the values an action takes from a fixed list (the page offers them as a choice)
+CHOICES = {"set status": STATUSES, "set split": SPLITS}
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,10 @@ class BulkResult:
 
 
 def apply_bulk(db: Path, project: Project, chosen: ExampleFilter, action: str, value: str, author: str) -> BulkResult:
-    """Apply `action` ('add tag', 'remove tag', 'set status', 'delete') with `value` to every match."""
+    """Apply `action` ('add tag', 'remove tag', 'set status', 'set split', 'delete') with `value` to every match.
+
+    'set split' 'test' puts the examples in the project's test set, held out for good; 'train' takes them back.
+    """
     ids = matching_ids(db, project, chosen)
     if action == "delete":
         return BulkResult(len(ids), delete_examples(db, project, ids, author))
@@ -42,6 +47,8 @@ def apply_bulk(db: Path, project: Project, chosen: ExampleFilter, action: str, v
         return _retag(db, ids, action, value.strip(), author)
     if action == "set status":
         return _restatus(db, project, ids, value, author)
+    if action == "set split":
+        return _resplit(db, ids, value, author)
     raise ValueError(f"unknown bulk action {action!r}; choose one of {', '.join(ACTIONS)}")
 
 
@@ -62,6 +69,14 @@ def _restatus(db: Path, project: Project, ids: list[int], status: str, author: s
         skipped = _refusals(project, bulk_table.fetch_authored_messages(con, ids), status, author)
         allowed = [i for i in ids if i not in skipped]
         return BulkResult(len(ids), bulk_table.set_status(con, allowed, status, author), skipped)
+
+
+def _resplit(db: Path, ids: list[int], split: str, author: str) -> BulkResult:
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'train' or 'test' (the project's test set), not {split!r}")
+    with connect(db) as con:
+        authorize(acting_person(con, author), "write")
+        return BulkResult(len(ids), bulk_table.set_split(con, ids, split, author))
 
 
 def _refusals(project: Project, rows: list[tuple[int, str, list]], status: str, author: str) -> dict[int, str]:

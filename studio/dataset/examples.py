@@ -21,10 +21,14 @@ STATUSES = ("draft", "submitted", "approved", "rejected")
 
 REVIEWED = ("approved", "rejected")
 
+# 'test': the experts' own test set, held out for good: never trained on, never retrieved as a few-shot example
+SPLITS = ("train", "test")
+
 __all__ = [
     "StaleRevision",
     "NotAllowed",
     "STATUSES",
+    "SPLITS",
     "InvalidExample",
     "add_example",
     "edit_example",
@@ -51,6 +55,11 @@ def check_example(project: Project, messages: list[dict], status: str) -> None:
         raise InvalidExample(f"the answer breaks the project's format ({problem}); save it as a draft or fix it")
 
 
+def check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise InvalidExample(f"split must be 'train' or 'test' (the project's test set), not {split!r}")
+
+
 def add_example(
     db: Path,
     project: Project,
@@ -60,10 +69,13 @@ def add_example(
     tags: list[str] | None = None,
     external_id: str | None = None,
     source: str = "editor",
+    split: str = "train",
 ) -> int:
-    """Validate and store one new example; return its id."""
+    """Validate and store one new example ('test' split: in the project's test set); return its id."""
     check_example(project, messages, status)
+    check_split(split)
     row = {"messages": messages, "tags": tags or [], "status": status, "external_id": external_id, "source": source}
+    row["split"] = split
     with connect(db) as con:
         person = acting_person(con, author)
         authorize(person, "review" if status in REVIEWED else "write")
@@ -85,6 +97,7 @@ def change_example(con, project: Project, example_id: int, revision: int | None,
         raise InvalidExample(f"example {example_id} is not in project {project.name}")
     merged = {**current, **changes}
     check_example(project, merged["messages"], merged["status"])
+    check_split(merged["split"])
     reviewing = changes.get("status") in REVIEWED and changes["status"] != current["status"]
     person = acting_person(con, author)
     authorize(person, "review" if reviewing else "write")
@@ -173,3 +186,10 @@ def draft_from_failure(db: Path, project: Project, row: dict, author: str) -> in
     return add_example(
         db, project, single_turn(row["input"], row["expected"]), author, "draft", tags, source="evaluation"
     )
+
+
+def count_by_split(db: Path, project: Project) -> dict[str, dict[str, int]]:
+    """Live examples per split ('train', 'test'), each counted per status."""
+    with connect(db) as con:
+        counts = example_table.count_by_split(con, project.id)
+    return {split: {status: counts.get((split, status), 0) for status in STATUSES} for split in SPLITS}

@@ -47,6 +47,8 @@ def summarise_change(before: dict, after: dict) -> str:
         changes.append(f"{before.get('status')} → {after.get('status')}")
     if set(before.get("tags") or []) != set(after.get("tags") or []):
         changes.append("tags " + _tag_change(before.get("tags") or [], after.get("tags") or []))
+    if before.get("split", "train") != after.get("split", "train"):
+        changes.append("moved to the test set" if after.get("split") == "test" else "moved back to training")
     if before.get("deleted") != after.get("deleted"):
         changes.append("moved to the trash" if after.get("deleted") else "restored from the trash")
     return "; ".join(changes) or "no visible change"

@@ -55,6 +55,9 @@ def build_manifest(config: dict, chat_template: str | None, device: str, recipe:
         "seed": config["train"]["seed"],
         "snapshot_hash": config["snapshot_hash"],
         "held_out_hash": config["held_out_hash"],
+        # the test set the run was judged on, when the project has one (else it was the seeded split)
+        "held_out_source": config.get("held_out_source", "split"),
+        "test_set_hash": config["held_out_hash"] if config.get("held_out_source") == "test set" else None,
         "chat_template_hash": chat_template_hash(chat_template),
         "base_model": config["base_model"],
         "model_path": config["model_path"],

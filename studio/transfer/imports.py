@@ -24,7 +24,7 @@ from pathlib import Path
 
 from storage import examples as example_table
 from storage.db import connect
-from studio.dataset.examples import REVIEWED, STATUSES, InvalidExample, acting_person, check_example
+from studio.dataset.examples import REVIEWED, STATUSES, InvalidExample, acting_person, check_example, check_split
 from studio.dataset.messages import answer_text
 from studio.paths import DEFAULT_MODEL_NAME, data_home
 from studio.project.confinement import confine, import_roots
@@ -66,6 +66,10 @@ class ImportOptions:
     status: str | None = field(
         default=None, metadata={"help": "status of the new examples: None for draft, a status, or 'from-file'"}
     )
+    into: str = field(
+        default="train",
+        metadata={"help": "the new examples' split: 'train', or 'test' for the project's test set (never trained on)"},
+    )
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,8 @@ class ImportPlan:
             "bad": len(self.bad_rows),
             "bad_rows": [{"where": b.where, "number": b.number, "reason": b.reason} for b in self.bad_rows],
             "sample": [
-                {k: e[k] for k in ("external_id", "messages", "tags", "status")} for e in self.new[:SAMPLE_SIZE]
+                {k: e[k] for k in ("external_id", "messages", "tags", "status", "split")}
+                for e in self.new[:SAMPLE_SIZE]
             ],
         }
 
@@ -159,6 +164,7 @@ def project_or_blank(db: Path, name: str) -> Project:
 def _plan(project: Project, source: SourceFile, options: ImportOptions, existing: list[dict]) -> ImportPlan:
     if options.status not in (None, FROM_FILE, *STATUSES):
         raise ValueError(f"status must be one of {', '.join(STATUSES)} or {FROM_FILE}, not {options.status!r}")
+    check_split(options.into)
     mapping = parse_mapping(options.remap, options.mapping or guess_mapping(source.columns), source.columns)
     if source.records:
         check_mapping(mapping, source.columns)
@@ -182,7 +188,7 @@ def _plan(project: Project, source: SourceFile, options: ImportOptions, existing
             skipped += 1
             continue
         known_messages.add(_content_key(example["messages"]))
-        new.append(example)
+        new.append(example | {"split": options.into})
     bad.sort(key=lambda row: row.number)
     return ImportPlan(source, mapping, tuple(new), skipped, tuple(bad))
 
