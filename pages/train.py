@@ -194,14 +194,8 @@ def fit_estimate(model_path: str, config: TrainConfig, profile: dict, rows: list
                 st.rerun()
             except (RuntimeError, OSError) as error:
                 st.error(str(error))
-    fit = estimate_fit(
-        model_path,
-        config,
-        profile,
-        calibration,
-        training_count(approved, project.output_spec, project.split_seed),
-        few_shot_k,
-    )
+    n_train = training_count(approved, project.output_spec, project.split_seed)
+    fit = estimate_fit(model_path, config, profile, calibration, n_train, few_shot_k)
     memory, duration, steps = st.columns(3)
     memory.metric(
         "Peak memory" + ("" if fit["measured"] else " (rough guess)"),
@@ -214,14 +208,8 @@ def fit_estimate(model_path: str, config: TrainConfig, profile: dict, rows: list
             "(seen 4.5 times on a CPU). Measure on this machine for a real figure."
         ),
     )
-    duration.metric(
-        "Run time",
-        ui.duration(fit["seconds"]) if fit["seconds"] else "measure first",
-        help=f"Training {ui.duration(fit['train_seconds'])}, then evaluation {ui.duration(fit['eval_seconds'])}: "
-        "every model answering the held-out examples, and the round trip."
-        if fit["seconds"]
-        else None,
-    )
+    split = f"Training {ui.duration(fit['train_seconds'])}, then evaluation {ui.duration(fit['eval_seconds'])}."
+    duration.metric("Run time", ui.duration(fit["seconds"]) if fit["seconds"] else "measure first", help=split)
     steps.metric("Steps", fit["steps"])
     if not fit["fits"]:
         st.error(
@@ -328,11 +316,7 @@ def live_run() -> None:
     st.progress(min(progress["step"] / total, 1.0), text=f"step {progress['step']}/{progress['total']}")
     elapsed, remaining, speed, memory = st.columns(4)
     elapsed.metric("Elapsed", ui.duration(progress["elapsed"]))
-    remaining.metric(
-        "Remaining",
-        ui.duration(progress["eta"]) if progress["eta"] is not None else "–",
-        help="The whole run: training, then every model answering the held-out examples, and the round trip.",
-    )
+    remaining.metric("Remaining", ui.duration(progress["eta"]), help="Training, then every model answering.")
     speed.metric("Tokens/s", f"{progress['tokens_per_second']:.0f}" if progress["tokens_per_second"] else "–")
     memory.metric("Memory", f"{progress['memory_mb'] / 1024:.2f} GB" if progress["memory_mb"] else "–")
     if progress["answering"] and run["status"] == "running":
