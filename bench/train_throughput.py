@@ -144,10 +144,10 @@ class Meter:
 
 
 def studio_round(model_path: str, rows: list[dict], config, meter: Meter) -> None:
-    from studio.training.trainer import build_trainer
+    from studio.training.trainer import TrainingJob, build_trainer
 
     with tempfile.TemporaryDirectory() as run_dir:
-        trainer = build_trainer(model_path, SYSTEM, rows, config, Path(run_dir))
+        trainer = build_trainer(TrainingJob(model_path, SYSTEM, config, Path(run_dir)), rows)
         trainer.data_collator = meter.collator(trainer.data_collator)
         trainer.add_callback(meter.callback())
         meter.watch(trainer.train)

@@ -97,7 +97,7 @@ def measure(model_path: str, system_prompt: str, config: TrainConfig, rows: list
     from transformers import TrainerCallback
 
     from studio.training.callbacks import peak_memory_mb
-    from studio.training.trainer import build_trainer
+    from studio.training.trainer import TrainingJob, build_trainer
 
     marks: list[tuple[float, float]] = []
 
@@ -109,7 +109,7 @@ def measure(model_path: str, system_prompt: str, config: TrainConfig, rows: list
     began = time.perf_counter()
     settings = replace(config, max_steps=STEPS, save_steps=10**6, validation_share=0.0)
     with tempfile.TemporaryDirectory() as run_dir:
-        trainer = build_trainer(model_path, system_prompt, rows, settings, Path(run_dir))
+        trainer = build_trainer(TrainingJob(model_path, system_prompt, settings, Path(run_dir)), rows)
         trainer.add_callback(Clock())
         loaded = time.perf_counter() - began
         trainer.train()

@@ -17,6 +17,7 @@ import importlib.util
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.training.callbacks import progress_callback, validation_callback
@@ -31,17 +32,21 @@ def training_rows(system_prompt: str, rows: list[dict]) -> list[dict]:
     return [dict(zip(("prompt", "completion"), conversation_parts(system_prompt, row["messages"]))) for row in rows]
 
 
-def build_trainer(
-    model_path: str,
-    system_prompt: str,
-    rows: list[dict],
-    config: TrainConfig,
-    run_dir: Path,
-    should_stop: Callable[[], bool] = lambda: False,
-    output_spec: dict | None = None,
-    trust_remote_code: bool = False,
-):
-    """A TRL SFTTrainer over the device's base model (studio.training.recipe) with fresh LoRA adapters on every linear layer."""
+@dataclass(frozen=True)
+class TrainingJob:
+    """What one adapter is trained from and into, read by build_trainer and train_adapter alike."""
+
+    model_path: str  # the base model's folder (or hub id)
+    system_prompt: str  # the project's task description, the system message of every example without its own
+    config: TrainConfig
+    run_dir: Path  # checkpoints, TensorBoard events and the adapter go here
+    output_spec: dict = field(default_factory=lambda: {"kind": "text"})  # scores the validation slice
+    trust_remote_code: bool = False  # an admin let this base model run its own code
+
+
+def build_trainer(job: TrainingJob, rows: list[dict], should_stop: Callable[[], bool] = lambda: False):
+    """A TRL SFTTrainer over the device's base model (studio.training.recipe) with fresh LoRA adapters on every
+    linear layer, for `job` on these training rows; `should_stop` is asked between steps (a cancel)."""
     from peft import LoraConfig
     from trl import SFTTrainer
 
@@ -50,6 +55,8 @@ def build_trainer(
 
     if not rows:
         raise ValueError("the snapshot has no approved training examples: approve some on the Examples page")
+    model_path, system_prompt, config, run_dir = job.model_path, job.system_prompt, job.config, job.run_dir
+    trust_remote_code = job.trust_remote_code
     tokenizer = load_tokenizer(model_path, trust_remote_code)
     validation_rows = carve_validation(rows, config.validation_share, config.seed)[1]
     train_sequences, validation_sequences = training_sequences(tokenizer, system_prompt, rows, config)
@@ -57,9 +64,7 @@ def build_trainer(
     recipe = recipe_for(model_path, config, len(rows), longest_sequence(train_sequences), trust_remote_code)
     callbacks = [progress_callback(run_dir, should_stop)]
     if validation_rows:
-        callbacks.append(
-            validation_callback(run_dir, system_prompt, validation_rows, output_spec or {"kind": "text"}, tokenizer)
-        )
+        callbacks.append(validation_callback(run_dir, system_prompt, validation_rows, job.output_spec, tokenizer))
     trainer_class = SFTTrainer if recipe.padding_free else _answer_head_trainer()
     trainer = trainer_class(
         model=load_base(
@@ -147,9 +152,10 @@ def _dataset(sequences):
     )
 
 
-def train_adapter(trainer, run_dir: Path) -> Path:
-    """Train (or resume) the adapter of a trainer from build_trainer; save the best one, with the tokenizer,
+def train_adapter(trainer, job: TrainingJob) -> Path:
+    """Train (or resume) the adapter of `job`'s trainer from build_trainer; save the best one, with the tokenizer,
     to run_dir/adapter."""
+    run_dir = job.run_dir
     trainer.train(resume_from_checkpoint=last_checkpoint(run_dir))
     adapter_dir = Path(run_dir) / "adapter"
     if not trainer.is_world_process_zero():

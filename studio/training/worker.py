@@ -34,7 +34,7 @@ from studio.training.progress import append_event, write_status
 from studio.training.recipe import recipe_for
 from studio.training.run_config import RunConfig
 from studio.training.sequences import longest_sequence
-from studio.training.trainer import build_trainer, last_checkpoint, train_adapter, training_sequences
+from studio.training.trainer import TrainingJob, build_trainer, last_checkpoint, train_adapter, training_sequences
 
 
 class Cancelled(BaseException):
@@ -138,17 +138,15 @@ def _longest(tokenizer, config: RunConfig, rows: list[dict]) -> int:
 
 
 def _train(config: RunConfig, rows: list[dict], run_dir: Path, should_stop: CancelSignal) -> None:
-    trainer = build_trainer(
+    job = TrainingJob(
         config.model_path,
         config.system_prompt,
-        rows,
         config.train,
         run_dir,
-        should_stop,
-        config.output_spec,
+        config.output_spec or {"kind": "text"},
         config.trust_remote_code,  # an admin let this base model run its own code (off unless config.json says so)
     )
-    train_adapter(trainer, run_dir)
+    train_adapter(build_trainer(job, rows, should_stop), job)
 
 
 def is_main_process() -> bool:

@@ -11,7 +11,7 @@ import torch
 from studio.demo import DEMO_DIR
 from studio.jsonl import read_jsonl
 from studio.models.loading import cpu_bf16_units
-from studio.training.trainer import TrainConfig, build_trainer, training_rows
+from studio.training.trainer import TrainConfig, TrainingJob, build_trainer, training_rows
 
 SYSTEM = json.loads((DEMO_DIR / "project.json").read_text())["description"]
 
@@ -38,7 +38,7 @@ def test_training_rows_put_the_answer_in_the_completion():
 @pytest.mark.slow
 def test_loss_falls_on_the_answer_tokens_only(tmp_path, tiny_llama):
     trainer = build_trainer(
-        str(tiny_llama), SYSTEM, _demo_rows(4), TrainConfig(max_steps=1, cpu_recipe=False), tmp_path
+        TrainingJob(str(tiny_llama), SYSTEM, TrainConfig(max_steps=1, cpu_recipe=False), tmp_path), _demo_rows(4)
     )
     batch = next(iter(trainer.get_train_dataloader()))
     tokenizer = trainer.processing_class
@@ -52,7 +52,8 @@ def test_loss_falls_on_the_answer_tokens_only(tmp_path, tiny_llama):
 def test_qlora_moves_adapter_and_keeps_base(tmp_path, tiny_llama):
     """The 4-bit path on the tiny Llama: it asserts what QLoRA does to the weights, not that the model learned."""
     trainer = build_trainer(
-        str(tiny_llama), SYSTEM, _demo_rows(16), TrainConfig(max_steps=3, batch_size=2, cpu_recipe=False), tmp_path
+        TrainingJob(str(tiny_llama), SYSTEM, TrainConfig(max_steps=3, batch_size=2, cpu_recipe=False), tmp_path),
+        _demo_rows(16),
     )
     model = trainer.model
     quantized = [m for m in model.modules() if type(m).__name__ == "Linear4bit"]
@@ -73,7 +74,9 @@ def test_qlora_moves_adapter_and_keeps_base(tmp_path, tiny_llama):
 def test_the_cpu_recipe_trains_an_unquantized_base_and_its_loss_is_the_models_own(tmp_path, tiny_llama):
     """The CPU recipe: no 4-bit layers, padded rows, and a loss that projects only the answer
     positions onto the vocabulary yet equals the model's full cross-entropy on the same labels."""
-    trainer = build_trainer(str(tiny_llama), SYSTEM, _demo_rows(6), TrainConfig(max_steps=2, batch_size=3), tmp_path)
+    trainer = build_trainer(
+        TrainingJob(str(tiny_llama), SYSTEM, TrainConfig(max_steps=2, batch_size=3), tmp_path), _demo_rows(6)
+    )
     model = trainer.model
     assert not [m for m in model.modules() if type(m).__name__ == "Linear4bit"]
     base_dtype = torch.bfloat16 if cpu_bf16_units() else torch.float32  # the base's dtype follows the CPU's bf16 units
@@ -152,6 +155,8 @@ def test_activation_estimate_matches_the_measured_demo_batch():
 
 @pytest.mark.slow
 def test_a_small_cpu_batch_trains_without_gradient_checkpointing(tmp_path, tiny_llama):
-    trainer = build_trainer(str(tiny_llama), SYSTEM, _demo_rows(4), TrainConfig(max_steps=1, batch_size=2), tmp_path)
+    trainer = build_trainer(
+        TrainingJob(str(tiny_llama), SYSTEM, TrainConfig(max_steps=1, batch_size=2), tmp_path), _demo_rows(4)
+    )
     assert not trainer.args.gradient_checkpointing
     trainer.train()

@@ -12,7 +12,7 @@ from studio.jsonl import read_jsonl
 from studio.training.preflight import estimate_fit, length_profile, loss_view, total_steps
 from studio.training.presets import PRESETS, config_from_preset, preset_named
 from studio.training.sequences import encode_rows
-from studio.training.trainer import TrainConfig, build_trainer, training_rows
+from studio.training.trainer import TrainConfig, TrainingJob, build_trainer, training_rows
 
 SYSTEM = json.loads((DEMO_DIR / "project.json").read_text())["description"]
 
@@ -54,7 +54,8 @@ def test_sequences_match_trl_own_prompt_completion_tokenisation(tiny_llama, toke
 def test_highlighted_tokens_are_exactly_the_ones_the_trainer_puts_loss_on(tiny_llama, tokenizer, tmp_path, cpu_recipe):
     rows = _demo_rows(4)
     trainer = build_trainer(
-        str(tiny_llama), SYSTEM, rows, TrainConfig(max_steps=1, batch_size=4, cpu_recipe=cpu_recipe), tmp_path
+        TrainingJob(str(tiny_llama), SYSTEM, TrainConfig(max_steps=1, batch_size=4, cpu_recipe=cpu_recipe), tmp_path),
+        rows,
     )
     batch = next(iter(trainer.get_train_dataloader()))
     if cpu_recipe:  # the CPU recipe: one padded row per example
