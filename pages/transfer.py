@@ -76,9 +76,10 @@ def run_import(options: ImportOptions, proposal=None) -> None:
         if options.status in (None, "draft") and counts["imported"]
         else ""
     )
+    test_set = " They are the project's test set: never trained on, evaluated on." if options.into == "test" else ""
     ui.flash(
         f"Imported {counts['imported']} examples into {project.name} as {status}; {counts['skipped']} were already "
-        f"there.{task}{drafts}"
+        f"there.{task}{test_set}{drafts}"
     )
 
 
@@ -199,6 +200,15 @@ def show_import() -> None:
         format_func=lambda s: "as in the file" if s == FROM_FILE else s,
         help="Only approved examples are trained on and evaluated.",
     )
+    into = st.radio(
+        "Use the new examples for",
+        ["train", "test"],
+        horizontal=True,
+        key="import_into",
+        format_func=lambda s: "training" if s == "train" else "the test set (held out for good)",
+        help="A test set the experts keep is never trained on and never shown to a baseline as an example; "
+        "when a project has one, evaluation uses it instead of the seeded 10% split.",
+    )
     st.caption(
         ":material/info: Only **approved** examples are trained on. New examples come in as **draft** so that "
         "someone looks at them first; approve them on the Examples page (one bulk action for all of them). Choose "
@@ -219,7 +229,9 @@ def show_import() -> None:
                 icon=":material/table_chart:",
             )
             return
-        show_preview(source, ImportOptions(format=source.format, mapping=mapping, split=split, status=status))
+        show_preview(
+            source, ImportOptions(format=source.format, mapping=mapping, split=split, status=status, into=into)
+        )
     except (UnreadableFile, ValueError, FileNotFoundError) as error:
         st.error(str(error))
 

@@ -54,7 +54,7 @@ def start_new() -> None:
     opened.pop(state.get("editing_id"), None)
     state["editing_id"] = None
     st.query_params.pop("id", None)
-    for key in ("user_new", "answer_new", "answer_label_new", "tags_new"):
+    for key in ("user_new", "answer_new", "answer_label_new", "tags_new", "test_set_new"):
         state.pop(key, None)
 
 
@@ -66,6 +66,7 @@ if example:
     nav.markdown(
         f"**Example {example['id']}** · {example['external_id'] or 'written here'} · **{example['status']}** · "
         f"revision {example['revision']} · by {example['author']}"
+        + (" · **test set**" if example["split"] == "test" else "")
         + (f" · reviewed by {example['reviewer']}" if example["reviewer"] else "")
     )
 else:
@@ -82,6 +83,14 @@ user = st.text_area(
 )
 answer = editors.answer_input(project.output_spec, answer_text(example["messages"]) if example else "", base)
 tags = st.text_input("Tags (comma separated)", ", ".join(example["tags"]) if example else "", key=f"tags_{base}")
+in_test_set = st.toggle(
+    "In the test set",
+    bool(example) and example["split"] == "test",
+    key=f"test_set_{base}",
+    help="Held out for good: never trained on, never shown to a baseline as an example. When the project has a "
+    "test set, evaluation uses it instead of the seeded 10% split.",
+)
+split = "test" if in_test_set else "train"
 
 
 def show_format_check(left, user: str, answer: str) -> bool:
@@ -122,12 +131,15 @@ def save(status: str | None) -> None:
     messages = single_turn(user, answer) if example is None else with_last_turn(example["messages"], user, answer)
     try:
         if example is None:
-            new_id = add_example(db, project, messages, ui.current_user(), status or "draft", ui.split_tags(tags))
+            new_id = add_example(
+                db, project, messages, ui.current_user(), status or "draft", ui.split_tags(tags), split=split
+            )
             state["editing_id"] = new_id
             st.query_params["id"] = str(new_id)
             ui.flash(f"Example {new_id} saved as {status or 'draft'}.")
             return
-        changes = {"messages": messages, "tags": ui.split_tags(tags)} | ({"status": status} if status else {})
+        changes = {"messages": messages, "tags": ui.split_tags(tags), "split": split}
+        changes |= {"status": status} if status else {}
         new_revision = edit_example(db, project, example["id"], opened[example["id"]], ui.current_user(), **changes)
         opened[example["id"]] = new_revision
         ui.flash(f"Saved example {example['id']} as revision {new_revision}.")
