@@ -21,9 +21,11 @@ from __future__ import annotations
 import numpy as np
 
 from studio.dataset.messages import input_text, normalise
-from studio.dataset.splits import NEAR_DUPLICATE_SIMILARITY
 from studio.models.embeddings import embed
 
+# The split's near-duplicate threshold (studio.dataset.splits, from CheckConfig; a test keeps them equal). Not imported:
+# that import chain reaches the DuckDB cache of embeddings, and the training worker never loads storage.
+NEAR_DUPLICATE_SIMILARITY = 0.92
 # Rows of queries scored against the whole pool at once: memory is CHUNK x pool floats.
 CHUNK = 512
 

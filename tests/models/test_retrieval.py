@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from studio.dataset.messages import input_text, normalise, single_turn
 from studio.dataset.splits import NEAR_DUPLICATE_SIMILARITY
+from studio.models import retrieval
 from studio.models.embeddings import embed
 from studio.models.prompts import prompt_messages
 from studio.models.retrieval import retrieval_rows, training_shots, with_shots
@@ -69,6 +70,10 @@ def test_an_example_with_its_own_system_message_keeps_it_first():
         *single_turn("c", "d"),
         *single_turn("a", "b"),
     ]
+
+
+def test_training_leaves_out_what_the_split_calls_a_near_duplicate():
+    assert retrieval.NEAR_DUPLICATE_SIMILARITY == NEAR_DUPLICATE_SIMILARITY
 
 
 def test_no_retrieval_leaves_the_rows_as_they_are():
