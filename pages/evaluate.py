@@ -80,7 +80,7 @@ if board.comparison:
     c = board.comparison
     mcnemar = f" · McNemar p = {c['mcnemar']['p_value']:.3f}" if "mcnemar" in c else ""
     st.caption(
-        f"Paired difference, tuned − {c['baseline']}: {100 * c['difference']:+.1f} points "
+        f"Paired difference, {c.get('candidate', 'tuned')} − {c['baseline']}: {100 * c['difference']:+.1f} points "
         f"(95% interval {100 * c['low']:+.1f} to {100 * c['high']:+.1f}){mcnemar}, on {c['n']} examples."
     )
 

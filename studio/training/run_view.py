@@ -13,8 +13,9 @@ from pathlib import Path
 from studio.training.progress import latest, log_tail, read_events, read_status
 from studio.training.supervisor import ACTIVE
 
-# Answering reads a prompt token this many times faster than training on one (a forward pass, no backward,
-# no optimizer step). Measured on the demo's Quick run (docs/benchmarks.md, "The run's estimate").
+# Answering reads a prompt token this many times faster than training on one: a forward pass costs about a
+# third of forward, backward and optimizer step. A prior, not yet checked against a measured demo run; once the
+# models answer, the live view paces the evaluation by the answers themselves.
 INFERENCE_SPEEDUP = 3.0
 DEFAULT_FEW_SHOT_K = 3  # studio.evaluation.answering.DEFAULT_FEW_SHOT_K (imported there would pull in the models)
 
