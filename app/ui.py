@@ -254,5 +254,16 @@ def show_flash() -> None:
         slot.error(message)
 
 
+def open_draft_button(key: str) -> None:
+    """A button that opens the draft a callback just made (its id kept under `key` in the session) in the
+    Write page's editor, in this session (a plain link would start a new one)."""
+    draft = st.session_state.get(key)
+    if draft is not None and st.button(
+        f"Open draft example {draft} in the editor", key=f"{key}_open", icon=":material/edit_note:", type="primary"
+    ):
+        st.session_state.pop(key, None)
+        st.switch_page(page_file("write.py"), query_params={"id": draft})
+
+
 def split_tags(text: str) -> list[str]:
     return [tag.strip() for tag in text.split(",") if tag.strip()]

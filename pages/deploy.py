@@ -7,6 +7,8 @@ from pathlib import Path
 import streamlit as st
 
 from app import ui
+from studio.evaluation.dashboard import build_dashboard
+from studio.evaluation.verdict import Verdict
 from studio.project.people import can
 from studio.serving import commands
 from studio.serving.engine import model_name
@@ -30,6 +32,35 @@ if not finished:
     st.stop()
 run = next(r for r in finished if r["id"] == st.selectbox("Run", [r["id"] for r in finished], key="deploy_run"))
 run_dir, name = Path(run["run_dir"]), model_name(project.name, run["id"])
+
+
+@st.cache_data(show_spinner="Reading the run's verdict...", max_entries=16)
+def run_verdict(run_id: str, finished_at: str, ship_margin: float, _project, _run) -> Verdict:
+    """The Evaluate page's verdict on the run (built once per run, finish time and ship margin)."""
+    return build_dashboard(db, _project, _run).verdict
+
+
+def show_verdict() -> None:
+    """What Evaluate concluded, before anything is exported or served; it informs and does not block."""
+    verdict = run_verdict(run["id"], str(run.get("finished_at")), project.ship_margin, project, run)
+    if verdict.decision == "ship":
+        st.success(f"**Evaluate's verdict on run {run['id']}: ship.** {verdict.headline}")
+        return
+    worry = {
+        "do not ship": "do not ship it",
+        "not yet": "not yet, the gain over prompting is not proven",
+    }.get(verdict.decision, "no decision, the numbers cannot tell")
+    st.warning(
+        f"**Evaluate's verdict on run {run['id']}: {worry}.** {verdict.headline}\n\n"
+        + "".join(f"{warning}\n\n" for warning in verdict.warnings)
+        + "You can still export and serve it (to try it, or to compare it elsewhere); the Evaluate page says why "
+        "and what would change the verdict.",
+        icon=":material/gpp_maybe:",
+    )
+    st.page_link(ui.page_file("evaluate.py"), label="See the evaluation", icon=":material/leaderboard:")
+
+
+show_verdict()
 
 st.subheader("Export")
 st.caption(

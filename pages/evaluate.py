@@ -1,5 +1,7 @@
 """Evaluate page: is the fine-tune worth shipping? Leaderboard, verdict, slices, side by side, routing."""
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -12,12 +14,14 @@ from studio.evaluation.report import render_report
 from studio.evaluation.routing import RoutingConfig
 from studio.evaluation.slices import slice_dimensions
 from studio.training.launch import list_runs
+from studio.training.manifest import read_manifest
 from studio.training.supervisor import sync_runs
 
 project = ui.require_project()
 db = ui.db()
 st.title("Evaluate")
 ui.show_flash()
+ui.open_draft_button("failure_draft")
 sync_runs(db)
 finished = [r for r in list_runs(db, project) if r["status"] == "succeeded"]
 if not finished:
@@ -74,6 +78,18 @@ st.dataframe(
     width="stretch",
 )
 st.plotly_chart(charts.leaderboard_chart(board.leaderboard), width="stretch", key="leaderboard_chart")
+st.caption(f"The numbers come from {board.numbers_from}.")
+if board.split_counts:
+    with st.expander("Examples per label: trained on and held out"):
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"label": c.label or "(all)", "trained on": c.train, "held out": c.held_out}
+                    for c in board.split_counts
+                ]
+            ),
+            hide_index=True,
+        )
 for other in board.not_ranked:
     st.caption(f"Not ranked here: run {other['run_id']}, {other['why']} ({other['held_out_hash']}).")
 if board.comparison:
@@ -100,18 +116,41 @@ with slices_tab:
     shown = right.selectbox("Metric", metrics, index=metrics.index(metric), key="slice_metric")
     st.plotly_chart(charts.slice_chart(board.slices, dimension, shown), width="stretch", key="slice_chart")
 
+
+def side_table(rows: list[dict], ranked: list[str], differences: bool) -> tuple[pd.DataFrame, dict]:
+    """The side-by-side table with the tuned model's answer first, then the others by rank, each answer beside
+    its score, in widths that keep every model's answer on screen (the inputs and answers wrap on hover)."""
+    table = pd.DataFrame(rows)
+    models = [c.removesuffix(" score") for c in table.columns if c.endswith(" score")]
+    models = sorted(models, key=lambda m: (m != "tuned", ranked.index(m) if m in ranked else len(ranked), m))
+    per_model = [[m, f"{m} score", *([f"{m} differs in"] if differences else [])] for m in models]
+    columns = ["example", "input", "expected", *(c for group in per_model for c in group)]
+    answer_width = max(120, (1000 - 90 - 220 - 140 - len(models) * (70 + 90 * differences)) // max(len(models), 1))
+    widths = {
+        "example": st.column_config.TextColumn(width=90, pinned=True),
+        "input": st.column_config.TextColumn(width=220),
+        "expected": st.column_config.TextColumn(width=140),
+        **{m: st.column_config.TextColumn(width=answer_width) for m in models},
+        **{f"{m} score": st.column_config.NumberColumn("score", width=70, help=f"{m}'s score") for m in models},
+        **{f"{m} differs in": st.column_config.TextColumn("differs in", width=90) for m in models},
+    }
+    return table.reindex(columns=[c for c in columns if c in table.columns]), widths
+
+
 with side_tab:
     show_rows = st.radio("Show", SIDE_FILTERS, horizontal=True, key="side_filter")
     rows = side_by_side(board.predictions, metric, board.comparison, show_rows)
+    differences = st.toggle("Show where each answer differs", key="side_differences")
     st.caption(f"{len(rows)} held-out examples.")
-    table = pd.DataFrame(rows).drop(columns=["example_id", "tags"], errors="ignore")
-    st.dataframe(table, hide_index=True, width="stretch", key="side_table")
+    table, widths = side_table(rows, [r.model for r in board.leaderboard], differences)
+    st.dataframe(table, hide_index=True, width="stretch", key="side_table", column_config=widths)
     by_name = {row["example"]: row for row in rows}
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     pick = left.selectbox("Held-out example", list(by_name), key="failure_pick")
     if pick and right.button("Turn into a draft example", key="make_draft"):
         new_id = draft_from_failure(db, project, by_name[pick], ui.current_user())
-        ui.flash(f"Draft example {new_id} created from {pick}: [reword it in the editor](/write?id={new_id}).")
+        ui.flash(f"Draft example {new_id} created from {pick}: reword it in the editor.")
+        st.session_state["failure_draft"] = new_id
         st.rerun()
 
 with routing_tab:
@@ -133,6 +172,19 @@ with routing_tab:
             ).set_index("band")
         )
         st.plotly_chart(charts.coverage_chart(routing["curve"], high, low), width="stretch", key="coverage_chart")
+
+
+def evaluated_adapter(run: dict) -> str:
+    """What the merged model was compared with: the adapter on the base the run trained and answered on, as its
+    manifest's recipe says (4-bit NF4 on a GPU; unquantized under the CPU recipe)."""
+    recipe = (read_manifest(Path(run["run_dir"])) or {}).get("recipe") or {}
+    quantization = recipe.get("quantization")
+    if quantization is None:
+        return "the adapter as evaluated"
+    if quantization == "none":
+        return "the adapter on its unquantized base (the CPU recipe), as evaluated"
+    return f"the adapter on its {quantization.split(',')[0]} base, as evaluated"
+
 
 with detail_tab:
     for row in board.leaderboard:
@@ -160,8 +212,8 @@ with detail_tab:
         )
         st.markdown(
             f"**Template round trip**: the adapter merged into the base model, saved, and loaded fresh ({kept}): "
-            f"{template}. Same answers as the 4-bit adapter on {trip['matches']} of {trip['checked']}; "
-            "rounding the merged weights can change a token here and there."
+            f"{template}. Same answers as {evaluated_adapter(run)} on {trip['matches']} of {trip['checked']}; "
+            "merging rounds the weights, which can change a token here and there."
         )
 
 st.download_button(

@@ -20,6 +20,7 @@ state = st.session_state
 person = ui.current_person()
 st.title("Review")
 ui.show_flash()
+ui.open_draft_button("taken_draft")
 editors.shortcuts_in_text_fields()
 editors.show_guidelines(project)
 
@@ -31,9 +32,8 @@ def take_served(recorded) -> None:
     except (InvalidExample, NotAllowed) as error:
         ui.flash(f"Not taken: {error}", "error")
         return
-    ui.flash(
-        f"Draft example {new_id} holds the model's answer: [correct it in the editor](/write?id={new_id}), then submit it."
-    )
+    ui.flash(f"Draft example {new_id} holds the model's answer: correct it in the editor, then submit it.")
+    state["taken_draft"] = new_id
 
 
 served = waiting_answers(db, project, [Path(r["run_dir"]) for r in list_runs(db, project)])

@@ -136,6 +136,18 @@ def test_evaluate_page_ranks_a_finished_run(db, demo, tiny_llama):
     assert "expected answer" in options  # and by the category each ticket should get (the schema's first enum)
     assert not any("arrive with the coverage engine" in c.value for c in app.caption)
     assert not any("None" in m.value for m in app.markdown)  # the round trip says where the merged model is in words
+    trip = next(m.value for m in app.markdown if "Template round trip" in m.value)
+    assert "4-bit" not in trip and "unquantized base (the CPU recipe)" in trip  # what this CPU run compared with
+    side = next(d.value for d in app.dataframe if "expected" in d.value.columns)  # the side-by-side table
+    assert list(side.columns[:5]) == ["example", "input", "expected", "tuned", "tuned score"]  # tuned first
+    app.button(key="make_draft").click().run()
+    assert not app.exception and "reword it in the editor" in app.success[0].value
+    app.button(key="failure_draft_open").click().run()  # opens the new draft in Write, in this session
+    assert not app.exception and app.title[0].value == "Write"
+    app = open_page("pages/deploy.py")  # the verdict comes before export and serve, and blocks neither
+    said = " ".join(box.value for box in (*app.success, *app.warning))
+    assert "Evaluate's verdict on run" in said and verdict.split("**")[1].rstrip(".") in said
+    assert not app.button(key="deploy_export").disabled and not app.button(key="deploy_start").disabled
     app = open_page("pages/train.py")
     assert any("succeeded" in s.value for s in app.subheader)
 
@@ -149,6 +161,13 @@ def test_quality_names_each_kind_once_and_says_what_a_score_means(demo):
     contradiction = next(m.value for m in app.markdown if "**Contradictions**" in m.value)
     assert "how alike the two inputs are" in contradiction
     assert any("score" in c.value and "how sure" in c.value for c in app.caption)
+    assert "Suspect outputs" in titles  # the demo plants mislabelled tickets
+    assert any("the one whose answer the check doubts" in c.value for c in app.caption)
+    keep = next(b for b in app.button if b.label == "Keep this one")
+    assert "rejected examples are not trained on" in keep.help
+    from studio.checks.kinds import CHECK_KINDS
+
+    assert not any("z-score" in kind.score_means for kind in CHECK_KINDS)  # plain words beside every score
 
 
 def test_train_settings_speak_words_and_the_memory_guess_says_it_is_rough(demo):
