@@ -89,20 +89,22 @@ def median_seconds(action, repeats: int) -> tuple[float, float]:
 def time_pages(db: Path, project, repeats: int) -> list[dict]:
     from streamlit.testing.v1 import AppTest
 
-    from studio.dataset.search import ExampleFilter, find_examples
+    from studio.dataset.search import ExampleFilter, PageRequest, find_examples
 
     results = []
     for name, (fields, sort, descending) in FILTERS.items():
         page = 1000 if "page 1,000" in name else 1
         chosen = ExampleFilter(**fields)
-        call, _ = median_seconds(lambda: find_examples(db, project, chosen, sort, descending, page, 25), repeats)
+        call, _ = median_seconds(
+            lambda: find_examples(db, project, chosen, PageRequest(sort, descending, page, 25)), repeats
+        )
         app = AppTest.from_file(str(ROOT / "pages" / "examples.py"), default_timeout=120)
         app.session_state["project"] = project
         app.run()
         _set_filter(app, fields, sort, descending, page)
         script, script_cpu = median_seconds(lambda: app.run(), repeats)
         assert not app.exception, app.exception
-        total = find_examples(db, project, chosen, page_size=1).total
+        total = find_examples(db, project, chosen, PageRequest(page_size=1)).total
         results.append(
             {
                 "filter": name,

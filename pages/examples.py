@@ -7,7 +7,7 @@ from app import ui
 from studio.dataset.bulk import ACTIONS, apply_bulk
 from studio.dataset.examples import SPLITS, STATUSES, NotAllowed, restore_examples
 from studio.dataset.messages import answer_text, input_text
-from studio.dataset.search import SORTS, ExampleFilter, Overview, Page, browse, find_examples
+from studio.dataset.search import SORTS, ExampleFilter, Overview, Page, PageRequest, browse, find_examples
 
 project = ui.require_project()
 db = ui.db()
@@ -153,7 +153,7 @@ def run_bulk() -> None:
 
 
 def trash() -> None:
-    found = find_examples(db, project, ExampleFilter(deleted=True), "updated", True, 1, 200)
+    found = find_examples(db, project, ExampleFilter(deleted=True), PageRequest("updated", True, 1, 200))
     if not found.total:
         st.info("The trash is empty. Deleted examples wait here until someone restores them.")
         return
@@ -176,7 +176,7 @@ def trash() -> None:
 chosen, order, descending, page_size = chosen_filter()
 if st.session_state.get("last_filter") != (chosen, order, descending, page_size):  # a new filter starts on page 1
     st.session_state["last_filter"], st.session_state["page"] = (chosen, order, descending, page_size), 1
-summary, found = browse(db, project, chosen, order, descending, st.session_state.get("page", 1), page_size)
+summary, found = browse(db, project, chosen, PageRequest(order, descending, st.session_state.get("page", 1), page_size))
 for column, status in zip(st.columns(len(STATUSES)), STATUSES):
     column.metric(status.capitalize(), summary.counts[status])
 with st.expander("Examples per tag, against the project's targets"):

@@ -6,7 +6,7 @@ project costs the same as a page of a small one. Free text uses DuckDB full-text
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from storage import example_search
@@ -31,6 +31,16 @@ class ExampleFilter:
 
 
 @dataclass(frozen=True)
+class PageRequest:
+    """Which page of the examples a filter selects, in which order (find_examples and browse read it)."""
+
+    sort: str = "id"  # one of SORTS
+    descending: bool = False
+    page: int = 1  # from 1
+    page_size: int = 50
+
+
+@dataclass(frozen=True)
 class Overview:
     """What the Examples page shows above the table, read in one connection."""
 
@@ -49,25 +59,18 @@ class Page:
     pages: int = 1  # how many pages the filter gives at this page size
 
 
-def find_examples(
-    db: Path,
-    project: Project,
-    chosen: ExampleFilter,
-    sort: str = "id",
-    descending: bool = False,
-    page: int = 1,
-    page_size: int = 50,
-) -> Page:
+def find_examples(db: Path, project: Project, chosen: ExampleFilter, wanted: PageRequest = PageRequest()) -> Page:
     """One sorted page of the examples `chosen` selects, and how many it selects in all."""
     with connect(db, extensions=_extensions_for(chosen)) as con:
-        return _find(con, project, chosen, sort, descending, page, page_size)
+        return _find(con, project, chosen, wanted)
 
 
-def _find(con, project: Project, chosen: ExampleFilter, sort: str, descending: bool, page: int, page_size: int) -> Page:
+def _find(con, project: Project, chosen: ExampleFilter, wanted: PageRequest) -> Page:
     where = example_search.where_clause(con, project.id, **asdict(chosen))
     total = example_search.count_matching(con, where)
-    rows = example_search.fetch_page(con, where, sort, descending, page_size, (max(page, 1) - 1) * page_size)
-    return Page(rows, total, max(page, 1), max(1, -(-total // page_size)))
+    page, size = max(wanted.page, 1), wanted.page_size
+    rows = example_search.fetch_page(con, where, wanted.sort, wanted.descending, size, (page - 1) * size)
+    return Page(rows, total, page, max(1, -(-total // size)))
 
 
 def overview(db: Path, project: Project) -> Overview:
@@ -88,22 +91,16 @@ def _overview(con, project: Project) -> Overview:
 
 
 def browse(
-    db: Path,
-    project: Project,
-    chosen: ExampleFilter,
-    sort: str = "id",
-    descending: bool = False,
-    page: int = 1,
-    page_size: int = 50,
+    db: Path, project: Project, chosen: ExampleFilter, wanted: PageRequest = PageRequest()
 ) -> tuple[Overview, Page]:
     """The overview and one page of examples in one connection (what the Examples page draws).
 
     A page past the last one (after a filter narrowed) gives the last page instead."""
     with connect(db, extensions=example_search.SEARCH_EXTENSIONS) as con:
         summary = _overview(con, project)
-        found = _find(con, project, chosen, sort, descending, page, page_size)
-        if page > found.pages:
-            found = _find(con, project, chosen, sort, descending, found.pages, page_size)
+        found = _find(con, project, chosen, wanted)
+        if wanted.page > found.pages:
+            found = _find(con, project, chosen, replace(wanted, page=found.pages))
     return summary, found
 
 

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 from studio.dataset.messages import answer_text, last_user_text
-from studio.dataset.search import ExampleFilter, find_examples, tag_progress
+from studio.dataset.search import ExampleFilter, PageRequest, find_examples, tag_progress
 from studio.jsonl import write_jsonl
 from studio.project.projects import Project
 from studio.transfer.columns import BadValue, ColumnMapping, row_to_example, tags_as_text
@@ -60,12 +60,12 @@ def export_format_of(path: Path) -> str:
 def select_examples(db: Path, project: Project, status: str | None = "approved", tag: str | None = None) -> list[dict]:
     """The examples an export holds: one status (None: all) and, optionally, one tag, oldest first."""
     chosen = ExampleFilter(status=status, tag=tag)
-    return find_examples(db, project, chosen, page_size=count_selected(db, project, status, tag) or 1).rows
+    return find_examples(db, project, chosen, PageRequest(page_size=count_selected(db, project, status, tag) or 1)).rows
 
 
 def count_selected(db: Path, project: Project, status: str | None = "approved", tag: str | None = None) -> int:
     """How many examples an export would hold (counted in SQL, without reading them)."""
-    return find_examples(db, project, ExampleFilter(status=status, tag=tag), page_size=1).total
+    return find_examples(db, project, ExampleFilter(status=status, tag=tag), PageRequest(page_size=1)).total
 
 
 def export_examples(

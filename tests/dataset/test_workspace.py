@@ -19,7 +19,7 @@ from studio.dataset.examples import (
 from studio.dataset.history import describe_revisions, restore_revision
 from studio.dataset.messages import answer_text, single_turn
 from studio.dataset.review import decide, neighbour, review_queue
-from studio.dataset.search import ExampleFilter, find_examples, matching_ids, overview, tag_progress
+from studio.dataset.search import ExampleFilter, PageRequest, find_examples, matching_ids, overview, tag_progress
 from studio.project.people import save_person
 from studio.project.projects import update_project_settings
 
@@ -80,20 +80,20 @@ def test_project_settings_are_for_admins_and_targets_are_whole_numbers(db, label
 
 
 def test_filters_combine_and_count_every_page(db, demo):
-    submitted = find_examples(db, demo, ExampleFilter(status="submitted"), page_size=5)
+    submitted = find_examples(db, demo, ExampleFilter(status="submitted"), PageRequest(page_size=5))
     assert submitted.total == 14 and len(submitted.rows) == 5
-    second = find_examples(db, demo, ExampleFilter(status="submitted"), page=2, page_size=5)
+    second = find_examples(db, demo, ExampleFilter(status="submitted"), PageRequest(page=2, page_size=5))
     assert not {r["id"] for r in submitted.rows} & {r["id"] for r in second.rows}
-    newest = find_examples(db, demo, ExampleFilter(), sort="id", descending=True, page_size=3).rows
+    newest = find_examples(db, demo, ExampleFilter(), PageRequest(sort="id", descending=True, page_size=3)).rows
     assert [r["id"] for r in newest] == sorted((r["id"] for r in newest), reverse=True)
-    tagged = find_examples(db, demo, ExampleFilter(tag="billing", status="approved"), page_size=500)
+    tagged = find_examples(db, demo, ExampleFilter(tag="billing", status="approved"), PageRequest(page_size=500))
     assert tagged.total and all("billing" in r["tags"] and r["status"] == "approved" for r in tagged.rows)
     assert find_examples(db, demo, ExampleFilter(author="nobody")).total == 0
 
 
 def test_full_text_search_finds_words_and_sees_edits_made_after_indexing(db, demo):
     assert overview(db, demo).search_mode == "full-text"
-    found = find_examples(db, demo, ExampleFilter(text="charged twice"), page_size=500)
+    found = find_examples(db, demo, ExampleFilter(text="charged twice"), PageRequest(page_size=500))
     assert found.total and all({"charged", "twice"} <= set(_words(r)) for r in found.rows)
     target = found.rows[0]
     edit_example(
@@ -107,7 +107,7 @@ def test_full_text_search_finds_words_and_sees_edits_made_after_indexing(db, dem
     after = find_examples(db, demo, ExampleFilter(text="zyxwv"))
     assert [r["id"] for r in after.rows] == [target["id"]]
     assert target["id"] not in {
-        r["id"] for r in find_examples(db, demo, ExampleFilter(text="charged twice"), page_size=500).rows
+        r["id"] for r in find_examples(db, demo, ExampleFilter(text="charged twice"), PageRequest(page_size=500)).rows
     }
 
 
@@ -122,7 +122,7 @@ def test_a_finding_kind_filter_selects_the_examples_it_names(db, demo):
     from studio.checks.runner import check_project
 
     check_project(db, demo)
-    contradicting = find_examples(db, demo, ExampleFilter(finding_kind="contradiction"), page_size=50)
+    contradicting = find_examples(db, demo, ExampleFilter(finding_kind="contradiction"), PageRequest(page_size=50))
     assert contradicting.total == 6
 
 
@@ -155,7 +155,7 @@ def test_delete_goes_to_the_trash_and_restore_brings_it_back(db, demo, team):
         apply_bulk(db, demo, ExampleFilter(status="draft"), "delete", "", "ann")
     assert apply_bulk(db, demo, ExampleFilter(status="draft"), "delete", "", "rui").changed == 10
     assert count_by_status(db, demo)["draft"] == 0
-    trash = find_examples(db, demo, ExampleFilter(deleted=True), page_size=50)
+    trash = find_examples(db, demo, ExampleFilter(deleted=True), PageRequest(page_size=50))
     assert trash.total == 10
     assert get_example(db, trash.rows[0]["id"]) is None
     assert get_example(db, trash.rows[0]["id"], include_deleted=True)["deleted_by"] == "rui"

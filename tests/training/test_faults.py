@@ -284,10 +284,10 @@ def test_sessions_searching_at_once_on_a_stale_index_do_not_conflict(db, demo):
     """Found by the load test: two pages rebuilding the full-text index at once raised a write-write conflict."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from studio.dataset.search import ExampleFilter, find_examples
+    from studio.dataset.search import ExampleFilter, PageRequest, find_examples
 
     def search(word: str) -> int:
-        return find_examples(db, demo, ExampleFilter(text=word), page_size=5).total
+        return find_examples(db, demo, ExampleFilter(text=word), PageRequest(page_size=5)).total
 
     words = ["invoice", "backup", "password", "refund"] * 4
     with ThreadPoolExecutor(max_workers=8) as pool:
