@@ -41,12 +41,32 @@ def db(home) -> Path:
     return db_path()
 
 
-@pytest.fixture
-def demo(db):
-    """The demo project, loaded into this test's database."""
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory):
+    """A database holding just the demo project, loaded once per test process, and that project."""
     from studio.demo import load_demo
 
-    project, _ = load_demo(db)
+    path = tmp_path_factory.mktemp("demo-template") / "studio.duckdb"
+    project, _ = load_demo(path)
+    return path, project
+
+
+@pytest.fixture
+def demo(db, demo_database):
+    """The demo project in this test's database: a copy of the one loaded once per process (loading it
+    takes seconds; about 75 tests start from it), or loaded afresh into a database that already exists."""
+    import shutil
+
+    from studio.demo import load_demo
+
+    template, project = demo_database
+    if db.exists():
+        return load_demo(db)[0]
+    db.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, db)
+    wal = template.with_name(template.name + ".wal")  # DuckDB checkpoints on close, so normally there is none
+    if wal.exists():
+        shutil.copyfile(wal, db.with_name(db.name + ".wal"))
     return project
 
 
@@ -100,12 +120,14 @@ def tiny_llama(default_model, tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture
-def server(tmp_path):
-    """The studio served by `streamlit run app/main.py` on a free port, with its own data home."""
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, request):
+    """The studio served by `streamlit run app/main.py` on a free port, with its own data home, shared by the
+    tests of one module (their data homes need not differ; starting a server and preparing its home is the
+    slow part). A module that needs other settings defines its own; the cold-start tests start their own."""
     from browser_kit import Server
 
-    home = tmp_path / "home"
+    home = tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2]) / "home"
     home.mkdir()
     running = Server(home)
     running.start()

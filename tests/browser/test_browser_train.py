@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_kit import BROWSER_MARKS, assert_no_exception, new_tab, settle, shot
+from browser_kit import BROWSER_MARKS, Server, assert_no_exception, new_tab, settle, shot
 
 pytestmark = BROWSER_MARKS
 
@@ -142,14 +142,18 @@ def chat_in_playground(page) -> None:
     shot(page, "playground")
 
 
-@pytest.fixture
-def allowed_tiny_llama(tiny_llama, monkeypatch) -> Path:
-    """The tiny Llama's folder, allowed to the app (STUDIO_ALLOWED_DIRS) before the server starts."""
-    monkeypatch.setenv("STUDIO_ALLOWED_DIRS", str(tiny_llama))
-    return tiny_llama
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_llama):
+    """This module's studio, with the tiny Llama's folder allowed to the app (STUDIO_ALLOWED_DIRS)."""
+    home = tmp_path_factory.mktemp("train") / "home"
+    home.mkdir()
+    running = Server(home, env={"STUDIO_ALLOWED_DIRS": str(tiny_llama)})
+    running.start()
+    yield running
+    running.stop()
 
 
-def test_preflight_launch_live_cancel_and_resume_in_chromium(allowed_tiny_llama, server, page, tiny_llama):
+def test_preflight_launch_live_cancel_and_resume_in_chromium(server, page, tiny_llama):
     page.goto(server.url)
     page.get_by_role("heading", name="Examples").wait_for()
     check_preflight(page, tiny_llama)
