@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app import ui
-from studio.models.playground import answer_one, load_chat_model, playable_runs
+from studio.models.playground import answer_one, decodes_in_format, load_chat_model, playable_runs
 from studio.training.launch import list_runs
 
 project = ui.require_project()
@@ -20,6 +20,8 @@ def chat_model(run_dir: str, model_path: str, trust_remote_code: bool):
     return load_chat_model(run_dir, model_path, trust_remote_code)
 
 
+FORMAT_WORDS = {"labels": "one of the labels", "json": "JSON under the schema"}
+
 runs = playable_runs(list_runs(db, project))
 if not runs:
     st.info("No finished run yet: train one on the Train page.")
@@ -29,6 +31,26 @@ run = next(r for r in runs if r["id"] == st.selectbox("Run", [r["id"] for r in r
 history_key = f"chat_{run['id']}"
 history = st.session_state.setdefault(history_key, [])
 max_new_tokens = st.slider("Longest answer (tokens)", 16, 512, 128, key="playground_max_tokens")
+spec = project.output_spec.to_dict()
+constrained = decodes_in_format(spec) and st.toggle(
+    f"Answer as Evaluate does ({FORMAT_WORDS[project.output_spec.kind]})",
+    value=True,
+    key="playground_constrained",
+    help="Evaluate scores every model with its answers held to the project's format: a label set's labels are "
+    "scored and the likeliest is the answer; a JSON answer is decoded under the schema. Off: free text, "
+    "as a chat model answers when nothing holds it.",
+)
+if decodes_in_format(spec):
+    st.caption(
+        ":material/info: "
+        + (
+            "Both answers are held to the project's format, as Evaluate scores them. Switch it off to see what each "
+            "model writes freely: a base model never taught the format often rambles then."
+            if constrained
+            else "Free text: a base model never taught the format often rambles here, while Evaluate, which holds "
+            "every answer to the format, may still score it well. Switch it on to see the answers Evaluate scores."
+        )
+    )
 tuned_column, base_column = st.columns(2)
 tuned_column.subheader("Tuned")
 base_column.subheader("Base")
@@ -55,7 +77,13 @@ if message:
                     run["run_dir"], run["config"]["model_path"], run["config"].get("trust_remote_code") is True
                 )
                 answers[side] = answer_one(
-                    model, tokenizer, project.description, turns, max_new_tokens, tuned=side == "tuned"
+                    model,
+                    tokenizer,
+                    project.description,
+                    turns,
+                    max_new_tokens,
+                    tuned=side == "tuned",
+                    output_spec=spec if constrained else None,
                 )
             st.write(answers[side])
     history.append({"user": message, **answers})

@@ -48,19 +48,41 @@ def answer_both(model, tokenizer, system_prompt: str, turns: list[dict], max_new
 
 
 def answer_one(
-    model, tokenizer, system_prompt: str, turns: list[dict], max_new_tokens: int = 128, tuned: bool = True
+    model,
+    tokenizer,
+    system_prompt: str,
+    turns: list[dict],
+    max_new_tokens: int = 128,
+    tuned: bool = True,
+    output_spec: dict | None = None,
 ) -> str:
     """One side's answer: with the run's adapter (tuned) or with it switched off (base).
 
     One side at a time, so a page can show the tuned answer while the base model still thinks.
+    With `output_spec`, the answer is decoded as Evaluate decodes it (a label set's labels scored, a JSON
+    schema's answer decoded under it); without, it is free greedy text.
     """
     from contextlib import nullcontext
 
-    from studio.models.generation import generate_answers
+    from studio.models.generation import answer_in_format, generate_answers
 
     conversation = prompt_messages(system_prompt, turns)
     with _generate_lock, nullcontext() if tuned else model.disable_adapter():
-        return generate_answers(model, tokenizer, [conversation], max_new_tokens, reuse_prefix=False)[0]["output"]
+        if output_spec is not None:
+            answers = answer_in_format(
+                model, tokenizer, [conversation], output_spec, max_new_tokens, reuse_prefix=False
+            )
+        else:
+            answers = generate_answers(model, tokenizer, [conversation], max_new_tokens, reuse_prefix=False)
+        return answers[0]["output"]
+
+
+def decodes_in_format(output_spec: dict | None) -> bool:
+    """Whether Evaluate decodes this format's answers constrained (a label set, or a JSON schema)."""
+    from studio.models.constrained import schema_of
+
+    spec = output_spec or {}
+    return (spec.get("kind") == "labels" and bool(spec.get("labels"))) or schema_of(spec) is not None
 
 
 def playable_runs(runs: list[dict]) -> list[dict]:

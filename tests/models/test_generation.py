@@ -306,3 +306,22 @@ def test_a_json_answers_confidence_is_the_joint_probability_of_its_decision_fiel
     assert decision_confidence(tokenizer, tokens, log_probs, free_text) is None  # the caller keeps the geometric mean
     cut_short = tokenizer.encode('{"category": "bil', add_special_tokens=False)
     assert decision_confidence(tokenizer, cut_short, [0.0] * len(cut_short), DEMO_LIKE_SCHEMA) is None
+
+
+def test_the_playground_answers_as_evaluate_does_when_asked(tiny_llama):
+    """Held to a label set, both sides answer one of the labels (Evaluate's decoding); free, the base rambles."""
+    from studio.models.playground import answer_one, decodes_in_format
+
+    tuned, tokenizer = perturbed_peft(tiny_llama)
+    spec = {"kind": "labels", "labels": ["billing", "shipping", "account"]}
+    turns = [{"role": "user", "content": "My invoice was charged twice."}]
+    for side in (True, False):
+        assert (
+            answer_one(tuned, tokenizer, "Name the topic.", turns, 16, tuned=side, output_spec=spec) in spec["labels"]
+        )
+    free = answer_one(tuned, tokenizer, "Name the topic.", turns, 16, tuned=False)
+    assert free not in spec["labels"]  # a random model's free text is no label
+    assert decodes_in_format(spec) and not decodes_in_format({"kind": "text"})
+    assert decodes_in_format({"kind": "json", "schema": {"type": "object"}}) and not decodes_in_format(
+        {"kind": "regex"}
+    )
