@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import ui
 from studio.dataset.examples import list_examples
+from studio.dataset.snapshots import planned_split
 from studio.evaluation.endpoint import EndpointConfig
 from studio.models.loading import ModelUnavailable, resolve_allowed_model, resolve_model
 from studio.models.trust import remote_code_allowed
@@ -42,8 +43,8 @@ approved = list_examples(db, project, status="approved")
 st.markdown(
     "Fine-tune a LoRA adapter on every linear layer (QLoRA on a GPU: a 4-bit NF4 base; on a CPU an unquantized base, "
     f"bf16 where the CPU has bf16 units, which trains faster and better there) on the **{len(approved)} approved examples** "
-    f"of {project.name}. About 10% are held out (seeded, stratified) to compare the tuned model with the prompted "
-    "baseline when training ends."
+    f"of {project.name}. The project's test set, where it has one, or else about 10% held out (seeded, stratified) "
+    "compares the tuned model with the prompted baseline when training ends."
 )
 
 
@@ -147,6 +148,13 @@ def length_histogram(profile: dict) -> go.Figure:
     return figure
 
 
+def held_out_counts() -> None:
+    plan = planned_split(approved, project.output_spec, project.split_seed)
+    with st.expander(f"Trains on {plan.train}; judged on {plan.describe()}"):
+        rows = [{"label": c.label or "(all)", "trained on": c.train, "held out": c.held_out} for c in plan.counts]
+        st.dataframe(rows, hide_index=True)
+
+
 def preflight(model_path: str, config: TrainConfig) -> None:
     """What the run will see and need, before it starts."""
     st.subheader("Pre-flight")
@@ -160,6 +168,7 @@ def preflight(model_path: str, config: TrainConfig) -> None:
     if not approved:
         st.info("No approved examples yet: approve some on the Examples page.")
         return
+    held_out_counts()
     tokenizer = tokenizer_for(model_path, trusted)
     rows = rows_as_trained(approved, config)  # with their retrieved examples, when the run retrieves
     profile = length_profile(tokenizer, project.description, rows, config.max_length)

@@ -82,8 +82,11 @@ def cmd_eval(args) -> int:
         Path(args.html).write_text(render_report(board), encoding="utf-8")
         print(f"report written to {args.html}", file=sys.stderr)
     table = "\n".join(
-        f"{r.rank}. {r.label:32} {r.primary_metric} {r.primary_value:.3f} [{r.low:.3f}, {r.high:.3f}] (n={r.n})"
-        for r in board.leaderboard
+        [f"numbers from {board.numbers_from}"]
+        + [
+            f"{r.rank}. {r.label:32} {r.primary_metric} {r.primary_value:.3f} [{r.low:.3f}, {r.high:.3f}] (n={r.n})"
+            for r in board.leaderboard
+        ]
     )
     emit(
         args,

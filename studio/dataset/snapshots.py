@@ -16,11 +16,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.dataset.splits import split_examples
+from studio.dataset.splits import LabelCount, label_counts, split_examples
 from studio.jsonl import write_jsonl
 from studio.project.formats import OutputSpec
 
-TEST_SET, SPLIT = "test set", "split"
+TEST_SET, SPLIT, FOLDS = "test set", "split", "folds"
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,25 @@ def evaluation_split(examples: list[dict], spec: OutputSpec, seed: int) -> tuple
     return train, held_out, SPLIT
 
 
+@dataclass(frozen=True)
+class PlannedSplit:
+    """What a run launched now would train on and be judged on, per label (the Train page shows it)."""
+
+    source: str  # TEST_SET or SPLIT
+    train: int
+    held_out: int
+    counts: list[LabelCount]
+
+    def describe(self) -> str:
+        return describe_source(self.source, self.held_out)
+
+
+def planned_split(examples: list[dict], spec: OutputSpec, seed: int) -> PlannedSplit:
+    """The split of these approved examples a launch would freeze, counted per label."""
+    train, held_out, source = evaluation_split(examples, spec, seed)
+    return PlannedSplit(source, len(train), len(held_out), label_counts(train, held_out, spec))
+
+
 def freeze_snapshot(examples: list[dict], spec: OutputSpec, seed: int) -> Snapshot:
     """Split the examples into train and held-out, with the hashes that identify each."""
     train, held_out, source = evaluation_split(examples, spec, seed)
@@ -66,3 +85,12 @@ def freeze_snapshot(examples: list[dict], spec: OutputSpec, seed: int) -> Snapsh
 def write_snapshot(snapshot: Snapshot, run_dir: Path) -> None:
     write_jsonl(run_dir / "train.jsonl", snapshot.train)
     write_jsonl(run_dir / "eval.jsonl", snapshot.held_out)
+
+
+def describe_source(source: str, n: int) -> str:
+    """Where a run's numbers come from, in words for the leaderboard, the page and the report."""
+    if source == TEST_SET:
+        return f"the project's test set: {n} examples the experts keep, never trained on"
+    if source == FOLDS:
+        return f"cross-validation: all {n} examples, each answered by an adapter that did not train on it"
+    return f"the seeded 10% split: {n} held-out examples"

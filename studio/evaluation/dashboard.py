@@ -7,11 +7,13 @@ read this, so the three never disagree.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from studio.checks.coverage import input_clusters
 from studio.checks.runner import load_findings
+from studio.dataset.snapshots import SPLIT, describe_source
+from studio.dataset.splits import LabelCount, label_counts
 from studio.evaluation.candidates import as_candidate, is_tuned, name_candidate, ship_candidate
 from studio.evaluation.leaderboard import TUNED, LeaderboardRow, leaderboard, predictions_for
 from studio.evaluation.metrics import same_json
@@ -39,6 +41,9 @@ class Dashboard:
     not_ranked: list[dict]  # other runs of the project, and why they are not on this board
     round_trip: dict | None  # the merged model's template round trip (studio.evaluation.roundtrip)
     predictions: list[dict]  # every held-out answer of every model
+    held_out_source: str = SPLIT  # where the numbers come from: "test set", "split" or "folds"
+    numbers_from: str = ""  # the same in words, with the count
+    split_counts: list[LabelCount] = field(default_factory=list)  # per label: trained on, held out
 
     def to_dict(self) -> dict:
         """The dashboard as JSON-ready data (what `studio eval --json` prints)."""
@@ -84,7 +89,21 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
         not_ranked=unranked_runs(db, project, run),
         round_trip=round_trip,
         predictions=predictions,
+        held_out_source=run["config"].get("held_out_source", SPLIT),
+        numbers_from=describe_source(run["config"].get("held_out_source", SPLIT), run["n_eval"]),
+        split_counts=run_split_counts(run, project),
     )
+
+
+def run_split_counts(run: dict, project: Project) -> list[LabelCount]:
+    """Each label's count in the run's training and held-out examples, from its frozen snapshot."""
+    from studio.jsonl import read_jsonl
+
+    run_dir = Path(run["run_dir"])
+    parts = [run_dir / "train.jsonl", run_dir / "eval.jsonl"]
+    if not all(path.exists() for path in parts):
+        return []
+    return label_counts(read_jsonl(parts[0]), read_jsonl(parts[1]), project.output_spec)
 
 
 def baselines_instructed(run: dict) -> bool:

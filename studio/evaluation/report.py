@@ -24,6 +24,7 @@ def render_report(board: Dashboard) -> str:
     if board.leaderboard:
         parts += [
             "<h2>Leaderboard</h2>",
+            f"<p>The numbers come from {escape(board.numbers_from)}.</p>" if board.numbers_from else "",
             _leaderboard(board),
             _figure(charts.leaderboard_chart(board.leaderboard), True),
         ]

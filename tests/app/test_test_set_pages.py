@@ -46,3 +46,19 @@ def test_the_examples_page_moves_every_selected_example_into_the_test_set(db, de
     assert not app.exception, app.exception
     assert count_by_split(db, demo)["test"]["draft"] == 10
     assert "10 of 10 selected examples changed" in app.success[0].value
+
+
+def test_the_train_page_shows_what_a_run_would_train_on_and_be_judged_on_per_label(db, demo):
+    from studio.dataset.bulk import apply_bulk
+    from studio.dataset.search import ExampleFilter
+
+    app = open_page("pages/train.py")
+    assert not app.exception, app.exception
+    [split] = [e for e in app.expander if "judged on the seeded 10% split" in e.label]
+    table = split.dataframe[0].value
+    assert list(table.columns) == ["label", "trained on", "held out"] and table["held out"].sum() == 22
+    apply_bulk(db, demo, ExampleFilter(status="approved", text="refund"), "set split", "test", "ann")
+    test_set = count_by_split(db, demo)["test"]["approved"]
+    app = open_page("pages/train.py")
+    [kept] = [e for e in app.expander if "judged on the project's test set" in e.label]
+    assert kept.dataframe[0].value["held out"].sum() == test_set > 0

@@ -1,5 +1,6 @@
 """A run of a project with a test set: it trains on none of the test set, its baselines retrieve none
-of it, it is evaluated on exactly the test set, and its manifest names the test set's hash."""
+of it, it is evaluated on exactly the test set, its manifest names the test set's hash, and the
+dashboard and the report say the numbers come from the test set."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from studio.dataset.examples import edit_example, list_examples
+from studio.evaluation.dashboard import build_dashboard
 from studio.evaluation.leaderboard import predictions_for
+from studio.evaluation.report import render_report
 from studio.jsonl import read_jsonl
 from studio.training.launch import launch_run, wait_for_run
 from studio.training.trainer import TrainConfig
@@ -37,3 +40,10 @@ def test_a_run_with_a_test_set_trains_on_none_of_it_and_is_judged_on_it(db, tiny
     external = {e["external_id"] or e["id"] for e in kept}
     shown = {shot for p in predictions for shot in p.get("few_shot_ids") or []}
     assert shown and not shown & external, "a baseline was shown a test example"
+    board = build_dashboard(db, tiny_demo, run)
+    assert (board.held_out_source, board.numbers_from) == (
+        "test set",
+        "the project's test set: 5 examples the experts keep, never trained on",
+    )
+    assert sum(c.held_out for c in board.split_counts) == 5 and sum(c.train for c in board.split_counts) == 15
+    assert "test set: 5 examples the experts keep" in render_report(board)
