@@ -2,7 +2,8 @@
 
 Each example still gets its own revision. Examples a change would break are skipped and
 named: an answer that breaks the project's format cannot leave draft, and where the
-project says so a reviewer cannot approve or reject their own example.
+project says so a reviewer cannot approve or reject their own example. The selection and
+the change are one unit of work: what the filter selected is what changes, all of it or none.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage import bulk as bulk_table
+from storage import examples as example_table
 from storage.db import connect
-from studio.dataset.examples import REVIEWED, SPLITS, STATUSES, acting_person, delete_examples
+from studio.dataset.examples import REVIEWED, SPLITS, STATUSES, acting_person
 from studio.dataset.messages import answer_text, input_text
-from studio.dataset.search import ExampleFilter, matching_ids
+from studio.dataset.search import ExampleFilter, extensions_for, ids_in
 from studio.project.formats import validate_output
 from studio.project.people import authorize
 from studio.project.projects import Project
@@ -40,43 +42,42 @@ def apply_bulk(db: Path, project: Project, chosen: ExampleFilter, action: str, v
 
     'set split' 'test' puts the examples in the project's test set, held out for good; 'train' takes them back.
     """
-    ids = matching_ids(db, project, chosen)
-    if action == "delete":
-        return BulkResult(len(ids), delete_examples(db, project, ids, author))
-    if action in ("add tag", "remove tag"):
-        return _retag(db, ids, action, value.strip(), author)
-    if action == "set status":
-        return _restatus(db, project, ids, value, author)
-    if action == "set split":
-        return _resplit(db, ids, value, author)
-    raise ValueError(f"unknown bulk action {action!r}; choose one of {', '.join(ACTIONS)}")
+    if action not in ACTIONS:
+        raise ValueError(f"unknown bulk action {action!r}; choose one of {', '.join(ACTIONS)}")
+    with connect(db, extensions=extensions_for(chosen)) as con:
+        ids = ids_in(con, project, chosen)
+        if action == "delete":
+            authorize(acting_person(con, author), "delete")
+            return BulkResult(len(ids), example_table.set_deleted(con, project.id, ids, author, True))
+        if action in ("add tag", "remove tag"):
+            return _retag(con, ids, action, value.strip(), author)
+        if action == "set status":
+            return _restatus(con, project, ids, value, author)
+        return _resplit(con, ids, value, author)
 
 
-def _retag(db: Path, ids: list[int], action: str, tag: str, author: str) -> BulkResult:
+def _retag(con, ids: list[int], action: str, tag: str, author: str) -> BulkResult:
     if not tag:
         raise ValueError("name the tag to add or remove")
     change = bulk_table.add_tag if action == "add tag" else bulk_table.remove_tag
-    with connect(db) as con:
-        authorize(acting_person(con, author), "write")
-        return BulkResult(len(ids), change(con, ids, tag, author))
+    authorize(acting_person(con, author), "write")
+    return BulkResult(len(ids), change(con, ids, tag, author))
 
 
-def _restatus(db: Path, project: Project, ids: list[int], status: str, author: str) -> BulkResult:
+def _restatus(con, project: Project, ids: list[int], status: str, author: str) -> BulkResult:
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-    with connect(db) as con:
-        authorize(acting_person(con, author), "review" if status in REVIEWED else "write")
-        skipped = _refusals(project, bulk_table.fetch_authored_messages(con, ids), status, author)
-        allowed = [i for i in ids if i not in skipped]
-        return BulkResult(len(ids), bulk_table.set_status(con, allowed, status, author), skipped)
+    authorize(acting_person(con, author), "review" if status in REVIEWED else "write")
+    skipped = _refusals(project, bulk_table.fetch_authored_messages(con, ids), status, author)
+    allowed = [i for i in ids if i not in skipped]
+    return BulkResult(len(ids), bulk_table.set_status(con, allowed, status, author), skipped)
 
 
-def _resplit(db: Path, ids: list[int], split: str, author: str) -> BulkResult:
+def _resplit(con, ids: list[int], split: str, author: str) -> BulkResult:
     if split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'test' (the project's test set), not {split!r}")
-    with connect(db) as con:
-        authorize(acting_person(con, author), "write")
-        return BulkResult(len(ids), bulk_table.set_split(con, ids, split, author))
+    authorize(acting_person(con, author), "write")
+    return BulkResult(len(ids), bulk_table.set_split(con, ids, split, author))
 
 
 def _refusals(project: Project, rows: list[tuple[int, str, list]], status: str, author: str) -> dict[int, str]:

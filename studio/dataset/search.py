@@ -61,7 +61,7 @@ class Page:
 
 def find_examples(db: Path, project: Project, chosen: ExampleFilter, wanted: PageRequest = PageRequest()) -> Page:
     """One sorted page of the examples `chosen` selects, and how many it selects in all."""
-    with connect(db, extensions=_extensions_for(chosen)) as con:
+    with connect(db, extensions=extensions_for(chosen)) as con:
         return _find(con, project, chosen, wanted)
 
 
@@ -106,11 +106,16 @@ def browse(
 
 def matching_ids(db: Path, project: Project, chosen: ExampleFilter) -> list[int]:
     """Every id the filter selects, on all pages (what a bulk action acts on)."""
-    with connect(db, extensions=_extensions_for(chosen)) as con:
-        return example_search.fetch_matching_ids(con, example_search.where_clause(con, project.id, **asdict(chosen)))
+    with connect(db, extensions=extensions_for(chosen)) as con:
+        return ids_in(con, project, chosen)
 
 
-def _extensions_for(chosen: ExampleFilter) -> tuple[str, ...]:
+def ids_in(con, project: Project, chosen: ExampleFilter) -> list[int]:
+    """`matching_ids` inside the caller's unit of work (`con`, opened with `extensions_for(chosen)`)."""
+    return example_search.fetch_matching_ids(con, example_search.where_clause(con, project.id, **asdict(chosen)))
+
+
+def extensions_for(chosen: ExampleFilter) -> tuple[str, ...]:
     """Full-text search's extension only for a filter that searches text: loading it costs a connection
     about 40 ms, which every export and listing without a search paid."""
     return example_search.SEARCH_EXTENSIONS if chosen.text.strip() else ()

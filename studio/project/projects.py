@@ -67,10 +67,14 @@ def _to_project(row: dict) -> Project:
 def get_project(db: Path, name: str) -> Project:
     """Return the project called `name`, or raise ProjectNotFound naming the ones that exist."""
     with connect(db) as con:
-        row = project_table.fetch_project(con, name)
-        names = [p["name"] for p in project_table.fetch_projects(con)] if row is None else []
+        return project_in(con, name)
+
+
+def project_in(con, name: str) -> Project:
+    """`get_project` inside the caller's unit of work (`con`)."""
+    row = project_table.fetch_project(con, name)
     if row is None:
-        known = ", ".join(names) or "none yet"
+        known = ", ".join(p["name"] for p in project_table.fetch_projects(con)) or "none yet"
         raise ProjectNotFound(f"no project called {name!r} (projects: {known})")
     return _to_project(row)
 
@@ -156,14 +160,19 @@ def update_project_settings(db: Path, project: Project, actor: Person | None = N
     """Change a project's description, output spec (dict), guidelines, base model, split seed, ship margin,
     per-tag coverage targets ({tag: count}) or whether reviewers must differ from authors.
     An `actor` who is not an admin is refused (None: the local user)."""
+    with connect(db) as con:
+        return change_project_settings(con, project, actor, **fields)
+
+
+def change_project_settings(con, project: Project, actor: Person | None = None, **fields) -> Project:
+    """`update_project_settings` inside the caller's unit of work (`con`); returns the project as changed."""
     authorize(actor, "manage")
     if "coverage_targets" in fields:
         fields["coverage_targets"] = _checked_targets(fields["coverage_targets"])
     if "output_spec" in fields:
         fields["output_spec"] = parse_output_spec(fields["output_spec"]).to_dict()
-    with connect(db) as con:
-        project_table.update_project(con, project.id, **fields)
-    return get_project(db, project.name)
+    project_table.update_project(con, project.id, **fields)
+    return project_in(con, project.name)
 
 
 def _checked_targets(targets: dict) -> dict:

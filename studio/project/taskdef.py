@@ -22,7 +22,7 @@ from studio.dataset.examples import acting_person
 from studio.dataset.messages import answer_text
 from studio.project.formats import validate_output
 from studio.project.people import Person, authorize
-from studio.project.projects import Project, get_project, update_project_settings
+from studio.project.projects import Project, change_project_settings, project_in
 
 TASK_FIELDS = ("description", "output_spec", "guidelines", "base_model")
 
@@ -43,33 +43,40 @@ def set_task(db: Path, project: Project, actor: Person | None = None, **changes)
         raise ValueError(
             f"cannot set {', '.join(sorted(unknown))} here; the task's fields are {', '.join(TASK_FIELDS)}"
         )
-    updated = update_project_settings(db, project, actor, **changes) if changes else project
-    breaks = recheck_format(db, updated) if "output_spec" in changes else 0
+    if not changes:
+        return TaskChange(project)
+    with connect(db) as con:  # one unit of work: a new format and the breaks it finds land together or not at all
+        updated = change_project_settings(con, project, actor, **changes)
+        breaks = _recheck(con, updated) if "output_spec" in changes else 0
     return TaskChange(updated, breaks)
 
 
 def recheck_format(db: Path, project: Project) -> int:
     """Validate every live example against the project's format; store the breaks as the open format findings."""
+    with connect(db) as con:
+        return _recheck(con, project)
+
+
+def _recheck(con, project: Project) -> int:
     from studio.checks.runner import fingerprint
 
-    with connect(db) as con:
-        examples = [e for e in example_table.fetch_examples(con, project.id) if e["status"] != "rejected"]
-        rows = []
-        for example in examples:
-            problem = validate_output(project.output_spec, answer_text(example["messages"]))
-            if problem:
-                finding = Finding("format", "error", (0,), 1.0, f"The answer breaks the output format: {problem}.")
-                rows.append(
-                    {
-                        "kind": "format",
-                        "severity": "error",
-                        "score": 1.0,
-                        "explanation": finding.explanation,
-                        "example_ids": [example["id"]],
-                        "fingerprint": fingerprint(finding, [example]),
-                    }
-                )
-        finding_table.replace_open_findings(con, project.id, rows, kind="format")
+    examples = [e for e in example_table.fetch_examples(con, project.id) if e["status"] != "rejected"]
+    rows = []
+    for example in examples:
+        problem = validate_output(project.output_spec, answer_text(example["messages"]))
+        if problem:
+            finding = Finding("format", "error", (0,), 1.0, f"The answer breaks the output format: {problem}.")
+            rows.append(
+                {
+                    "kind": "format",
+                    "severity": "error",
+                    "score": 1.0,
+                    "explanation": finding.explanation,
+                    "example_ids": [example["id"]],
+                    "fingerprint": fingerprint(finding, [example]),
+                }
+            )
+    finding_table.replace_open_findings(con, project.id, rows, kind="format")
     return len(rows)
 
 
@@ -96,16 +103,22 @@ def merge_labels(db: Path, project: Project, sources: list[str], target: str, au
         renamed = target if label in sources else label
         if renamed not in labels:
             labels.append(renamed)
-    with connect(db) as con:
+    with connect(db) as con:  # one unit of work: the examples, the label set and the format findings together
         authorize(acting_person(con, author), "manage")
-        changed = 0
-        for example in example_table.fetch_examples(con, project.id):
-            messages = example["messages"]
-            if answer_text(messages).strip() in sources:
-                last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
-                rewritten = [*messages[:last], {"role": "assistant", "content": target}, *messages[last + 1 :]]
-                example_table.update_example(con, example["id"], example["revision"], author, messages=rewritten)
-                changed += 1
+        changed = _relabel(con, project, sources, target, author)
         project_table.update_project(con, project.id, output_spec={"kind": "labels", "labels": labels})
-    updated = get_project(db, project.name)
-    return TaskChange(updated, recheck_format(db, updated), changed)
+        updated = project_in(con, project.name)
+        return TaskChange(updated, _recheck(con, updated), changed)
+
+
+def _relabel(con, project: Project, sources: list[str], target: str, author: str) -> int:
+    """Answer `target` wherever an example answered one of `sources`, a revision each; return how many changed."""
+    changed = 0
+    for example in example_table.fetch_examples(con, project.id):
+        messages = example["messages"]
+        if answer_text(messages).strip() in sources:
+            last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+            rewritten = [*messages[:last], {"role": "assistant", "content": target}, *messages[last + 1 :]]
+            example_table.update_example(con, example["id"], example["revision"], author, messages=rewritten)
+            changed += 1
+    return changed

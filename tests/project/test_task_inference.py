@@ -134,6 +134,41 @@ def test_renaming_and_merging_labels_rewrites_the_examples_as_revisions(db, labe
     assert answers == ["positive", "neg", "neg", "positive"]
 
 
+CRASH_MID_MERGE = """
+import os, sys
+from pathlib import Path
+import storage.findings
+from studio.project.projects import get_project
+from studio.project.taskdef import merge_labels
+
+def crash(*args, **kwargs):  # the process dies after the examples and the label set were rewritten
+    os._exit(9)
+
+storage.findings.replace_open_findings = crash
+db = Path(sys.argv[1])
+merge_labels(db, get_project(db, "sentiment"), ["neutral", "neg"], "other", "admin")
+"""
+
+
+def test_a_crash_in_the_middle_of_merging_labels_applies_nothing(db, label_project):
+    """One user action, one transaction: a process that dies after rewriting the examples and the label set, before
+    the format findings are stored, leaves every example, its history and the label set as they were."""
+    import subprocess
+    import sys
+
+    ids = [
+        add_example(db, label_project, single_turn(f"text {n}", label), "ann", "approved")
+        for n, label in enumerate(["pos", "neg", "neutral", "neg"])
+    ]
+    done = subprocess.run([sys.executable, "-c", CRASH_MID_MERGE, str(db)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 9, done.stderr[-2000:]
+    assert [e["messages"][-1]["content"] for e in list_examples(db, label_project)] == ["pos", "neg", "neutral", "neg"]
+    assert all(len(example_history(db, i)) == 1 for i in ids)
+    assert get_project(db, "sentiment").output_spec.labels == ("pos", "neg", "neutral")
+    merged = merge_labels(db, get_project(db, "sentiment"), ["neutral", "neg"], "other", "admin")  # then it works
+    assert merged.relabelled == 3 and merged.project.output_spec.labels == ("pos", "other")
+
+
 def test_a_new_format_rechecks_every_example_into_format_findings(db, label_project):
     from studio.checks.runner import load_findings
 
