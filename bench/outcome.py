@@ -1,6 +1,7 @@
 """The outcome a user gets: does the default fine-tune beat prompting the same model on a real small task?
 
-    .venv/bin/python bench/outcome.py --clinc ../shared/datasets/clinc150/data_full.json [--json]
+    .venv/bin/python bench/outcome.py --clinc ../shared/datasets/clinc150/data_full.json [--test-set] [--json]
+    .venv/bin/python bench/outcome.py --clinc ../shared/datasets/clinc150/data_full.json --suite [--json]
     .venv/bin/python bench/outcome.py --demo [--json]
     .venv/bin/python bench/outcome.py --score-checkpoint RUN_DIR/trainer/checkpoint-N
 
@@ -8,7 +9,12 @@ With --clinc: a seeded pick of 10 intents from CLINC150's banking domain (its mo
 confusable intents), 40 training examples each, written as a chat JSONL whose system
 message lists the allowed labels, imported the way a user would (`studio import --status
 approved`), trained with the default preset (`studio train --wait`), and scored by
-`studio eval`. With --demo: the packaged demo project, trained and scored the same way.
+`studio eval`. With --test-set, CLINC150's own test utterances of the picked intents (30
+each) are imported too, with `studio import --split test`, as a user keeping a gold test
+set would: the run is judged on them instead of the seeded 10% split. --domain picks
+another CLINC150 domain; --suite runs SUITE (banking, credit_cards and travel), each with
+its test set, in its own data home. With --demo: the packaged demo project, trained and
+scored the same way.
 Everything runs through the `studio` CLI in a fresh data home, so the figures are what a
 user of this checkout would see.
 
@@ -41,19 +47,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import CoresBusy, describe_machine  # noqa: E402
 
 PROJECT = "clinc-banking"
-INTENTS, PER_INTENT = 10, 40
+INTENTS, PER_INTENT, TEST_PER_INTENT = 10, 40, 30
+SUITE = ("banking", "credit_cards", "travel")
 
 
-def clinc_rows(path: Path, seed: int) -> tuple[list[str], list[dict]]:
-    """(labels, chat rows): a seeded pick of banking intents, PER_INTENT seeded training utterances each."""
-    banking = json.loads((path.parent / "domains.json").read_text())["banking"]
-    labels = sorted(random.Random(seed).sample(sorted(banking), INTENTS))
-    pairs = [pair for pair in json.loads(path.read_text())["train"] if pair[1] in labels]
+def pick_intents(path: Path, seed: int, domain: str = "banking") -> list[str]:
+    """A seeded pick of INTENTS intents of one CLINC150 domain (domains.json beside data_full.json)."""
+    intents = json.loads((path.parent / "domains.json").read_text())[domain]
+    return sorted(random.Random(seed).sample(sorted(intents), INTENTS))
+
+
+def clinc_rows(
+    path: Path,
+    seed: int,
+    labels: list[str] | None = None,
+    part: str = "train",
+    per_intent: int = PER_INTENT,
+    domain: str = "banking",
+) -> tuple[list[str], list[dict]]:
+    """(labels, chat rows): the labels (default: a seeded pick of banking intents), `per_intent` seeded
+    utterances of each from CLINC150's `part` (train, or test: its own 30 test utterances per intent)."""
+    labels = labels or pick_intents(path, seed)
+    pairs = [pair for pair in json.loads(path.read_text())[part] if pair[1] in labels]
     random.Random(seed).shuffle(pairs)
-    system = system_message(labels)
+    system = system_message(labels, domain)
     rows = []
     for label in labels:
-        for text, _ in [p for p in pairs if p[1] == label][:PER_INTENT]:
+        for text, _ in [p for p in pairs if p[1] == label][:per_intent]:
             rows.append(
                 {
                     "messages": [
@@ -67,9 +87,10 @@ def clinc_rows(path: Path, seed: int) -> tuple[list[str], list[dict]]:
     return labels, rows
 
 
-def system_message(labels: list[str]) -> str:
+def system_message(labels: list[str], domain: str = "banking") -> str:
+    who = "a bank customer's message" if domain == "banking" else f"a user's message about {domain.replace('_', ' ')}"
     return (
-        "You sort a bank customer's message into the intent it expresses. Answer with exactly one of these labels "
+        f"You sort {who} into the intent it expresses. Answer with exactly one of these labels "
         f"and nothing else: {', '.join(labels)}."
     )
 
@@ -146,6 +167,7 @@ def run_outcome(env: dict, home: Path, project: str, preset: str, retrieved: int
         "models": models,
         "difference": {k: round(comparison[k], 3) for k in ("difference", "low", "high") if k in comparison},
         "best_baseline": comparison.get("baseline"),
+        "held_out": board.get("numbers_from"),
         "verdict": board["verdict"]["decision"],
         "headline": board["verdict"]["headline"],
         **phase_times(run_dir),
@@ -253,11 +275,36 @@ def main(argv: list[str] | None = None) -> int:
         metavar="K",
         help="retrieval-augmented fine-tuning: K retrieved training examples in each prompt (default 0: off)",
     )
+    parser.add_argument(
+        "--test-set",
+        action="store_true",
+        help=f"import CLINC150's own test utterances of the picked intents ({TEST_PER_INTENT} each) with "
+        "--split test: the run is judged on them",
+    )
+    parser.add_argument(
+        "--domain", default="banking", help="the CLINC150 domain to pick intents from (default banking)"
+    )
+    parser.add_argument(
+        "--suite", action="store_true", help=f"every domain of {', '.join(SUITE)}, each with its test set"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     if args.score_checkpoint:
         print(json.dumps(score_checkpoint(args.score_checkpoint), indent=2))
         return 0
+    if (args.suite or args.test_set) and not args.clinc:
+        parser.error("--test-set and --suite need --clinc")
+    if args.suite:
+        results = [clinc_task(args, domain, test_set=True) for domain in SUITE]
+        print(json.dumps(results, indent=2) if args.json else "\n\n".join(map(_table, results)))
+        return 0
+    result = clinc_task(args, args.domain, args.test_set) if args.clinc else demo_task(args)
+    print(json.dumps(result, indent=2) if args.json else _table(result))
+    return 0
+
+
+def fresh_home() -> tuple[Path, dict]:
+    """A new data home, and the environment that points the `studio` CLI at it."""
     home = Path(tempfile.mkdtemp(prefix="outcome-"))
     env = {
         **os.environ,
@@ -265,31 +312,43 @@ def main(argv: list[str] | None = None) -> int:
         "HF_HUB_OFFLINE": "1",
         "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]),
     }
-    result: dict = {"machine": describe_machine(), "home": str(home)}
-    if args.demo:
-        project = "demo"
-        studio("demo", env=env)
-    else:
-        project = PROJECT
-        labels, rows = clinc_rows(args.clinc, args.seed)
-        data = home / "clinc-banking.jsonl"
-        data.write_text("".join(json.dumps(row) + "\n" for row in rows))
-        imported = studio("import", str(data), "--project", project, "--status", "approved", env=env)
-        result.update(
-            labels=labels,
-            imported=imported.get("imported"),
-            task_set_by_bench=define_task_if_missing(home, project, system_message(labels), labels),
-        )
-    result.update(run_outcome(env, home, project, args.preset, args.retrieved))
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(_table(result))
-    return 0
+    return home, env
+
+
+def demo_task(args) -> dict:
+    home, env = fresh_home()
+    studio("demo", env=env)
+    result: dict = {"task": "demo", "machine": describe_machine(), "home": str(home)}
+    return result | run_outcome(env, home, "demo", args.preset, args.retrieved)
+
+
+def clinc_task(args, domain: str, test_set: bool) -> dict:
+    """One CLINC150 domain imported as a user would (its test utterances with --split test), trained, scored."""
+    home, env = fresh_home()
+    project = PROJECT if domain == "banking" else f"clinc-{domain.replace('_', '-')}"
+    labels = pick_intents(args.clinc, args.seed, domain)
+    result: dict = {"task": f"clinc150 {domain}", "machine": describe_machine(), "home": str(home), "labels": labels}
+    imported = import_rows(env, home, project, clinc_rows(args.clinc, args.seed, labels, domain=domain)[1], "train")
+    result.update(
+        imported=imported,
+        task_set_by_bench=define_task_if_missing(home, project, system_message(labels, domain), labels),
+    )
+    if test_set:
+        test_rows = clinc_rows(args.clinc, args.seed, labels, "test", TEST_PER_INTENT, domain)[1]
+        result["imported_test_set"] = import_rows(env, home, project, test_rows, "test")
+    return result | run_outcome(env, home, project, args.preset, args.retrieved)
+
+
+def import_rows(env: dict, home: Path, project: str, rows: list[dict], split: str) -> int:
+    """Write the rows as a chat JSONL file and `studio import` it, approved, into `split`; how many came in."""
+    data = home / f"{project}-{split}.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    done = studio("import", str(data), "--project", project, "--status", "approved", "--split", split, env=env)
+    return done.get("imported")
 
 
 def _table(result: dict) -> str:
-    lines = [
+    lines = [f"{result.get('task', '')}: judged on {result.get('held_out')}"] + [
         f"{m['model']:32} exact match {m['exact_match']:.3f} [{m['low']:.3f}, {m['high']:.3f}] (n={m['n']})"
         for m in result["models"]
     ]
