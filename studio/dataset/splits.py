@@ -182,3 +182,27 @@ def label_counts(train: list[dict], held_out: list[dict], spec: OutputSpec) -> l
             count[stratum_of(spec, answer_text(example["messages"]))][side] += 1
     ordered = sorted(count.items(), key=lambda item: (-sum(item[1]), item[0]))
     return [LabelCount(label, train_n, held_n) for label, (train_n, held_n) in ordered]
+
+
+def assign_folds(
+    examples: list[dict], spec: OutputSpec, seed: int, k: int, near_duplicates: list[tuple] | None = None
+) -> list[list[dict]]:
+    """K folds for cross-validation, each ordered by id: the split's groups (shared inputs, bounded near-duplicate
+    groups) stay whole, and each label's groups are dealt in seeded order to the fold holding fewest of that label."""
+    if k < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, not {k}")
+    if near_duplicates is None:
+        near_duplicates = _near_duplicate_ids(examples)
+    strata: dict[str, list[Group]] = defaultdict(list)
+    for group in near_duplicate_groups(examples, near_duplicates):
+        strata[stratum_of(spec, answer_text(group.members[0]["messages"]))].append(group)
+    folds: list[list[dict]] = [[] for _ in range(k)]
+    sizes = [0] * k  # all labels together, so that the folds come out about equal in size too
+    for name in sorted(strata):
+        in_label = [0] * k
+        for group in sorted(strata[name], key=lambda g: _rank(seed, g.key)):
+            fold = min(range(k), key=lambda f: (in_label[f], sizes[f], f))
+            folds[fold].extend(group.members)
+            in_label[fold] += group.inputs
+            sizes[fold] += group.inputs
+    return [sorted(fold, key=lambda e: e["id"]) for fold in folds]

@@ -192,3 +192,23 @@ def test_label_counts_put_each_labels_training_and_held_out_counts_side_by_side(
     category = Counter(stratum_of(demo.output_spec, answer_text(e["messages"])) for e in held_out)
     assert {label: c.held_out for label, c in by_label.items() if c.held_out} == dict(category)
     assert [c.train + c.held_out for c in counts] == sorted((c.train + c.held_out for c in counts), reverse=True)
+
+
+def test_folds_are_stratified_leakage_aware_and_seeded():
+    from studio.dataset.splits import _near_duplicate_ids, assign_folds, near_duplicate_groups
+    from studio.project.formats import parse_output_spec
+
+    spec = parse_output_spec({"kind": "labels", "labels": list(_INTENTS)})
+    rows = _customer_messages()
+    examples = [{"id": i, "messages": single_turn(text, label)} for i, (text, label) in enumerate(rows, start=1)]
+    pairs = _near_duplicate_ids(examples)
+    folds = assign_folds(examples, spec, seed=13, k=5, near_duplicates=pairs)
+    assert sorted(e["id"] for fold in folds for e in fold) == [e["id"] for e in examples]
+    for fold in folds:
+        counts = Counter(answer_text(e["messages"]) for e in fold)
+        assert all(abs(counts[label] - 6) <= 2 for label in _INTENTS), counts
+    fold_of = {e["id"]: f for f, fold in enumerate(folds) for e in fold}
+    for group in near_duplicate_groups(examples, pairs):  # the split's bounded groups stay whole
+        assert len({fold_of[e["id"]] for e in group.members}) == 1
+    assert folds == assign_folds(list(reversed(examples)), spec, seed=13, k=5, near_duplicates=pairs)
+    assert folds != assign_folds(examples, spec, seed=14, k=5, near_duplicates=pairs)
