@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import ui
 from studio.evaluation.dashboard import build_dashboard
+from studio.evaluation.thresholds import saved_routing
 from studio.evaluation.verdict import Verdict
 from studio.project.people import can
 from studio.serving import commands
@@ -113,11 +114,10 @@ if server:
         stop_server(run["id"])
         st.rerun()
 else:
-    high = st.session_state.get("route_high", 0.9)
-    low = min(st.session_state.get("route_low", 0.7), high)
+    high, low = saved_routing(run).high, saved_routing(run).low
     st.caption(
-        f"Routing thresholds from the Evaluate page: auto at confidence ≥ {high:.2f}, review at ≥ {low:.2f}, "
-        "human below."
+        f"Routing thresholds saved with this run on the Evaluate page: auto at confidence ≥ {high:.2f}, "
+        f"review at ≥ {low:.2f}, human below."
     )
     left, right = st.columns(2)
     address = left.text_input(

@@ -13,6 +13,8 @@ from studio.evaluation.leaderboard import describe_metric
 from studio.evaluation.report import render_report
 from studio.evaluation.routing import RoutingConfig
 from studio.evaluation.slices import slice_dimensions
+from studio.evaluation.thresholds import save_routing, saved_routing
+from studio.project.people import can
 from studio.training.launch import list_runs
 from studio.training.manifest import read_manifest
 from studio.training.supervisor import sync_runs
@@ -31,16 +33,36 @@ if not finished:
 
 labels = {r["id"]: f"{r['id']} · {r['n_train']} train / {r['n_eval']} held-out" for r in finished}
 run = next(r for r in finished if r["id"] == st.selectbox("Run", list(labels), format_func=labels.get, key="eval_run"))
+
+
+def keep_routing(run_id: str) -> None:
+    """Save the thresholds just moved with the run: the Deploy page serves with them."""
+    high = st.session_state[f"route_high_{run_id}"]
+    save_routing(
+        db, run_id, RoutingConfig(high, min(st.session_state[f"route_low_{run_id}"], high)), ui.current_person()
+    )
+
+
+saved, saving = saved_routing(run), can(ui.current_person(), "train")
+keep = {"on_change": keep_routing, "args": (run["id"],)} if saving else {}
 with st.sidebar.expander("Routing thresholds", expanded=False):
-    high = st.slider("Straight through at confidence ≥", 0.0, 1.0, 0.9, 0.01, key="route_high")
+    high = st.slider(
+        "Straight through at confidence ≥", 0.0, 1.0, saved.high, 0.01, key=f"route_high_{run['id']}", **keep
+    )
     low = st.slider(
         "Human review at confidence ≥",
         0.0,
         1.0,
-        0.7,
+        saved.low,
         0.01,
-        key="route_low",
+        key=f"route_low_{run['id']}",
         help="Kept at or below the straight-through threshold.",
+        **keep,
+    )
+    st.caption(
+        "Saved with this run; the Deploy page serves with them."
+        if saving
+        else "These apply on this page only: only an admin saves them for the Deploy page."
     )
 board = build_dashboard(db, project, run, RoutingConfig(high=high, low=min(low, high)))
 metric = board.metric

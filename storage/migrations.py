@@ -161,4 +161,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE examples ADD COLUMN IF NOT EXISTS split VARCHAR DEFAULT 'train';
     UPDATE examples SET split = 'train' WHERE split IS NULL;
     """,
+    # 8: a run's routing thresholds ({"high", "low"}), chosen on the Evaluate page and served by the Deploy page
+    """
+    ALTER TABLE runs ADD COLUMN IF NOT EXISTS routing JSON;
+    """,
 ]

@@ -11,7 +11,7 @@ from storage.rows import fetch_dicts
 _COLUMNS = (
     "r.id, p.name AS project, r.project_id, r.status, r.config, r.snapshot_hash, r.n_train, r.n_eval, "
     "r.run_dir, r.pid, r.device, r.peak_memory_mb, r.tokens_per_second, r.error, r.created_at, "
-    "r.started_at, r.finished_at"
+    "r.started_at, r.finished_at, r.routing"
 )
 _UPDATABLE = {"status", "pid", "device", "peak_memory_mb", "tokens_per_second", "error", "started_at", "finished_at"}
 
@@ -53,7 +53,7 @@ def fetch_runs(
     if statuses:
         sql += f" AND r.status IN ({', '.join('?' for _ in statuses)})"
         params += list(statuses)
-    return fetch_dicts(con, sql + " ORDER BY r.created_at DESC, r.id DESC", params, ("config",))
+    return fetch_dicts(con, sql + " ORDER BY r.created_at DESC, r.id DESC", params, ("config", "routing"))
 
 
 def fetch_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict | None:
@@ -61,6 +61,11 @@ def fetch_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict | None:
         con,
         f"SELECT {_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.id = ?",
         [run_id],
-        ("config",),
+        ("config", "routing"),
     )
     return rows[0] if rows else None
+
+
+def set_routing(con: duckdb.DuckDBPyConnection, run_id: str, routing: dict) -> None:
+    """Keep a run's routing thresholds ({"high", "low"})."""
+    con.execute("UPDATE runs SET routing = ? WHERE id = ?", [json.dumps(routing), run_id])

@@ -89,3 +89,27 @@ def test_tied_confidences_make_one_point():
         (1.0, 0.3, 4),
     ]
     assert [p["accuracy"] for p in curve] == pytest.approx([1.0, 2 / 3, 0.5])
+
+
+def test_a_runs_thresholds_are_saved_with_it_and_read_back(db, demo):
+    """The Evaluate page saves a run's thresholds; the Deploy page (and the next session) reads them back."""
+    from storage import runs as run_table
+    from storage.db import connect
+    from studio.evaluation.thresholds import save_routing, saved_routing
+    from studio.project.people import NotAllowed, Person
+    from studio.training.launch import get_run
+
+    with connect(db) as con:
+        run_table.insert_run(
+            con,
+            {"id": "r1", "project_id": demo.id, "status": "succeeded", "config": {}, "snapshot_hash": "h"}
+            | {"n_train": 1, "n_eval": 1, "run_dir": "/nowhere"},
+        )
+    assert saved_routing(get_run(db, "r1")) == RoutingConfig()  # nothing saved yet: the defaults
+    save_routing(db, "r1", RoutingConfig(high=0.8, low=0.55), Person("ada", "admin"))
+    assert saved_routing(get_run(db, "r1")) == RoutingConfig(high=0.8, low=0.55)
+    with pytest.raises(NotAllowed, match="admins"):
+        save_routing(db, "r1", RoutingConfig(high=0.5, low=0.1), Person("ann", "annotator"))
+    with pytest.raises(ValueError, match="no run r2"):
+        save_routing(db, "r2", RoutingConfig())
+    assert saved_routing(get_run(db, "r1")) == RoutingConfig(high=0.8, low=0.55)
