@@ -16,8 +16,8 @@ from streamlit.errors import StreamlitSecretNotFoundError
 from studio.demo import load_demo_if_empty
 from studio.models.loading import ModelUnavailable, ensure_default_model
 from studio.paths import SOURCE_ROOT, db_path
-from studio.project.people import Person, ensure_local_admin, find_person, list_people
-from studio.project.projects import DatabaseLocked, Project, list_projects
+from studio.project.people import NotAllowed, Person, ensure_local_admin, find_person, list_people
+from studio.project.projects import DatabaseLocked, Project, archive_project, list_projects
 from studio.project.signin import (
     FIRST_ADMIN,
     WRONG,
@@ -168,7 +168,8 @@ def sidebar() -> Project | None:
             _person_picker()
         st.page_link(page_file("new_project.py"), label="New project", icon=":material/add_circle:")
         if not projects:
-            st.info("No project yet: create one above, or import a file with `studio import FILE --project NAME`.")
+            if not _offer_archived():
+                st.info("No project yet: create one above, or import a file with `studio import FILE --project NAME`.")
             return None
         names = [p.name for p in projects]
         pending = st.session_state.pop("_choose_project", None)  # a page just created or renamed it
@@ -176,6 +177,25 @@ def sidebar() -> Project | None:
             st.session_state["project_name"] = pending
         chosen = st.selectbox("Project", names, key="project_name")
     return next(p for p in projects if p.name == chosen)
+
+
+def _offer_archived() -> bool:
+    """With every project archived, the sidebar offers them back (the Project page, where a project is restored
+    otherwise, needs a live project to open); return whether there were any."""
+    archived = [p for p in list_projects(db(), include_archived=True) if p.archived]
+    if archived:
+        st.info("Every project is archived. Restore one to work on it (admins), or create a new one above.")
+    for project in archived:
+        if st.button(f"Restore {project.name}", key=f"restore_archived_{project.id}", icon=":material/unarchive:"):
+            try:
+                archive_project(db(), project, False, current_person())
+            except NotAllowed as error:
+                st.error(str(error))
+                continue
+            choose_project(project.name)
+            flash(f"{project.name} restored.")
+            st.rerun()
+    return bool(archived)
 
 
 def choose_project(name: str) -> None:

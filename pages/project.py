@@ -101,7 +101,7 @@ if row.button(
     others = [p.name for p in list_projects(db)]
     if others:
         ui.choose_project(others[0])
-    ui.flash(f"{project.name} archived; restore it on this page.")
+    ui.flash(f"{project.name} archived; restore it on this page" + ("." if others else " or in the sidebar."))
     st.rerun()
 archived = [p for p in list_projects(db, include_archived=True) if p.archived]
 for old in archived:

@@ -27,8 +27,8 @@ def load_demo(db: Path) -> tuple[Project, dict]:
 
 
 def load_demo_if_empty(db: Path) -> bool:
-    """Load the demo when the data home has no project yet; return whether it did."""
-    if list_projects(db):
+    """Load the demo when the data home has no project yet, archived ones included; return whether it did."""
+    if list_projects(db, include_archived=True):
         return False
     load_demo(db)
     return True

@@ -115,6 +115,20 @@ def test_train_page_offers_one_click_and_every_setting(demo):
     assert any(s.value == "Pre-flight" for s in app.subheader)
 
 
+def test_with_every_project_archived_the_sidebar_restores_one(db, demo):
+    """The Project page restores archived projects but needs a live one to open: the sidebar offers them instead."""
+    from studio.project.projects import archive_project, get_project, list_projects
+
+    archive_project(db, demo, True)
+    app = open_page()
+    assert any("Every project is archived" in box.value for box in app.sidebar.info)
+    assert list_projects(db, include_archived=True) == [get_project(db, "demo")]  # the demo was not loaded again
+    app.sidebar.button(key=f"restore_archived_{demo.id}").click().run()
+    assert not app.exception
+    assert [p.name for p in list_projects(db)] == ["demo"]
+    assert app.sidebar.selectbox(key="project_name").value == "demo"
+
+
 def test_evaluate_page_without_runs_points_to_training(demo):
     app = open_page("pages/evaluate.py")
     assert "No finished run yet" in app.info[0].value
@@ -122,7 +136,7 @@ def test_evaluate_page_without_runs_points_to_training(demo):
 
 @pytest.mark.slow
 def test_evaluate_page_ranks_a_finished_run(db, demo, tiny_llama):
-    finished_tiny_run(db, demo, tiny_llama)
+    run = finished_tiny_run(db, demo, tiny_llama)
     app = open_page("pages/evaluate.py")
     board = app.dataframe[0].value
     assert {m.split(" · ")[0] for m in board["model"]} == {"tuned", "baseline-0shot", "baseline-3shot"}
@@ -140,6 +154,8 @@ def test_evaluate_page_ranks_a_finished_run(db, demo, tiny_llama):
     assert "4-bit" not in trip and "unquantized base (the CPU recipe)" in trip  # what this CPU run compared with
     side = next(d.value for d in app.dataframe if "expected" in d.value.columns)  # the side-by-side table
     assert list(side.columns[:5]) == ["example", "input", "expected", "tuned", "tuned score"]  # tuned first
+    app.slider(key=f"route_high_{run['id']}").set_value(0.8).run()  # saved with the run, for the Deploy page
+    assert not app.exception
     app.button(key="make_draft").click().run()
     assert not app.exception and "reword it in the editor" in app.success[0].value
     app.button(key="failure_draft_open").click().run()  # opens the new draft in Write, in this session
@@ -148,6 +164,7 @@ def test_evaluate_page_ranks_a_finished_run(db, demo, tiny_llama):
     said = " ".join(box.value for box in (*app.success, *app.warning))
     assert "Evaluate's verdict on run" in said and verdict.split("**")[1].rstrip(".") in said
     assert not app.button(key="deploy_export").disabled and not app.button(key="deploy_start").disabled
+    assert any("auto at confidence ≥ 0.80, review at ≥ 0.70" in c.value for c in app.caption)  # as saved
     app = open_page("pages/train.py")
     assert any("succeeded" in s.value for s in app.subheader)
 
