@@ -72,16 +72,19 @@ def add_example(
     split: str = "train",
 ) -> int:
     """Validate and store one new example ('test' split: in the project's test set); return its id."""
-    check_example(project, messages, status)
-    check_split(split)
     row = {"messages": messages, "tags": tags or [], "status": status, "external_id": external_id, "source": source}
-    row["split"] = split
     with connect(db) as con:
-        person = acting_person(con, author)
-        authorize(person, "review" if status in REVIEWED else "write")
-        if status in REVIEWED:
-            row["reviewer"] = author
-        return example_table.insert_examples(con, project.id, [row], author)[0]
+        return create_example(con, project, {**row, "split": split}, author)
+
+
+def create_example(con, project: Project, row: dict, author: str) -> int:
+    """`add_example` inside the caller's unit of work (`con`): `row` holds messages, tags, status, external_id,
+    source and split."""
+    check_example(project, row["messages"], row["status"])
+    check_split(row["split"])
+    authorize(acting_person(con, author), "review" if row["status"] in REVIEWED else "write")
+    reviewed = {"reviewer": author} if row["status"] in REVIEWED else {}
+    return example_table.insert_examples(con, project.id, [{**row, **reviewed}], author)[0]
 
 
 def edit_example(db: Path, project: Project, example_id: int, revision: int, author: str, **changes) -> int:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from studio.dataset.examples import InvalidExample, edit_example, example_history, get_example
+from storage import examples as example_table
+from storage.db import connect
+from studio.dataset.examples import InvalidExample, change_example, example_history
 from studio.dataset.messages import answer_text, input_text
 from studio.project.projects import Project
 
@@ -69,17 +71,22 @@ def diff_snapshots(before: dict, after: dict) -> str:
 
 
 def restore_revision(db: Path, project: Project, example_id: int, revision: int, author: str) -> int:
-    """Bring back the messages and tags of `revision` as a new revision; return its number."""
-    current = get_example(db, example_id)
-    if current is None:
-        raise InvalidExample(f"example {example_id} is in the trash or does not exist; restore it from the trash first")
-    chosen = next((r for r in example_history(db, example_id) if r["revision"] == revision), None)
-    if chosen is None:
-        raise InvalidExample(f"example {example_id} has no revision {revision}")
-    snapshot = chosen["after"]
-    return edit_example(
-        db, project, example_id, current["revision"], author, messages=snapshot["messages"], tags=snapshot["tags"]
-    )
+    """Bring back the messages and tags of `revision` as a new revision; return its number.
+
+    One unit of work: the revision read is the one restored, whatever another session saves meanwhile."""
+    with connect(db) as con:
+        current = example_table.fetch_example(con, example_id)
+        if current is None:
+            raise InvalidExample(
+                f"example {example_id} is in the trash or does not exist; restore it from the trash first"
+            )
+        chosen = next((r for r in example_table.fetch_revisions(con, example_id) if r["revision"] == revision), None)
+        if chosen is None:
+            raise InvalidExample(f"example {example_id} has no revision {revision}")
+        snapshot = chosen["after"]
+        return change_example(
+            con, project, example_id, current["revision"], author, messages=snapshot["messages"], tags=snapshot["tags"]
+        )
 
 
 def _as_lines(snapshot: dict) -> list[str]:

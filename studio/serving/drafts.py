@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.dataset.examples import add_example, list_examples
+from storage import examples as example_table
+from storage.db import connect
+from studio.dataset.examples import create_example, list_examples
 from studio.project.projects import Project
 from studio.serving.recording import Recorded, recorded_answers
 
@@ -27,8 +29,16 @@ def draft_from_recorded(db: Path, project: Project, recorded: Recorded, author: 
     """A draft example: the served conversation with the model's answer, for an expert to correct.
 
     The system prompt is left out: a project's examples are answered under its task description.
-    Raises InvalidExample for a conversation no example can hold (an empty input)."""
+    One unit of work: a record already taken (a second click, another session) gives the draft it
+    became, never a second one. Raises InvalidExample for a conversation no example can hold (an empty input)."""
     turns = [m for m in recorded.messages if m["role"] != "system"]
     messages = [*turns, {"role": "assistant", "content": recorded.answer}]
     tags = ["from-production", f"band-{recorded.band}"]
-    return add_example(db, project, messages, author, "draft", tags, external_id=recorded.id, source=SOURCE)
+    row = {"messages": messages, "tags": tags, "status": "draft", "external_id": recorded.id, "source": SOURCE}
+    with connect(db) as con:
+        taken = [e["id"] for e in example_table.fetch_examples(con, project.id) if _drafted(e, recorded)]
+        return taken[0] if taken else create_example(con, project, {**row, "split": "train"}, author)
+
+
+def _drafted(example: dict, recorded: Recorded) -> bool:
+    return example["source"] == SOURCE and example["external_id"] == recorded.id

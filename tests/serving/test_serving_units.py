@@ -211,3 +211,18 @@ def test_serve_help_shows_the_vllm_command():
     model = next(a for a in parser._subparsers._group_actions).choices["model"]
     serve = next(a for a in model._subparsers._group_actions).choices["serve"]
     assert "vllm serve BASE_MODEL --enable-lora --lora-modules NAME=RUN_DIR/adapter" in serve.format_help()
+
+
+def test_a_recorded_answer_becomes_one_draft_however_often_it_is_taken(db, demo):
+    """Check and insert in one transaction: a second click (or a second session) gets the same draft back."""
+    from studio.dataset.examples import list_examples
+    from studio.serving.drafts import draft_from_recorded, waiting_answers
+    from studio.serving.recording import Recorded
+
+    recorded = Recorded("rec-1", "run-1", 0.0, [{"role": "user", "content": "My NAS-200 reboots"}], "{}", 0.4, "human")
+    first = draft_from_recorded(db, demo, recorded, "admin")
+    assert draft_from_recorded(db, demo, recorded, "admin") == first
+    drafts = [e for e in list_examples(db, demo) if e["external_id"] == "rec-1"]
+    assert [(e["id"], e["status"], e["source"]) for e in drafts] == [(first, "draft", "served")]
+    assert drafts[0]["messages"][-1] == {"role": "assistant", "content": "{}"}
+    assert waiting_answers(db, demo, []) == []
