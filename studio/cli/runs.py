@@ -33,7 +33,7 @@ def cmd_train(args) -> int:
 
 
 def _train_config(args):
-    """The preset, then --set FIELD=VALUE pairs, then --max-steps and --epochs."""
+    """The preset, then --set FIELD=VALUE pairs, then --max-steps, --epochs and --processes."""
     from dataclasses import fields
 
     from studio.training.presets import config_from_preset
@@ -51,6 +51,8 @@ def _train_config(args):
         overrides["max_steps"] = args.max_steps
     if args.epochs:
         overrides["epochs"] = args.epochs
+    if args.processes:
+        overrides["processes"] = args.processes
     return config_from_preset(args.preset, **overrides)
 
 
@@ -150,6 +152,12 @@ def add_run_commands(add) -> None:
         "--max-steps", type=int, default=0, help="stop after N optimizer steps (default: train for the epochs)"
     )
     sub.add_argument("--epochs", type=float, default=0, help="passes over the training split (default 3)")
+    sub.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="train in N processes, one per GPU, data-parallel through `accelerate launch` (default 1)",
+    )
     sub.add_argument("--wait", action="store_true", help="wait for the run (training and evaluation) to finish")
     sub.add_argument(
         "--endpoint-url", help="also evaluate a model behind this OpenAI-compatible URL (e.g. http://host/v1)"

@@ -43,8 +43,21 @@ class TrainConfig:
         "Train at least this many steps",
     )
     batch_size: int = setting("examples per device per step", 8, "Examples per step (batch size)")
+    tokens_per_step: int = setting(
+        "fill each device's batch to this many tokens instead of a fixed count of examples (rows of similar length "
+        "together; padded tokens count on the CPU recipe's padded batches); a longer row trains alone. 0: off, "
+        "batch_size examples a step",
+        0,
+        "Tokens per step and device (0: batch size)",
+    )
     gradient_accumulation: int = setting(
         "steps whose gradients add up before one update", 1, "Steps per update (gradient accumulation)"
+    )
+    processes: int = setting(
+        "training processes, one per GPU: data-parallel through `accelerate launch` (gloo on a CPU), each process "
+        "taking its own batch, so an update sees processes x batch; 1: one process",
+        1,
+        "Training processes (one per GPU)",
     )
     max_length: int = setting(
         "longest rendered example in tokens; longer ones are truncated", 512, "Longest example, in tokens"
@@ -63,6 +76,12 @@ class TrainConfig:
         "GPU recipe: train on flat, pad-free batches (same loss as padding); the CPU recipe groups padded batches by length",
         True,
         "Pack examples without padding (GPU)",
+    )
+    liger_kernels: bool = setting(
+        "GPU recipe: Liger's Triton kernels (fused linear cross-entropy, RMSNorm, SwiGLU, RoPE) on a Llama-family base "
+        "when CUDA, Triton and liger-kernel are installed; otherwise skipped, the reason in the run manifest",
+        True,
+        "Fused Liger kernels (GPU, when installed)",
     )
     cpu_recipe: bool = setting(
         "on a CPU, train an unquantized base (bf16 where the CPU has bf16 units) without 4-bit (faster and better there); "
@@ -108,17 +127,33 @@ def carve_validation(rows: list[dict], share: float, seed: int) -> tuple[list[di
     return [r for i, r in enumerate(rows) if i not in held], [r for i, r in enumerate(rows) if i in held]
 
 
-def total_steps(n_train: int, config: TrainConfig, devices: int = 1) -> int:
+def total_steps(
+    n_train: int,
+    config: TrainConfig,
+    devices: int | None = None,
+    lengths: list[int] | None = None,
+    padded: bool = False,
+) -> int:
     """Optimizer steps a run on n_train training examples takes (after the validation slice is carved).
 
     The one count: the pre-flight shows it and the trainer is told it (SFTConfig.max_steps),
-    so the two cannot disagree. `devices` is the number of GPUs sharing each step's batches.
+    so the two cannot disagree. `devices` is the number of processes sharing each step's batches
+    (default: the config's `processes`). With a token budget (tokens_per_step), the batches per epoch
+    come from the training rows' token `lengths` (after the validation slice), which fix them
+    (studio.training.batching); without the lengths they are estimated from the batch size.
     """
     import math
 
+    from studio.training.batching import batches_per_epoch
+
     if config.max_steps > 0:
         return config.max_steps
-    train, _ = carve_validation(list(range(n_train)), config.validation_share, config.seed)
-    per_epoch = math.ceil(max(len(train), 1) / config.batch_size / config.gradient_accumulation / max(devices, 1))
+    devices = max(config.processes, 1) if devices is None else max(devices, 1)
+    if config.tokens_per_step > 0 and lengths:
+        batches = batches_per_epoch(lengths, config.tokens_per_step, padded)
+    else:
+        train, _ = carve_validation(list(range(n_train)), config.validation_share, config.seed)
+        batches = math.ceil(max(len(train), 1) / config.batch_size)
+    per_epoch = math.ceil(batches / config.gradient_accumulation / devices)
     # min_steps: a tiny set trains more epochs rather than stopping before the adapter has learnt
     return max(1, math.ceil(per_epoch * config.epochs), config.min_steps)

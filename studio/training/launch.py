@@ -4,7 +4,8 @@ A launch freezes the approved examples into data/runs/<run_id>/ and starts
 `python -m studio.training.worker <run_dir>` in its own session, so the run outlives the browser
 tab and the app. One run trains at a time; later launches wait in a queue, which
 `studio.training.supervisor.sync_runs` works through. `resume_run` queues a failed or cancelled run again; its worker picks up from the last
-checkpoint. With STUDIO_GPUS set to more than 1, workers start under `accelerate launch`.
+checkpoint. A run whose config asks for several `processes` (or any run, with STUDIO_GPUS above 1) trains
+under `accelerate launch`, one process per GPU.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import signal
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -56,6 +58,9 @@ def launch_run(
     Only an admin (or the local user, `actor` None) may launch.
     """
     authorize(actor, "train")
+    gpus = int(os.environ.get("STUDIO_GPUS", "1") or 1)
+    if config.processes <= 1 and gpus > 1:  # the machine's default, kept in the run's config like any setting
+        config = replace(config, processes=gpus)
     approved = list_examples(db, project, status="approved")
     if len(approved) < MIN_APPROVED:
         raise LaunchRefused(

@@ -13,7 +13,6 @@ much memory the GPU has).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -144,9 +143,9 @@ def estimate_fit(
     prompts) and the round trip (studio.training.run_view.evaluation_seconds).
     """
     lengths = profile["lengths"] or [1]
-    steps = total_steps(
-        len(lengths) if n_train is None else n_train, config, int(os.environ.get("STUDIO_GPUS", "1") or 1)
-    )
+    n = len(lengths) if n_train is None else n_train
+    # a token budget's steps come from the rows' lengths (the profile's first n stand in for the training split)
+    steps = total_steps(n, config, lengths=[min(length, config.max_length) for length in lengths[:n]])
     longest = max(lengths)
     recipe = recipe_for(
         model_path, config, len(lengths) if n_train is None else n_train, min(longest, config.max_length)

@@ -68,6 +68,13 @@ def measured_seconds(run_dir: Path) -> float | None:
     return max(status["time"] - started, 0.0)
 
 
+def cancel_requested(events: list[dict]) -> bool:
+    """Whether someone cancelled this attempt of the run (since its last resume)."""
+    names = [event["event"] for event in events]
+    since = len(names) - names[::-1].index("resume_requested") if "resume_requested" in names else 0
+    return "cancel_requested" in names[since:]
+
+
 def latest(events: list[dict], name: str) -> dict | None:
     """The most recent event called `name`."""
     return next((e for e in reversed(events) if e["event"] == name), None)

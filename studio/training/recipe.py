@@ -63,6 +63,9 @@ class DeviceRecipe:
     why: str
     attention: str = "sdpa"  # transformers' attention implementation while training: "sdpa" or "eager"
     adapter_dtype: str = "float32"  # the LoRA weights' dtype while training (the optimizer steps them in it)
+    liger: bool = False  # Liger's Triton kernels patched into the base (studio.training.kernels)
+    liger_why: str = ""  # why they are on, or why they were skipped
+    tokens_per_step: int = 0  # batches filled to this many tokens per device (0: batch_size examples)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -77,14 +80,18 @@ def device_recipe(
     memory_mb: float = 0.0,
     cpu_bf16: bool = False,
     longest: int = 0,
+    lengths: list[int] | None = None,
+    liger: tuple[bool, str] = (False, "not asked"),
 ) -> DeviceRecipe:
     """The recipe for `config` (a TrainConfig) on this device, for a model of `parameters` and `n_train` rows
     (the training split, before the validation slice is carved). `activations_mb` is what the longest batch
     holds without gradient checkpointing (activation_mb), `memory_mb` the memory free when the run starts,
     `cpu_bf16` whether the CPU has bf16 matrix units (studio.models.loading.cpu_bf16_units) and `longest` the
-    longest training sequence in tokens (0: unknown)."""
+    longest training sequence in tokens (0: unknown), `lengths` every training sequence's (for a token budget's
+    step count) and `liger` whether Liger's kernels apply and why (studio.training.kernels.liger_status)."""
     rate = config.learning_rate or auto_learning_rate(parameters)
-    steps = total_steps(n_train, config)
+    padded = not (cuda or not config.cpu_recipe) or not config.padding_free
+    steps = total_steps(n_train, config, lengths=lengths, padded=padded)
     if cuda or not config.cpu_recipe:
         return DeviceRecipe(
             "cuda" if cuda else "cpu",
@@ -99,6 +106,9 @@ def device_recipe(
             parameters,
             "QLoRA: the GPU recipe" + ("" if cuda else " on CPU, because cpu_recipe is off"),
             adapter_dtype="bfloat16",  # TRL casts a quantized base's adapters to bf16, as the QLoRA paper does
+            liger=liger[0],
+            liger_why=liger[1],
+            tokens_per_step=config.tokens_per_step,
         )
     fits = activations_mb <= CPU_ACTIVATION_SHARE * memory_mb
     checkpointing = config.gradient_checkpointing and not fits
@@ -130,6 +140,9 @@ def device_recipe(
         ),
         "eager" if eager else "sdpa",
         dtype,
+        False,
+        liger[1] if not liger[0] else "not on the CPU recipe",
+        config.tokens_per_step,
     )
 
 
@@ -168,22 +181,36 @@ def estimate_parameters(shape) -> int:
     return int(layers * (4 * hidden * hidden + 3 * hidden * inter) + embeddings)
 
 
-def recipe_for(model_path: str, config, n_train: int, longest: int, trust_remote_code: bool = False) -> DeviceRecipe:
-    """device_recipe for this machine and this model folder; `longest` is the longest training sequence in tokens."""
+def recipe_for(
+    model_path: str,
+    config,
+    n_train: int,
+    longest: int,
+    trust_remote_code: bool = False,
+    lengths: list[int] | None = None,
+) -> DeviceRecipe:
+    """device_recipe for this machine and this model folder; `longest` is the longest training sequence in tokens,
+    `lengths` every training sequence's length (the token budget's step count needs them)."""
     import psutil
     import torch
 
     from studio.models.loading import cpu_bf16_units
+    from studio.training.kernels import liger_status
 
     shape = model_shape(model_path, trust_remote_code)
     bf16 = cpu_bf16_units()
+    cuda = torch.cuda.is_available()
+    # a token budget's batch holds about that many tokens, whatever its count of examples
+    batch = max(1, config.tokens_per_step // max(longest, 1)) if config.tokens_per_step > 0 else config.batch_size
     return device_recipe(
         config,
-        torch.cuda.is_available(),
+        cuda,
         estimate_parameters(shape),
         n_train,
-        activation_mb(shape, config.batch_size, longest, 2 if bf16 else 4),
+        activation_mb(shape, batch, longest, 2 if bf16 else 4),
         psutil.virtual_memory().available / 2**20,
         bf16,
         longest,
+        lengths,
+        liger_status(cuda, getattr(shape, "model_type", ""), config.liger_kernels),
     )

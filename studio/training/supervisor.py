@@ -5,7 +5,7 @@ files, records its outcome in DuckDB (scoring a finished run's predictions and r
 model card), marks a dead worker failed with its last words, and starts the oldest queued run
 (or adopts its worker, found by RUN_DIR/worker.pid, when the app died just after starting it).
 Workers run `python -m studio.training.worker RUN_DIR` in their own session, under
-`accelerate launch` across STUDIO_GPUS GPUs when above 1.
+`accelerate launch` when the run's config asks for several processes (`processes`, one per GPU).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from studio.paths import SOURCE_ROOT
 from studio.project.projects import get_project
 from studio.training.manifest import read_manifest
 from studio.training.modelcard import write_model_card
-from studio.training.progress import latest, log_tail, read_events, read_status
+from studio.training.progress import cancel_requested, latest, log_tail, read_events, read_status
 
 ACTIVE = ("queued", "running")
 WORKER_PID = "worker.pid"
@@ -64,11 +64,8 @@ def _settle(db: Path, run: dict) -> None:
             return
         status = (
             {"status": "cancelled", "error": None}  # the cancel reached the worker before its handler was in place
-            if _cancel_requested(read_events(run_dir))
-            else {
-                "status": "failed",
-                "error": "the worker stopped without a word. Its last lines:\n" + log_tail(run_dir),
-            }
+            if cancel_requested(read_events(run_dir))
+            else {"status": "failed", "error": _stopped_without_a_word(run_dir)}
         )
     fields = _figures(read_events(run_dir))
     if status["status"] == "succeeded":
@@ -83,11 +80,35 @@ def _settle(db: Path, run: dict) -> None:
         )
 
 
-def _cancel_requested(events: list[dict]) -> bool:
-    """Whether someone cancelled this attempt of the run (since its last resume)."""
-    names = [event["event"] for event in events]
-    since = len(names) - names[::-1].index("resume_requested") if "resume_requested" in names else 0
-    return "cancel_requested" in names[since:]
+def _stopped_without_a_word(run_dir: Path) -> str:
+    """Why a worker that wrote no status ended: the launcher's report on which process ended and how, when the run
+    trained in several (the others were stopped by the launcher), else the worker's last lines."""
+    log = (run_dir / "worker.log").read_text(errors="replace") if (run_dir / "worker.log").exists() else ""
+    report = _launcher_report(log)
+    if report is None:
+        return "the worker stopped without a word. Its last lines:\n" + log_tail(run_dir)
+    rank, how = report
+    return (
+        f"training process rank {rank} of {run_processes(run_dir)} ended ({how}), so the launcher stopped the "
+        "others; resume the run to go on from its last checkpoint. The log's last lines:\n" + log_tail(run_dir)
+    )
+
+
+def _launcher_report(log: str) -> tuple[int, str] | None:
+    """(rank, how it ended) from torchrun's report of the first process of a run to fail, if the log has one."""
+    import re
+
+    cause = log.rfind("Root Cause (first observed failure)")
+    if cause < 0:
+        return None
+    block = log[cause:]
+    rank = re.search(r"rank\s*:\s*(\d+)", block)
+    if rank is None:
+        return None
+    signal_line = re.search(r"traceback\s*:\s*(Signal \d+ \(\w+\))", block)
+    exitcode = re.search(r"exitcode\s*:\s*(-?\d+)", block)
+    how = signal_line.group(1) if signal_line else f"exit code {exitcode.group(1) if exitcode else 'unknown'}"
+    return int(rank.group(1)), how
 
 
 def _write_card(db: Path, run: dict) -> None:
@@ -144,20 +165,47 @@ def live_worker(run_dir: Path) -> int | None:
 
 
 def worker_command(run_dir: Path) -> list[str]:
-    """`python -m studio.training.worker RUN_DIR`, under `accelerate launch` across STUDIO_GPUS GPUs when above 1."""
-    gpus = int(os.environ.get("STUDIO_GPUS", "1") or 1)
-    if gpus > 1:
-        return [
-            sys.executable,
-            "-m",
-            "accelerate.commands.launch",
-            "--num_processes",
-            str(gpus),
-            "-m",
-            "studio.training.worker",
-            str(run_dir),
-        ]
-    return [sys.executable, "-m", "studio.training.worker", str(run_dir)]
+    """`python -m studio.training.worker RUN_DIR`, under `accelerate launch` when the run trains in several
+    processes (its config's `processes`, one per GPU; gloo on a CPU).
+
+    `--multi_gpu` picks accelerate's torchrun launcher, which starts the N processes on GPUs and CPUs alike
+    (without it, a CPU machine gets one process). STUDIO_ACCELERATE_CONFIG names an `accelerate config` file
+    (FSDP, other layouts) to launch with instead.
+    """
+    if (Path(run_dir) / "folds").is_dir():  # cross-validation (studio.training.crossval): K folds, one process
+        return [sys.executable, "-m", "studio.training.crossval", str(run_dir)]
+    processes = run_processes(run_dir)
+    if processes <= 1:
+        return [sys.executable, "-m", "studio.training.worker", str(run_dir)]
+    layout = os.environ.get("STUDIO_ACCELERATE_CONFIG")
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        *(["--config_file", layout] if layout else ["--multi_gpu"]),
+        "--num_processes",
+        str(processes),
+        "--main_process_port",
+        str(_free_port()),  # two runs' launchers (or a test's) never fight over accelerate's default port
+        "-m",
+        "studio.training.worker",
+        str(run_dir),
+    ]
+
+
+def run_processes(run_dir: Path) -> int:
+    """The run's training processes, from its frozen config."""
+    from studio.training.run_config import RunConfig
+
+    return max(1, RunConfig.read(run_dir).train.processes)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def worker_alive(pid: int | None) -> bool:

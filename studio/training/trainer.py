@@ -24,6 +24,16 @@ from studio.training.callbacks import progress_callback, validation_callback
 from studio.training.config import TrainConfig, carve_validation, total_steps
 from studio.training.sequences import encode_rows, longest_sequence
 
+# Liger's layer kernels on the GPU recipe. Its fused linear cross-entropy replaces the model's forward, which
+# TRL's SFTTrainer refuses: TRL computes the loss through its own chunked LM head, which never holds the full logits.
+LIGER_KERNELS = {
+    "rms_norm": True,
+    "swiglu": True,
+    "rope": True,
+    "cross_entropy": False,
+    "fused_linear_cross_entropy": False,
+}
+
 
 def training_rows(system_prompt: str, rows: list[dict]) -> list[dict]:
     """Snapshot rows as TRL prompt/completion conversations (loss on the completion only)."""
@@ -61,16 +71,21 @@ def build_trainer(job: TrainingJob, rows: list[dict], should_stop: Callable[[], 
     validation_rows = carve_validation(rows, config.validation_share, config.seed)[1]
     train_sequences, validation_sequences = training_sequences(tokenizer, system_prompt, rows, config)
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(Path(run_dir) / "tensorboard")
-    recipe = recipe_for(model_path, config, len(rows), longest_sequence(train_sequences), trust_remote_code)
+    lengths = [len(s.input_ids) for s in train_sequences]
+    recipe = recipe_for(model_path, config, len(rows), longest_sequence(train_sequences), trust_remote_code, lengths)
     callbacks = [progress_callback(run_dir, should_stop)]
     if validation_rows:
         callbacks.append(validation_callback(run_dir, system_prompt, validation_rows, job.output_spec, tokenizer))
     trainer_class = SFTTrainer if recipe.padding_free else _answer_head_trainer()
+    if config.tokens_per_step > 0:
+        trainer_class = _token_budget_trainer(
+            trainer_class, config.tokens_per_step, config.seed, not recipe.padding_free
+        )
     trainer = trainer_class(
         model=load_base(
             model_path, recipe.quantization != "none", trust_remote_code, recipe.weights_dtype, recipe.attention
         ),
-        args=_sft_config(config, recipe, run_dir, bool(validation_rows), len(rows)),
+        args=_sft_config(config, recipe, run_dir, bool(validation_rows), len(rows), lengths),
         train_dataset=_dataset(train_sequences),
         eval_dataset=_dataset(validation_sequences) if validation_sequences else None,
         processing_class=tokenizer,
@@ -133,12 +148,39 @@ def _answer_head_trainer():
             )
             count = num_items_in_batch if num_items_in_batch is not None else (kept != -100).sum()
             loss = loss / count
-            if model.training:  # TRL's running count of real tokens, which the progress events turn into tokens/s
-                self._total_train_tokens += int(inputs["attention_mask"].sum())
+            if num_items_in_batch is not None and self.accelerator.num_processes > 1:
+                # the count is every process's answer tokens and DDP averages the gradients: scale back, as Trainer does
+                loss = loss * self.accelerator.num_processes
+            if model.training:  # TRL's running count of real tokens (every process's), turned into tokens/s
+                self._total_train_tokens += int(
+                    self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum()
+                )
                 self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
             return (loss, outputs) if return_outputs else loss
 
     return AnswerHeadTrainer
+
+
+def _token_budget_trainer(base, budget: int, seed: int, padded: bool):
+    """`base` (a trainer class) whose training batches are filled to `budget` tokens (studio.training.batching)."""
+    from torch.utils.data import DataLoader
+
+    from studio.training.batching import TokenBudgetSampler
+
+    class TokenBudgetTrainer(base):
+        def get_train_dataloader(self):
+            dataset = self._remove_unused_columns(self.train_dataset, description="training")
+            lengths = [len(ids) for ids in dataset["input_ids"]]
+            loader = DataLoader(
+                dataset,
+                batch_sampler=TokenBudgetSampler(lengths, budget, seed, padded),
+                collate_fn=self.data_collator,
+                num_workers=self.args.dataloader_num_workers,
+                pin_memory=self.args.dataloader_pin_memory,
+            )
+            return self.accelerator.prepare(loader)  # each process takes whole batches in turn
+
+    return TokenBudgetTrainer
 
 
 def _dataset(sequences):
@@ -214,7 +256,9 @@ def reporters() -> list[str]:
     return wanted
 
 
-def _sft_config(config: TrainConfig, recipe, run_dir: Path, validating: bool, n_rows: int):
+def _sft_config(
+    config: TrainConfig, recipe, run_dir: Path, validating: bool, n_rows: int, lengths: list[int] | None = None
+):
     import torch
     from trl import SFTConfig
 
@@ -223,7 +267,9 @@ def _sft_config(config: TrainConfig, recipe, run_dir: Path, validating: bool, n_
     return SFTConfig(
         output_dir=str(Path(run_dir) / "trainer"),
         num_train_epochs=config.epochs,
-        max_steps=total_steps(n_rows, config, int(os.environ.get("WORLD_SIZE", "1") or 1)),
+        max_steps=total_steps(
+            n_rows, config, int(os.environ.get("WORLD_SIZE", "1") or 1), lengths, padded=not recipe.padding_free
+        ),
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size,
         gradient_accumulation_steps=config.gradient_accumulation,
@@ -236,6 +282,8 @@ def _sft_config(config: TrainConfig, recipe, run_dir: Path, validating: bool, n_
         train_sampling_strategy="random" if recipe.padding_free else "group_by_length",
         completion_only_loss=True,
         gradient_checkpointing=recipe.gradient_checkpointing,
+        use_liger_kernel=recipe.liger,  # its layer kernels; TRL's own fused LM head stands in for Liger's fused loss
+        liger_kernel_config=LIGER_KERNELS if recipe.liger else None,
         optim=recipe.optimizer,
         bf16=cuda and torch.cuda.is_bf16_supported(),
         use_cpu=not cuda,

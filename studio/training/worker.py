@@ -30,10 +30,9 @@ from studio.models.prompts import prompt_messages
 from studio.models.retrieval import retrieval_rows
 from studio.training.manifest import build_manifest, write_manifest
 from studio.training.modelcard import write_model_card
-from studio.training.progress import append_event, write_status
+from studio.training.progress import append_event, cancel_requested, read_events, write_status
 from studio.training.recipe import recipe_for
 from studio.training.run_config import RunConfig
-from studio.training.sequences import longest_sequence
 from studio.training.trainer import TrainingJob, build_trainer, last_checkpoint, train_adapter, training_sequences
 
 
@@ -81,13 +80,13 @@ def run(run_dir: Path) -> str:
     config = RunConfig.read(run_dir)
     should_stop = CancelSignal()
     resume = last_checkpoint(run_dir)
-    append_event(run_dir, "started", pid=os.getpid(), device=device_name(), resumed_from=resume)
-    if not is_main_process():  # under `accelerate launch`, the other ranks only train
+    if not is_main_process():  # under `accelerate launch`, the other ranks only train, and write nothing
         try:
             _train(config, train_rows(run_dir, config), run_dir, should_stop)
         except Cancelled:
             return "cancelled"
         return "succeeded"
+    append_event(run_dir, "started", pid=os.getpid(), device=device_name(), resumed_from=resume, processes=world_size())
     try:
         rows = train_rows(run_dir, config)
         if not rows:
@@ -96,8 +95,9 @@ def run(run_dir: Path) -> str:
             )
         # the recipe counts the steps as the trainer does: from the whole training split, carving validation itself
         tokenizer = load_tokenizer(config.model_path, config.trust_remote_code)
+        lengths = _lengths(tokenizer, config, rows)
         recipe = recipe_for(
-            config.model_path, config.train, len(rows), _longest(tokenizer, config, rows), config.trust_remote_code
+            config.model_path, config.train, len(rows), max(lengths, default=0), config.trust_remote_code, lengths
         )
         manifest = build_manifest(
             config.to_dict(),
@@ -117,11 +117,16 @@ def run(run_dir: Path) -> str:
         round_trip(run_dir, config)
         write_model_card(run_dir, manifest)
     except Cancelled:
+        if world_size() > 1 and not cancel_requested(read_events(run_dir)):
+            # nobody cancelled: the launcher stopped this process because another one ended, and its report
+            # (which process, how) reaches the app through worker.log (studio.training.supervisor)
+            return "failed"
         write_status(run_dir, "cancelled")
         return "cancelled"
     except Exception as error:  # the worker's last words must reach the app, whatever broke
         traceback.print_exc()
-        write_status(run_dir, "failed", error=explain_failure(error, config))
+        if not peer_lost(error):  # a lost peer's own story is the launcher's report (studio.training.supervisor)
+            write_status(run_dir, "failed", error=explain_failure(error, config))
         return "failed"
     write_status(run_dir, "succeeded")
     return "succeeded"
@@ -132,9 +137,10 @@ def train_rows(run_dir: Path, config: RunConfig) -> list[dict]:
     return retrieval_rows(read_jsonl(run_dir / "train.jsonl"), config.train.retrieved_examples)
 
 
-def _longest(tokenizer, config: RunConfig, rows: list[dict]) -> int:
-    """The longest sequence the trainer will train on, which sets the recipe's memory choice."""
-    return longest_sequence(training_sequences(tokenizer, config.system_prompt, rows, config.train)[0])
+def _lengths(tokenizer, config: RunConfig, rows: list[dict]) -> list[int]:
+    """The token lengths of the sequences the trainer will train on: the longest sets the recipe's memory choice,
+    all of them a token budget's step count."""
+    return [len(s.input_ids) for s in training_sequences(tokenizer, config.system_prompt, rows, config.train)[0]]
 
 
 def _train(config: RunConfig, rows: list[dict], run_dir: Path, should_stop: CancelSignal) -> None:
@@ -151,6 +157,22 @@ def _train(config: RunConfig, rows: list[dict], run_dir: Path, should_stop: Canc
 
 def is_main_process() -> bool:
     return os.environ.get("RANK", "0") == "0"
+
+
+def peer_lost(error: Exception) -> bool:
+    """Whether this process failed because another training process of the run went away mid-collective."""
+    if world_size() <= 1:
+        return False
+    import torch.distributed
+
+    text = str(error)
+    markers = ("Connection reset by peer", "Connection closed by peer", "NCCL communicator was aborted")
+    return isinstance(error, torch.distributed.DistBackendError) or any(marker in text for marker in markers)
+
+
+def world_size() -> int:
+    """How many processes train this run (accelerate launch sets WORLD_SIZE; 1 without it)."""
+    return int(os.environ.get("WORLD_SIZE", "1") or 1)
 
 
 def round_trip(run_dir: Path, config: RunConfig, n: int = 3) -> None:
