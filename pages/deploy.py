@@ -49,7 +49,7 @@ def show_verdict() -> None:
         return
     worry = {
         "do not ship": "do not ship it",
-        "not yet": "not yet, the gain over prompting is not proven",
+        "not yet": "not yet",
     }.get(verdict.decision, "no decision, the numbers cannot tell")
     st.warning(
         f"**Evaluate's verdict on run {run['id']}: {worry}.** {verdict.headline}\n\n"

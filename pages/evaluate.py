@@ -147,13 +147,14 @@ def side_table(rows: list[dict], ranked: list[str], differences: bool) -> tuple[
     models = sorted(models, key=lambda m: (m != "tuned", ranked.index(m) if m in ranked else len(ranked), m))
     per_model = [[m, f"{m} score", *([f"{m} differs in"] if differences else [])] for m in models]
     columns = ["example", "input", "expected", *(c for group in per_model for c in group)]
-    answer_width = max(120, (1000 - 90 - 220 - 140 - len(models) * (70 + 90 * differences)) // max(len(models), 1))
+    # about 900 pixels: the page's width beside the sidebar on a laptop screen
+    answer_width = max(100, (900 - 80 - 200 - 120 - len(models) * (60 + 90 * differences)) // max(len(models), 1))
     widths = {
-        "example": st.column_config.TextColumn(width=90, pinned=True),
-        "input": st.column_config.TextColumn(width=220),
-        "expected": st.column_config.TextColumn(width=140),
+        "example": st.column_config.TextColumn(width=80, pinned=True),
+        "input": st.column_config.TextColumn(width=200),
+        "expected": st.column_config.TextColumn(width=120),
         **{m: st.column_config.TextColumn(width=answer_width) for m in models},
-        **{f"{m} score": st.column_config.NumberColumn("score", width=70, help=f"{m}'s score") for m in models},
+        **{f"{m} score": st.column_config.NumberColumn("score", width=60, help=f"{m}'s score") for m in models},
         **{f"{m} differs in": st.column_config.TextColumn("differs in", width=90) for m in models},
     }
     return table.reindex(columns=[c for c in columns if c in table.columns]), widths
