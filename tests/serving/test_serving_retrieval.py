@@ -137,3 +137,48 @@ def test_the_export_carries_the_examples_says_what_to_send_and_checks_with_retri
     for mismatch in check["mismatches"]:
         assert mismatch["evaluated"] == evaluated[mismatch["example_id"]]
         assert len(os.path.commonprefix([mismatch["evaluated"], mismatch["export"]])) >= 8, mismatch
+
+
+def test_the_http_server_answers_each_request_with_its_retrieved_examples_as_evaluated(run_dir):
+    """The real server in this process, asked over loopback the way a client asks: only the user's text."""
+    import threading
+    import time
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from studio.serving.engine import count_prompt_tokens, load_served_model, served_run, with_system_prompt
+    from studio.serving.server import Served, ServeOptions, build_server
+
+    run = served_run(run_dir)
+    model, tokenizer = load_served_model(run)
+    # a long batching window: the held-out inputs sent together are answered in one batch, as at evaluation
+    served = Served(run, model, tokenizer, ServeOptions(port=0, batch_window_s=3.0))
+    server = build_server(served)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1/chat/completions"
+
+    def ask(text: str) -> dict:
+        body = json.dumps({"model": run.model_name, "messages": [{"role": "user", "content": text}]}).encode()
+        request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read())
+
+    try:
+        texts = [input_text(row["messages"]) for row in read_jsonl(run_dir / "eval.jsonl")]
+        with ThreadPoolExecutor(len(texts)) as pool:
+            futures = []
+            for text in texts:
+                futures.append(pool.submit(ask, text))
+                time.sleep(0.05)
+            answers = [f.result() for f in futures]
+    finally:
+        server.shutdown()
+        server.server_close()
+        served.batcher.stop()
+    evaluated = _predictions(run_dir, CANDIDATE)
+    assert [a["choices"][0]["message"]["content"] for a in answers] == [p["output"] for p in evaluated]
+    # the prompt the server counted is the one with the retrieved examples
+    requests = [[{"role": "user", "content": text}] for text in texts]
+    counted = [count_prompt_tokens(tokenizer, with_system_prompt(run, m, served.retriever.shots(m))) for m in requests]
+    assert [a["usage"]["prompt_tokens"] for a in answers] == counted
+    assert all(n > count_prompt_tokens(tokenizer, with_system_prompt(run, m)) for n, m in zip(counted, requests))
