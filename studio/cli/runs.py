@@ -61,6 +61,8 @@ def _print_event(event: dict) -> None:
         print(
             f"step {event['step']}/{event['total']} loss {event['loss']:.4f} eta {event['eta']:.0f}s", file=sys.stderr
         )
+    elif event["event"] == "fold":
+        print(f"fold {event['fold']} of {event['folds']}: training and answering", file=sys.stderr)
     elif event["event"] == "answering":
         print(f"answering held-out with {event['model']}: {event['done']}/{event['total']}", file=sys.stderr)
 
@@ -75,6 +77,8 @@ def cmd_eval(args) -> int:
 
     sync_runs(db_path())
     run = get_run(db_path(), args.run)
+    if args.folds and run["status"] == "succeeded":
+        run = _cross_validate(run, args.folds)
     if run["status"] != "succeeded":
         print(f"run {args.run} is {run['status']}: {run['error'] or 'no evaluation yet'}", file=sys.stderr)
         return 1
@@ -96,6 +100,17 @@ def cmd_eval(args) -> int:
         "\n".join([table, board.verdict.headline, *board.verdict.warnings, board.verdict.resolution]),
     )
     return 0
+
+
+def _cross_validate(run: dict, k: int) -> dict:
+    """Launch K-fold cross-validation of the run's settings and wait for it; the finished job, as a run."""
+    from studio.project.projects import get_project
+    from studio.training.crossval import launch_cross_validation
+    from studio.training.launch import wait_for_run
+
+    job = launch_cross_validation(db_path(), get_project(db_path(), run["project"]), run, k)
+    print(f"cross-validation {job} launched: {k} adapters with run {run['id']}'s settings", file=sys.stderr)
+    return wait_for_run(db_path(), job, on_event=_print_event)
 
 
 def cmd_runs(args) -> int:
@@ -174,5 +189,13 @@ def add_run_commands(add) -> None:
     sub.add_argument("--high", type=float, default=0.9, help="confidence at or above which answers go straight through")
     sub.add_argument(
         "--low", type=float, default=None, help="confidence at or above which answers go to human review (default 0.7)"
+    )
+    sub.add_argument(
+        "--folds",
+        type=int,
+        metavar="K",
+        help="cross-validate the run's settings: train K adapters on K stratified, leakage-aware folds of its "
+        "examples (each answers its own fold; the baselines retrieve only from the other folds), wait, and print "
+        "the pooled evaluation of all the examples; the run's own adapter stays the one to ship",
     )
     add("runs", cmd_runs, "List runs, newest first.")

@@ -36,6 +36,11 @@ def _row(example: dict) -> dict:
     return {key: example[key] for key in ("id", "external_id", "messages", "tags")}
 
 
+def rows_hash(rows: list[dict]) -> str:
+    """The hash that names a set of frozen rows (ids and messages), as a snapshot's held-out hash does."""
+    return _digest(rows)
+
+
 def _digest(rows: list[dict]) -> str:
     canonical = json.dumps([[r["id"], r["messages"]] for r in rows], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from studio.checks.coverage import input_clusters
 from studio.checks.runner import load_findings
-from studio.dataset.snapshots import SPLIT, describe_source
+from studio.dataset.snapshots import FOLDS, SPLIT, describe_source
 from studio.dataset.splits import LabelCount, label_counts
 from studio.evaluation.candidates import as_candidate, is_tuned, name_candidate, ship_candidate
 from studio.evaluation.leaderboard import TUNED, LeaderboardRow, leaderboard, predictions_for
@@ -96,12 +96,13 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
 
 
 def run_split_counts(run: dict, project: Project) -> list[LabelCount]:
-    """Each label's count in the run's training and held-out examples, from its frozen snapshot."""
+    """Each label's count in the run's training and held-out examples, from its frozen snapshot (none for
+    cross-validation, where every example is held out once and trained on K-1 times)."""
     from studio.jsonl import read_jsonl
 
     run_dir = Path(run["run_dir"])
     parts = [run_dir / "train.jsonl", run_dir / "eval.jsonl"]
-    if not all(path.exists() for path in parts):
+    if run["config"].get("held_out_source") == FOLDS or not all(path.exists() for path in parts):
         return []
     return label_counts(read_jsonl(parts[0]), read_jsonl(parts[1]), project.output_spec)
 
