@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app import ui
-from studio.models.playground import answer_one, decodes_in_format, load_chat_model, playable_runs
+from studio.models.playground import answer_one, decodes_in_format, load_chat_model, playable_runs, retrieved_shots
 from studio.training.launch import list_runs
 
 project = ui.require_project()
@@ -51,6 +51,11 @@ if decodes_in_format(spec):
             "every answer to the format, may still score it well. Switch it on to see the answers Evaluate scores."
         )
     )
+if run["config"]["train"].get("retrieved_examples"):
+    st.caption(
+        f":material/info: This run trained with {run['config']['train']['retrieved_examples']} retrieved examples in "
+        "each prompt: the tuned side sees them too, as served (the training examples nearest to your messages)."
+    )
 tuned_column, base_column = st.columns(2)
 tuned_column.subheader("Tuned")
 base_column.subheader("Base")
@@ -70,6 +75,7 @@ if message:
         for m in ({"role": "user", "content": t["user"]}, {"role": "assistant", "content": t["tuned"]})
     ]
     turns, answers = tuned_turns + [{"role": "user", "content": message}], {}
+    shots = retrieved_shots(run["run_dir"], turns)  # a run trained with retrieved examples answers with them
     for column, side in ((tuned_column, "tuned"), (base_column, "base")):
         with column.chat_message("assistant"):
             with st.spinner(f"The {side} model is answering..."):
@@ -84,6 +90,7 @@ if message:
                     max_new_tokens,
                     tuned=side == "tuned",
                     output_spec=spec if constrained else None,
+                    shots=shots if side == "tuned" else (),
                 )
             st.write(answers[side])
     history.append({"user": message, **answers})

@@ -55,10 +55,12 @@ def answer_one(
     max_new_tokens: int = 128,
     tuned: bool = True,
     output_spec: dict | None = None,
+    shots: list[dict] = (),
 ) -> str:
     """One side's answer: with the run's adapter (tuned) or with it switched off (base).
 
     One side at a time, so a page can show the tuned answer while the base model still thinks.
+    `shots` are retrieved examples shown before the conversation (see `retrieved_shots`).
     With `output_spec`, the answer is decoded as Evaluate decodes it (a label set's labels scored, a JSON
     schema's answer decoded under it); without, it is free greedy text.
     """
@@ -66,7 +68,7 @@ def answer_one(
 
     from studio.models.generation import answer_in_format, generate_answers
 
-    conversation = prompt_messages(system_prompt, turns)
+    conversation = prompt_messages(system_prompt, turns, list(shots))
     with _generate_lock, nullcontext() if tuned else model.disable_adapter():
         if output_spec is not None:
             answers = answer_in_format(
@@ -75,6 +77,22 @@ def answer_one(
         else:
             answers = generate_answers(model, tokenizer, [conversation], max_new_tokens, reuse_prefix=False)
         return answers[0]["output"]
+
+
+def retrieved_shots(run_dir: str, turns: list[dict]) -> list[dict]:
+    """For a run trained with retrieved examples, the ones its served model would see for `turns`; else none.
+
+    The same retrieval as Evaluate's "tuned + k retrieved" and `studio model serve`: the k nearest of
+    the run's frozen training examples, nearest last.
+    """
+    from studio.jsonl import read_jsonl
+    from studio.models.prompts import retrieve_few_shot
+    from studio.training.run_config import RunConfig
+
+    k = RunConfig.read(Path(run_dir)).train.retrieved_examples
+    if k <= 0:
+        return []
+    return retrieve_few_shot(read_jsonl(Path(run_dir) / "train.jsonl"), [{"messages": turns}], k)[0]
 
 
 def decodes_in_format(output_spec: dict | None) -> bool:

@@ -182,3 +182,13 @@ def test_the_http_server_answers_each_request_with_its_retrieved_examples_as_eva
     counted = [count_prompt_tokens(tokenizer, with_system_prompt(run, m, served.retriever.shots(m))) for m in requests]
     assert [a["usage"]["prompt_tokens"] for a in answers] == counted
     assert all(n > count_prompt_tokens(tokenizer, with_system_prompt(run, m)) for n, m in zip(counted, requests))
+
+
+def test_the_playground_shows_the_tuned_side_the_examples_the_server_would(run_dir):
+    from studio.models.playground import retrieved_shots
+
+    held_out = read_jsonl(run_dir / "eval.jsonl")
+    shown = [retrieved_shots(str(run_dir), [{"role": "user", "content": input_text(r["messages"])}]) for r in held_out]
+    assert [[s["external_id"] for s in shots] for shots in shown] == [
+        p["few_shot_ids"] for p in _predictions(run_dir, CANDIDATE)
+    ]
