@@ -14,7 +14,8 @@ from studio.evaluation.report import render_report
 from studio.evaluation.routing import RoutingConfig
 from studio.evaluation.slices import slice_dimensions
 from studio.evaluation.thresholds import save_routing, saved_routing
-from studio.project.people import can
+from studio.project.people import NotAllowed, can
+from studio.training.crossval import launch_cross_validation
 from studio.training.launch import list_runs
 from studio.training.manifest import read_manifest
 from studio.training.supervisor import sync_runs
@@ -112,6 +113,23 @@ if board.split_counts:
             ),
             hide_index=True,
         )
+
+
+def cross_validate() -> None:
+    """The button's callback: queue K-fold cross-validation of this run's settings (one job, like a run)."""
+    k = st.session_state.get("cv_folds", 5)
+    try:
+        job = launch_cross_validation(db, project, run, k, ui.current_person())
+    except (ValueError, NotAllowed) as error:
+        ui.flash(f"Cross-validation not started: {error}", "error")
+        return
+    ui.flash(f"Cross-validation {job} queued: {k} adapters; pick it in Run when it ends (Train shows it going).")
+
+
+if board.held_out_source != "folds":
+    with st.expander("Cross-validate: a tighter estimate for a small project"):
+        st.number_input("Folds", 2, 10, 5, key="cv_folds")
+        st.button("Cross-validate", key="cross_validate", on_click=cross_validate)
 for other in board.not_ranked:
     st.caption(f"Not ranked here: run {other['run_id']}, {other['why']} ({other['held_out_hash']}).")
 if board.comparison:
