@@ -8,8 +8,9 @@ the other folds with the run's settings and answers fold i, and its baselines re
 their few-shot examples from the other folds only. The job is queued like a run, and
 `python -m studio.training.crossval RUN_DIR` works through the folds in one process
 (a fold is the run worker's own `run`), skipping folds that already succeeded, so a
-restarted job resumes where it stopped. When every fold is done, their predictions are
-pooled into RUN_DIR/predictions.jsonl: every example answered by an adapter that did not
+restarted job (or one resumed with `studio train --resume JOB`) carries on where it
+stopped, the unfinished fold from its last checkpoint. When every fold is done, their
+predictions are pooled into RUN_DIR/predictions.jsonl: every example answered by an adapter that did not
 train on it, and by each baseline, so the paired comparison pools all n examples. The
 adapter that ships stays the source run's, trained on every training example.
 """
@@ -92,6 +93,15 @@ def is_cross_validation(run_dir: Path) -> bool:
 
 def fold_dirs(run_dir: Path) -> list[Path]:
     return sorted((Path(run_dir) / FOLDS_DIR).iterdir(), key=lambda path: int(path.name.split("-")[1]))
+
+
+def next_fold(run_dir: Path) -> str | None:
+    """The first fold not yet done (a resumed job starts there), or None when every fold succeeded."""
+    for fold_dir in fold_dirs(run_dir):
+        done = read_status(fold_dir)
+        if not done or done["status"] != "succeeded":
+            return fold_dir.name
+    return None
 
 
 def run_folds(run_dir: Path) -> str:

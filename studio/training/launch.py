@@ -136,19 +136,30 @@ def resume_run(db: Path, run_id: str, actor: Person | None = None) -> None:
     run_dir = Path(run["run_dir"])
     if run["status"] in ACTIVE or run["status"] == "succeeded":
         raise LaunchRefused(f"run {run_id} is {run['status']}; only a failed or cancelled run resumes")
-    if last_checkpoint(run_dir) is None:
+    point = resume_point(run_dir)
+    if point is None:
         raise LaunchRefused(f"run {run_id} saved no checkpoint before it stopped; start a new run instead")
     status = run_dir / "status.json"
     if status.exists():
         status.replace(run_dir / f"status.{int(time.time())}.json")
-    append_event(run_dir, "resume_requested", checkpoint=Path(last_checkpoint(run_dir)).name)
+    append_event(run_dir, "resume_requested", checkpoint=point)
     with connect(db) as con:
         run_table.update_run(con, run_id, status="queued", error=None, finished_at=None, pid=None)
     sync_runs(db)
 
 
 def can_resume(run: dict) -> bool:
-    return run["status"] in ("failed", "cancelled") and last_checkpoint(Path(run["run_dir"])) is not None
+    return run["status"] in ("failed", "cancelled") and resume_point(Path(run["run_dir"])) is not None
+
+
+def resume_point(run_dir: Path) -> str | None:
+    """Where a resumed run starts: its last checkpoint, or a cross-validation job's first unfinished fold."""
+    if (run_dir / "folds").is_dir():
+        from studio.training.crossval import next_fold
+
+        return next_fold(run_dir)
+    checkpoint = last_checkpoint(run_dir)
+    return Path(checkpoint).name if checkpoint else None
 
 
 def get_run(db: Path, run_id: str) -> dict:

@@ -50,3 +50,21 @@ def test_three_fold_cross_validation_answers_every_example_once_with_an_adapter_
     assert run_folds(Path(job["run_dir"])) == "succeeded"
     assert (Path(job["run_dir"]) / "predictions.jsonl").read_text() == before
     assert get_run(db, run_id)["status"] == "succeeded"  # the source run (the adapter to ship) is untouched
+
+
+def test_a_stopped_cross_validation_resumes_at_its_first_unfinished_fold(tmp_path):
+    from studio.training.launch import can_resume, resume_point
+    from studio.training.progress import write_status
+
+    job = tmp_path / "job"
+    for number in (1, 2, 3):
+        (job / "folds" / f"fold-{number}").mkdir(parents=True)
+    write_status(job / "folds" / "fold-1", "succeeded")
+    write_status(job / "folds" / "fold-2", "cancelled")
+    assert resume_point(job) == "fold-2"
+    assert can_resume({"status": "cancelled", "run_dir": str(job)})
+    write_status(job / "folds" / "fold-2", "succeeded")
+    write_status(job / "folds" / "fold-3", "succeeded")
+    assert resume_point(job) is None  # nothing left to train: the job only failed in pooling
+    (tmp_path / "plain").mkdir()
+    assert resume_point(tmp_path / "plain") is None  # an ordinary run without a checkpoint
