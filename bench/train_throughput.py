@@ -1,6 +1,14 @@
 """Training throughput: the studio's trainer against the plain recipe, same data, same model.
 
     .venv/bin/python bench/train_throughput.py --clinc ../shared/datasets/clinc150/data_full.json [--json]
+    .venv/bin/python bench/train_throughput.py --row-tokens 256,512,1024 --tokens-per-step 8192,16384,32768 --json
+
+With --row-tokens and --tokens-per-step it measures every pair (row length, budget): rows of about
+that many tokens (consecutive CLINC150 pairs joined into one conversation, the loss on its last
+answer), the studio's batches filled to the budget (TrainConfig.tokens_per_step) and the plain
+recipe's batch the budget's worth of rows (budget // row length), and reports each pair's real
+tokens/s, peak memory and model FLOPs utilisation (MFU = 6 x parameters x real tokens/s over
+--peak-tflops, the card's dense bf16 peak; none on a CPU).
 
 The studio's side is `studio.training.trainer.build_trainer` exactly as a run uses it, with the
 device's recipe (studio.training.recipe: on a CPU an unquantized base, bf16 where the CPU has bf16
@@ -60,6 +68,19 @@ def load_rows(path: Path, n: int, seed: int) -> list[dict]:
         {"id": i, "messages": [{"role": "user", "content": text}, {"role": "assistant", "content": intent}]}
         for i, (text, intent) in enumerate(pairs[:n])
     ]
+
+
+def long_rows(rows: list[dict], tokenizer, row_tokens: int, n: int) -> list[dict]:
+    """n conversations of about `row_tokens` rendered tokens each: consecutive CLINC rows joined turn by turn."""
+    longer, turns, cursor = [], [], 0
+    while len(longer) < n:
+        turns += rows[cursor % len(rows)]["messages"]
+        cursor += 1
+        text = tokenizer.apply_chat_template([{"role": "system", "content": SYSTEM}, *turns], tokenize=False)
+        if len(tokenizer(text, add_special_tokens=False)["input_ids"]) >= row_tokens:
+            longer.append({"id": len(longer), "messages": turns})
+            turns = []
+    return longer
 
 
 class Meter:
@@ -220,9 +241,53 @@ def reference_round(model_path: str, rows: list[dict], config, meter: Meter) -> 
 
 
 def run(args) -> dict:
+    if args.row_tokens:
+        return sweep(args)
+    return one_cell(args, load_rows(Path(args.clinc), args.examples, args.seed))
+
+
+def sweep(args) -> dict:
+    """Every (row length, token budget) pair: rows of about that length, the studio's batches filled to the budget,
+    the plain recipe's batch the budget's worth of rows; real tokens/s, peak memory and MFU of each side."""
+    from studio.models.loading import load_tokenizer
+
+    tokenizer = load_tokenizer(args.model)
+    clinc = load_rows(Path(args.clinc), 15_000, args.seed)
+    cells = []
+    for row_tokens in parse_list(args.row_tokens):
+        for budget in parse_list(args.tokens_per_step):
+            batch = max(1, budget // row_tokens)
+            rows = long_rows(clinc, tokenizer, row_tokens, batch * (args.steps + 1))
+            cell_args = argparse.Namespace(**{**vars(args), "batch_size": batch, "examples": len(rows)})
+            cell = one_cell(cell_args, rows, tokens_per_step=budget, max_length=2 * row_tokens)
+            cell |= {"row_tokens": row_tokens, "tokens_per_step": budget, "reference_batch": batch}
+            add_mfu(cell, args)
+            cells.append(cell)
+            print(f"cell {row_tokens} tokens, budget {budget}: ratio {cell['ratio']}", file=sys.stderr)
+    return {"model": args.model, "cells": cells}
+
+
+def parse_list(text: str) -> list[int]:
+    return [int(part) for part in str(text).split(",") if part.strip()]
+
+
+def add_mfu(cell: dict, args) -> None:
+    """MFU of each side: 6 x parameters x real tokens/s over the card's dense bf16 peak (none on a CPU)."""
+    import torch
+    from transformers import AutoConfig
+
+    from studio.training.recipe import estimate_parameters
+
+    parameters = estimate_parameters(AutoConfig.from_pretrained(args.model))
+    cell["parameters"] = parameters
+    for side in ("studio", "reference"):
+        tokens = cell[side]["tokens_per_second"]
+        cell[side]["mfu"] = 6 * parameters * tokens / (args.peak_tflops * 1e12) if torch.cuda.is_available() else None
+
+
+def one_cell(args, rows: list[dict], tokens_per_step: int = 0, max_length: int = 512) -> dict:
     from studio.training.trainer import TrainConfig
 
-    rows = load_rows(Path(args.clinc), args.examples, args.seed)
     config = TrainConfig(
         max_steps=args.steps,
         batch_size=args.batch_size,
@@ -230,6 +295,8 @@ def run(args) -> dict:
         seed=args.seed,
         learning_rate=1e-3,
         padding_free=not args.padded,
+        tokens_per_step=tokens_per_step,
+        max_length=max_length,
     )
     results = {"studio": [], "reference": []}
     for _ in range(args.rounds):
@@ -304,10 +371,19 @@ def main() -> int:
         action="store_true",
         help="the studio's GPU side with length-grouped padded batches, not padding-free",
     )
+    parser.add_argument(
+        "--row-tokens", default="", help="comma-separated row lengths in tokens (e.g. 256,512,1024): a sweep"
+    )
+    parser.add_argument(
+        "--tokens-per-step", default="16384", help="comma-separated token budgets a step for the sweep (the studio's)"
+    )
+    parser.add_argument(
+        "--peak-tflops", type=float, default=989.0, help="the card's dense bf16 peak for MFU (989: H100 SXM, H200)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
     result = run(args)
-    if args.json:
+    if args.json or "cells" in result:
         print(json.dumps(result, indent=2))
     else:
         for name in ("studio", "reference"):
