@@ -125,3 +125,12 @@ def test_a_killed_rank_fails_the_run_with_the_reason_and_it_resumes(db, tiny_dem
     run = wait_for_run(db, run_id, poll_seconds=0.5)
     assert run["status"] == "succeeded", run["error"]
     assert _steps(run_dir)[-1]["step"] == 8
+
+
+def test_studio_train_processes_sets_the_runs_processes():
+    from studio.cli.main import build_parser
+    from studio.cli.runs import _train_config
+
+    args = build_parser().parse_args(["train", "--project", "demo", "--processes", "2", "--preset", "Quick"])
+    assert _train_config(args).processes == 2
+    assert _train_config(build_parser().parse_args(["train", "--project", "demo"])).processes == 1
