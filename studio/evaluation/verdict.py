@@ -233,6 +233,7 @@ def _decide(
             f"format{f' ({health.not_json} are not valid JSON)' if health.not_json else ''}.",
             tuple(said[1:]),
             tuple(_broken_format_steps(health, open_contradictions)),
+            resolution=resolution(comparison) if comparison else "",
         )
     if comparison is None:
         return Verdict("unknown", "No comparison yet: the run needs the tuned model and a baseline.", tuple(said))
