@@ -366,4 +366,3 @@ def _next_steps(decision: str, comparison: dict, weak: list[dict], contradiction
     elif trained < 500:
         steps.append(f"The run trained on {trained} examples: more careful ones, up to about 500, usually still help.")
     return steps
-
