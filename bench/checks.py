@@ -34,9 +34,13 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from machine import describe_machine
+
+if TYPE_CHECKING:
+    from studio.checks.findings import StoredFinding
 
 PARAPHRASES = [
     lambda t: f"{t} please",
@@ -109,9 +113,9 @@ def _row(external_id: str, text: str, intent: str) -> dict:
     }
 
 
-def pair_recall(findings: list[dict], kind: str, pairs: list[tuple[str, str]]) -> dict:
+def pair_recall(findings: list[StoredFinding], kind: str, pairs: list[tuple[str, str]]) -> dict:
     """Share of planted pairs that one finding of `kind` holds both sides of."""
-    groups = [{e["external_id"] for e in f["examples"]} for f in findings if f["kind"] == kind]
+    groups = [{e.external_id for e in f.examples} for f in findings if f.kind == kind]
     found = sum(any({a, b} <= group for group in groups) for a, b in pairs)
     return {"planted": len(pairs), "found": found, "recall": found / len(pairs) if pairs else None}
 
@@ -134,15 +138,15 @@ def ranking_quality(scores: dict[str, float], positives: set[str], universe: lis
     }
 
 
-def contradiction_precision(findings: list[dict], noisy: set[str]) -> dict:
+def contradiction_precision(findings: list[StoredFinding], noisy: set[str]) -> dict:
     """Average precision of the ranked contradiction findings: a finding is right when it holds a planted error."""
     from sklearn.metrics import average_precision_score
 
-    ranked = [f for f in findings if f["kind"] == "contradiction"]
-    truth = np.array([bool({e["external_id"] for e in f["examples"]} & noisy) for f in ranked])
+    ranked = [f for f in findings if f.kind == "contradiction"]
+    truth = np.array([bool({e.external_id for e in f.examples} & noisy) for f in ranked])
     if not len(ranked) or not truth.any():
         return {"findings": len(ranked), "right": int(truth.sum()) if len(ranked) else 0}
-    scores = np.array([f["score"] for f in ranked])
+    scores = np.array([f.score for f in ranked])
     return {
         "findings": len(ranked),
         "right": int(truth.sum()),
@@ -151,8 +155,8 @@ def contradiction_precision(findings: list[dict], noisy: set[str]) -> dict:
     }
 
 
-def suspect_scores(findings: list[dict]) -> dict[str, float]:
-    return {f["examples"][0]["external_id"]: f["score"] for f in findings if f["kind"] == "suspect-output"}
+def suspect_scores(findings: list[StoredFinding]) -> dict[str, float]:
+    return {f.examples[0].external_id: f.score for f in findings if f.kind == "suspect-output"}
 
 
 def timed_cpu(call):
@@ -259,9 +263,7 @@ def run_clinc(
             "embedded": incremental.embedded,
             "compared": incremental.compared,
         },
-        "kinds": {
-            kind: sum(f["kind"] == kind for f in cold.findings) for kind in sorted({f["kind"] for f in cold.findings})
-        },
+        "kinds": {kind: sum(f.kind == kind for f in cold.findings) for kind in sorted({f.kind for f in cold.findings})},
         "exact_conflicts": pair_recall(cold.findings, "contradiction", truth["conflicts"]),
         "contradictions": contradiction_precision(cold.findings, set(truth["swapped"]) | conflict_copies),
         "swapped_labels": ranking_quality(suspect_scores(cold.findings), set(truth["swapped"]), universe),

@@ -98,8 +98,8 @@ with right:
     findings = open_findings(db, example["id"])
     st.markdown(f"**Open findings** ({len(findings)})")
     for finding in findings:
-        icon = ":material/error:" if finding["severity"] == "error" else ":material/warning:"
-        st.markdown(f"{icon} **{finding['kind']}** · {finding['explanation']}")
+        icon = ":material/error:" if finding.severity == "error" else ":material/warning:"
+        st.markdown(f"{icon} **{finding.kind}** · {finding.explanation}")
     if not findings:
         st.caption("The checks found nothing about this example (run them on the Quality page).")
     st.markdown("**Comments**")

@@ -162,7 +162,7 @@ def preflight(model_path: str, config: TrainConfig) -> None:
     if findings:
         st.warning(
             f"{len(findings)} open problem(s) the checks rate severe; a contradictory pair teaches the model noise. Fix them first:\n\n"
-            + "\n".join(f"- **{f['kind']}**: {f['message']}" for f in findings[:5])
+            + "\n".join(f"- **{f.kind}**: {f.explanation}" for f in findings[:5])
         )
         st.page_link(ui.page_file("quality.py"), label="Open the Quality page", icon=":material/fact_check:")
     if not approved:

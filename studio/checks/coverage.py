@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from studio.checks.findings import StoredFinding
 from studio.dataset.examples import add_example, list_examples
 from studio.dataset.messages import input_text
 from studio.models.similarity import cached_vectors, search
@@ -103,7 +104,7 @@ class CoverageMap:
     tags: pd.DataFrame
 
 
-def coverage_map(db: Path, project: Project, findings: list[dict] | None = None) -> CoverageMap:
+def coverage_map(db: Path, project: Project, findings: list[StoredFinding] | None = None) -> CoverageMap:
     """Cluster and place the project's live (not rejected) examples; count per cluster and per tag."""
     examples = [e for e in list_examples(db, project) if e["status"] != "rejected"]
     texts = [input_text(e["messages"]) for e in examples]
@@ -111,7 +112,7 @@ def coverage_map(db: Path, project: Project, findings: list[dict] | None = None)
     labels = cluster_vectors(vectors, cluster_count(len(texts)))
     names = name_clusters(texts, labels) if texts else {}
     xy = project_to_plane(vectors)
-    flagged = Counter(e["id"] for f in findings or [] for e in f["examples"])
+    flagged = Counter(e.id for f in findings or [] for e in f.examples)
     points = pd.DataFrame(
         {
             "x": xy[:, 0] if len(xy) else [],

@@ -1,5 +1,8 @@
 """What a check looks at (CheckInput), how it is tuned (CheckConfig) and what it reports (Finding).
 
+A stored finding, as pages and the CLI read it, is a StoredFinding naming its live examples
+(FindingExample); `to_dict()` turns it into the CLI's JSON.
+
 Shared by every check module (studio.checks.duplicates, studio.checks.contradictions, studio.checks.label_noise, studio.checks.shapes, studio.checks.pii)
 and by studio.checks.runner, which builds the input and stores the findings.
 """
@@ -7,7 +10,7 @@ and by studio.checks.runner, which builds the input and stores the findings.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -55,6 +58,44 @@ class Finding:
     positions: tuple[int, ...]
     score: float
     explanation: str
+
+
+@dataclass(frozen=True)
+class FindingExample:
+    """One example a stored finding names, as it is now: enough to show it and to decide on it."""
+
+    id: int
+    external_id: str | None
+    status: str
+    revision: int
+    tags: tuple[str, ...]
+    input: str
+    answer: str
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "tags": list(self.tags)}
+
+
+@dataclass(frozen=True)
+class StoredFinding:
+    """A finding as the last check stored it, with its decision (state, reason, who) and its live examples.
+
+    `examples` is empty for a dataset-wide finding, and where the reader asked only for the findings
+    of one example (the Review page).
+    """
+
+    id: int
+    kind: str
+    severity: str
+    score: float
+    explanation: str
+    state: str = "open"
+    reason: str | None = None
+    decided_by: str | None = None
+    examples: tuple[FindingExample, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "examples": [e.to_dict() for e in self.examples]}
 
 
 @dataclass(frozen=True)

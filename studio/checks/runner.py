@@ -17,7 +17,14 @@ from storage import findings as finding_table
 from storage.db import connect
 from studio.checks.contradictions import find_contradictions
 from studio.checks.duplicates import find_exact_duplicates, find_leakage, find_near_duplicates
-from studio.checks.findings import CheckConfig, CheckInput, Finding, canonical_answer
+from studio.checks.findings import (
+    CheckConfig,
+    CheckInput,
+    Finding,
+    FindingExample,
+    StoredFinding,
+    canonical_answer,
+)
 from studio.checks.kinds import CHECK_KINDS, KINDS
 from studio.checks.label_noise import find_suspect_outputs
 from studio.checks.pii import find_pii
@@ -64,7 +71,7 @@ def run_checks(data: CheckInput) -> list[Finding]:
 class CheckRun:
     """One run of the checks on a project: its findings and what it cost."""
 
-    findings: list[dict]
+    findings: list[StoredFinding]
     examples: int
     embedded: int
     compared: int
@@ -194,7 +201,7 @@ def run_project_checks(db: Path, project: Project, config: CheckConfig = CheckCo
     )
 
 
-def check_project(db: Path, project: Project, config: CheckConfig = CheckConfig()) -> list[dict]:
+def check_project(db: Path, project: Project, config: CheckConfig = CheckConfig()) -> list[StoredFinding]:
     """Run the checks on a project, store the findings, and return the open ones with their examples."""
     return run_project_checks(db, project, config).findings
 
@@ -210,7 +217,9 @@ def _row(finding: Finding, examples: list[dict]) -> dict:
     }
 
 
-def load_findings(db: Path, project: Project, state: str = "open", examples: list[dict] | None = None) -> list[dict]:
+def load_findings(
+    db: Path, project: Project, state: str = "open", examples: list[dict] | None = None
+) -> list[StoredFinding]:
     """The project's findings in one state from the last check, surest first, with their examples.
 
     `examples` saves reading the project's examples again when the caller has them.
@@ -224,28 +233,28 @@ def load_findings(db: Path, project: Project, state: str = "open", examples: lis
         if row["example_ids"] and not members:
             continue
         described.append(
-            {
-                "id": row["id"],
-                "kind": row["kind"],
-                "severity": row["severity"],
-                "score": row["score"],
-                "explanation": row["explanation"],
-                "state": row["state"],
-                "reason": row["reason"],
-                "decided_by": row["decided_by"],
-                "examples": [_example_summary(e) for e in members],
-            }
+            StoredFinding(
+                id=row["id"],
+                kind=row["kind"],
+                severity=row["severity"],
+                score=row["score"],
+                explanation=row["explanation"],
+                state=row["state"],
+                reason=row["reason"],
+                decided_by=row["decided_by"],
+                examples=tuple(_example_summary(e) for e in members),
+            )
         )
     return described
 
 
-def _example_summary(example: dict) -> dict:
-    return {
-        "id": example["id"],
-        "external_id": example["external_id"],
-        "status": example["status"],
-        "revision": example["revision"],
-        "tags": list(example["tags"] or []),
-        "input": input_text(example["messages"]),
-        "answer": answer_text(example["messages"]),
-    }
+def _example_summary(example: dict) -> FindingExample:
+    return FindingExample(
+        id=example["id"],
+        external_id=example["external_id"],
+        status=example["status"],
+        revision=example["revision"],
+        tags=tuple(example["tags"] or []),
+        input=input_text(example["messages"]),
+        answer=answer_text(example["messages"]),
+    )

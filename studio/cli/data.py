@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studio.cli.output import emit
 from studio.paths import db_path
+
+if TYPE_CHECKING:  # the CLI imports its heavy modules inside the commands, so that --help stays quick
+    from studio.checks.findings import StoredFinding
 
 
 def cmd_setup(args) -> int:
@@ -119,16 +123,14 @@ def cmd_check(args) -> int:
     return 0
 
 
-def _finding_document(finding: dict) -> dict:
+def _finding_document(finding: StoredFinding) -> dict:
     """A finding as the CLI reports it: kind, severity, score, its examples' external ids, a message."""
+    row = finding.to_dict()
     return {
-        "id": finding["id"],
-        "kind": finding["kind"],
-        "severity": finding["severity"],
-        "score": finding["score"],
-        "external_ids": [str(e["external_id"] or e["id"]) for e in finding["examples"]],
-        "message": finding["explanation"],
-        "examples": finding["examples"],
+        **{name: row[name] for name in ("id", "kind", "severity", "score")},
+        "external_ids": [str(e["external_id"] or e["id"]) for e in row["examples"]],
+        "message": row["explanation"],
+        "examples": row["examples"],
     }
 
 

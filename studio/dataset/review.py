@@ -10,6 +10,7 @@ from pathlib import Path
 
 from storage import example_search
 from storage.db import connect
+from studio.checks.findings import StoredFinding
 from studio.dataset.examples import InvalidExample, add_comment, edit_example, get_example
 from studio.dataset.search import ExampleFilter, matching_ids
 from studio.project.projects import Project
@@ -33,9 +34,12 @@ def neighbour(queue: list[int], current: int | None, step: int) -> int | None:
     return queue[(queue.index(current) + step) % len(queue)]
 
 
-def open_findings(db: Path, example_id: int) -> list[dict]:
+def open_findings(db: Path, example_id: int) -> list[StoredFinding]:
+    """The open findings that name this example, surest first (without their examples: the page shows this one)."""
     with connect(db) as con:
-        return example_search.fetch_open_findings_of(con, example_id)
+        rows = example_search.fetch_open_findings_of(con, example_id)
+    fields = ("id", "kind", "severity", "score", "explanation")
+    return [StoredFinding(**{name: row[name] for name in fields}) for row in rows]
 
 
 def decide(

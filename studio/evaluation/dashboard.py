@@ -63,7 +63,7 @@ def build_dashboard(db: Path, project: Project, run: dict, routing: RoutingConfi
     slices = (
         slice_scores(predictions, metric, held_out_clusters(db, predictions), project.output_spec) if metric else []
     )
-    contradictions = sum(f["kind"] == "contradiction" for f in load_findings(db, project))
+    contradictions = sum(f.kind == "contradiction" for f in load_findings(db, project))
     round_trip = read_round_trip(run)
     verdict = decide(
         comparison,

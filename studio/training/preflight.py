@@ -15,11 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from studio.training.config import TrainConfig, total_steps
 from studio.training.recipe import DeviceRecipe, recipe_for
 from studio.training.sequences import encode_example, encode_rows
 from studio.training.shape import gpu_memory_mb, load_lock, model_shape
+
+if TYPE_CHECKING:
+    from studio.checks.findings import StoredFinding
 
 SEVERE = ("error", "severe", "critical", "high")
 
@@ -180,15 +184,11 @@ def estimate_fit(
     return estimate
 
 
-def blocking_findings(db, project) -> list[dict]:
+def blocking_findings(db, project) -> list[StoredFinding]:
     """Open findings the checks rate severe (contradictions, format breaks): fix them before training."""
     from studio.checks.runner import load_findings
 
-    return [
-        {"kind": f.get("kind"), "severity": f.get("severity"), "message": f.get("explanation") or f.get("message", "")}
-        for f in load_findings(db, project)
-        if str(f.get("severity", "")).lower() in SEVERE
-    ]
+    return [f for f in load_findings(db, project) if f.severity.lower() in SEVERE]
 
 
 def check_model(model_path: str, trust_remote_code: bool = False) -> None:

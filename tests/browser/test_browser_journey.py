@@ -192,7 +192,7 @@ def run_checks(page, database) -> None:
     page.get_by_role("button", name="Run checks").click()
     page.get_by_text("open findings ·").first.wait_for()  # the toast once the checks are done
     settle(page)
-    found = Counter(f["kind"] for f in load_findings(database, get_project(database, "bank"), "open"))
+    found = Counter(f.kind for f in load_findings(database, get_project(database, "bank"), "open"))
     for kind in CHECK_KINDS:
         if found[kind.name]:
             expect_metric(page, kind.title, str(found[kind.name]))

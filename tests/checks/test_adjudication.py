@@ -19,9 +19,7 @@ from studio.dataset.messages import with_last_turn
 
 def _contradiction(findings: list[dict], external_ids: set[str]) -> dict:
     return next(
-        f
-        for f in findings
-        if f["kind"] == "contradiction" and {e["external_id"] for e in f["examples"]} == external_ids
+        f for f in findings if f.kind == "contradiction" and {e.external_id for e in f.examples} == external_ids
     )
 
 
@@ -31,34 +29,32 @@ def _by_external(db, demo) -> dict[str, dict]:
 
 def test_keeping_one_side_rejects_the_other_and_resolves_the_finding(db, demo):
     finding = _contradiction(run_project_checks(db, demo).findings, {"T-0037", "T-0180"})
-    keep = next(e["id"] for e in finding["examples"] if e["external_id"] == "T-0037")
-    keep_example(db, demo, finding["id"], keep, "carol")
+    keep = next(e.id for e in finding.examples if e.external_id == "T-0037")
+    keep_example(db, demo, finding.id, keep, "carol")
     examples = _by_external(db, demo)
     assert examples["T-0180"]["status"] == "rejected" and examples["T-0037"]["status"] == "approved"
-    [resolved] = [f for f in load_findings(db, demo, "resolved") if f["id"] == finding["id"]]
-    assert resolved["decided_by"] == "carol" and "kept" in resolved["reason"]
+    [resolved] = [f for f in load_findings(db, demo, "resolved") if f.id == finding.id]
+    assert resolved.decided_by == "carol" and "kept" in resolved.reason
     again = run_project_checks(db, demo).findings
-    assert not any("T-0180" in {e["external_id"] for e in f["examples"]} for f in again if f["kind"] == "contradiction")
+    assert not any("T-0180" in {e.external_id for e in f.examples} for f in again if f.kind == "contradiction")
 
 
 def test_rejecting_one_side_resolves_the_finding(db, demo):
     finding = _contradiction(run_project_checks(db, demo).findings, {"T-0098", "T-0187"})
-    rejected = finding["examples"][1]["id"]
-    reject_examples(db, demo, finding["id"], [rejected], "carol")
+    rejected = finding.examples[1].id
+    reject_examples(db, demo, finding.id, [rejected], "carol")
     assert get_example(db, rejected)["status"] == "rejected"
     with pytest.raises(FindingNotOpen):
-        dismiss_finding(db, demo, finding["id"], "changed my mind", "carol")
+        dismiss_finding(db, demo, finding.id, "changed my mind", "carol")
 
 
 def test_editing_an_answer_to_agree_resolves_the_contradiction(db, demo):
     finding = _contradiction(run_project_checks(db, demo).findings, {"T-0153", "T-0225"})
-    right, wrong = finding["examples"]
-    edit_answer(db, demo, finding["id"], wrong["id"], wrong["revision"], right["answer"], "carol")
-    assert get_example(db, wrong["id"])["revision"] == wrong["revision"] + 1
+    right, wrong = finding.examples
+    edit_answer(db, demo, finding.id, wrong.id, wrong.revision, right.answer, "carol")
+    assert get_example(db, wrong.id)["revision"] == wrong.revision + 1
     kinds = {
-        f["kind"]
-        for f in run_project_checks(db, demo).findings
-        if {e["id"] for e in f["examples"]} == {right["id"], wrong["id"]}
+        f.kind for f in run_project_checks(db, demo).findings if {e.id for e in f.examples} == {right.id, wrong.id}
     }
     assert kinds == {"duplicate"}  # they now agree, so only the duplication is left to decide
 
@@ -66,22 +62,22 @@ def test_editing_an_answer_to_agree_resolves_the_contradiction(db, demo):
 def test_a_dismissed_finding_stays_dismissed_until_an_example_changes(db, demo):
     finding = _contradiction(run_project_checks(db, demo).findings, {"T-0037", "T-0180"})
     with pytest.raises(ValueError, match="say why"):
-        dismiss_finding(db, demo, finding["id"], "  ", "carol")
-    dismiss_finding(db, demo, finding["id"], "both priorities are defensible", "carol")
+        dismiss_finding(db, demo, finding.id, "  ", "carol")
+    dismiss_finding(db, demo, finding.id, "both priorities are defensible", "carol")
     rerun = run_project_checks(db, demo)
     assert rerun.already_decided >= 1
     assert not any(
-        f["id"] == finding["id"] or {e["external_id"] for e in f["examples"]} == {"T-0037", "T-0180"}
+        f.id == finding.id or {e.external_id for e in f.examples} == {"T-0037", "T-0180"}
         for f in rerun.findings
-        if f["kind"] == "contradiction"
+        if f.kind == "contradiction"
     )
     [dismissed] = load_findings(db, demo, "dismissed")
-    assert dismissed["reason"] == "both priorities are defensible"
+    assert dismissed.reason == "both priorities are defensible"
 
     changed = _by_external(db, demo)["T-0180"]
     edit_example(db, demo, changed["id"], changed["revision"], "dave", tags=[*changed["tags"], "reviewed"])
     back = run_project_checks(db, demo).findings
-    assert _contradiction(back, {"T-0037", "T-0180"})["state"] == "open"
+    assert _contradiction(back, {"T-0037", "T-0180"}).state == "open"
 
 
 def test_a_second_check_embeds_and_compares_nothing_new(db, demo):
@@ -90,7 +86,7 @@ def test_a_second_check_embeds_and_compares_nothing_new(db, demo):
     assert first.embedded == len(distinct_inputs) and first.compared == first.examples
     second = run_project_checks(db, demo)
     assert (second.embedded, second.compared) == (0, 0)
-    assert sorted(f["explanation"] for f in second.findings) == sorted(f["explanation"] for f in first.findings)
+    assert sorted(f.explanation for f in second.findings) == sorted(f.explanation for f in first.findings)
 
 
 def test_after_a_few_edits_only_what_changed_is_embedded_and_compared_again(db, demo, tmp_path, monkeypatch):
@@ -123,7 +119,7 @@ def test_after_a_few_edits_only_what_changed_is_embedded_and_compared_again(db, 
     assert full.compared == full.examples
 
     def summary(findings):
-        return sorted((f["kind"], tuple(sorted(e["external_id"] for e in f["examples"])), f["score"]) for f in findings)
+        return sorted((f.kind, tuple(sorted(e.external_id for e in f.examples)), f.score) for f in findings)
 
     assert summary(patched.findings) == summary(full.findings)
 
@@ -157,10 +153,10 @@ def test_a_crash_in_the_middle_of_keeping_an_example_applies_nothing(db, demo):
     import sys
 
     finding = _contradiction(run_project_checks(db, demo).findings, {"T-0037", "T-0180"})
-    keep = next(e["id"] for e in finding["examples"] if e["external_id"] == "T-0037")
+    keep = next(e.id for e in finding.examples if e.external_id == "T-0037")
     before = {k: (e["status"], e["revision"]) for k, e in _by_external(db, demo).items()}
     done = subprocess.run(
-        [sys.executable, "-c", CRASH_MID_KEEP, str(db), str(finding["id"]), str(keep)],
+        [sys.executable, "-c", CRASH_MID_KEEP, str(db), str(finding.id), str(keep)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -168,4 +164,4 @@ def test_a_crash_in_the_middle_of_keeping_an_example_applies_nothing(db, demo):
     assert done.returncode == 9, done.stderr[-2000:]
     after = {k: (e["status"], e["revision"]) for k, e in _by_external(db, demo).items()}
     assert after == before
-    assert finding["id"] in {f["id"] for f in load_findings(db, demo, "open")}
+    assert finding.id in {f.id for f in load_findings(db, demo, "open")}

@@ -7,7 +7,7 @@ from conftest import PLANTED
 
 from studio.checks.contradictions import find_contradictions
 from studio.checks.duplicates import find_exact_duplicates, find_leakage, find_near_duplicates
-from studio.checks.findings import CheckConfig
+from studio.checks.findings import CheckConfig, StoredFinding
 from studio.checks.label_noise import find_suspect_outputs
 from studio.checks.pii import find_pii
 from studio.checks.runner import check_project, load_findings
@@ -63,16 +63,12 @@ def _topic_rows() -> list[tuple[str, str]]:
     return [(text, topic) for topic, texts in TOPICS.items() for text in texts]
 
 
-def _pairs(findings: list[dict], kind: str) -> list[frozenset[str]]:
-    return [frozenset(e["external_id"] for e in f["examples"]) for f in findings if f["kind"] == kind]
+def _pairs(findings: list[StoredFinding], kind: str) -> list[frozenset[str]]:
+    return [frozenset(e.external_id for e in f.examples) for f in findings if f.kind == kind]
 
 
 def _kinds(findings) -> list[str]:
-    return [
-        f["kind"] if isinstance(f, dict) else f.kind
-        for f in findings
-        if (f["kind"] if isinstance(f, dict) else f.kind) != "size"
-    ]
+    return [f.kind for f in findings if f.kind != "size"]
 
 
 # exact duplicates
@@ -124,9 +120,9 @@ def test_the_same_input_with_another_label_is_one_contradiction(db, label_projec
     first = add_example(db, label_project, single_turn("I love this phone", "pos"), "ann", "approved")
     second = add_example(db, label_project, single_turn("  i LOVE this\tphone ", "neg"), "bob", "approved")
     findings = check_project(db, label_project)
-    [contradiction] = [f for f in findings if f["kind"] == "contradiction"]
-    assert {e["id"] for e in contradiction["examples"]} == {first, second}
-    assert contradiction["severity"] == "error" and contradiction["score"] == 1.0
+    [contradiction] = [f for f in findings if f.kind == "contradiction"]
+    assert {e.id for e in contradiction.examples} == {first, second}
+    assert contradiction.severity == "error" and contradiction.score == 1.0
     assert "duplicate" not in _kinds(findings)
 
 
@@ -166,8 +162,8 @@ def test_a_json_contradiction_names_the_field_that_differs(db):
         "bob",
         "approved",
     )
-    [finding] = [f for f in check_project(db, project) if f["kind"] == "contradiction"]
-    assert "priority" in finding["explanation"] and "category" not in finding["explanation"]
+    [finding] = [f for f in check_project(db, project) if f.kind == "contradiction"]
+    assert "priority" in finding.explanation and "category" not in finding.explanation
 
 
 def test_free_text_answers_contradict_only_when_they_mean_different_things():
@@ -212,9 +208,9 @@ def test_a_mislabelled_example_without_a_twin_is_a_suspect_output():
 def test_an_answer_that_breaks_the_spec_is_a_format_finding(db, label_project):
     broken = add_example(db, label_project, single_turn("It was fine, I guess", "meh"), "ann", status="draft")
     add_example(db, label_project, single_turn("Awful service", "neg"), "ann", status="approved")
-    [finding] = [f for f in check_project(db, label_project) if f["kind"] == "format"]
-    assert [e["id"] for e in finding["examples"]] == [broken]
-    assert "'meh' is not one of the labels" in finding["explanation"]
+    [finding] = [f for f in check_project(db, label_project) if f.kind == "format"]
+    assert [e.id for e in finding.examples] == [broken]
+    assert "'meh' is not one of the labels" in finding.explanation
 
 
 def test_without_a_spec_answers_must_share_the_usual_format():
@@ -252,9 +248,9 @@ def test_a_pasted_wall_of_text_and_an_over_long_example_are_length_findings():
 
 def test_token_counts_come_from_the_base_models_tokenizer(db, demo):
     findings = check_project(db, demo)
-    assert not [f for f in findings if f["kind"] == "length"]
-    short = [f for f in check_project(db, demo, CheckConfig(max_tokens=300)) if f["kind"] == "length"]
-    assert short and all("truncated" in f["explanation"] for f in short)
+    assert not [f for f in findings if f.kind == "length"]
+    short = [f for f in check_project(db, demo, CheckConfig(max_tokens=300)) if f.kind == "length"]
+    assert short and all("truncated" in f.explanation for f in short)
 
 
 # leakage
@@ -336,7 +332,7 @@ def test_findings_are_stored_and_loaded_back(db, demo):
     loaded = load_findings(db, demo)
 
     def summary(findings):
-        return sorted((f["kind"], tuple(sorted(e["external_id"] for e in f["examples"]))) for f in findings)
+        return sorted((f.kind, tuple(sorted(e.external_id for e in f.examples))) for f in findings)
 
     assert len(found) >= 6
     assert summary(loaded) == summary(found)

@@ -121,8 +121,8 @@ def test_project_create_set_show_list_and_archive(home, db, tmp_path):
     assert misc["revision"] == 2 and len(example_history(db, misc["id"])) == 2
     changed = studio_json(home, "project", "set", "triage", "--regex", "billing|misc")
     assert changed["format_breaks"] == 1  # only "tech" is outside the new pattern
-    [finding] = [f for f in load_findings(db, project) if f["kind"] == "format"]
-    assert finding["examples"][0]["answer"] == "tech"
+    [finding] = [f for f in load_findings(db, project) if f.kind == "format"]
+    assert finding.examples[0].answer == "tech"
     assert studio_json(home, "project", "set", "triage", "--archive")["archived"] is True
     assert studio_json(home, "project", "list") == []
     assert [p["name"] for p in studio_json(home, "project", "list", "--all")] == ["triage"]

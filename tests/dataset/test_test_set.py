@@ -86,7 +86,7 @@ def test_a_paraphrase_across_the_test_line_is_leakage_and_a_different_label_a_co
     findings = check_project(db, label_project)
 
     def named(kind: str) -> list[set[int]]:
-        return [{e["id"] for e in f["examples"]} for f in findings if f["kind"] == kind]
+        return [{e.id for e in f.examples} for f in findings if f.kind == kind]
 
     assert {echo, trained[0]} in named("leakage")
     assert {clash, trained[1]} in named("contradiction")
