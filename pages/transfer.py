@@ -18,8 +18,7 @@ from studio.transfer.imports import (
     ImportOptions,
     ImportRefused,
     app_import_path,
-    apply_proposal,
-    import_file,
+    import_proposed,
     plan_source,
     propose_for_plan,
     stage_upload,
@@ -64,8 +63,8 @@ except OutsideAllowedFolders as error:
 
 def run_import(options: ImportOptions, proposal=None) -> None:
     try:
-        target = apply_proposal(db, project, proposal, ui.current_person()) if proposal else project
-        counts = import_file(db, target, path, ui.current_user(), options)
+        # the proposed task and the examples land together, or neither does
+        target, counts = import_proposed(db, project, path, ui.current_user(), options, proposal, ui.current_person())
     except (ImportRefused, UnreadableFile, ValueError, FileNotFoundError, NotAllowed) as error:
         ui.flash(f"Nothing was imported: {error}", "error")
         return

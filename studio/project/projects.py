@@ -96,18 +96,29 @@ def create_project(
     actor: Person | None = None,
 ) -> Project:
     """Create a new project; refuse a name that is taken (archived projects included) or empty."""
+    with connect(db) as con:
+        return create_project_in(con, name, description, output_spec, base_model, guidelines, actor)
+
+
+def create_project_in(
+    con,
+    name: str,
+    description: str = "",
+    output_spec: dict | None = None,
+    base_model: str = DEFAULT_MODEL_NAME,
+    guidelines: str = "",
+    actor: Person | None = None,
+) -> Project:
+    """`create_project` inside the caller's unit of work (`con`); returns the new project."""
     authorize(actor, "manage")
     name = checked_name(name)
     spec = parse_output_spec(output_spec)
-    with connect(db) as con:
-        if project_table.fetch_project(con, name) is not None:
-            raise ValueError(
-                f"a project called {name!r} already exists (archived ones too: `studio project list --all`)"
-            )
-        project_table.insert_project(
-            con, name, description.strip(), spec.to_dict(), base_model.strip() or DEFAULT_MODEL_NAME, guidelines
-        )
-    return get_project(db, name)
+    if project_table.fetch_project(con, name) is not None:
+        raise ValueError(f"a project called {name!r} already exists (archived ones too: `studio project list --all`)")
+    project_table.insert_project(
+        con, name, description.strip(), spec.to_dict(), base_model.strip() or DEFAULT_MODEL_NAME, guidelines
+    )
+    return project_in(con, name)
 
 
 def checked_name(name: str) -> str:

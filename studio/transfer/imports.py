@@ -13,7 +13,8 @@ A row whose leading system message is the project's task description is stored w
 it (the description is what the model sees for every example that has none, and an
 export writes it back), so importing an export gives back the same examples.
 `import_inferring` is the import a user runs: into a new project (or one whose format is
-still free text) it first applies the task that studio.project.task_inference proposes.
+still free text) it first applies the task that studio.project.task_inference proposes;
+`import_proposed` creates or changes the project and imports in one transaction.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from studio.paths import DEFAULT_MODEL_NAME, data_home
 from studio.project.confinement import confine, import_roots
 from studio.project.formats import parse_output_spec, validate_output
 from studio.project.people import authorize
-from studio.project.projects import Project, ProjectNotFound, create_project, get_project, update_project_settings
+from studio.project.projects import (
+    Project,
+    ProjectNotFound,
+    change_project_settings,
+    create_project_in,
+    get_project,
+)
 from studio.project.task_inference import TaskProposal, propose_task
 from studio.transfer.columns import BadValue, ColumnMapping, check_mapping, guess_mapping, parse_mapping, row_to_example
 from studio.transfer.readers import BadRow, SourceFile, read_source, store_upload
@@ -122,12 +129,17 @@ def import_file(db: Path, project: Project, path: Path, author: str, options: Im
     """Import a file all-or-nothing; return {imported, skipped}, or raise ImportRefused naming every bad row."""
     source = read_source(Path(path), options.format, options.split)
     with connect(db) as con:
-        plan = _plan(project, source, options, example_table.fetch_examples(con, project.id))
-        if plan.bad_rows:
-            raise ImportRefused(source.path, list(plan.bad_rows))
-        decided = any(row.get("status") in REVIEWED for row in plan.new)
-        authorize(acting_person(con, author), "review" if decided else "write")
-        example_table.insert_examples(con, project.id, list(plan.new), author)
+        return import_source(con, project, source, author, options)
+
+
+def import_source(con, project: Project, source: SourceFile, author: str, options: ImportOptions) -> dict:
+    """`import_file` of a file already read, inside the caller's unit of work (`con`)."""
+    plan = _plan(project, source, options, example_table.fetch_examples(con, project.id))
+    if plan.bad_rows:
+        raise ImportRefused(source.path, list(plan.bad_rows))
+    decided = any(row.get("status") in REVIEWED for row in plan.new)
+    authorize(acting_person(con, author), "review" if decided else "write")
+    example_table.insert_examples(con, project.id, list(plan.new), author)
     return {"imported": len(plan.new), "skipped": plan.skipped}
 
 
@@ -256,26 +268,47 @@ def propose_for_plan(db: Path, project: Project, plan: ImportPlan) -> TaskPropos
     return proposal
 
 
-def apply_proposal(db: Path, project: Project, proposal: TaskProposal, actor=None) -> Project:
+def _apply_proposal_in(con, project: Project, proposal: TaskProposal, actor=None) -> Project:
     """Create the project with the proposed task, or give an existing free-text one the proposed format
-    (and the description, when it has none)."""
+    (and the description, when it has none), inside the caller's unit of work (`con`)."""
     if project.id < 0:
-        return create_project(
-            db, project.name, proposal.description, proposal.output_spec, project.base_model, actor=actor
+        return create_project_in(
+            con, project.name, proposal.description, proposal.output_spec, project.base_model, actor=actor
         )
     changes = {}
     if proposal.output_spec.get("kind") != "text":
         changes["output_spec"] = proposal.output_spec
     if proposal.description and not project.description.strip():
         changes["description"] = proposal.description
-    return update_project_settings(db, project, actor, **changes) if changes else project
+    return change_project_settings(con, project, actor, **changes) if changes else project
+
+
+def import_proposed(
+    db: Path,
+    project: Project,
+    path: Path,
+    author: str,
+    options: ImportOptions = ImportOptions(),
+    proposal: TaskProposal | None = None,
+    actor=None,
+) -> tuple[Project, dict]:
+    """Apply `proposal` (when given; a project not yet stored is created) and import the file, as one unit of
+    work: a refused import leaves no new project and no changed task behind. Returns (project, counts)."""
+    source = read_source(Path(path), options.format, options.split)  # read before the database is held
+    with connect(db) as con:
+        if proposal is not None:
+            project = _apply_proposal_in(con, project, proposal, actor)
+        elif project.id < 0:
+            project = create_project_in(con, project.name, actor=actor)
+        return project, import_source(con, project, source, author, options)
 
 
 def import_inferring(
     db: Path, name: str, path: Path, author: str, options: ImportOptions = ImportOptions(), infer: bool = True
 ) -> dict:
     """Import into the project called `name`, creating it when needed; with `infer`, first apply the task the
-    data proposes. Returns {project, imported, skipped, inferred (the proposal's summary, or None)}."""
+    data proposes, in the import's unit of work. Returns {project, imported, skipped, inferred (the proposal's
+    summary, or None)}."""
     project = project_or_blank(db, name)
     proposal = None
     if infer and infers_task(project):
@@ -283,8 +316,5 @@ def import_inferring(
         if plan.bad_rows:
             raise ImportRefused(plan.source.path, list(plan.bad_rows))
         proposal = propose_for_plan(db, project, plan)
-        project = apply_proposal(db, project, proposal)
-    elif project.id < 0:
-        project = create_project(db, name)
-    counts = import_file(db, project, path, author, options)
+    project, counts = import_proposed(db, project, path, author, options, proposal)
     return {"project": project.name, **counts, "inferred": proposal.summary() if proposal else None}

@@ -177,7 +177,7 @@ def test_a_new_format_rechecks_every_example_into_format_findings(db, label_proj
     change = set_task(db, label_project, None, output_spec={"kind": "regex", "pattern": "pos"}, guidelines="Be kind.")
     assert change.format_breaks == 1 and change.project.guidelines == "Be kind."
     [finding] = load_findings(db, label_project)
-    assert finding["kind"] == "format" and finding["examples"][0]["answer"] == "neg"
+    assert finding.kind == "format" and finding.examples[0].answer == "neg"
     assert set_task(db, change.project, None, output_spec={"kind": "text"}).format_breaks == 0
     assert load_findings(db, label_project) == []
 
@@ -197,3 +197,66 @@ def test_a_format_that_an_approved_row_would_break_is_not_proposed(db, tmp_path)
     )
     drafts = import_inferring(db, "loose", source, "ann", ImportOptions())
     assert drafts["imported"] == 13 and get_project(db, "loose").output_spec.kind == "json"
+
+
+def _labelled_file(tmp_path, bad_row: bool = False):
+    lines = [{"prompt": f"message {n}", "completion": ["pos", "neg"][n % 2]} for n in range(12)]
+    if bad_row:
+        lines.append({"prompt": "no answer here"})
+    source = tmp_path / "labelled.jsonl"
+    source.write_text("\n".join(json.dumps(line) for line in lines))
+    return source
+
+
+def test_a_refused_import_into_a_new_project_leaves_no_project_behind(db, tmp_path):
+    from studio.transfer.imports import ImportOptions, ImportRefused, import_inferring
+
+    with pytest.raises(ImportRefused, match="1 bad row"):
+        import_inferring(db, "fresh", _labelled_file(tmp_path, bad_row=True), "ann", ImportOptions(), infer=False)
+    assert [p.name for p in list_projects(db, include_archived=True)] == []
+    done = import_inferring(db, "fresh", _labelled_file(tmp_path), "ann", ImportOptions(), infer=False)
+    assert done["imported"] == 12 and get_project(db, "fresh").output_spec.kind == "text"
+
+
+CRASH_MID_IMPORT = """
+import os, sys
+from pathlib import Path
+import storage.examples
+from studio.transfer.imports import ImportOptions, import_inferring
+
+insert = storage.examples.insert_examples
+
+def crash(*args, **kwargs):  # the process dies after the project and its examples were written, before the commit
+    insert(*args, **kwargs)
+    os._exit(9)
+
+storage.examples.insert_examples = crash
+import_inferring(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), "ann", ImportOptions())
+"""
+
+
+@pytest.mark.parametrize("name", ["fresh", "notes"])
+def test_a_crash_in_the_middle_of_an_inferring_import_leaves_no_project_and_no_new_format(
+    db, text_project, tmp_path, name
+):
+    """One user action, one transaction: creating the project (or giving a free-text one the proposed label set)
+    and importing its examples land together or not at all."""
+    import subprocess
+    import sys
+
+    source = _labelled_file(tmp_path)
+    before = [p.name for p in list_projects(db, include_archived=True)]
+    done = subprocess.run(
+        [sys.executable, "-c", CRASH_MID_IMPORT, str(db), name, str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 9, done.stderr[-2000:]
+    assert [p.name for p in list_projects(db, include_archived=True)] == before
+    if name in before:
+        assert get_project(db, name).output_spec.kind == "text" and list_examples(db, get_project(db, name)) == []
+    from studio.transfer.imports import ImportOptions, import_inferring
+
+    again = import_inferring(db, name, source, "ann", ImportOptions())  # then it works
+    assert again["imported"] == 12 and get_project(db, name).output_spec.labels == ("neg", "pos")
