@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import uuid
 from dataclasses import replace
 from datetime import datetime
@@ -33,7 +34,7 @@ from studio.paths import runs_dir
 from studio.project.formats import parse_output_spec
 from studio.project.people import Person, authorize
 from studio.project.projects import Project
-from studio.training.progress import append_event, read_status, write_status
+from studio.training.progress import append_event, read_events, read_status, write_status
 from studio.training.run_config import RunConfig
 
 FOLDS_DIR = "folds"
@@ -118,7 +119,12 @@ def run_folds(run_dir: Path) -> str:
         if done:  # a fold that stopped: its worker resumes from its last checkpoint
             (fold_dir / "status.json").replace(fold_dir / f"status.{int(datetime.now().timestamp())}.json")
         append_event(run_dir, "fold", fold=number, folds=len(folds))
-        status = run_fold(fold_dir)
+        relay = Relay(run_dir, fold_dir, number, len(folds))
+        relay.start()
+        try:
+            status = run_fold(fold_dir)
+        finally:
+            relay.finish()
         if status != "succeeded":
             error = (read_status(fold_dir) or {}).get("error")
             write_status(run_dir, status, error=f"fold {number} of {len(folds)}: {error}" if error else None)
@@ -129,6 +135,37 @@ def run_folds(run_dir: Path) -> str:
     append_event(run_dir, "trained")
     write_status(run_dir, "succeeded")
     return "succeeded"
+
+
+class Relay(threading.Thread):
+    """Copies the running fold's steps and answering progress into the job's own events (every 2 s), so the
+    live view and `--wait` follow it; a step's ETA counts the folds still to come at this fold's pace."""
+
+    def __init__(self, run_dir: Path, fold_dir: Path, number: int, folds: int) -> None:
+        super().__init__(name=f"relay-fold-{number}", daemon=True)
+        self.run_dir, self.fold_dir, self.number, self.folds = run_dir, fold_dir, number, folds
+        self.done, self.seen = threading.Event(), 0
+
+    def run(self) -> None:
+        while not self.done.wait(2.0):
+            self.copy()
+
+    def finish(self) -> None:
+        self.done.set()
+        self.join()
+        self.copy()
+
+    def copy(self) -> None:
+        events = read_events(self.fold_dir)
+        for event in events[self.seen :]:
+            if event["event"] not in ("step", "answering"):
+                continue
+            fields = {k: v for k, v in event.items() if k not in ("event", "time")}
+            if event["event"] == "step" and fields.get("eta") is not None:
+                fold_seconds = fields.get("elapsed", 0.0) + fields["eta"]
+                fields["eta"] += (self.folds - self.number) * fold_seconds
+            append_event(self.run_dir, event["event"], fold=self.number, folds=self.folds, **fields)
+        self.seen = len(events)
 
 
 def main(argv: list[str] | None = None) -> int:

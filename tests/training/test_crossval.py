@@ -13,6 +13,7 @@ from studio.evaluation.leaderboard import predictions_for
 from studio.jsonl import read_jsonl
 from studio.training.crossval import fold_dirs, run_folds
 from studio.training.launch import get_run, launch_run, list_runs, wait_for_run
+from studio.training.progress import read_events
 from studio.training.trainer import TrainConfig
 
 
@@ -30,6 +31,9 @@ def test_three_fold_cross_validation_answers_every_example_once_with_an_adapter_
     assert board["numbers_from"].startswith("cross-validation: all 20 examples")
     [job] = [r for r in list_runs(db, tiny_demo) if r["id"] == board["run_id"]]
     assert job["config"]["cross_validates"] == run_id and "fold 3 of 3" in done.stderr
+    relayed = [e for e in read_events(Path(job["run_dir"])) if e["event"] == "step"]
+    assert {e["fold"] for e in relayed} == {1, 2, 3}  # the live view follows each fold's steps
+    assert "step 2/2" in done.stderr
     folds = fold_dirs(Path(job["run_dir"]))
     every = set()
     for fold in folds:
