@@ -39,7 +39,7 @@ studio train --project demo --preset Quick --wait --json ${MAX_STEPS:+--max-step
 RUN=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$WORK/train.json")
 stamp eval && studio eval "$RUN" --json >"$WORK/eval.json" 2>>"$LOG" || true
 stamp serve
-studio model serve "$RUN" --port "$PORT" --json >"$WORK/serve.json" 2>>"$LOG" &
+"$PY" -m studio.cli model serve "$RUN" --port "$PORT" --json >"$WORK/serve.json" 2>>"$LOG" &  # not the function: $! is the server
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 export RUN BEGAN INSTALLED
