@@ -92,7 +92,7 @@ def look_at_slices(page) -> None:
 def turn_a_failure_into_a_draft(page) -> None:
     page.get_by_role("tab", name="Side by side").click()
     page.get_by_text("all wrong", exact=True).click()
-    page.get_by_text("held-out examples.").wait_for()
+    page.get_by_test_id("stTabs").get_by_text("held-out examples.").wait_for()  # not the verdict's source line
     page.get_by_role("button", name="Turn into a draft example").click()
     page.get_by_text("reword it in the editor").wait_for()
 

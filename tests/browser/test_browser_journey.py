@@ -15,6 +15,7 @@ from collections import Counter
 
 import pytest
 from browser_kit import BROWSER_MARKS, Server, assert_no_exception, settle, shot
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 pytestmark = BROWSER_MARKS
@@ -130,10 +131,19 @@ def go_to(page, link: str, heading: str) -> None:
 
 
 def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the selectbox labelled `label`; a rerun that lands on the click closes its list, so reopen it."""
     box = page.get_by_label(label, exact=True)
     expect(box).to_have_count(1)
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(5):
+        box.click()
+        try:
+            choice.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            settle(page)
+    choice.click()
     settle(page)
 
 

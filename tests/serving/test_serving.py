@@ -146,15 +146,18 @@ def test_off_localhost_a_bearer_token_is_required_and_shown_once(in_home):
 
 
 def open_page(path: str, project, db):
-    """One page run as the app runs it, with the project chosen and the local admin working."""
+    """One page run as the app runs it (the entry script first, so links to other pages resolve), with the
+    project chosen and the local admin working."""
     from streamlit.testing.v1 import AppTest
 
-    from studio.paths import SOURCE_ROOT
+    from studio.paths import APP_SCRIPT, SOURCE_ROOT
     from studio.project.people import ensure_local_admin
 
-    app = AppTest.from_file(str(SOURCE_ROOT / path), default_timeout=300)
+    app = AppTest.from_file(str(APP_SCRIPT), default_timeout=300)
     app.session_state["project"] = project
     app.session_state["acting_as"] = ensure_local_admin(db).name
+    app.run()
+    app.switch_page(str(SOURCE_ROOT / path))
     app.run()
     assert not app.exception, app.exception
     return app

@@ -12,7 +12,7 @@ from app_kit import finished_tiny_run, open_page
 from streamlit.testing.v1 import AppTest
 
 from studio.training.launch import get_run, launch_run, wait_for_run
-from studio.training.progress import append_event, read_events
+from studio.training.progress import append_event, read_events, read_status
 from studio.training.run_view import remaining, run_progress
 from studio.training.trainer import TrainConfig
 
@@ -97,10 +97,12 @@ def test_elapsed_and_remaining_keep_moving_while_a_run_evaluates(tmp_path):
 def test_a_tiny_run_shows_a_remaining_figure_and_a_moving_clock_during_evaluation(db, tiny_demo):
     run_id = launch_run(db, tiny_demo, TrainConfig(max_steps=2, batch_size=2))
     run = get_run(db, run_id)
-    _wait_for_event(Path(run["run_dir"]), "trained")
+    run_dir = Path(run["run_dir"])
+    _wait_for_event(run_dir, "trained")
     seen = []
     deadline = time.monotonic() + 180
-    while get_run(db, run_id)["status"] == "running" and time.monotonic() < deadline:
+    # the worker's final status file, not the runs table: only the supervisor's sync moves the table on
+    while read_status(run_dir) is None and time.monotonic() < deadline:
         progress = run_progress(get_run(db, run_id))
         if progress["phase"] == "evaluating":
             seen.append((progress["elapsed"], progress["eta"]))
